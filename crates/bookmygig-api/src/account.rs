@@ -1,0 +1,71 @@
+//! Accounts and sessions.
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::AccountId;
+
+/// A person's public account.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Account {
+    /// The account's id.
+    pub id: AccountId,
+    /// Unique login name: 3–32 of `a-z 0-9 _`.
+    pub handle: String,
+    /// The name shown to others.
+    pub display_name: String,
+    /// When the account was created.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `POST /accounts`: sign up.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    /// Wanted handle: 3–32 of `a-z 0-9 _`.
+    pub handle: String,
+    /// Name shown to others, 1–64 characters.
+    pub display_name: String,
+    /// 8–128 characters; stored only as an argon2 hash.
+    pub password: String,
+}
+
+/// `POST /sessions`: sign in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct NewSession {
+    /// The account's handle.
+    pub handle: String,
+    /// The account's password.
+    pub password: String,
+}
+
+/// A signed-in session: the bearer token to send as `Authorization: Bearer <token>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Session {
+    /// Opaque bearer token (256 random bits); the server keeps only its hash.
+    pub token: String,
+    /// When the token stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+    /// The signed-in account.
+    pub account: Account,
+}
+
+/// `201` answer of `POST /accounts`: the new account and a session for it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SignedUp {
+    /// The new account.
+    pub account: Account,
+    /// Bearer token of a session for it.
+    pub token: String,
+    /// When that token stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    pub expires_at: OffsetDateTime,
+}

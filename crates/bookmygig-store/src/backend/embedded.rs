@@ -1,0 +1,870 @@
+//! Embedded backend: one redb file under the server's data directory.
+//!
+//! redb is a pure-Rust, ACID, copy-on-write B-tree store: nothing to install or run, one file
+//! to back up, and every commit is fsynced before it is acknowledged, so a crash loses nothing
+//! that was answered. redb allows one writer at a time, which makes each compound step (a
+//! purchase with its capacity, balance and idempotency checks) trivially atomic; reads run
+//! concurrently on snapshots. Calls run on tokio's blocking pool.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bookmygig_api::{
+    AccountId, EntryKind, GigId, Money, Ticket, TicketId, TicketStatus, TransactionId,
+};
+use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::query::unix_micros;
+use crate::{
+    AccountRecord, Cancellation, EntryRecord, GigDetails, GigQuery, GigRecord, GigState,
+    LedgerAccount, Posting, Purchase, PurchaseOutcome, SessionRecord, Store, StoreError,
+    StoreResult, TokenHash, Transaction,
+};
+
+/// File name of the database inside the data directory.
+pub const DATABASE_FILE: &str = "bookmygig.redb";
+
+const ACCOUNTS: TableDefinition<u128, &[u8]> = TableDefinition::new("accounts");
+const HANDLES: TableDefinition<&str, u128> = TableDefinition::new("handles");
+const SESSIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("sessions");
+const GIGS: TableDefinition<u128, &[u8]> = TableDefinition::new("gigs");
+const GIGS_BY_START: TableDefinition<(i64, u128), ()> = TableDefinition::new("gigs_by_start");
+const GIGS_BY_CREATOR: TableDefinition<(u128, u128), ()> = TableDefinition::new("gigs_by_creator");
+const STREAM_KEYS: TableDefinition<[u8; 32], u128> = TableDefinition::new("stream_keys");
+const TICKETS: TableDefinition<u128, &[u8]> = TableDefinition::new("tickets");
+const HOLDER_TICKETS: TableDefinition<(u128, u128), u128> = TableDefinition::new("holder_tickets");
+const GIG_TICKETS: TableDefinition<(u128, u128), ()> = TableDefinition::new("gig_tickets");
+const IDEMPOTENCY: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("idempotency");
+const BALANCES: TableDefinition<&str, i64> = TableDefinition::new("balances");
+const ENTRIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("entries");
+const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+
+const LEDGER_SEQ: &str = "ledger_seq";
+
+/// The [`Store`] on a redb file.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+/// A ticket as stored: the split of its price is kept so a refund returns exactly what moved.
+#[derive(Serialize, Deserialize)]
+struct StoredTicket {
+    ticket: Ticket,
+    creator_share: Money,
+    commission: Money,
+}
+
+/// What an idempotency key remembers.
+#[derive(Serialize, Deserialize)]
+enum Remembered {
+    Purchase {
+        gig_id: GigId,
+        ticket_id: TicketId,
+    },
+    Post {
+        transaction_id: TransactionId,
+        entries: Vec<EntryRecord>,
+    },
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the database in `data_dir`, creating the directory if needed.
+    ///
+    /// # Errors
+    /// When the directory or file cannot be created or the file is not a redb database.
+    pub fn open(data_dir: &Path) -> StoreResult<Self> {
+        std::fs::create_dir_all(data_dir).map_err(StoreError::backend)?;
+        let db = Database::create(data_dir.join(DATABASE_FILE)).map_err(StoreError::backend)?;
+        let store = EmbeddedStore { db: Arc::new(db) };
+        store.create_tables()?;
+        Ok(store)
+    }
+
+    /// Creates every table once, so read transactions never meet a missing one.
+    fn create_tables(&self) -> StoreResult<()> {
+        let tx = self.db.begin_write().map_err(StoreError::backend)?;
+        tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+        tx.open_table(HANDLES).map_err(StoreError::backend)?;
+        tx.open_table(SESSIONS).map_err(StoreError::backend)?;
+        tx.open_table(GIGS).map_err(StoreError::backend)?;
+        tx.open_table(GIGS_BY_START).map_err(StoreError::backend)?;
+        tx.open_table(GIGS_BY_CREATOR)
+            .map_err(StoreError::backend)?;
+        tx.open_table(STREAM_KEYS).map_err(StoreError::backend)?;
+        tx.open_table(TICKETS).map_err(StoreError::backend)?;
+        tx.open_table(HOLDER_TICKETS).map_err(StoreError::backend)?;
+        tx.open_table(GIG_TICKETS).map_err(StoreError::backend)?;
+        tx.open_table(IDEMPOTENCY).map_err(StoreError::backend)?;
+        tx.open_table(BALANCES).map_err(StoreError::backend)?;
+        tx.open_table(ENTRIES).map_err(StoreError::backend)?;
+        tx.open_table(COUNTERS).map_err(StoreError::backend)?;
+        tx.commit().map_err(StoreError::backend)
+    }
+
+    /// Runs `f` in a read transaction on the blocking pool.
+    async fn read<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&ReadTransaction) -> StoreResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_read().map_err(StoreError::backend)?;
+            f(&tx)
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+
+    /// Runs `f` in a write transaction on the blocking pool; commits only when `f` succeeds,
+    /// so a refused step leaves nothing half-written.
+    async fn write<T, F>(&self, f: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&WriteTransaction) -> StoreResult<T> + Send + 'static,
+    {
+        let db = Arc::clone(&self.db);
+        tokio::task::spawn_blocking(move || {
+            let tx = db.begin_write().map_err(StoreError::backend)?;
+            let value = f(&tx)?;
+            tx.commit().map_err(StoreError::backend)?;
+            Ok(value)
+        })
+        .await
+        .map_err(StoreError::backend)?
+    }
+}
+
+fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
+    serde_json::to_vec(value).map_err(StoreError::backend)
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> StoreResult<T> {
+    serde_json::from_slice(bytes).map_err(StoreError::backend)
+}
+
+fn id128(bytes: &[u8; 16]) -> u128 {
+    u128::from_be_bytes(*bytes)
+}
+
+/// Reads and decodes one JSON value from any table keyed by `K`.
+fn load<K, T>(
+    table: &impl ReadableTable<K, &'static [u8]>,
+    key: K::SelfType<'_>,
+) -> StoreResult<Option<T>>
+where
+    K: redb::Key + 'static,
+    T: DeserializeOwned,
+{
+    match table.get(key).map_err(StoreError::backend)? {
+        Some(guard) => decode(guard.value()).map(Some),
+        None => Ok(None),
+    }
+}
+
+fn load_gig(tx: &WriteTransaction, id: GigId) -> StoreResult<GigRecord> {
+    let gigs = tx.open_table(GIGS).map_err(StoreError::backend)?;
+    load(&gigs, id128(id.as_bytes()))?.ok_or(StoreError::GigNotFound)
+}
+
+fn save_gig(tx: &WriteTransaction, gig: &GigRecord) -> StoreResult<()> {
+    let mut gigs = tx.open_table(GIGS).map_err(StoreError::backend)?;
+    gigs.insert(id128(gig.id.as_bytes()), encode(gig)?.as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+fn load_ticket(tx: &WriteTransaction, id: u128) -> StoreResult<StoredTicket> {
+    let tickets = tx.open_table(TICKETS).map_err(StoreError::backend)?;
+    load(&tickets, id)?.ok_or_else(|| StoreError::backend("ticket index points nowhere"))
+}
+
+fn save_ticket(tx: &WriteTransaction, stored: &StoredTicket) -> StoreResult<()> {
+    let mut tickets = tx.open_table(TICKETS).map_err(StoreError::backend)?;
+    tickets
+        .insert(
+            id128(stored.ticket.id.as_bytes()),
+            encode(stored)?.as_slice(),
+        )
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+fn balance_in(tx: &WriteTransaction, account: &LedgerAccount) -> StoreResult<Money> {
+    let balances = tx.open_table(BALANCES).map_err(StoreError::backend)?;
+    let value = balances
+        .get(account.to_string().as_str())
+        .map_err(StoreError::backend)?
+        .map_or(0, |g| g.value());
+    Ok(Money(value))
+}
+
+/// Books `transaction` inside `tx`: checks balance, floors, then writes balances and entries.
+fn apply(tx: &WriteTransaction, transaction: &Transaction) -> StoreResult<Vec<EntryRecord>> {
+    if !transaction.is_balanced() {
+        return Err(StoreError::Unbalanced);
+    }
+    let postings: Vec<&Posting> = transaction
+        .postings
+        .iter()
+        .filter(|p| p.amount != Money::ZERO)
+        .collect();
+    let mut running: HashMap<LedgerAccount, Money> = HashMap::new();
+    let mut after = Vec::with_capacity(postings.len());
+    for posting in &postings {
+        let current = match running.get(&posting.account) {
+            Some(balance) => *balance,
+            None => balance_in(tx, &posting.account)?,
+        };
+        let next = current
+            .checked_add(posting.amount)
+            .ok_or_else(|| StoreError::backend("balance overflow"))?;
+        if posting.account.is_user_wallet() && next < Money::ZERO {
+            return Err(StoreError::InsufficientFunds {
+                balance: current,
+                needed: Money(-posting.amount.0),
+            });
+        }
+        running.insert(posting.account, next);
+        after.push(next);
+    }
+    let mut counters = tx.open_table(COUNTERS).map_err(StoreError::backend)?;
+    let mut balances = tx.open_table(BALANCES).map_err(StoreError::backend)?;
+    let mut entries = tx.open_table(ENTRIES).map_err(StoreError::backend)?;
+    let mut seq = counters
+        .get(LEDGER_SEQ)
+        .map_err(StoreError::backend)?
+        .map_or(0, |g| g.value());
+    let mut written = Vec::with_capacity(postings.len());
+    for (posting, balance_after) in postings.iter().zip(after) {
+        seq += 1;
+        let account = posting.account.to_string();
+        let record = EntryRecord {
+            seq,
+            entry: transaction.entry(posting, balance_after),
+        };
+        entries
+            .insert((account.as_str(), seq), encode(&record)?.as_slice())
+            .map_err(StoreError::backend)?;
+        balances
+            .insert(account.as_str(), balance_after.0)
+            .map_err(StoreError::backend)?;
+        written.push(record);
+    }
+    counters
+        .insert(LEDGER_SEQ, seq)
+        .map_err(StoreError::backend)?;
+    Ok(written)
+}
+
+fn take_remembered(
+    tx: &WriteTransaction,
+    owner: AccountId,
+    key: &str,
+) -> StoreResult<Option<Remembered>> {
+    let table = tx.open_table(IDEMPOTENCY).map_err(StoreError::backend)?;
+    let value = table
+        .get((id128(owner.as_bytes()), key))
+        .map_err(StoreError::backend)?
+        .map(|g| decode(g.value()));
+    value.transpose()
+}
+
+fn remember(
+    tx: &WriteTransaction,
+    owner: AccountId,
+    key: &str,
+    what: &Remembered,
+) -> StoreResult<()> {
+    let mut table = tx.open_table(IDEMPOTENCY).map_err(StoreError::backend)?;
+    table
+        .insert((id128(owner.as_bytes()), key), encode(what)?.as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+fn purchase_in(tx: &WriteTransaction, p: &Purchase) -> StoreResult<PurchaseOutcome> {
+    if let Some(remembered) = take_remembered(tx, p.buyer, &p.idempotency_key)? {
+        return match remembered {
+            Remembered::Purchase { gig_id, ticket_id } if gig_id == p.gig_id => {
+                let stored = load_ticket(tx, id128(ticket_id.as_bytes()))?;
+                Ok(PurchaseOutcome {
+                    ticket: stored.ticket,
+                    replayed: true,
+                })
+            }
+            _ => Err(StoreError::IdempotencyKeyReused),
+        };
+    }
+    let mut gig = load_gig(tx, p.gig_id)?;
+    if gig.creator_id == p.buyer {
+        return Err(StoreError::OwnGig);
+    }
+    if gig.state == GigState::Cancelled || p.at >= gig.details.ends_at {
+        return Err(StoreError::GigClosed);
+    }
+    let holder_key = (id128(p.buyer.as_bytes()), id128(p.gig_id.as_bytes()));
+    {
+        let holders = tx.open_table(HOLDER_TICKETS).map_err(StoreError::backend)?;
+        let existing = holders
+            .get(holder_key)
+            .map_err(StoreError::backend)?
+            .map(|g| g.value());
+        if let Some(ticket_id) = existing {
+            drop(holders);
+            let stored = load_ticket(tx, ticket_id)?;
+            return Err(StoreError::AlreadyHolder(Box::new(stored.ticket)));
+        }
+    }
+    if gig.seats_left() == Some(0) {
+        return Err(StoreError::SoldOut);
+    }
+    let price = gig.details.price;
+    let commission = price.basis_points(p.commission_bps);
+    let creator_share = Money(price.0 - commission.0);
+    let transaction = Transaction {
+        id: p.transaction_id,
+        kind: EntryKind::TicketSale,
+        postings: vec![
+            Posting {
+                account: LedgerAccount::User(p.buyer),
+                amount: Money(-price.0),
+            },
+            Posting {
+                account: LedgerAccount::User(gig.creator_id),
+                amount: creator_share,
+            },
+            Posting {
+                account: LedgerAccount::PlatformRevenue,
+                amount: commission,
+            },
+        ],
+        memo: format!("Ticket: {}", gig.details.title),
+        gig_id: Some(gig.id),
+        at: p.at,
+    };
+    apply(tx, &transaction)?;
+    let ticket = Ticket {
+        id: p.ticket_id,
+        gig_id: p.gig_id,
+        holder_id: p.buyer,
+        price,
+        purchased_at: p.at,
+        status: TicketStatus::Valid,
+    };
+    save_ticket(
+        tx,
+        &StoredTicket {
+            ticket: ticket.clone(),
+            creator_share,
+            commission,
+        },
+    )?;
+    let ticket_key = id128(p.ticket_id.as_bytes());
+    tx.open_table(HOLDER_TICKETS)
+        .map_err(StoreError::backend)?
+        .insert(holder_key, ticket_key)
+        .map_err(StoreError::backend)?;
+    tx.open_table(GIG_TICKETS)
+        .map_err(StoreError::backend)?
+        .insert((id128(p.gig_id.as_bytes()), ticket_key), ())
+        .map_err(StoreError::backend)?;
+    gig.tickets_sold += 1;
+    save_gig(tx, &gig)?;
+    remember(
+        tx,
+        p.buyer,
+        &p.idempotency_key,
+        &Remembered::Purchase {
+            gig_id: p.gig_id,
+            ticket_id: p.ticket_id,
+        },
+    )?;
+    Ok(PurchaseOutcome {
+        ticket,
+        replayed: false,
+    })
+}
+
+fn cancel_in(tx: &WriteTransaction, c: &Cancellation) -> StoreResult<GigRecord> {
+    let mut gig = load_gig(tx, c.gig_id)?;
+    if gig.state == GigState::Cancelled {
+        return Ok(gig);
+    }
+    let ticket_ids: Vec<u128> = {
+        let gig_key = id128(c.gig_id.as_bytes());
+        let index = tx.open_table(GIG_TICKETS).map_err(StoreError::backend)?;
+        let range = index
+            .range((gig_key, 0u128)..=(gig_key, u128::MAX))
+            .map_err(StoreError::backend)?;
+        range
+            .map(|item| item.map(|(k, _)| k.value().1).map_err(StoreError::backend))
+            .collect::<StoreResult<_>>()?
+    };
+    let mut postings = Vec::new();
+    let mut creator_total = Money::ZERO;
+    let mut commission_total = Money::ZERO;
+    let mut refunded = Vec::new();
+    for id in ticket_ids {
+        let mut stored = load_ticket(tx, id)?;
+        if stored.ticket.status != TicketStatus::Valid {
+            continue;
+        }
+        creator_total = Money(creator_total.0 + stored.creator_share.0);
+        commission_total = Money(commission_total.0 + stored.commission.0);
+        postings.push(Posting {
+            account: LedgerAccount::User(stored.ticket.holder_id),
+            amount: stored.ticket.price,
+        });
+        stored.ticket.status = TicketStatus::Refunded;
+        refunded.push(stored);
+    }
+    if !refunded.is_empty() {
+        let creator = LedgerAccount::User(gig.creator_id);
+        let balance = balance_in(tx, &creator)?;
+        if balance < creator_total {
+            return Err(StoreError::InsufficientFunds {
+                balance,
+                needed: creator_total,
+            });
+        }
+        postings.push(Posting {
+            account: creator,
+            amount: Money(-creator_total.0),
+        });
+        postings.push(Posting {
+            account: LedgerAccount::PlatformRevenue,
+            amount: Money(-commission_total.0),
+        });
+        apply(
+            tx,
+            &Transaction {
+                id: c.transaction_id,
+                kind: EntryKind::Refund,
+                postings,
+                memo: format!("Refund: {} (cancelled)", gig.details.title),
+                gig_id: Some(gig.id),
+                at: c.at,
+            },
+        )?;
+        for stored in &refunded {
+            save_ticket(tx, stored)?;
+        }
+    }
+    gig.state = GigState::Cancelled;
+    gig.tickets_sold = 0;
+    save_gig(tx, &gig)?;
+    Ok(gig)
+}
+
+fn tickets_from(tx: &ReadTransaction, ids: Vec<u128>) -> StoreResult<Vec<Ticket>> {
+    let tickets = tx.open_table(TICKETS).map_err(StoreError::backend)?;
+    ids.into_iter()
+        .map(|id| {
+            load::<u128, StoredTicket>(&tickets, id)?
+                .map(|s| s.ticket)
+                .ok_or_else(|| StoreError::backend("ticket index points nowhere"))
+        })
+        .collect()
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    fn backend_name(&self) -> &'static str {
+        "embedded"
+    }
+
+    async fn create_account(&self, account: &AccountRecord) -> StoreResult<()> {
+        let account = account.clone();
+        self.write(move |tx| {
+            let mut handles = tx.open_table(HANDLES).map_err(StoreError::backend)?;
+            if handles
+                .get(account.handle.as_str())
+                .map_err(StoreError::backend)?
+                .is_some()
+            {
+                return Err(StoreError::HandleTaken);
+            }
+            let id = id128(account.id.as_bytes());
+            handles
+                .insert(account.handle.as_str(), id)
+                .map_err(StoreError::backend)?;
+            tx.open_table(ACCOUNTS)
+                .map_err(StoreError::backend)?
+                .insert(id, encode(&account)?.as_slice())
+                .map_err(StoreError::backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn account(&self, id: AccountId) -> StoreResult<Option<AccountRecord>> {
+        self.read(move |tx| {
+            let accounts = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+            load(&accounts, id128(id.as_bytes()))
+        })
+        .await
+    }
+
+    async fn account_by_handle(&self, handle: &str) -> StoreResult<Option<AccountRecord>> {
+        let handle = handle.to_owned();
+        self.read(move |tx| {
+            let handles = tx.open_table(HANDLES).map_err(StoreError::backend)?;
+            let Some(id) = handles.get(handle.as_str()).map_err(StoreError::backend)? else {
+                return Ok(None);
+            };
+            let accounts = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+            load(&accounts, id.value())
+        })
+        .await
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> StoreResult<()> {
+        let session = session.clone();
+        self.write(move |tx| {
+            tx.open_table(SESSIONS)
+                .map_err(StoreError::backend)?
+                .insert(session.token_hash.0, encode(&session)?.as_slice())
+                .map_err(StoreError::backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn session(
+        &self,
+        token_hash: &TokenHash,
+        now: OffsetDateTime,
+    ) -> StoreResult<Option<SessionRecord>> {
+        let hash = token_hash.0;
+        let found: Option<SessionRecord> = self
+            .read(move |tx| {
+                let sessions = tx.open_table(SESSIONS).map_err(StoreError::backend)?;
+                load(&sessions, hash)
+            })
+            .await?;
+        Ok(found.filter(|s| s.expires_at > now))
+    }
+
+    async fn delete_session(&self, token_hash: &TokenHash) -> StoreResult<()> {
+        let hash = token_hash.0;
+        self.write(move |tx| {
+            tx.open_table(SESSIONS)
+                .map_err(StoreError::backend)?
+                .remove(hash)
+                .map_err(StoreError::backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn create_gig(&self, gig: &GigRecord, listing_fee: &Transaction) -> StoreResult<()> {
+        let gig = gig.clone();
+        let fee = listing_fee.clone();
+        self.write(move |tx| {
+            apply(tx, &fee)?;
+            save_gig(tx, &gig)?;
+            let id = id128(gig.id.as_bytes());
+            tx.open_table(GIGS_BY_START)
+                .map_err(StoreError::backend)?
+                .insert((unix_micros(gig.details.starts_at), id), ())
+                .map_err(StoreError::backend)?;
+            tx.open_table(GIGS_BY_CREATOR)
+                .map_err(StoreError::backend)?
+                .insert((id128(gig.creator_id.as_bytes()), id), ())
+                .map_err(StoreError::backend)?;
+            tx.open_table(STREAM_KEYS)
+                .map_err(StoreError::backend)?
+                .insert(gig.stream_key_hash.0, id)
+                .map_err(StoreError::backend)?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn gig(&self, id: GigId) -> StoreResult<Option<GigRecord>> {
+        self.read(move |tx| {
+            let gigs = tx.open_table(GIGS).map_err(StoreError::backend)?;
+            load(&gigs, id128(id.as_bytes()))
+        })
+        .await
+    }
+
+    async fn gig_by_stream_key(&self, key_hash: &TokenHash) -> StoreResult<Option<GigRecord>> {
+        let hash = key_hash.0;
+        self.read(move |tx| {
+            let keys = tx.open_table(STREAM_KEYS).map_err(StoreError::backend)?;
+            let Some(id) = keys.get(hash).map_err(StoreError::backend)? else {
+                return Ok(None);
+            };
+            let gigs = tx.open_table(GIGS).map_err(StoreError::backend)?;
+            load(&gigs, id.value())
+        })
+        .await
+    }
+
+    async fn list_gigs(&self, query: &GigQuery) -> StoreResult<Vec<GigRecord>> {
+        let query = query.clone();
+        self.read(move |tx| {
+            let index = tx.open_table(GIGS_BY_START).map_err(StoreError::backend)?;
+            let gigs = tx.open_table(GIGS).map_err(StoreError::backend)?;
+            let mut found = Vec::new();
+            for item in index
+                .range((query.scan_from_us(), 0u128)..)
+                .map_err(StoreError::backend)?
+            {
+                let (key, _) = item.map_err(StoreError::backend)?;
+                let Some(gig) = load::<u128, GigRecord>(&gigs, key.value().1)? else {
+                    continue;
+                };
+                if query.after.is_some_and(|c| !c.precedes(&gig)) || !query.matches(&gig) {
+                    continue;
+                }
+                found.push(gig);
+                if found.len() >= query.limit {
+                    break;
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn gigs_by_creator(&self, creator: AccountId) -> StoreResult<Vec<GigRecord>> {
+        self.read(move |tx| {
+            let index = tx
+                .open_table(GIGS_BY_CREATOR)
+                .map_err(StoreError::backend)?;
+            let gigs = tx.open_table(GIGS).map_err(StoreError::backend)?;
+            let who = id128(creator.as_bytes());
+            let mut found = Vec::new();
+            for item in index
+                .range((who, 0u128)..=(who, u128::MAX))
+                .map_err(StoreError::backend)?
+                .rev()
+            {
+                let (key, _) = item.map_err(StoreError::backend)?;
+                if let Some(gig) = load(&gigs, key.value().1)? {
+                    found.push(gig);
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn update_gig(&self, id: GigId, details: &GigDetails) -> StoreResult<GigRecord> {
+        let details = details.clone();
+        self.write(move |tx| {
+            let mut gig = load_gig(tx, id)?;
+            if gig.state == GigState::Cancelled {
+                return Err(StoreError::GigClosed);
+            }
+            if details.capacity.is_some_and(|cap| cap < gig.tickets_sold) {
+                return Err(StoreError::CapacityBelowSold {
+                    sold: gig.tickets_sold,
+                });
+            }
+            let key = id128(id.as_bytes());
+            let mut index = tx.open_table(GIGS_BY_START).map_err(StoreError::backend)?;
+            index
+                .remove((unix_micros(gig.details.starts_at), key))
+                .map_err(StoreError::backend)?;
+            index
+                .insert((unix_micros(details.starts_at), key), ())
+                .map_err(StoreError::backend)?;
+            gig.details = details;
+            save_gig(tx, &gig)?;
+            Ok(gig)
+        })
+        .await
+    }
+
+    async fn rotate_stream_key(
+        &self,
+        id: GigId,
+        key: &str,
+        key_hash: &TokenHash,
+    ) -> StoreResult<GigRecord> {
+        let (key, hash) = (key.to_owned(), *key_hash);
+        self.write(move |tx| {
+            let mut gig = load_gig(tx, id)?;
+            let mut keys = tx.open_table(STREAM_KEYS).map_err(StoreError::backend)?;
+            keys.remove(gig.stream_key_hash.0)
+                .map_err(StoreError::backend)?;
+            keys.insert(hash.0, id128(id.as_bytes()))
+                .map_err(StoreError::backend)?;
+            gig.stream_key = key;
+            gig.stream_key_hash = hash;
+            save_gig(tx, &gig)?;
+            Ok(gig)
+        })
+        .await
+    }
+
+    async fn set_gig_state(&self, id: GigId, state: GigState) -> StoreResult<GigRecord> {
+        self.write(move |tx| {
+            let mut gig = load_gig(tx, id)?;
+            if gig.state == GigState::Cancelled {
+                return Err(StoreError::GigClosed);
+            }
+            gig.state = state;
+            save_gig(tx, &gig)?;
+            Ok(gig)
+        })
+        .await
+    }
+
+    async fn cancel_gig(&self, cancellation: &Cancellation) -> StoreResult<GigRecord> {
+        let cancellation = cancellation.clone();
+        self.write(move |tx| cancel_in(tx, &cancellation)).await
+    }
+
+    async fn purchase_ticket(&self, purchase: &Purchase) -> StoreResult<PurchaseOutcome> {
+        let purchase = purchase.clone();
+        self.write(move |tx| purchase_in(tx, &purchase)).await
+    }
+
+    async fn ticket_for(&self, holder: AccountId, gig: GigId) -> StoreResult<Option<Ticket>> {
+        self.read(move |tx| {
+            let holders = tx.open_table(HOLDER_TICKETS).map_err(StoreError::backend)?;
+            let key = (id128(holder.as_bytes()), id128(gig.as_bytes()));
+            let Some(id) = holders.get(key).map_err(StoreError::backend)? else {
+                return Ok(None);
+            };
+            Ok(tickets_from(tx, vec![id.value()])?.pop())
+        })
+        .await
+    }
+
+    async fn tickets_of(&self, holder: AccountId) -> StoreResult<Vec<Ticket>> {
+        let mut tickets = self
+            .read(move |tx| {
+                let holders = tx.open_table(HOLDER_TICKETS).map_err(StoreError::backend)?;
+                let who = id128(holder.as_bytes());
+                let ids = holders
+                    .range((who, 0u128)..=(who, u128::MAX))
+                    .map_err(StoreError::backend)?
+                    .map(|item| item.map(|(_, v)| v.value()).map_err(StoreError::backend))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                tickets_from(tx, ids)
+            })
+            .await?;
+        tickets.sort_by(|a, b| b.id.cmp(&a.id));
+        Ok(tickets)
+    }
+
+    async fn tickets_of_gig(&self, gig: GigId) -> StoreResult<Vec<Ticket>> {
+        let mut tickets = self
+            .read(move |tx| {
+                let index = tx.open_table(GIG_TICKETS).map_err(StoreError::backend)?;
+                let key = id128(gig.as_bytes());
+                let ids = index
+                    .range((key, 0u128)..=(key, u128::MAX))
+                    .map_err(StoreError::backend)?
+                    .map(|item| item.map(|(k, _)| k.value().1).map_err(StoreError::backend))
+                    .collect::<StoreResult<Vec<_>>>()?;
+                tickets_from(tx, ids)
+            })
+            .await?;
+        tickets.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(tickets)
+    }
+
+    async fn post(
+        &self,
+        transaction: &Transaction,
+        idempotency: Option<(AccountId, &str)>,
+    ) -> StoreResult<Vec<EntryRecord>> {
+        if !transaction.is_balanced() {
+            return Err(StoreError::Unbalanced);
+        }
+        let transaction = transaction.clone();
+        let idempotency = idempotency.map(|(owner, key)| (owner, key.to_owned()));
+        self.write(move |tx| {
+            if let Some((owner, key)) = &idempotency {
+                if let Some(remembered) = take_remembered(tx, *owner, key)? {
+                    return match remembered {
+                        Remembered::Post { entries, .. } => Ok(entries),
+                        Remembered::Purchase { .. } => Err(StoreError::IdempotencyKeyReused),
+                    };
+                }
+            }
+            let entries = apply(tx, &transaction)?;
+            if let Some((owner, key)) = &idempotency {
+                let what = Remembered::Post {
+                    transaction_id: transaction.id,
+                    entries: entries.clone(),
+                };
+                remember(tx, *owner, key, &what)?;
+            }
+            Ok(entries)
+        })
+        .await
+    }
+
+    async fn balance(&self, account: &LedgerAccount) -> StoreResult<Money> {
+        let account = account.to_string();
+        self.read(move |tx| {
+            let balances = tx.open_table(BALANCES).map_err(StoreError::backend)?;
+            let value = balances
+                .get(account.as_str())
+                .map_err(StoreError::backend)?
+                .map_or(0, |g| g.value());
+            Ok(Money(value))
+        })
+        .await
+    }
+
+    async fn entries(
+        &self,
+        account: &LedgerAccount,
+        before: Option<u64>,
+        limit: usize,
+    ) -> StoreResult<Vec<EntryRecord>> {
+        let account = account.to_string();
+        self.read(move |tx| {
+            let entries = tx.open_table(ENTRIES).map_err(StoreError::backend)?;
+            let end = before.unwrap_or(u64::MAX);
+            let mut found = Vec::new();
+            for item in entries
+                .range((account.as_str(), 0u64)..(account.as_str(), end))
+                .map_err(StoreError::backend)?
+                .rev()
+                .take(limit)
+            {
+                let (_, value) = item.map_err(StoreError::backend)?;
+                found.push(decode(value.value())?);
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    async fn balances(&self) -> StoreResult<Vec<(LedgerAccount, Money)>> {
+        self.read(|tx| {
+            let balances = tx.open_table(BALANCES).map_err(StoreError::backend)?;
+            balances
+                .iter()
+                .map_err(StoreError::backend)?
+                .map(|item| {
+                    let (k, v) = item.map_err(StoreError::backend)?;
+                    let account = k.value().parse().map_err(StoreError::Backend)?;
+                    Ok((account, Money(v.value())))
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn flush(&self) -> StoreResult<()> {
+        // Every commit is already fsynced (redb's default `Durability::Immediate`).
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! The two implementations of [`crate::Store`].
+
+pub mod embedded;
+pub mod redis;

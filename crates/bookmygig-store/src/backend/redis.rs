@@ -1,0 +1,4 @@
+//! Redis backend (being written).
+
+/// Placeholder.
+pub struct RedisStore;

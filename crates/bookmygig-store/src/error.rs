@@ -1,0 +1,58 @@
+//! What a store call can refuse, and why.
+
+use bookmygig_api::{Money, Ticket};
+
+/// A refused or failed store call. The domain variants are answers the server turns into
+/// precise problems; [`StoreError::Backend`] is an outage or a bug and never reaches clients
+/// verbatim.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The handle belongs to another account.
+    #[error("handle already taken")]
+    HandleTaken,
+    /// No such gig.
+    #[error("gig not found")]
+    GigNotFound,
+    /// The gig is cancelled or over, so it cannot be changed or sold.
+    #[error("gig is cancelled or has ended")]
+    GigClosed,
+    /// Every seat is sold.
+    #[error("sold out")]
+    SoldOut,
+    /// The buyer already holds a ticket for this gig.
+    #[error("already holds a ticket")]
+    AlreadyHolder(Box<Ticket>),
+    /// The buyer is the gig's creator, who needs no ticket.
+    #[error("the creator needs no ticket")]
+    OwnGig,
+    /// A user wallet would go below zero.
+    #[error("insufficient funds: balance {balance}, needed {needed}")]
+    InsufficientFunds {
+        /// The wallet's balance now.
+        balance: Money,
+        /// What the step needs.
+        needed: Money,
+    },
+    /// The idempotency key was used before for a different request.
+    #[error("idempotency key reused for a different request")]
+    IdempotencyKeyReused,
+    /// A capacity below the tickets already sold.
+    #[error("capacity below the {sold} tickets already sold")]
+    CapacityBelowSold {
+        /// Tickets sold so far.
+        sold: u32,
+    },
+    /// Postings that do not sum to zero: a bug in the caller.
+    #[error("unbalanced transaction")]
+    Unbalanced,
+    /// The backend failed (I/O, connection, corrupt record).
+    #[error("storage backend: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// Wraps a backend failure.
+    pub fn backend(error: impl std::fmt::Display) -> Self {
+        StoreError::Backend(error.to_string())
+    }
+}

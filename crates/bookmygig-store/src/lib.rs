@@ -1,0 +1,153 @@
+//! The storage contract of BookMyGig and its two backends.
+//!
+//! [`Store`] is the one contract: every method is a whole domain step that the backend makes
+//! atomic (a ticket purchase checks capacity, balance and idempotency and books the ledger
+//! transaction in one go), so the server holds no locks and several server processes can share
+//! one Redis. [`EmbeddedStore`] keeps everything in one redb file; [`RedisStore`] in Redis,
+//! where each step is a Lua script. Both pass the same conformance suite (`tests/`).
+//!
+//! Validation of what people type belongs to the server; this crate enforces only the
+//! invariants that must hold under concurrency: unique handles, capacity, non-negative user
+//! wallets, balanced transactions, one ticket per account and gig, idempotent retries.
+
+pub mod backend;
+pub mod error;
+pub mod ledger;
+pub mod query;
+pub mod record;
+
+use async_trait::async_trait;
+use bookmygig_api::{AccountId, GigId, Money, Ticket};
+
+pub use backend::embedded::EmbeddedStore;
+pub use backend::redis::RedisStore;
+pub use error::StoreError;
+pub use ledger::{EntryRecord, LedgerAccount, Posting, Transaction};
+pub use query::{GigCursor, GigQuery, StatusFilter};
+pub use record::{
+    AccountRecord, Cancellation, GigDetails, GigRecord, GigState, Purchase, PurchaseOutcome,
+    SessionRecord, TokenHash,
+};
+
+/// Result of every store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Everything BookMyGig persists. Implementations are cheap to share (`Arc<dyn Store>`).
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Which backend this is, for logs and `/healthz`: `embedded` or `redis`.
+    fn backend_name(&self) -> &'static str;
+
+    /// Creates an account.
+    ///
+    /// # Errors
+    /// [`StoreError::HandleTaken`] when the handle belongs to someone else.
+    async fn create_account(&self, account: &AccountRecord) -> StoreResult<()>;
+
+    /// The account with this id.
+    async fn account(&self, id: AccountId) -> StoreResult<Option<AccountRecord>>;
+
+    /// The account with this handle.
+    async fn account_by_handle(&self, handle: &str) -> StoreResult<Option<AccountRecord>>;
+
+    /// Stores a session under the hash of its token.
+    async fn create_session(&self, session: &SessionRecord) -> StoreResult<()>;
+
+    /// The session whose token hashes to `token_hash`, if it exists and has not expired at `now`.
+    async fn session(
+        &self,
+        token_hash: &TokenHash,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<Option<SessionRecord>>;
+
+    /// Revokes a session; revoking a missing one is not an error.
+    async fn delete_session(&self, token_hash: &TokenHash) -> StoreResult<()>;
+
+    /// Registers a gig and books its listing fee (`listing_fee`, which must debit the creator)
+    /// in one step.
+    ///
+    /// # Errors
+    /// [`StoreError::InsufficientFunds`] when the creator cannot pay the fee; nothing is written.
+    async fn create_gig(&self, gig: &GigRecord, listing_fee: &Transaction) -> StoreResult<()>;
+
+    /// The gig with this id.
+    async fn gig(&self, id: GigId) -> StoreResult<Option<GigRecord>>;
+
+    /// The gig whose current stream key hashes to `key_hash`.
+    async fn gig_by_stream_key(&self, key_hash: &TokenHash) -> StoreResult<Option<GigRecord>>;
+
+    /// One page of the catalogue, ordered by start time then id, filtered by `query`.
+    async fn list_gigs(&self, query: &GigQuery) -> StoreResult<Vec<GigRecord>>;
+
+    /// Every gig a creator registered, newest first.
+    async fn gigs_by_creator(&self, creator: AccountId) -> StoreResult<Vec<GigRecord>>;
+
+    /// Replaces a gig's editable details.
+    ///
+    /// # Errors
+    /// [`StoreError::GigNotFound`]; [`StoreError::GigClosed`] for a cancelled gig;
+    /// [`StoreError::CapacityBelowSold`] when the new capacity is under the tickets sold.
+    async fn update_gig(&self, id: GigId, details: &GigDetails) -> StoreResult<GigRecord>;
+
+    /// Replaces a gig's stream key (the old one stops matching at once).
+    async fn rotate_stream_key(
+        &self,
+        id: GigId,
+        key: &str,
+        key_hash: &TokenHash,
+    ) -> StoreResult<GigRecord>;
+
+    /// Sets a gig's live state (live/offline), as the stream hub sees its publisher.
+    async fn set_gig_state(&self, id: GigId, state: GigState) -> StoreResult<GigRecord>;
+
+    /// Cancels a gig and refunds every valid ticket in full, in one step. Cancelling a cancelled
+    /// gig changes nothing and returns it.
+    ///
+    /// # Errors
+    /// [`StoreError::InsufficientFunds`] when the creator's wallet cannot cover the refunds;
+    /// nothing is written.
+    async fn cancel_gig(&self, cancellation: &Cancellation) -> StoreResult<GigRecord>;
+
+    /// Buys a ticket: checks that the gig is on sale, has a seat, that the buyer has no ticket
+    /// yet and can pay; books buyer → creator (less commission → platform). A retry with the
+    /// same idempotency key returns the first ticket and moves no money.
+    async fn purchase_ticket(&self, purchase: &Purchase) -> StoreResult<PurchaseOutcome>;
+
+    /// The holder's ticket for a gig, if any (valid or refunded).
+    async fn ticket_for(&self, holder: AccountId, gig: GigId) -> StoreResult<Option<Ticket>>;
+
+    /// A holder's tickets, newest first.
+    async fn tickets_of(&self, holder: AccountId) -> StoreResult<Vec<Ticket>>;
+
+    /// Every ticket of a gig, oldest first.
+    async fn tickets_of_gig(&self, gig: GigId) -> StoreResult<Vec<Ticket>>;
+
+    /// Books a balanced transaction. With an idempotency key (scoped to `owner`), a retry
+    /// returns the entries of the first booking and moves no money.
+    ///
+    /// # Errors
+    /// [`StoreError::Unbalanced`] when postings do not sum to zero;
+    /// [`StoreError::InsufficientFunds`] when a user wallet would go below zero.
+    async fn post(
+        &self,
+        transaction: &Transaction,
+        idempotency: Option<(AccountId, &str)>,
+    ) -> StoreResult<Vec<EntryRecord>>;
+
+    /// The balance of a ledger account (zero if it never moved).
+    async fn balance(&self, account: &LedgerAccount) -> StoreResult<Money>;
+
+    /// A ledger account's entries, newest first, older than `before` (an entry `seq`).
+    async fn entries(
+        &self,
+        account: &LedgerAccount,
+        before: Option<u64>,
+        limit: usize,
+    ) -> StoreResult<Vec<EntryRecord>>;
+
+    /// Every ledger account that ever moved, with its balance: the audit view whose sum is zero.
+    async fn balances(&self) -> StoreResult<Vec<(LedgerAccount, Money)>>;
+
+    /// Makes everything acknowledged so far durable (called at shutdown).
+    async fn flush(&self) -> StoreResult<()>;
+}

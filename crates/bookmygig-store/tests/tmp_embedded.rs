@@ -1,0 +1,896 @@
+//! The store conformance suite: every story runs against both backends, so test output lists
+//! each one twice, as `embedded::<story>` and `redis::<story>`.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use bookmygig_api::{
+    AccountId, Category, EntryKind, GigId, GigStatus, Money, PaymentPointer, TicketId,
+    TicketStatus, TransactionId,
+};
+use bookmygig_store::{
+    AccountRecord, Cancellation, EmbeddedStore, GigCursor, GigDetails, GigQuery, GigRecord,
+    GigState, LedgerAccount, Purchase, SessionRecord, StatusFilter, Store, StoreError, TokenHash,
+    Transaction,
+};
+use time::{Duration, OffsetDateTime};
+
+/// A store and whatever keeps it alive (its directory or its redis-server).
+struct Fixture {
+    store: Arc<dyn Store>,
+    _keep: Box<dyn std::any::Any + Send>,
+}
+
+async fn embedded() -> Fixture {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = EmbeddedStore::open(dir.path()).expect("open embedded store");
+    Fixture {
+        store: Arc::new(store),
+        _keep: Box::new(dir),
+    }
+}
+
+fn now() -> OffsetDateTime {
+    // Whole microseconds: both backends keep time at that precision.
+    let t = OffsetDateTime::now_utc();
+    t.replace_nanosecond(t.nanosecond() / 1_000 * 1_000)
+        .expect("valid nanosecond")
+}
+
+fn hash_of(byte: u8) -> TokenHash {
+    TokenHash([byte; 32])
+}
+
+async fn account(store: &dyn Store, handle: &str) -> AccountId {
+    let record = AccountRecord {
+        id: AccountId::new(),
+        handle: handle.to_owned(),
+        display_name: format!("{handle} display"),
+        password_hash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into(),
+        created_at: now(),
+    };
+    store.create_account(&record).await.expect("create account");
+    record.id
+}
+
+async fn top_up(store: &dyn Store, who: AccountId, amount: Money) {
+    let t = Transaction::transfer(
+        EntryKind::TopUp,
+        LedgerAccount::ExternalTopups,
+        LedgerAccount::User(who),
+        amount,
+        "Development top-up",
+        None,
+        now(),
+    );
+    store.post(&t, None).await.expect("top up");
+}
+
+fn details(title: &str, category: Category, starts_in: Duration, price: Money) -> GigDetails {
+    let starts_at = now() + starts_in;
+    GigDetails {
+        creator_name: "Alice".into(),
+        title: title.into(),
+        description: format!("{title}: a show"),
+        category,
+        price,
+        starts_at,
+        ends_at: starts_at + Duration::hours(2),
+        capacity: None,
+        payment_pointer: PaymentPointer::parse("$wallet.example/alice").expect("pointer"),
+        micropayment_rate: Money(360_000),
+    }
+}
+
+/// Registers a gig for `creator` (who must afford `fee`).
+async fn gig_with(
+    store: &dyn Store,
+    creator: AccountId,
+    details: GigDetails,
+    fee: Money,
+) -> GigRecord {
+    let id = GigId::new();
+    let key_byte = id.as_bytes()[15];
+    let gig = GigRecord {
+        id,
+        creator_id: creator,
+        details,
+        stream_key: format!("key-{id}"),
+        stream_key_hash: TokenHash([key_byte; 32]),
+        created_at: now(),
+        tickets_sold: 0,
+        state: GigState::Scheduled,
+    };
+    let fee = Transaction::transfer(
+        EntryKind::ListingFee,
+        LedgerAccount::User(creator),
+        LedgerAccount::PlatformRevenue,
+        fee,
+        "Listing fee",
+        Some(id),
+        now(),
+    );
+    store.create_gig(&gig, &fee).await.expect("create gig");
+    gig
+}
+
+async fn simple_gig(store: &dyn Store, creator: AccountId, capacity: Option<u32>) -> GigRecord {
+    let mut d = details(
+        "Late Night Laughs",
+        Category::Comedy,
+        Duration::hours(1),
+        Money::from_dollars(10),
+    );
+    d.capacity = capacity;
+    gig_with(store, creator, d, Money::ZERO).await
+}
+
+fn purchase(gig: GigId, buyer: AccountId, key: &str) -> Purchase {
+    Purchase {
+        ticket_id: TicketId::new(),
+        transaction_id: TransactionId::new(),
+        gig_id: gig,
+        buyer,
+        idempotency_key: key.into(),
+        commission_bps: 0,
+        at: now(),
+    }
+}
+
+async fn assert_ledger_sound(store: &dyn Store) {
+    let balances = store.balances().await.expect("balances");
+    let sum: i64 = balances.iter().map(|(_, m)| m.0).sum();
+    assert_eq!(sum, 0, "balances must sum to zero: {balances:?}");
+    for (account, money) in &balances {
+        if account.is_user_wallet() {
+            assert!(*money >= Money::ZERO, "{account} is negative: {money}");
+        }
+    }
+}
+
+fn query(now: OffsetDateTime) -> GigQuery {
+    GigQuery {
+        category: None,
+        status: StatusFilter::Upcoming,
+        text: None,
+        after: None,
+        limit: 100,
+        now,
+    }
+}
+
+mod stories {
+    use super::*;
+
+    pub async fn handles_are_unique(store: &dyn Store) {
+        let id = account(store, "alice").await;
+        let twin = AccountRecord {
+            id: AccountId::new(),
+            handle: "alice".into(),
+            display_name: "Other".into(),
+            password_hash: "x".into(),
+            created_at: now(),
+        };
+        assert!(matches!(
+            store.create_account(&twin).await,
+            Err(StoreError::HandleTaken)
+        ));
+        let found = store
+            .account_by_handle("alice")
+            .await
+            .unwrap()
+            .expect("by handle");
+        assert_eq!(found.id, id);
+        assert_eq!(found.display_name, "alice display");
+        assert_eq!(
+            store.account(id).await.unwrap().expect("by id").handle,
+            "alice"
+        );
+        assert!(store.account_by_handle("nobody").await.unwrap().is_none());
+        assert!(store.account(twin.id).await.unwrap().is_none());
+    }
+
+    pub async fn sessions_expire_and_revoke(store: &dyn Store) {
+        let who = account(store, "bob").await;
+        let t = now();
+        let live = SessionRecord {
+            token_hash: hash_of(1),
+            account_id: who,
+            created_at: t,
+            expires_at: t + Duration::days(30),
+        };
+        let stale = SessionRecord {
+            token_hash: hash_of(2),
+            expires_at: t + Duration::seconds(1),
+            ..live.clone()
+        };
+        store.create_session(&live).await.unwrap();
+        store.create_session(&stale).await.unwrap();
+        assert_eq!(
+            store.session(&hash_of(1), t).await.unwrap(),
+            Some(live.clone())
+        );
+        assert_eq!(
+            store
+                .session(&hash_of(2), t + Duration::seconds(2))
+                .await
+                .unwrap(),
+            None
+        );
+        store.delete_session(&hash_of(1)).await.unwrap();
+        assert_eq!(store.session(&hash_of(1), t).await.unwrap(), None);
+        store.delete_session(&hash_of(9)).await.unwrap();
+    }
+
+    pub async fn listing_fee_is_charged_or_nothing_is_written(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let fee = Money::from_dollars(99);
+        let d = details("Too Poor", Category::Music, Duration::hours(3), Money::ZERO);
+        let gig = GigRecord {
+            id: GigId::new(),
+            creator_id: alice,
+            details: d.clone(),
+            stream_key: "k".into(),
+            stream_key_hash: hash_of(7),
+            created_at: now(),
+            tickets_sold: 0,
+            state: GigState::Scheduled,
+        };
+        let t = Transaction::transfer(
+            EntryKind::ListingFee,
+            LedgerAccount::User(alice),
+            LedgerAccount::PlatformRevenue,
+            fee,
+            "Listing fee",
+            Some(gig.id),
+            now(),
+        );
+        let refused = store.create_gig(&gig, &t).await;
+        assert!(
+            matches!(refused, Err(StoreError::InsufficientFunds { balance: Money(0), needed }) if needed == fee),
+            "{refused:?}"
+        );
+        assert!(store.gig(gig.id).await.unwrap().is_none());
+        assert!(
+            store
+                .gig_by_stream_key(&hash_of(7))
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(store.list_gigs(&query(now())).await.unwrap().is_empty());
+
+        top_up(store, alice, Money::from_dollars(100)).await;
+        let created = gig_with(store, alice, d, fee).await;
+        assert_eq!(
+            store.balance(&LedgerAccount::User(alice)).await.unwrap(),
+            Money::from_dollars(1)
+        );
+        assert_eq!(
+            store
+                .balance(&LedgerAccount::PlatformRevenue)
+                .await
+                .unwrap(),
+            fee
+        );
+        assert_eq!(store.gig(created.id).await.unwrap(), Some(created.clone()));
+        assert_eq!(
+            store
+                .gig_by_stream_key(&created.stream_key_hash)
+                .await
+                .unwrap(),
+            Some(created)
+        );
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn purchase_moves_money_and_takes_a_seat(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let bob = account(store, "bob").await;
+        top_up(store, bob, Money::from_dollars(25)).await;
+        let gig = simple_gig(store, alice, Some(10)).await;
+        let mut p = purchase(gig.id, bob, "k1");
+        p.commission_bps = 1_000;
+        let outcome = store.purchase_ticket(&p).await.unwrap();
+        assert!(!outcome.replayed);
+        assert_eq!(outcome.ticket.id, p.ticket_id);
+        assert_eq!(outcome.ticket.price, Money::from_dollars(10));
+        assert_eq!(outcome.ticket.status, TicketStatus::Valid);
+        assert_eq!(outcome.ticket.purchased_at, p.at);
+        assert_eq!(
+            store.balance(&LedgerAccount::User(bob)).await.unwrap(),
+            Money::from_dollars(15)
+        );
+        assert_eq!(
+            store.balance(&LedgerAccount::User(alice)).await.unwrap(),
+            Money::from_dollars(9)
+        );
+        assert_eq!(
+            store
+                .balance(&LedgerAccount::PlatformRevenue)
+                .await
+                .unwrap(),
+            Money::from_dollars(1)
+        );
+        let stored = store.gig(gig.id).await.unwrap().unwrap();
+        assert_eq!(stored.tickets_sold, 1);
+        assert_eq!(stored.seats_left(), Some(9));
+        assert_eq!(
+            store.ticket_for(bob, gig.id).await.unwrap(),
+            Some(outcome.ticket.clone())
+        );
+        assert_eq!(
+            store.tickets_of(bob).await.unwrap(),
+            vec![outcome.ticket.clone()]
+        );
+        assert_eq!(
+            store.tickets_of_gig(gig.id).await.unwrap(),
+            vec![outcome.ticket.clone()]
+        );
+        let entries = store
+            .entries(&LedgerAccount::User(bob), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(entries.len(), 2);
+        assert_eq!(entries[0].entry.kind, EntryKind::TicketSale);
+        assert_eq!(entries[0].entry.amount, Money::from_dollars(-10));
+        assert_eq!(entries[0].entry.balance_after, Money::from_dollars(15));
+        assert_eq!(entries[0].entry.memo, "Ticket: Late Night Laughs");
+        assert_eq!(entries[0].entry.gig_id, Some(gig.id));
+        assert_eq!(entries[1].entry.kind, EntryKind::TopUp);
+        assert!(entries[0].seq > entries[1].seq);
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn purchase_retry_with_same_key_changes_nothing(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let bob = account(store, "bob").await;
+        top_up(store, bob, Money::from_dollars(25)).await;
+        let gig = simple_gig(store, alice, None).await;
+        let other = simple_gig(store, alice, None).await;
+        let first = store
+            .purchase_ticket(&purchase(gig.id, bob, "same"))
+            .await
+            .unwrap();
+        let again = store
+            .purchase_ticket(&purchase(gig.id, bob, "same"))
+            .await
+            .unwrap();
+        assert!(again.replayed);
+        assert_eq!(again.ticket, first.ticket);
+        assert_eq!(
+            store.balance(&LedgerAccount::User(bob)).await.unwrap(),
+            Money::from_dollars(15)
+        );
+        assert_eq!(store.gig(gig.id).await.unwrap().unwrap().tickets_sold, 1);
+        let reused = store
+            .purchase_ticket(&purchase(other.id, bob, "same"))
+            .await;
+        assert!(
+            matches!(reused, Err(StoreError::IdempotencyKeyReused)),
+            "{reused:?}"
+        );
+        let second = store
+            .purchase_ticket(&purchase(gig.id, bob, "another"))
+            .await;
+        assert!(matches!(second, Err(StoreError::AlreadyHolder(t)) if t.id == first.ticket.id));
+        assert_eq!(
+            store.balance(&LedgerAccount::User(bob)).await.unwrap(),
+            Money::from_dollars(15)
+        );
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn purchase_refusals_write_nothing(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let bob = account(store, "bob").await;
+        let carol = account(store, "carol").await;
+        top_up(store, bob, Money::from_dollars(25)).await;
+        let gig = simple_gig(store, alice, Some(1)).await;
+        let poor = store.purchase_ticket(&purchase(gig.id, carol, "c")).await;
+        assert!(
+            matches!(poor, Err(StoreError::InsufficientFunds { balance: Money(0), needed }) if needed == Money::from_dollars(10)),
+            "{poor:?}"
+        );
+        let own = store.purchase_ticket(&purchase(gig.id, alice, "a")).await;
+        assert!(matches!(own, Err(StoreError::OwnGig)), "{own:?}");
+        let missing = store
+            .purchase_ticket(&purchase(GigId::new(), bob, "m"))
+            .await;
+        assert!(
+            matches!(missing, Err(StoreError::GigNotFound)),
+            "{missing:?}"
+        );
+        let mut late = purchase(gig.id, bob, "late");
+        late.at = gig.details.ends_at;
+        assert!(matches!(
+            store.purchase_ticket(&late).await,
+            Err(StoreError::GigClosed)
+        ));
+        store
+            .purchase_ticket(&purchase(gig.id, bob, "b"))
+            .await
+            .unwrap();
+        top_up(store, carol, Money::from_dollars(25)).await;
+        let full = store.purchase_ticket(&purchase(gig.id, carol, "c2")).await;
+        assert!(matches!(full, Err(StoreError::SoldOut)), "{full:?}");
+        assert_eq!(
+            store.balance(&LedgerAccount::User(carol)).await.unwrap(),
+            Money::from_dollars(25)
+        );
+        assert!(store.ticket_for(carol, gig.id).await.unwrap().is_none());
+        // A refused key was not consumed: the same key works once a seat exists.
+        let mut d = gig.details.clone();
+        d.capacity = Some(2);
+        store.update_gig(gig.id, &d).await.unwrap();
+        store
+            .purchase_ticket(&purchase(gig.id, carol, "c2"))
+            .await
+            .unwrap();
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn concurrent_purchases_never_oversell(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let gig = simple_gig(store, alice, Some(50)).await;
+        let mut buyers = Vec::new();
+        for i in 0..200 {
+            let who = account(store, &format!("buyer_{i}")).await;
+            top_up(store, who, Money::from_dollars(10)).await;
+            buyers.push(who);
+        }
+        let store_arc: Vec<_> = buyers
+            .into_iter()
+            .map(|who| {
+                let p = purchase(gig.id, who, "k");
+                async move { store.purchase_ticket(&p).await }
+            })
+            .collect();
+        let results = futures::future::join_all(store_arc).await;
+        let sold = results.iter().filter(|r| r.is_ok()).count();
+        let sold_out = results
+            .iter()
+            .filter(|r| matches!(r, Err(StoreError::SoldOut)))
+            .count();
+        assert_eq!(
+            (sold, sold_out),
+            (50, 150),
+            "{:?}",
+            results
+                .iter()
+                .filter(|r| !matches!(r, Ok(_) | Err(StoreError::SoldOut)))
+                .collect::<Vec<_>>()
+        );
+        assert_eq!(store.tickets_of_gig(gig.id).await.unwrap().len(), 50);
+        assert_eq!(
+            store.gig(gig.id).await.unwrap().unwrap().seats_left(),
+            Some(0)
+        );
+        assert_eq!(
+            store.balance(&LedgerAccount::User(alice)).await.unwrap(),
+            Money::from_dollars(500)
+        );
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn cancellation_refunds_every_ticket(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let gig = simple_gig(store, alice, None).await;
+        let mut holders = Vec::new();
+        for name in ["bob", "carol", "dave"] {
+            let who = account(store, name).await;
+            top_up(store, who, Money::from_dollars(10)).await;
+            let mut p = purchase(gig.id, who, "k");
+            p.commission_bps = 500;
+            store.purchase_ticket(&p).await.unwrap();
+            holders.push(who);
+        }
+        assert_eq!(
+            store.balance(&LedgerAccount::User(alice)).await.unwrap(),
+            Money(28_500_000)
+        );
+        let c = Cancellation {
+            gig_id: gig.id,
+            transaction_id: TransactionId::new(),
+            at: now(),
+        };
+        let cancelled = store.cancel_gig(&c).await.unwrap();
+        assert_eq!(cancelled.state, GigState::Cancelled);
+        assert_eq!(cancelled.status_at(now()), GigStatus::Cancelled);
+        for who in &holders {
+            assert_eq!(
+                store.balance(&LedgerAccount::User(*who)).await.unwrap(),
+                Money::from_dollars(10)
+            );
+            let t = store.ticket_for(*who, gig.id).await.unwrap().unwrap();
+            assert_eq!(t.status, TicketStatus::Refunded);
+            let last = &store
+                .entries(&LedgerAccount::User(*who), None, 1)
+                .await
+                .unwrap()[0];
+            assert_eq!(
+                (last.entry.kind, last.entry.amount),
+                (EntryKind::Refund, Money::from_dollars(10))
+            );
+        }
+        assert_eq!(
+            store.balance(&LedgerAccount::User(alice)).await.unwrap(),
+            Money::ZERO
+        );
+        assert_eq!(
+            store
+                .balance(&LedgerAccount::PlatformRevenue)
+                .await
+                .unwrap(),
+            Money::ZERO
+        );
+        let again = store
+            .cancel_gig(&Cancellation {
+                transaction_id: TransactionId::new(),
+                ..c
+            })
+            .await
+            .unwrap();
+        assert_eq!(again.state, GigState::Cancelled);
+        assert_eq!(
+            store
+                .balance(&LedgerAccount::User(holders[0]))
+                .await
+                .unwrap(),
+            Money::from_dollars(10)
+        );
+        let closed = store
+            .purchase_ticket(&purchase(gig.id, holders[0], "after"))
+            .await;
+        assert!(matches!(closed, Err(StoreError::GigClosed)), "{closed:?}");
+        assert!(matches!(
+            store.update_gig(gig.id, &gig.details).await,
+            Err(StoreError::GigClosed)
+        ));
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn cancellation_needs_the_creator_to_cover_refunds(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let bob = account(store, "bob").await;
+        top_up(store, bob, Money::from_dollars(10)).await;
+        let gig = simple_gig(store, alice, None).await;
+        store
+            .purchase_ticket(&purchase(gig.id, bob, "k"))
+            .await
+            .unwrap();
+        // Alice spends her takings on a listing fee elsewhere.
+        gig_with(
+            store,
+            alice,
+            details("Other", Category::Dance, Duration::hours(5), Money::ZERO),
+            Money::from_dollars(4),
+        )
+        .await;
+        let c = Cancellation {
+            gig_id: gig.id,
+            transaction_id: TransactionId::new(),
+            at: now(),
+        };
+        let refused = store.cancel_gig(&c).await;
+        assert!(
+            matches!(refused, Err(StoreError::InsufficientFunds { balance, needed }) if balance == Money::from_dollars(6) && needed == Money::from_dollars(10)),
+            "{refused:?}"
+        );
+        let still = store.gig(gig.id).await.unwrap().unwrap();
+        assert_eq!((still.state, still.tickets_sold), (GigState::Scheduled, 1));
+        assert_eq!(
+            store.ticket_for(bob, gig.id).await.unwrap().unwrap().status,
+            TicketStatus::Valid
+        );
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn catalogue_is_ordered_filtered_and_paged(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let mut expected = Vec::new();
+        for i in 0..7 {
+            let category = if i % 2 == 0 {
+                Category::Comedy
+            } else {
+                Category::Music
+            };
+            // Registered in reverse start order, so id order differs from start order.
+            let d = details(
+                &format!("Show {i}"),
+                category,
+                Duration::hours(10 - i),
+                Money::ZERO,
+            );
+            expected.push(gig_with(store, alice, d, Money::ZERO).await);
+        }
+        let same_start = {
+            let mut d = expected[6].details.clone();
+            d.title = "Twin".into();
+            gig_with(store, alice, d, Money::ZERO).await
+        };
+        let mut past = details(
+            "Long Gone",
+            Category::Comedy,
+            Duration::hours(-30),
+            Money::ZERO,
+        );
+        past.ends_at = past.starts_at + Duration::hours(1);
+        let ended = gig_with(store, alice, past, Money::ZERO).await;
+
+        expected.push(same_start);
+        expected.sort_by_key(|g| GigCursor::after(g));
+        let t = now();
+        let all = store.list_gigs(&query(t)).await.unwrap();
+        assert_eq!(
+            all.iter().map(|g| g.id).collect::<Vec<_>>(),
+            expected.iter().map(|g| g.id).collect::<Vec<_>>()
+        );
+
+        let mut paged = Vec::new();
+        let mut q = GigQuery {
+            limit: 3,
+            ..query(t)
+        };
+        loop {
+            let page = store.list_gigs(&q).await.unwrap();
+            if page.is_empty() {
+                break;
+            }
+            q.after = Some(GigCursor::after(page.last().unwrap()));
+            paged.extend(page.into_iter().map(|g| g.id));
+        }
+        assert_eq!(paged, expected.iter().map(|g| g.id).collect::<Vec<_>>());
+
+        let comedy = store
+            .list_gigs(&GigQuery {
+                category: Some(Category::Comedy),
+                ..query(t)
+            })
+            .await
+            .unwrap();
+        assert!(
+            comedy
+                .iter()
+                .all(|g| g.details.category == Category::Comedy)
+        );
+        assert_eq!(comedy.len(), 5, "four comedies and the twin of one");
+        let text = store
+            .list_gigs(&GigQuery {
+                text: Some("SHOW 3".into()),
+                ..query(t)
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            text.iter()
+                .map(|g| g.details.title.as_str())
+                .collect::<Vec<_>>(),
+            ["Show 3"]
+        );
+        let by_creator_name = store
+            .list_gigs(&GigQuery {
+                text: Some("alic".into()),
+                ..query(t)
+            })
+            .await
+            .unwrap();
+        assert_eq!(by_creator_name.len(), 8);
+        let old = store
+            .list_gigs(&GigQuery {
+                status: StatusFilter::Is(GigStatus::Ended),
+                ..query(t)
+            })
+            .await
+            .unwrap();
+        assert_eq!(old.iter().map(|g| g.id).collect::<Vec<_>>(), [ended.id]);
+        let mine = store.gigs_by_creator(alice).await.unwrap();
+        assert_eq!(mine.len(), 9);
+        assert!(mine.windows(2).all(|w| w[0].id > w[1].id), "newest first");
+    }
+
+    pub async fn updates_reindex_and_respect_sold_seats(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let bob = account(store, "bob").await;
+        top_up(store, bob, Money::from_dollars(100)).await;
+        let first = simple_gig(store, alice, Some(5)).await;
+        let second = gig_with(
+            store,
+            alice,
+            details("Later", Category::Play, Duration::hours(4), Money::ZERO),
+            Money::ZERO,
+        )
+        .await;
+        store
+            .purchase_ticket(&purchase(first.id, bob, "k"))
+            .await
+            .unwrap();
+        let mut d = first.details.clone();
+        d.capacity = Some(0);
+        let refused = store.update_gig(first.id, &d).await;
+        assert!(
+            matches!(refused, Err(StoreError::CapacityBelowSold { sold: 1 })),
+            "{refused:?}"
+        );
+        d.capacity = Some(1);
+        d.title = "Moved Later".into();
+        d.starts_at = second.details.starts_at + Duration::hours(1);
+        d.ends_at = d.starts_at + Duration::hours(1);
+        let updated = store.update_gig(first.id, &d).await.unwrap();
+        assert_eq!(updated.details, d);
+        assert_eq!(updated.tickets_sold, 1);
+        let order: Vec<_> = store
+            .list_gigs(&query(now()))
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|g| g.id)
+            .collect();
+        assert_eq!(order, [second.id, first.id]);
+        assert!(matches!(
+            store.update_gig(GigId::new(), &d).await,
+            Err(StoreError::GigNotFound)
+        ));
+    }
+
+    pub async fn stream_keys_rotate_and_states_change(store: &dyn Store) {
+        let alice = account(store, "alice").await;
+        let gig = simple_gig(store, alice, None).await;
+        let rotated = store
+            .rotate_stream_key(gig.id, "fresh-key", &hash_of(200))
+            .await
+            .unwrap();
+        assert_eq!(rotated.stream_key, "fresh-key");
+        assert!(
+            store
+                .gig_by_stream_key(&gig.stream_key_hash)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            store
+                .gig_by_stream_key(&hash_of(200))
+                .await
+                .unwrap()
+                .map(|g| g.id),
+            Some(gig.id)
+        );
+        let live = store.set_gig_state(gig.id, GigState::Live).await.unwrap();
+        assert_eq!(live.status_at(now()), GigStatus::Live);
+        let off = store
+            .set_gig_state(gig.id, GigState::Offline)
+            .await
+            .unwrap();
+        assert_eq!(store.gig(gig.id).await.unwrap(), Some(off));
+    }
+
+    pub async fn postings_are_balanced_floored_and_idempotent(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        let mut bad = Transaction::transfer(
+            EntryKind::TopUp,
+            LedgerAccount::ExternalTopups,
+            LedgerAccount::User(bob),
+            Money(5),
+            "x",
+            None,
+            now(),
+        );
+        bad.postings[0].amount = Money(-4);
+        assert!(matches!(
+            store.post(&bad, None).await,
+            Err(StoreError::Unbalanced)
+        ));
+        let overdraw = Transaction::transfer(
+            EntryKind::Micropayment,
+            LedgerAccount::User(bob),
+            LedgerAccount::PlatformRevenue,
+            Money(1),
+            "x",
+            None,
+            now(),
+        );
+        assert!(matches!(
+            store.post(&overdraw, None).await,
+            Err(StoreError::InsufficientFunds { .. })
+        ));
+        let topup = Transaction::transfer(
+            EntryKind::TopUp,
+            LedgerAccount::ExternalTopups,
+            LedgerAccount::User(bob),
+            Money(5_000_000),
+            "Development top-up",
+            None,
+            now(),
+        );
+        let first = store.post(&topup, Some((bob, "t1"))).await.unwrap();
+        let retry = Transaction {
+            id: TransactionId::new(),
+            ..topup.clone()
+        };
+        let again = store.post(&retry, Some((bob, "t1"))).await.unwrap();
+        assert_eq!(first, again);
+        assert_eq!(
+            store.balance(&LedgerAccount::User(bob)).await.unwrap(),
+            Money(5_000_000)
+        );
+        assert_eq!(
+            store.balance(&LedgerAccount::ExternalTopups).await.unwrap(),
+            Money(-5_000_000)
+        );
+        let mine: Vec<_> = first
+            .iter()
+            .filter(|e| e.entry.amount > Money::ZERO)
+            .collect();
+        assert_eq!(mine[0].entry.balance_after, Money(5_000_000));
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn wallet_history_pages_newest_first(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        for i in 1..=5 {
+            top_up(store, bob, Money(i * 1_000_000)).await;
+        }
+        let wallet = LedgerAccount::User(bob);
+        let first = store.entries(&wallet, None, 2).await.unwrap();
+        assert_eq!(
+            first.iter().map(|e| e.entry.amount.0).collect::<Vec<_>>(),
+            [5_000_000, 4_000_000]
+        );
+        assert_eq!(first[0].entry.balance_after, Money(15_000_000));
+        let rest = store
+            .entries(&wallet, Some(first[1].seq), 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            rest.iter().map(|e| e.entry.amount.0).collect::<Vec<_>>(),
+            [3_000_000, 2_000_000, 1_000_000]
+        );
+        let seqs: HashSet<u64> = first.iter().chain(&rest).map(|e| e.seq).collect();
+        assert_eq!(seqs.len(), 5);
+        assert!(
+            store
+                .entries(&LedgerAccount::User(AccountId::new()), None, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+}
+
+macro_rules! conformance {
+    ($backend:ident: $($story:ident),+ $(,)?) => {
+        mod $backend {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $story() {
+                    let fixture = super::$backend().await;
+                    super::stories::$story(fixture.store.as_ref()).await;
+                }
+            )+
+        }
+    };
+}
+
+macro_rules! both_backends {
+    ($($story:ident),+ $(,)?) => {
+        conformance!(embedded: $($story),+);
+    };
+}
+
+both_backends!(
+    handles_are_unique,
+    sessions_expire_and_revoke,
+    listing_fee_is_charged_or_nothing_is_written,
+    purchase_moves_money_and_takes_a_seat,
+    purchase_retry_with_same_key_changes_nothing,
+    purchase_refusals_write_nothing,
+    concurrent_purchases_never_oversell,
+    cancellation_refunds_every_ticket,
+    cancellation_needs_the_creator_to_cover_refunds,
+    catalogue_is_ordered_filtered_and_paged,
+    updates_reindex_and_respect_sold_seats,
+    stream_keys_rotate_and_states_change,
+    postings_are_balanced_floored_and_idempotent,
+    wallet_history_pages_newest_first,
+);
