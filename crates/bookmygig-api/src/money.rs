@@ -75,7 +75,7 @@ impl fmt::Display for Money {
         let abs = self.0.unsigned_abs();
         let dollars = abs / MICROS_PER_DOLLAR as u64;
         let micros = abs % MICROS_PER_DOLLAR as u64;
-        if micros % 10_000 == 0 {
+        if micros.is_multiple_of(10_000) {
             write!(f, "{sign}${dollars}.{:02}", micros / 10_000)
         } else {
             let digits = format!("{micros:06}");

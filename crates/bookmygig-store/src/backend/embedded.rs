@@ -756,7 +756,7 @@ impl Store for EmbeddedStore {
                 tickets_from(tx, ids)
             })
             .await?;
-        tickets.sort_by(|a, b| b.id.cmp(&a.id));
+        tickets.sort_by_key(|t| std::cmp::Reverse(t.id));
         Ok(tickets)
     }
 
@@ -773,7 +773,7 @@ impl Store for EmbeddedStore {
                 tickets_from(tx, ids)
             })
             .await?;
-        tickets.sort_by(|a, b| a.id.cmp(&b.id));
+        tickets.sort_by_key(|t| t.id);
         Ok(tickets)
     }
 
@@ -788,13 +788,13 @@ impl Store for EmbeddedStore {
         let transaction = transaction.clone();
         let idempotency = idempotency.map(|(owner, key)| (owner, key.to_owned()));
         self.write(move |tx| {
-            if let Some((owner, key)) = &idempotency {
-                if let Some(remembered) = take_remembered(tx, *owner, key)? {
-                    return match remembered {
-                        Remembered::Post { entries, .. } => Ok(entries),
-                        Remembered::Purchase { .. } => Err(StoreError::IdempotencyKeyReused),
-                    };
-                }
+            if let Some((owner, key)) = &idempotency
+                && let Some(remembered) = take_remembered(tx, *owner, key)?
+            {
+                return match remembered {
+                    Remembered::Post { entries, .. } => Ok(entries),
+                    Remembered::Purchase { .. } => Err(StoreError::IdempotencyKeyReused),
+                };
             }
             let entries = apply(tx, &transaction)?;
             if let Some((owner, key)) = &idempotency {

@@ -1,0 +1,109 @@
+//! Command-line flags of `bookmygig-server`, each with a `BOOKMYGIG_*` environment fall-back.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use bookmygig_api::Money;
+use clap::Parser;
+
+/// Server configuration. Tests build it with `Config::try_parse_from`, exactly as the binary does.
+#[derive(Clone, Debug, Parser)]
+#[command(
+    name = "bookmygig-server",
+    version,
+    about = "BookMyGig server: REST API, live video, chat and wallets"
+)]
+pub struct Config {
+    /// Address for HTTP (API, FLV, WebSocket).
+    #[arg(long, env = "BOOKMYGIG_HTTP", default_value = "127.0.0.1:8080")]
+    pub http: SocketAddr,
+
+    /// Address for RTMP ingest and play.
+    #[arg(long, env = "BOOKMYGIG_RTMP", default_value = "127.0.0.1:1935")]
+    pub rtmp: SocketAddr,
+
+    /// Directory of the embedded database (used when no --redis-url is given).
+    #[arg(long, env = "BOOKMYGIG_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+
+    /// Redis URL (redis://, rediss:// or redis+unix://); when set, all state lives in Redis.
+    #[arg(long, env = "BOOKMYGIG_REDIS_URL", hide_env_values = true)]
+    pub redis_url: Option<RedisUrl>,
+
+    /// Base URL people reach this server at; defaults to http://<--http address>.
+    #[arg(long, env = "BOOKMYGIG_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Fee a creator pays to list a gig, in dollars.
+    #[arg(long, env = "BOOKMYGIG_LISTING_FEE", default_value = "99", value_parser = parse_dollars)]
+    pub listing_fee: Money,
+
+    /// Platform commission on ticket sales, in percent (0–100, up to two decimals).
+    #[arg(long, env = "BOOKMYGIG_TICKET_COMMISSION", default_value = "0", value_parser = parse_percent)]
+    pub ticket_commission: u32,
+
+    /// Default streaming micropayment rate, in dollars per hour watched.
+    #[arg(long, env = "BOOKMYGIG_MICROPAYMENT_RATE", default_value = "0.36", value_parser = parse_dollars)]
+    pub micropayment_rate: Money,
+
+    /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `bookmygig_server=debug`.
+    #[arg(long, env = "BOOKMYGIG_LOG", default_value = "info")]
+    pub log: String,
+}
+
+impl Config {
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self, bound_http: SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound_http}"),
+        }
+    }
+}
+
+/// A Redis URL, which may carry a password: its `Debug` shows only the scheme.
+#[derive(Clone)]
+pub struct RedisUrl(pub String);
+
+impl std::fmt::Debug for RedisUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = self.0.split("://").next().unwrap_or("redis");
+        write!(f, "RedisUrl({scheme}://<redacted>)")
+    }
+}
+
+impl std::str::FromStr for RedisUrl {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if ["redis://", "rediss://", "redis+unix://", "unix://"]
+            .iter()
+            .any(|scheme| s.starts_with(scheme))
+        {
+            Ok(RedisUrl(s.to_owned()))
+        } else {
+            Err("expected a redis://, rediss:// or redis+unix:// URL".into())
+        }
+    }
+}
+
+fn parse_dollars(text: &str) -> Result<Money, String> {
+    let money: Money = text.parse().map_err(|e| format!("{e}"))?;
+    if money < Money::ZERO {
+        return Err("must not be negative".into());
+    }
+    Ok(money)
+}
+
+/// Percent with up to two decimals → basis points.
+fn parse_percent(text: &str) -> Result<u32, String> {
+    let as_money: Money = text
+        .trim_end_matches('%')
+        .parse()
+        .map_err(|_| "expected a percentage such as 2.5".to_string())?;
+    let bps = as_money.micros() / 10_000;
+    if as_money.micros() % 10_000 != 0 || !(0..=10_000).contains(&bps) {
+        return Err("expected 0 to 100 with at most two decimals".into());
+    }
+    u32::try_from(bps).map_err(|e| e.to_string())
+}

@@ -1,0 +1,426 @@
+//! Gigs: the catalogue, registration (with its listing fee), changes, cancellation (with its
+//! refunds) and stream-key rotation.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bookmygig_api::gig::StreamKeyInfo;
+use bookmygig_api::limits::{PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, SEARCH_MAX};
+use bookmygig_api::{
+    AccountId, Category, EntryKind, Gig, GigId, GigPatch, GigStatus, NewGig, Page, StreamKey,
+    TransactionId,
+};
+use bookmygig_store::{
+    Cancellation, GigCursor, GigQuery, GigRecord, GigState, LedgerAccount, StatusFilter,
+    StoreError, Transaction,
+};
+use time::OffsetDateTime;
+
+use super::auth::{Authenticated, MaybeAuthenticated};
+use super::json::ApiJson;
+use super::problem::ApiError;
+use crate::forms;
+use crate::secret;
+use crate::state::{AppState, Settings};
+
+/// The public view of a gig; with `secrets` (its creator asking) also the stream key and URL.
+pub fn view(gig: &GigRecord, settings: &Settings, now: OffsetDateTime, secrets: bool) -> Gig {
+    let d = &gig.details;
+    Gig {
+        id: gig.id,
+        creator_id: gig.creator_id,
+        creator_name: d.creator_name.clone(),
+        title: d.title.clone(),
+        description: d.description.clone(),
+        category: d.category,
+        price: d.price,
+        starts_at: d.starts_at,
+        ends_at: d.ends_at,
+        capacity: d.capacity,
+        seats_left: gig.seats_left(),
+        payment_pointer: d.payment_pointer.clone(),
+        payment_url: d.payment_pointer.resolve(),
+        micropayment_rate: d.micropayment_rate,
+        status: gig.status_at(now),
+        created_at: gig.created_at,
+        stream_key: secrets.then(|| StreamKey(gig.stream_key.clone())),
+        rtmp_url: secrets.then(|| settings.rtmp_url.clone()),
+    }
+}
+
+/// Parses a gig id from the path; a malformed one is simply not found.
+pub fn gig_id(raw: &str) -> Result<GigId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::NotFound(format!("`{raw}` is not a gig id")))
+}
+
+/// Loads a gig or answers 404.
+pub async fn load(state: &AppState, id: GigId) -> Result<GigRecord, ApiError> {
+    state
+        .store
+        .gig(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no gig with id {id}")))
+}
+
+/// Loads a gig that `who` created, or answers 404/403.
+async fn load_own(state: &AppState, raw_id: &str, who: AccountId) -> Result<GigRecord, ApiError> {
+    let gig = load(state, gig_id(raw_id)?).await?;
+    if gig.creator_id != who {
+        return Err(ApiError::Forbidden(
+            "only the gig's creator may do this".into(),
+        ));
+    }
+    Ok(gig)
+}
+
+/// Parsed `GET /gigs` parameters.
+fn catalogue_query(raw: Option<&str>, now: OffsetDateTime) -> Result<GigQuery, ApiError> {
+    let mut query = GigQuery {
+        category: None,
+        status: StatusFilter::Upcoming,
+        text: None,
+        after: None,
+        limit: PAGE_LIMIT_DEFAULT,
+        now,
+    };
+    let pairs = url_pairs(raw.unwrap_or(""));
+    for (name, value) in pairs {
+        match name.as_str() {
+            "category" if !value.is_empty() => {
+                query.category = Some(
+                    value
+                        .parse::<Category>()
+                        .map_err(|e| ApiError::invalid("category", e.to_string()))?,
+                );
+            }
+            "status" if !value.is_empty() => {
+                let status = value
+                    .parse::<GigStatus>()
+                    .map_err(|e| ApiError::invalid("status", e))?;
+                query.status = StatusFilter::Is(status);
+            }
+            "q" => {
+                let text = value.trim();
+                if text.chars().count() > SEARCH_MAX {
+                    return Err(ApiError::invalid(
+                        "q",
+                        format!("search text is at most {SEARCH_MAX} characters"),
+                    ));
+                }
+                query.text = (!text.is_empty()).then(|| text.to_owned());
+            }
+            "cursor" if !value.is_empty() => {
+                query.after = Some(GigCursor::decode(&value).ok_or_else(|| {
+                    ApiError::invalid("cursor", "not a cursor from a previous page's next_cursor")
+                })?);
+            }
+            "limit" => {
+                query.limit = value
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| (1..=PAGE_LIMIT_MAX).contains(n))
+                    .ok_or_else(|| {
+                        ApiError::invalid("limit", format!("a number from 1 to {PAGE_LIMIT_MAX}"))
+                    })?;
+            }
+            "category" | "status" | "cursor" => {}
+            other => {
+                return Err(ApiError::invalid(
+                    other,
+                    "unknown parameter; use category, q, status, cursor or limit",
+                ));
+            }
+        }
+    }
+    Ok(query)
+}
+
+/// Decodes `a=b&c=d` (percent-encoding and `+`) into pairs.
+fn url_pairs(raw: &str) -> Vec<(String, String)> {
+    raw.split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (name, value) = part.split_once('=').unwrap_or((part, ""));
+            (percent_decode(name), percent_decode(value))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                match std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok())
+                {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Browse the catalogue: upcoming and live gigs by start time, filtered, one page at a time.
+#[utoipa::path(get, path = "/api/v1/gigs", tag = "gigs",
+    params(("category" = Option<Category>, Query, description = "only this category"),
+           ("q" = Option<String>, Query, description = "text in title, description or creator name"),
+           ("status" = Option<GigStatus>, Query, description = "only this status (default: scheduled, live and offline)"),
+           ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+           ("limit" = Option<usize>, Query, description = "1–100, default 20")),
+    responses((status = 200, body = Page<Gig>), (status = 422, body = bookmygig_api::Problem)))]
+pub async fn list(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<ApiJson<Page<Gig>>, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let mut query = catalogue_query(raw.as_deref(), now)?;
+    let limit = query.limit;
+    query.limit = limit + 1;
+    let mut found = state.store.list_gigs(&query).await?;
+    let next_cursor = if found.len() > limit {
+        found.truncate(limit);
+        found.last().map(|g| GigCursor::after(g).encode())
+    } else {
+        None
+    };
+    let items = found
+        .iter()
+        .map(|g| view(g, &state.settings, now, false))
+        .collect();
+    Ok(ApiJson(Page { items, next_cursor }))
+}
+
+/// Register a gig; the listing fee is charged from the creator's wallet.
+#[utoipa::path(post, path = "/api/v1/gigs", tag = "gigs", request_body = NewGig,
+    responses((status = 201, body = Gig, description = "with stream_key and rtmp_url"),
+              (status = 402, body = bookmygig_api::Problem), (status = 422, body = bookmygig_api::Problem)),
+    security(("bearer" = [])))]
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    ApiJson(form): ApiJson<NewGig>,
+) -> Result<Response, ApiError> {
+    let now = forms::to_micros(OffsetDateTime::now_utc());
+    let details = forms::new_gig(form, state.settings.default_micropayment_rate, now)?;
+    let (key, key_hash) = secret::generate_stream_key();
+    let gig = GigRecord {
+        id: GigId::new(),
+        creator_id: auth.account.id,
+        details,
+        stream_key: key,
+        stream_key_hash: key_hash,
+        created_at: now,
+        tickets_sold: 0,
+        state: GigState::Scheduled,
+    };
+    let fee = state.settings.listing_fee;
+    let listing_fee = Transaction::transfer(
+        EntryKind::ListingFee,
+        LedgerAccount::User(auth.account.id),
+        LedgerAccount::PlatformRevenue,
+        fee,
+        format!("Listing fee: {}", gig.details.title),
+        Some(gig.id),
+        now,
+    );
+    match state.store.create_gig(&gig, &listing_fee).await {
+        Ok(()) => {}
+        Err(StoreError::InsufficientFunds { balance, .. }) => {
+            return Err(ApiError::InsufficientFunds(format!(
+                "listing a gig costs {fee} and your wallet holds {balance}; \
+                 top up with POST /api/v1/wallet/topups first"
+            )));
+        }
+        Err(other) => return Err(other.into()),
+    }
+    tracing::info!(gig = %gig.id, creator = %auth.account.id, "gig registered");
+    let location = format!("/api/v1/gigs/{}", gig.id);
+    let body = view(&gig, &state.settings, now, true);
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        ApiJson(body),
+    )
+        .into_response())
+}
+
+/// One gig; its creator also sees the stream key and RTMP URL.
+#[utoipa::path(get, path = "/api/v1/gigs/{id}", tag = "gigs", params(("id" = GigId, Path)),
+    responses((status = 200, body = Gig), (status = 404, body = bookmygig_api::Problem)))]
+pub async fn show(
+    State(state): State<AppState>,
+    MaybeAuthenticated(auth): MaybeAuthenticated,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Gig>, ApiError> {
+    let gig = load(&state, gig_id(&id)?).await?;
+    let mine = auth.is_some_and(|a| a.account.id == gig.creator_id);
+    Ok(ApiJson(view(
+        &gig,
+        &state.settings,
+        OffsetDateTime::now_utc(),
+        mine,
+    )))
+}
+
+/// Change a gig's details (creator only; not once it is over).
+#[utoipa::path(patch, path = "/api/v1/gigs/{id}", tag = "gigs", params(("id" = GigId, Path)),
+    request_body = GigPatch,
+    responses((status = 200, body = Gig), (status = 403, body = bookmygig_api::Problem),
+              (status = 409, body = bookmygig_api::Problem), (status = 422, body = bookmygig_api::Problem)),
+    security(("bearer" = [])))]
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+    ApiJson(patch): ApiJson<GigPatch>,
+) -> Result<ApiJson<Gig>, ApiError> {
+    let gig = load_own(&state, &id, auth.account.id).await?;
+    let now = OffsetDateTime::now_utc();
+    if matches!(gig.status_at(now), GigStatus::Ended | GigStatus::Cancelled) {
+        return Err(StoreError::GigClosed.into());
+    }
+    let details = forms::patched(&gig.details, patch, now)?;
+    let updated = match state.store.update_gig(gig.id, &details).await {
+        Ok(updated) => updated,
+        Err(StoreError::CapacityBelowSold { sold }) => {
+            return Err(ApiError::Conflict {
+                code: "capacity-below-sold",
+                title: "Capacity below tickets sold",
+                detail: format!("{sold} tickets are sold already; capacity cannot be lower"),
+                field: Some("capacity"),
+            });
+        }
+        Err(other) => return Err(other.into()),
+    };
+    Ok(ApiJson(view(&updated, &state.settings, now, true)))
+}
+
+/// Cancel a gig: every ticket is refunded in full from the creator's wallet.
+#[utoipa::path(delete, path = "/api/v1/gigs/{id}", tag = "gigs", params(("id" = GigId, Path)),
+    responses((status = 200, body = Gig), (status = 402, body = bookmygig_api::Problem),
+              (status = 403, body = bookmygig_api::Problem)),
+    security(("bearer" = [])))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Gig>, ApiError> {
+    let gig = load_own(&state, &id, auth.account.id).await?;
+    let now = forms::to_micros(OffsetDateTime::now_utc());
+    if gig.status_at(now) == GigStatus::Ended {
+        return Err(ApiError::Conflict {
+            code: "gig-closed",
+            title: "Gig is over",
+            detail: "this gig has ended and can no longer be cancelled".into(),
+            field: None,
+        });
+    }
+    let cancellation = Cancellation {
+        gig_id: gig.id,
+        transaction_id: TransactionId::new(),
+        at: now,
+    };
+    let cancelled = match state.store.cancel_gig(&cancellation).await {
+        Ok(cancelled) => cancelled,
+        Err(StoreError::InsufficientFunds { balance, needed }) => {
+            return Err(ApiError::InsufficientFunds(format!(
+                "refunding every ticket needs {needed} and your wallet holds {balance}; \
+                 top up first, then cancel"
+            )));
+        }
+        Err(other) => return Err(other.into()),
+    };
+    tracing::info!(gig = %gig.id, "gig cancelled");
+    Ok(ApiJson(view(&cancelled, &state.settings, now, true)))
+}
+
+/// Replace the stream key; the old one stops working at once.
+#[utoipa::path(post, path = "/api/v1/gigs/{id}/stream-key", tag = "gigs", params(("id" = GigId, Path)),
+    responses((status = 200, body = StreamKeyInfo), (status = 403, body = bookmygig_api::Problem)),
+    security(("bearer" = [])))]
+pub async fn rotate_stream_key(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> Result<ApiJson<StreamKeyInfo>, ApiError> {
+    let gig = load_own(&state, &id, auth.account.id).await?;
+    let (key, key_hash) = secret::generate_stream_key();
+    let rotated = state
+        .store
+        .rotate_stream_key(gig.id, &key, &key_hash)
+        .await?;
+    tracing::info!(gig = %gig.id, "stream key rotated");
+    Ok(ApiJson(StreamKeyInfo {
+        stream_key: StreamKey(rotated.stream_key),
+        rtmp_url: state.settings.rtmp_url.clone(),
+    }))
+}
+
+/// The signed-in creator's gigs, newest first, with their stream keys.
+#[utoipa::path(get, path = "/api/v1/me/gigs", tag = "gigs",
+    responses((status = 200, body = Page<Gig>)), security(("bearer" = [])))]
+pub async fn mine(
+    State(state): State<AppState>,
+    auth: Authenticated,
+) -> Result<ApiJson<Page<Gig>>, ApiError> {
+    let now = OffsetDateTime::now_utc();
+    let gigs = state.store.gigs_by_creator(auth.account.id).await?;
+    let items = gigs
+        .iter()
+        .map(|g| view(g, &state.settings, now, true))
+        .collect();
+    Ok(ApiJson(Page {
+        items,
+        next_cursor: None,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_query_text() {
+        assert_eq!(
+            url_pairs("q=late+night%21&category=comedy&x"),
+            vec![
+                ("q".into(), "late night!".into()),
+                ("category".into(), "comedy".into()),
+                ("x".into(), String::new())
+            ]
+        );
+        assert_eq!(percent_decode("100%"), "100%");
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+    }
+
+    #[test]
+    fn refuses_bad_parameters_by_name() {
+        let now = OffsetDateTime::now_utc();
+        for (raw, field) in [
+            ("category=opera", "category"),
+            ("status=soon", "status"),
+            ("limit=0", "limit"),
+            ("limit=101", "limit"),
+            ("cursor=%%%", "cursor"),
+            ("colour=red", "colour"),
+        ] {
+            match catalogue_query(Some(raw), now) {
+                Err(ApiError::Validation { field: got, .. }) => assert_eq!(got, field, "{raw}"),
+                other => panic!("{raw}: {other:?}"),
+            }
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! The OpenAPI document, generated from the handlers' annotations and the wire types.
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use super::{accounts, gigs, health, tickets, wallet};
+
+/// The whole API, served at `/api/v1/openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "BookMyGig API", description = "Tickets, wallets and live online shows. Money is integer micro-USD."),
+    paths(
+        accounts::sign_up, accounts::sign_in, accounts::sign_out, accounts::me,
+        gigs::list, gigs::create, gigs::show, gigs::update, gigs::cancel, gigs::rotate_stream_key, gigs::mine,
+        tickets::buy, tickets::mine,
+        wallet::show, wallet::top_up,
+        health::healthz,
+    ),
+    components(schemas(bookmygig_api::Problem)),
+    modifiers(&BearerAuth),
+    tags((name = "accounts"), (name = "gigs"), (name = "tickets"), (name = "wallet"), (name = "operations"))
+)]
+pub struct ApiDoc;
+
+/// Declares the `bearer` security scheme the paths refer to.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}

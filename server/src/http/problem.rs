@@ -1,0 +1,243 @@
+//! `ApiError`: every way a request can fail, rendered as an RFC 9457 problem. Internal causes
+//! travel in a response extension to the logging middleware and never reach the client.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bookmygig_api::Problem;
+use bookmygig_api::problem::{PROBLEM_CONTENT_TYPE, PROBLEM_TYPE_BASE};
+use bookmygig_store::StoreError;
+
+/// A failed request.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A field has a value the API does not accept.
+    #[error("{field}: {detail}")]
+    Validation {
+        /// Wire name of the field.
+        field: String,
+        /// What is wrong and what would be right.
+        detail: String,
+    },
+    /// The body is not the JSON the endpoint expects.
+    #[error("invalid JSON: {detail}")]
+    InvalidJson {
+        /// Where parsing stopped.
+        detail: String,
+        /// The field at fault, when known.
+        field: Option<String>,
+    },
+    /// The body is not `application/json`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The body is over the limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// No valid credentials.
+    #[error("unauthorized: {0}")]
+    Unauthorized(String),
+    /// Authenticated but not allowed.
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    /// Nothing at this address.
+    #[error("not found: {0}")]
+    NotFound(String),
+    /// The method is not served here.
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    /// The request conflicts with the current state.
+    #[error("{code}: {detail}")]
+    Conflict {
+        /// The problem code (`sold-out`, `handle-taken`, …).
+        code: &'static str,
+        /// Short title of that code.
+        title: &'static str,
+        /// What happened, for a person.
+        detail: String,
+        /// The field at fault, when one is.
+        field: Option<&'static str>,
+    },
+    /// A wallet cannot pay.
+    #[error("insufficient funds: {0}")]
+    InsufficientFunds(String),
+    /// A bug or an outage; the cause is logged, the client sees a generic answer.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// The internal cause of a 500, for the logging middleware.
+#[derive(Clone, Debug)]
+pub struct InternalCause(pub String);
+
+impl ApiError {
+    /// A validation problem on `field`.
+    pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        ApiError::Validation {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+
+    /// An internal failure.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        ApiError::Internal(cause.to_string())
+    }
+
+    fn parts(
+        &self,
+    ) -> (
+        StatusCode,
+        &'static str,
+        &'static str,
+        String,
+        Option<String>,
+    ) {
+        match self {
+            ApiError::Validation { field, detail } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation",
+                "Invalid field",
+                detail.clone(),
+                Some(field.clone()),
+            ),
+            ApiError::InvalidJson { detail, field } => (
+                StatusCode::BAD_REQUEST,
+                "invalid-json",
+                "Malformed JSON body",
+                detail.clone(),
+                field.clone(),
+            ),
+            ApiError::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported-media-type",
+                "Unsupported media type",
+                "send the body as JSON with `Content-Type: application/json`".into(),
+                None,
+            ),
+            ApiError::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload-too-large",
+                "Payload too large",
+                format!(
+                    "request bodies are limited to {} KiB",
+                    bookmygig_api::limits::BODY_MAX_BYTES / 1024
+                ),
+                None,
+            ),
+            ApiError::Unauthorized(detail) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Not signed in",
+                detail.clone(),
+                None,
+            ),
+            ApiError::Forbidden(detail) => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "Not allowed",
+                detail.clone(),
+                None,
+            ),
+            ApiError::NotFound(detail) => (
+                StatusCode::NOT_FOUND,
+                "not-found",
+                "Not found",
+                detail.clone(),
+                None,
+            ),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "this address does not accept that method; see /api/v1/openapi.json".into(),
+                None,
+            ),
+            ApiError::Conflict {
+                code,
+                title,
+                detail,
+                field,
+            } => (
+                StatusCode::CONFLICT,
+                code,
+                title,
+                detail.clone(),
+                field.map(str::to_owned),
+            ),
+            ApiError::InsufficientFunds(detail) => (
+                StatusCode::PAYMENT_REQUIRED,
+                "insufficient-funds",
+                "Insufficient funds",
+                detail.clone(),
+                None,
+            ),
+            ApiError::Internal(_) => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "Internal error",
+                "something went wrong on our side; it has been logged, please retry".into(),
+                None,
+            ),
+        }
+    }
+
+    /// The problem body this error renders as.
+    pub fn problem(&self) -> Problem {
+        let (status, code, title, detail, field) = self.parts();
+        Problem {
+            kind: format!("{PROBLEM_TYPE_BASE}{code}"),
+            title: title.into(),
+            status: status.as_u16(),
+            detail,
+            field,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = self.problem();
+        let status =
+            StatusCode::from_u16(problem.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, axum::Json(problem)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        if let ApiError::Internal(cause) = self {
+            response.extensions_mut().insert(InternalCause(cause));
+        }
+        response
+    }
+}
+
+impl From<StoreError> for ApiError {
+    /// Maps the store's refusals that need no context; handlers map the others with detail.
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::GigNotFound => ApiError::NotFound("no gig with this id".into()),
+            StoreError::GigClosed => ApiError::Conflict {
+                code: "gig-closed",
+                title: "Gig is over",
+                detail: "this gig is cancelled or has ended".into(),
+                field: None,
+            },
+            StoreError::InsufficientFunds { balance, needed } => ApiError::InsufficientFunds(
+                format!("this needs {needed} and your wallet holds {balance}; top up first"),
+            ),
+            StoreError::IdempotencyKeyReused => ApiError::Conflict {
+                code: "idempotency-key-reused",
+                title: "Idempotency key reused",
+                detail: "this Idempotency-Key was already used for a different request; \
+                         use a fresh key for each new request"
+                    .into(),
+                field: Some("Idempotency-Key"),
+            },
+            other => ApiError::internal(other),
+        }
+    }
+}

@@ -1,0 +1,33 @@
+//! `AppState`: what every handler shares — the store and the resolved settings. Cheap to clone.
+
+use std::sync::Arc;
+
+use bookmygig_api::Money;
+use bookmygig_store::Store;
+use time::Duration;
+
+/// Settings resolved from [`crate::Config`] once the listeners are bound.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Base URL people reach the HTTP side at, without a trailing slash.
+    pub public_url: String,
+    /// The RTMP server URL creators put in OBS (`rtmp://host:port/live`).
+    pub rtmp_url: String,
+    /// Fee charged when a gig is registered.
+    pub listing_fee: Money,
+    /// Platform commission on ticket sales, in basis points.
+    pub ticket_commission_bps: u32,
+    /// Micropayment rate of gigs that set none.
+    pub default_micropayment_rate: Money,
+    /// How long a session lasts.
+    pub session_ttl: Duration,
+}
+
+/// Shared by every handler.
+#[derive(Clone)]
+pub struct AppState {
+    /// Where everything is kept.
+    pub store: Arc<dyn Store>,
+    /// The server's settings.
+    pub settings: Arc<Settings>,
+}
