@@ -1,1 +1,30 @@
-//! placeholder
+//! Typed async client of the BookMyGig REST API (`/api/v1`), speaking the `bookmygig-api` wire
+//! types.
+//!
+//! [`Client`] has one method per endpoint; every failure is a [`ClientError`], with the server's
+//! RFC 9457 problems kept whole. The live media (RTMP, FLV) and chat are not this crate's concern.
+//!
+//! ```no_run
+//! # async fn demo() -> bookmygig_client::Result<()> {
+//! use bookmygig_client::{Client, GigListQuery};
+//!
+//! let client = Client::new("http://127.0.0.1:8080")?;
+//! let page = client.list_gigs(&GigListQuery::default()).await?;
+//! println!("{} gigs on sale", page.items.len());
+//! # Ok(())
+//! # }
+//! ```
+
+mod client;
+mod error;
+mod query;
+
+pub use client::Client;
+pub use error::{ClientError, Result};
+pub use query::GigListQuery;
+
+/// A fresh `Idempotency-Key` for [`Client::buy_ticket`] or [`Client::top_up`]: a UUID, so keys of
+/// different requests never collide. Keep it to retry the same request.
+pub fn new_idempotency_key() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

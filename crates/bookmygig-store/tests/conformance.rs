@@ -1,6 +1,8 @@
 //! The store conformance suite: every story runs against both backends, so test output lists
 //! each one twice, as `embedded::<story>` and `redis::<story>`.
 
+#![allow(clippy::expect_used, clippy::unwrap_used)] // A fixture failure is a test failure.
+
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -631,7 +633,7 @@ mod stories {
         let ended = gig_with(store, alice, past, Money::ZERO).await;
 
         expected.push(same_start);
-        expected.sort_by_key(|g| GigCursor::after(g));
+        expected.sort_by_key(GigCursor::after);
         let t = now();
         let all = store.list_gigs(&query(t)).await.unwrap();
         assert_eq!(

@@ -119,16 +119,25 @@ fn spawn_redis(dir: &Path, append_only: bool) -> Child {
         .stdout
         .take()
         .unwrap_or_else(|| panic!("redis-server stdout is piped"));
-    wait_for_line(stdout, "Ready to accept connections", "redis-server");
+    // 7.0 says "The server is now ready to accept connections", 7.2+ "Ready to accept …".
+    if let Err(why) = wait_for_line(stdout, "eady to accept connections", "redis-server") {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{why}");
+    }
     child
 }
 
 /// Reads `stream` until a line containing `needle` arrives, keeping the rest draining in the
 /// background so the process never blocks on a full pipe.
 ///
-/// # Panics
-/// When the stream ends or `READY_TIMEOUT` passes first.
-pub fn wait_for_line(stream: impl std::io::Read + Send + 'static, needle: &str, what: &str) {
+/// # Errors
+/// Says what happened when the stream ends or `READY_TIMEOUT` passes first.
+pub fn wait_for_line(
+    stream: impl std::io::Read + Send + 'static,
+    needle: &str,
+    what: &str,
+) -> Result<(), String> {
     let (tx, rx) = mpsc::channel();
     let needle = needle.to_owned();
     std::thread::spawn(move || {
@@ -150,8 +159,10 @@ pub fn wait_for_line(stream: impl std::io::Read + Send + 'static, needle: &str, 
         }
     });
     match rx.recv_timeout(READY_TIMEOUT) {
-        Ok(Ok(())) => {}
-        Ok(Err(output)) => panic!("{what} exited before it was ready; it said:\n{output}"),
-        Err(_) => panic!("{what} was not ready within {READY_TIMEOUT:?}"),
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(output)) => Err(format!(
+            "{what} exited before it was ready; it said:\n{output}"
+        )),
+        Err(_) => Err(format!("{what} was not ready within {READY_TIMEOUT:?}")),
     }
 }

@@ -49,8 +49,13 @@ where
     }
 }
 
-/// Parses `bytes` as `T`, naming the offending field on failure.
+/// Parses `bytes` as `T`, naming the offending field on failure. Every request body of this
+/// API is an object; serde would also read a struct from an array, which nobody means.
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|b| *b == b'[') {
+        return Err(ApiError::invalid("body", "the body must be a JSON object"));
+    }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -77,12 +82,11 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
-/// The wire name at fault: the path serde reached, or the field a missing/unknown-field message
-/// names (those errors are reported at the enclosing object's path).
+/// The wire name at fault: the path serde reached, or for a missing field the name its message
+/// gives (that error is reported at the enclosing object's path).
 fn field_name(path: &str, message: &str) -> String {
-    let named = ["missing field `", "unknown field `"]
-        .iter()
-        .find_map(|prefix| message.strip_prefix(prefix))
+    let named = message
+        .strip_prefix("missing field `")
         .and_then(|rest| rest.split('`').next());
     let base = if path == "." { "" } else { path };
     match named {

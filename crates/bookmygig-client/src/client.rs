@@ -1,0 +1,396 @@
+//! The [`Client`] handle and one method per REST endpoint.
+//!
+//! Each method only says its verb, path and body; [`Client::send`] and [`Client::send_empty`] own
+//! the shared part: authentication, status checks and decoding into [`ClientError`]s.
+
+use std::fmt;
+use std::time::Duration;
+
+use bookmygig_api::{
+    API_PREFIX, Account, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER, Money, MyTicket, NewAccount,
+    NewGig, NewSession, Page, Problem, Purchased, Session, SignedUp, StreamKeyInfo, TopUp,
+    TopUpReceipt, Wallet,
+};
+use reqwest::{Method, RequestBuilder, Response, Url};
+use serde::de::DeserializeOwned;
+
+use crate::{ClientError, GigListQuery, Result};
+
+/// The `User-Agent` every request carries.
+const USER_AGENT: &str = concat!("bookmygig/", env!("CARGO_PKG_VERSION"));
+
+/// How long a whole request may take before it fails as a transport error.
+const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How much of an undecodable body a [`ClientError::Decode`] quotes.
+const DECODE_SNIPPET_CHARS: usize = 200;
+
+/// A typed handle on one BookMyGig server, optionally signed in.
+///
+/// Cheap to clone: clones share one connection pool.
+#[derive(Clone)]
+pub struct Client {
+    /// Connection pool, user agent and timeout shared by every call.
+    http: reqwest::Client,
+    /// Scheme, host and port (and any path prefix) without a trailing `/`.
+    base: String,
+    /// Bearer token sent with every request when present.
+    token: Option<String>,
+}
+
+impl fmt::Debug for Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The token is a credential: never let it reach a log.
+        f.debug_struct("Client")
+            .field("base", &self.base)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// A client of the server at `base_url` (e.g. `http://127.0.0.1:8080`), not signed in.
+    ///
+    /// Trailing slashes are trimmed; requests carry a `bookmygig/<version>` user agent and time
+    /// out after 30 seconds.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::InvalidBaseUrl`] when `base_url` is not an `http://` or `https://` URL with
+    /// a host, or carries a query or fragment; [`ClientError::Transport`] when the HTTP stack
+    /// cannot be set up.
+    pub fn new(base_url: &str) -> Result<Self> {
+        let base = base_url.trim().trim_end_matches('/');
+        let url = Url::parse(base)
+            .map_err(|err| ClientError::InvalidBaseUrl(format!("`{base_url}`: {err}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ClientError::InvalidBaseUrl(format!(
+                "`{base_url}`: the scheme must be http or https"
+            )));
+        }
+        if url.host_str().is_none_or(str::is_empty) {
+            return Err(ClientError::InvalidBaseUrl(format!(
+                "`{base_url}`: a host is required"
+            )));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(ClientError::InvalidBaseUrl(format!(
+                "`{base_url}`: a base URL takes no query or fragment"
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(TIMEOUT)
+            .build()?;
+        Ok(Self {
+            http,
+            base: base.to_owned(),
+            token: None,
+        })
+    }
+
+    /// The same client, sending `token` as `Authorization: Bearer <token>` from now on.
+    pub fn with_token(self, token: impl Into<String>) -> Self {
+        Self {
+            token: Some(token.into()),
+            ..self
+        }
+    }
+
+    /// The bearer token this client sends, if signed in.
+    pub fn token(&self) -> Option<&str> {
+        self.token.as_deref()
+    }
+
+    /// The server's base URL, without a trailing `/`.
+    pub fn base_url(&self) -> &str {
+        &self.base
+    }
+
+    /// The underlying HTTP client, for requests the typed methods cannot make (tests that send
+    /// malformed bodies, for instance). Pair it with [`Client::url`].
+    pub fn raw(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The full URL of an API path: `url("/gigs")` is `{base}/api/v1/gigs`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{API_PREFIX}{path}", self.base)
+    }
+
+    /// A request to an API path (as in [`Client::url`]) carrying this client's bearer token, if
+    /// any; send it yourself, e.g. with a hand-made body.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let builder = self.http.request(method, self.url(path));
+        match &self.token {
+            Some(token) => builder.bearer_auth(token),
+            None => builder,
+        }
+    }
+
+    /// `POST /accounts`: creates an account and answers with a session for it.
+    ///
+    /// # Errors
+    ///
+    /// A `validation` or `handle-taken` problem, or any error of [`ClientError`].
+    pub async fn sign_up(&self, body: &NewAccount) -> Result<SignedUp> {
+        self.send(self.request(Method::POST, "/accounts").json(body))
+            .await
+    }
+
+    /// `POST /sessions`: signs in. Use [`Client::with_token`] with the answer's token.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` problem on a wrong handle or password, or any error of [`ClientError`].
+    pub async fn sign_in(&self, body: &NewSession) -> Result<Session> {
+        self.send(self.request(Method::POST, "/sessions").json(body))
+            .await
+    }
+
+    /// `DELETE /sessions/current`: signs out; this client's token stops working.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` problem without a valid token, or any error of [`ClientError`].
+    pub async fn sign_out(&self) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, "/sessions/current"))
+            .await
+    }
+
+    /// `GET /me`: the signed-in account.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` problem without a valid token, or any error of [`ClientError`].
+    pub async fn me(&self) -> Result<Account> {
+        self.send(self.request(Method::GET, "/me")).await
+    }
+
+    /// `GET /gigs`: one page of the catalogue, filtered by `query`.
+    ///
+    /// # Errors
+    ///
+    /// A `validation` problem on a bad filter or cursor, or any error of [`ClientError`].
+    pub async fn list_gigs(&self, query: &GigListQuery) -> Result<Page<Gig>> {
+        self.send(self.request(Method::GET, "/gigs").query(&query.pairs()))
+            .await
+    }
+
+    /// `POST /gigs`: registers a gig (charging the listing fee); the answer carries its stream
+    /// key and RTMP URL.
+    ///
+    /// # Errors
+    ///
+    /// A `validation` or `insufficient-funds` problem, or any error of [`ClientError`].
+    pub async fn create_gig(&self, body: &NewGig) -> Result<Gig> {
+        self.send(self.request(Method::POST, "/gigs").json(body))
+            .await
+    }
+
+    /// `GET /gigs/{id}`: one gig (with its stream key when this client is its creator).
+    ///
+    /// # Errors
+    ///
+    /// A `not-found` problem, or any error of [`ClientError`].
+    pub async fn gig(&self, id: GigId) -> Result<Gig> {
+        self.send(self.request(Method::GET, &format!("/gigs/{id}")))
+            .await
+    }
+
+    /// `PATCH /gigs/{id}`: changes the fields present in `patch` (creator only).
+    ///
+    /// # Errors
+    ///
+    /// A `forbidden`, `not-found`, `validation` or `capacity-below-sold` problem, or any error of
+    /// [`ClientError`].
+    pub async fn update_gig(&self, id: GigId, patch: &GigPatch) -> Result<Gig> {
+        self.send(
+            self.request(Method::PATCH, &format!("/gigs/{id}"))
+                .json(patch),
+        )
+        .await
+    }
+
+    /// `DELETE /gigs/{id}`: cancels a gig and refunds every ticket (creator only).
+    ///
+    /// # Errors
+    ///
+    /// A `forbidden`, `not-found` or `gig-closed` problem, or any error of [`ClientError`].
+    pub async fn cancel_gig(&self, id: GigId) -> Result<Gig> {
+        self.send(self.request(Method::DELETE, &format!("/gigs/{id}")))
+            .await
+    }
+
+    /// `POST /gigs/{id}/stream-key`: issues a fresh stream key; the old one stops working.
+    ///
+    /// # Errors
+    ///
+    /// A `forbidden` or `not-found` problem, or any error of [`ClientError`].
+    pub async fn rotate_stream_key(&self, id: GigId) -> Result<StreamKeyInfo> {
+        self.send(self.request(Method::POST, &format!("/gigs/{id}/stream-key")))
+            .await
+    }
+
+    /// `GET /me/gigs`: the gigs this account created, newest first, in creator view.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` problem without a valid token, or any error of [`ClientError`].
+    pub async fn my_gigs(&self) -> Result<Page<Gig>> {
+        self.send(self.request(Method::GET, "/me/gigs")).await
+    }
+
+    /// `POST /gigs/{id}/tickets`: buys a ticket. Retrying with the same `idempotency_key`
+    /// answers with the same ticket instead of buying another (see [`new_idempotency_key`]).
+    ///
+    /// # Errors
+    ///
+    /// A `sold-out`, `already-holder`, `own-gig`, `gig-closed`, `insufficient-funds` or
+    /// `idempotency-key-reused` problem, or any error of [`ClientError`].
+    ///
+    /// [`new_idempotency_key`]: crate::new_idempotency_key
+    pub async fn buy_ticket(&self, id: GigId, idempotency_key: &str) -> Result<Purchased> {
+        self.send(
+            self.request(Method::POST, &format!("/gigs/{id}/tickets"))
+                .header(IDEMPOTENCY_KEY_HEADER, idempotency_key),
+        )
+        .await
+    }
+
+    /// `GET /me/tickets`: this account's tickets, each with its gig.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` problem without a valid token, or any error of [`ClientError`].
+    pub async fn my_tickets(&self) -> Result<Page<MyTicket>> {
+        self.send(self.request(Method::GET, "/me/tickets")).await
+    }
+
+    /// `GET /wallet`: the balance and one page of history, newest first.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` or `validation` problem, or any error of [`ClientError`].
+    pub async fn wallet(&self, cursor: Option<&str>, limit: Option<usize>) -> Result<Wallet> {
+        let mut query: Vec<(&str, String)> = Vec::new();
+        if let Some(cursor) = cursor {
+            query.push(("cursor", cursor.to_owned()));
+        }
+        if let Some(limit) = limit {
+            query.push(("limit", limit.to_string()));
+        }
+        self.send(self.request(Method::GET, "/wallet").query(&query))
+            .await
+    }
+
+    /// `POST /wallet/topups`: adds `amount` to the wallet; with an `idempotency_key`, a retry
+    /// credits only once.
+    ///
+    /// # Errors
+    ///
+    /// A `validation` or `idempotency-key-reused` problem, or any error of [`ClientError`].
+    pub async fn top_up(
+        &self,
+        amount: Money,
+        idempotency_key: Option<&str>,
+    ) -> Result<TopUpReceipt> {
+        let mut request = self
+            .request(Method::POST, "/wallet/topups")
+            .json(&TopUp { amount });
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        self.send(request).await
+    }
+
+    /// Sends `request` and decodes a 2xx JSON body as `T`.
+    async fn send<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T> {
+        let response = Self::checked(request).await?;
+        let body = response.bytes().await?;
+        serde_json::from_slice(&body).map_err(|err| {
+            let text = String::from_utf8_lossy(&body);
+            let snippet: String = text.chars().take(DECODE_SNIPPET_CHARS).collect();
+            ClientError::Decode(format!(
+                "expected {}: {err}; body starts `{snippet}`",
+                std::any::type_name::<T>()
+            ))
+        })
+    }
+
+    /// Sends `request` and expects a 2xx answer whose body (normally none, as with 204) is
+    /// ignored.
+    async fn send_empty(&self, request: RequestBuilder) -> Result<()> {
+        Self::checked(request).await.map(drop)
+    }
+
+    /// Sends `request`; a non-2xx answer becomes a [`ClientError`].
+    async fn checked(request: RequestBuilder) -> Result<Response> {
+        let response = request.send().await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let body = response.bytes().await?;
+        Err(error_from_answer(status.as_u16(), &body))
+    }
+}
+
+/// The error of a non-2xx answer: its problem when the body is one, else the raw body.
+fn error_from_answer(status: u16, body: &[u8]) -> ClientError {
+    match serde_json::from_slice::<Problem>(body) {
+        Ok(problem) => ClientError::Problem(problem),
+        Err(_) => ClientError::UnexpectedStatus {
+            status,
+            body: String::from_utf8_lossy(body).into_owned(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_loses_trailing_slashes() {
+        let client = Client::new("http://127.0.0.1:8080//").unwrap();
+        assert_eq!(client.base_url(), "http://127.0.0.1:8080");
+        assert_eq!(client.url("/gigs"), "http://127.0.0.1:8080/api/v1/gigs");
+        assert_eq!(client.token(), None);
+    }
+
+    #[test]
+    fn base_url_must_be_http_with_a_host() {
+        for bad in ["", "127.0.0.1:8080", "ftp://example.com", "http://h?x=1"] {
+            assert!(
+                matches!(Client::new(bad), Err(ClientError::InvalidBaseUrl(_))),
+                "{bad:?} was accepted"
+            );
+        }
+    }
+
+    #[test]
+    fn debug_redacts_the_token() {
+        let client = Client::new("http://localhost")
+            .unwrap()
+            .with_token("s3cret");
+        assert_eq!(client.token(), Some("s3cret"));
+        assert!(!format!("{client:?}").contains("s3cret"));
+    }
+
+    #[test]
+    fn problem_body_becomes_a_problem_with_its_status() {
+        let body = br#"{"type":"https://bookmygig.dev/problems/sold-out","title":"Sold out","status":409,"detail":"No seats left."}"#;
+        let err = error_from_answer(409, body);
+        assert_eq!(err.status(), Some(409));
+        assert_eq!(err.problem().map(Problem::code), Some("sold-out"));
+    }
+
+    #[test]
+    fn other_error_bodies_keep_status_and_text() {
+        let err = error_from_answer(502, b"Bad Gateway");
+        assert!(err.problem().is_none());
+        assert_eq!(err.status(), Some(502));
+        assert!(matches!(err, ClientError::UnexpectedStatus { body, .. } if body == "Bad Gateway"));
+    }
+}

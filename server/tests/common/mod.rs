@@ -1,0 +1,265 @@
+//! Test harness: real servers on port 0 (in-process, or the real binary as a child process),
+//! real redis-server, and the typed client. Nothing sleeps: readiness is an awaited event.
+#![allow(dead_code)] // Each test binary uses a different part of the harness.
+#![allow(clippy::expect_used, clippy::unwrap_used)] // A harness failure is a test failure.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bookmygig_api::{Category, Gig, Money, NewAccount, NewGig};
+use bookmygig_client::Client;
+use bookmygig_server::{Config, open_store, serve};
+use bookmygig_store::Store;
+use bookmygig_testkit::RedisServer;
+use clap::Parser as _;
+use time::OffsetDateTime;
+use tokio::sync::oneshot;
+
+/// Which store a test server runs on.
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    /// redb in a temporary directory.
+    Embedded,
+    /// A private redis-server.
+    Redis,
+}
+
+/// A server running inside the test process.
+pub struct TestServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base: String,
+    /// The store it runs on, for audits.
+    pub store: Arc<dyn Store>,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+    _dir: tempfile::TempDir,
+    _redis: Option<RedisServer>,
+}
+
+impl TestServer {
+    /// Starts a server on `backend` with default flags plus `extra`.
+    pub async fn start(backend: Backend) -> Self {
+        Self::start_with(backend, &[]).await
+    }
+
+    /// Starts a server with extra flags.
+    pub async fn start_with(backend: Backend, extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let redis = matches!(backend, Backend::Redis).then(RedisServer::start);
+        let mut args = vec![
+            "bookmygig-server".to_owned(),
+            "--http".into(),
+            "127.0.0.1:0".into(),
+            "--data-dir".into(),
+            dir.path().display().to_string(),
+        ];
+        if let Some(redis) = &redis {
+            args.extend(["--redis-url".into(), redis.url()]);
+        }
+        args.extend(extra.iter().map(|s| s.to_string()));
+        let config = Config::try_parse_from(args).expect("valid flags");
+        let store = open_store(&config).await.expect("store opens");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn({
+            let store = Arc::clone(&store);
+            async move {
+                serve(config, store, listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+            }
+        });
+        TestServer {
+            base,
+            store,
+            stop: Some(stop),
+            task: Some(task),
+            _dir: dir,
+            _redis: redis,
+        }
+    }
+
+    /// A client without credentials.
+    pub fn anonymous(&self) -> Client {
+        Client::new(&self.base).expect("client")
+    }
+
+    /// Signs up `handle` and returns a client carrying its token.
+    pub async fn sign_up(&self, handle: &str) -> Client {
+        let signed = self
+            .anonymous()
+            .sign_up(&NewAccount {
+                handle: handle.into(),
+                display_name: format!("{handle} (test)"),
+                password: format!("{handle}-password"),
+            })
+            .await
+            .expect("sign up");
+        self.anonymous().with_token(signed.token)
+    }
+
+    /// Signs up a creator, tops up the listing fee, and registers a gig.
+    pub async fn creator_with_gig(&self, handle: &str, capacity: Option<u32>) -> (Client, Gig) {
+        let creator = self.sign_up(handle).await;
+        creator
+            .top_up(Money::from_dollars(99), None)
+            .await
+            .expect("top up");
+        let gig = creator
+            .create_gig(&new_gig("Late Night Laughs", capacity))
+            .await
+            .expect("gig");
+        (creator, gig)
+    }
+
+    /// Stops the server gracefully and waits for it.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            task.await.expect("server task");
+        }
+    }
+
+    /// Checks the ledger invariants: all balances sum to zero, no user wallet below zero.
+    pub async fn assert_ledger_sound(&self) {
+        let balances = self.store.balances().await.expect("balances");
+        let sum: i64 = balances.iter().map(|(_, m)| m.0).sum();
+        assert_eq!(sum, 0, "balances must sum to zero: {balances:?}");
+        for (account, money) in &balances {
+            if account.is_user_wallet() {
+                assert!(*money >= Money::ZERO, "{account} is negative: {money}");
+            }
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// A valid registration form starting in two hours.
+pub fn new_gig(title: &str, capacity: Option<u32>) -> NewGig {
+    let starts_at = OffsetDateTime::now_utc() + time::Duration::hours(2);
+    NewGig {
+        creator_name: "Alice Smith".into(),
+        title: title.into(),
+        description: "An hour of new material.".into(),
+        category: Category::Comedy,
+        price: Money(7_500_000),
+        starts_at,
+        ends_at: starts_at + time::Duration::hours(1),
+        capacity,
+        payment_pointer: "$wallet.example/alice".into(),
+        micropayment_rate: None,
+    }
+}
+
+/// The real `bookmygig-server` binary as a child process, its log collected.
+pub struct ServerProcess {
+    child: Child,
+    /// `http://127.0.0.1:PORT` it reported.
+    pub base: String,
+    log: Arc<Mutex<Vec<String>>>,
+    log_closed: std::sync::mpsc::Receiver<()>,
+}
+
+impl ServerProcess {
+    /// Starts the binary with `args` (plus `--http 127.0.0.1:0` unless given) and waits for its
+    /// "listening" log line.
+    pub fn spawn(args: &[&str], env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_bookmygig-server"));
+        if !args.contains(&"--http") {
+            command.args(["--http", "127.0.0.1:0"]);
+        }
+        command
+            .args(args)
+            .envs(env.iter().copied())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().expect("the server binary starts");
+        let stderr = child.stderr.take().expect("piped stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let (closed_tx, log_closed) = std::sync::mpsc::channel();
+        std::thread::spawn({
+            let log = Arc::clone(&log);
+            move || {
+                let mut ready = Some(ready_tx);
+                for line in BufReader::new(stderr).lines() {
+                    let Ok(line) = line else { break };
+                    if line.contains("bookmygig-server listening")
+                        && let Some(tx) = ready.take()
+                    {
+                        let _ = tx.send(line.clone());
+                    }
+                    log.lock().expect("log lock").push(line);
+                }
+                let _ = closed_tx.send(());
+            }
+        });
+        let line = ready_rx
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| {
+                panic!("server not ready; log: {:?}", log.lock().map(|l| l.clone()))
+            });
+        let addr = line
+            .split_whitespace()
+            .find_map(|field| field.strip_prefix("http="))
+            .expect("listening line names the address");
+        ServerProcess {
+            child,
+            base: format!("http://{addr}"),
+            log,
+            log_closed,
+        }
+    }
+
+    /// A client of this process.
+    pub fn client(&self) -> Client {
+        Client::new(&self.base).expect("client")
+    }
+
+    /// Kills it with SIGKILL: no chance to flush anything.
+    pub fn kill(mut self) {
+        self.child.kill().expect("kill");
+        self.child.wait().expect("reap");
+    }
+
+    /// Asks it to stop with SIGTERM, waits, and returns everything it logged.
+    pub fn terminate(mut self) -> String {
+        let pid = self.child.id().to_string();
+        let status = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(status.success());
+        let exit = self.child.wait().expect("wait");
+        assert!(exit.success(), "graceful shutdown exits 0, got {exit}");
+        self.log_closed
+            .recv_timeout(Duration::from_secs(10))
+            .expect("the log reaches its end after exit");
+        self.log.lock().expect("log lock").join("\n")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
