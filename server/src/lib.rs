@@ -3,6 +3,7 @@
 //!
 //! - [`config`] — flags and their environment fall-backs.
 //! - [`http`] — the REST API (router, problems, auth extractors, one module per resource).
+//! - [`catalogue`] — the cache of serialized catalogue pages.
 //! - [`forms`] — validation of what people type.
 //! - [`secret`], [`password`]: tokens, stream keys and password hashes.
 //! - [`state`] — what handlers share.
@@ -10,6 +11,7 @@
 //!
 //! Storage lives in the `bookmygig-store` crate; this crate picks the backend at start-up.
 
+pub mod catalogue;
 pub mod config;
 pub mod forms;
 pub mod http;
@@ -25,8 +27,12 @@ use std::sync::Arc;
 use bookmygig_store::{EmbeddedStore, RedisStore, Store, StoreError};
 use tokio::net::TcpListener;
 
+use catalogue::CatalogueCache;
 pub use config::Config;
 use state::{AppState, Settings};
+
+/// Longest a cached catalogue page is served (bounds staleness across nodes).
+const CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// How long a session token lasts.
 const SESSION_TTL: time::Duration = time::Duration::days(30);
@@ -92,6 +98,7 @@ pub async fn serve(
     let state = AppState {
         store: Arc::clone(&store),
         settings: Arc::new(settings(&config, http_addr)),
+        catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
     };
     tracing::info!(
         http = %http_addr,

@@ -4,6 +4,8 @@ use std::sync::Arc;
 
 use bookmygig_api::Money;
 use bookmygig_store::Store;
+
+use crate::catalogue::CatalogueCache;
 use time::Duration;
 
 /// Settings resolved from [`crate::Config`] once the listeners are bound.
@@ -30,4 +32,6 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     /// The server's settings.
     pub settings: Arc<Settings>,
+    /// Ready-to-send catalogue pages.
+    pub catalogue: Arc<CatalogueCache>,
 }

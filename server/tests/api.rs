@@ -1173,3 +1173,24 @@ async fn bad_input_gets_precise_problems_and_changes_nothing() {
     );
     server.assert_ledger_sound().await;
 }
+
+#[tokio::test]
+async fn catalogue_shows_a_sale_and_a_change_at_once() {
+    let server = TestServer::start(Backend::Embedded).await;
+    let (creator, gig) = server.creator_with_gig("alice", Some(3)).await;
+    let anonymous = server.anonymous();
+    let before = anonymous.list_gigs(&GigListQuery::default()).await.unwrap();
+    assert_eq!(before.items[0].seats_left, Some(3));
+    let bob = server.sign_up("bob").await;
+    bob.top_up(Money::from_dollars(10), None).await.unwrap();
+    bob.buy_ticket(gig.id, "k").await.unwrap();
+    let after_sale = anonymous.list_gigs(&GigListQuery::default()).await.unwrap();
+    assert_eq!(after_sale.items[0].seats_left, Some(2));
+    let patch = GigPatch {
+        title: Some("Renamed".into()),
+        ..Default::default()
+    };
+    creator.update_gig(gig.id, &patch).await.unwrap();
+    let after_edit = anonymous.list_gigs(&GigListQuery::default()).await.unwrap();
+    assert_eq!(after_edit.items[0].title, "Renamed");
+}

@@ -184,9 +184,14 @@ fn percent_decode(text: &str) -> String {
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
-) -> Result<ApiJson<Page<Gig>>, ApiError> {
+) -> Result<Response, ApiError> {
+    let raw = raw.unwrap_or_default();
+    if let Some(body) = state.catalogue.get(&raw) {
+        return Ok(json_bytes(body));
+    }
+    let generation = state.catalogue.generation();
     let now = OffsetDateTime::now_utc();
-    let mut query = catalogue_query(raw.as_deref(), now)?;
+    let mut query = catalogue_query(Some(&raw), now)?;
     let limit = query.limit;
     query.limit = limit + 1;
     let mut found = state.store.list_gigs(&query).await?;
@@ -196,11 +201,19 @@ pub async fn list(
     } else {
         None
     };
-    let items = found
+    let items: Vec<Gig> = found
         .iter()
         .map(|g| view(g, &state.settings, now, false))
         .collect();
-    Ok(ApiJson(Page { items, next_cursor }))
+    let body = serde_json::to_vec(&Page { items, next_cursor }).map_err(ApiError::internal)?;
+    let body = bytes::Bytes::from(body);
+    state.catalogue.put(&raw, generation, body.clone());
+    Ok(json_bytes(body))
+}
+
+/// A `200 application/json` answer from bytes serialized earlier.
+fn json_bytes(body: bytes::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Register a gig; the listing fee is charged from the creator's wallet.
@@ -246,6 +259,7 @@ pub async fn create(
         }
         Err(other) => return Err(other.into()),
     }
+    state.catalogue.invalidate();
     tracing::info!(gig = %gig.id, creator = %auth.account.id, "gig registered");
     let location = format!("/api/v1/gigs/{}", gig.id);
     let body = view(&gig, &state.settings, now, true);
@@ -305,6 +319,7 @@ pub async fn update(
         }
         Err(other) => return Err(other.into()),
     };
+    state.catalogue.invalidate();
     Ok(ApiJson(view(&updated, &state.settings, now, true)))
 }
 
@@ -343,6 +358,7 @@ pub async fn cancel(
         }
         Err(other) => return Err(other.into()),
     };
+    state.catalogue.invalidate();
     tracing::info!(gig = %gig.id, "gig cancelled");
     Ok(ApiJson(view(&cancelled, &state.settings, now, true)))
 }

@@ -95,6 +95,7 @@ pub async fn buy(
         Err(other) => return Err(other.into()),
     };
     if !outcome.replayed {
+        state.catalogue.invalidate();
         tracing::info!(gig = %gig_id, ticket = %outcome.ticket.id, "ticket sold");
     }
     let mut response = (
