@@ -36,10 +36,6 @@ use redis::{Script, Value};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// How long one command may take to answer before it counts as failed.
-const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-/// How long connecting may take.
-const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 use time::format_description::well_known::Rfc3339;
 
 use crate::query::unix_micros;
@@ -51,6 +47,11 @@ use crate::{
 
 /// Key prefix used by [`RedisStore::connect`].
 pub const DEFAULT_PREFIX: &str = "bmg:";
+
+/// How long one command may take to answer before it counts as failed.
+const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long connecting may take.
+const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How many gig ids one catalogue round trip reads.
 const SCAN_BATCH: usize = 200;
