@@ -1,0 +1,177 @@
+//! Watching a gig: one stream played by libmpv in its own window, its state reported through
+//! a channel.
+//!
+//! [`Player::open`] starts an mpv instance on a thread of its own and returns at once; what
+//! happens next arrives as [`PlayerEvent`]s on a bounded tokio channel, so a TUI can `select!`
+//! on it next to its other inputs. Nothing here blocks the caller for longer than creating the
+//! handle (a few milliseconds), and mpv is never blocked by a slow caller.
+//!
+//! For live streams the player keeps itself near the live edge (see [`live_edge`]): mpv never
+//! catches up by itself.
+//!
+//! This module does not know where URLs come from (the playback API) nor when to reopen a
+//! stream that went offline: that is the caller's business.
+//!
+//! Building needs `libmpv-dev` (libmpv2 links `-lmpv`); `scripts/bootstrap` installs it.
+
+mod engine;
+pub mod live_edge;
+mod outbox;
+mod session;
+
+use std::sync::mpsc;
+
+pub use live_edge::{LiveEdgeAction, LiveEdgeConfig, LiveEdgeController};
+
+use engine::Command;
+use outbox::Outbox;
+
+/// How many events wait for a slow caller before ordinary ones are dropped: at two position
+/// updates a second, about half a minute.
+const EVENT_CAPACITY: usize = 64;
+
+/// How to play a stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlayerOptions {
+    /// No window and no sound (`vo=null`, `ao=null`): for tests and machines without a display.
+    pub headless: bool,
+    /// `profile=low-latency` and `cache=no`: about 0.2 s behind live on loopback instead of 1.3 s.
+    pub low_latency: bool,
+    /// The window's title; `None` keeps mpv's (the media title). Ignored when headless.
+    pub title: Option<String>,
+    /// Keep playback near the live edge with these thresholds; `None` for recorded media, whose
+    /// read-ahead buffer is not a backlog.
+    pub live_edge: Option<LiveEdgeConfig>,
+}
+
+impl Default for PlayerOptions {
+    /// Watching a live gig: in a window, low latency, live-edge control on.
+    fn default() -> Self {
+        Self {
+            headless: false,
+            low_latency: true,
+            title: None,
+            live_edge: Some(LiveEdgeConfig::default()),
+        }
+    }
+}
+
+/// What the player reports. The last event is always exactly one of [`Ended`](Self::Ended),
+/// [`Error`](Self::Error) or [`Closed`](Self::Closed); after it the channel closes.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlayerEvent {
+    /// Connecting to the stream and waiting for its first frames (again after a reload).
+    Loading,
+    /// Playing; repeated at most twice a second while the position moves.
+    Playing {
+        /// Position in the stream, in seconds.
+        position_s: f64,
+    },
+    /// Playing stopped moving: waiting for data.
+    Buffering,
+    /// The viewer paused the window (space); [`Playing`](Self::Playing) follows on resume.
+    Paused,
+    /// The live-edge control acted.
+    LiveEdge {
+        /// Seconds of media received but not yet played: how far behind live playback was.
+        lag_s: f64,
+        /// What was done about it.
+        action: LiveEdgeAction,
+    },
+    /// Last event: the stream ended (for a live gig: the host stopped streaming).
+    Ended,
+    /// Last event: the stream could not be opened or played; the text is for people.
+    Error(String),
+    /// Last event: the player was stopped, dropped, or the viewer closed its window.
+    Closed,
+}
+
+impl PlayerEvent {
+    /// Whether this is the last event of its player.
+    pub fn is_last(&self) -> bool {
+        matches!(self, Self::Ended | Self::Error(_) | Self::Closed)
+    }
+}
+
+/// Why a player could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayerError {
+    /// `mpv_create` refused. The likely cause: something in this process called `setlocale`
+    /// and the numeric locale is no longer `C`.
+    #[error(
+        "libmpv could not create a player; it refuses to when the process's numeric locale \
+         (LC_NUMERIC) is not \"C\""
+    )]
+    Create,
+    /// The libmpv found at run time speaks another major client API version.
+    #[error("the installed libmpv has client API {major}.{minor}; this build needs 2.x")]
+    Version {
+        /// Major version of the loaded library's client API.
+        major: u64,
+        /// Minor version of the loaded library's client API.
+        minor: u64,
+    },
+    /// libmpv rejected an option we set.
+    #[error("libmpv rejected the option `{name}`: {reason}")]
+    Option {
+        /// The mpv option.
+        name: &'static str,
+        /// libmpv's reason.
+        reason: String,
+    },
+    /// libmpv failed to initialize.
+    #[error("libmpv failed to initialize: {0}")]
+    Init(String),
+    /// A window was asked for but there is no display (neither `DISPLAY` nor `WAYLAND_DISPLAY`).
+    #[error("no display to open the player window on (DISPLAY and WAYLAND_DISPLAY are unset)")]
+    NoDisplay,
+    /// The player thread could not be started.
+    #[error("could not start the player thread")]
+    Thread(#[source] std::io::Error),
+}
+
+/// A stream playing in its own mpv instance, on its own thread.
+///
+/// Dropping it stops playback like [`stop`](Self::stop).
+#[derive(Debug)]
+pub struct Player {
+    /// Requests to the player thread; the thread also stops when this is dropped.
+    commands: mpsc::SyncSender<Command>,
+}
+
+impl Player {
+    /// Opens `url` (HTTP-FLV, RTMP, a file, anything mpv plays) in a new mpv instance on a new
+    /// thread, and returns at once with the receiver of its [`PlayerEvent`]s. The channel is
+    /// bounded: when the caller falls behind, ordinary events are dropped (never the last one),
+    /// so mpv never waits for the caller.
+    ///
+    /// The URL may carry a token; it is never logged nor put in an error.
+    ///
+    /// # Errors
+    /// [`PlayerError`] if there is no display for a window, or libmpv cannot be set up. A URL
+    /// that cannot be played is not an error here: it arrives as [`PlayerEvent::Error`].
+    pub fn open(
+        url: &str,
+        options: PlayerOptions,
+    ) -> Result<(Player, tokio::sync::mpsc::Receiver<PlayerEvent>), PlayerError> {
+        if !options.headless && !engine::display_available(|name| std::env::var_os(name)) {
+            return Err(PlayerError::NoDisplay);
+        }
+        let mpv = engine::create(&options)?;
+        let (outbox, events) = Outbox::channel(EVENT_CAPACITY);
+        // One slot is enough: the only command is the last one.
+        let (commands, command_rx) = mpsc::sync_channel(1);
+        engine::spawn(mpv, url.to_owned(), options.live_edge, command_rx, outbox)
+            .map_err(PlayerError::Thread)?;
+        Ok((Player { commands }, events))
+    }
+
+    /// Asks mpv to close and returns at once, without waiting for it: destroying an mpv
+    /// handle can block, and that happens on the player's thread. The event channel then
+    /// delivers [`PlayerEvent::Closed`] (once the window is gone) and closes; await that if you
+    /// need mpv to be gone, e.g. before exiting.
+    pub fn stop(self) {
+        // Full means a stop is already queued; disconnected means the thread is already gone.
+        let _ = self.commands.try_send(Command::Stop);
+    }
+}
