@@ -16,6 +16,7 @@ pub mod config;
 pub mod forms;
 pub mod http;
 pub mod password;
+pub mod playback;
 pub mod secret;
 pub mod shutdown;
 pub mod state;
