@@ -46,6 +46,23 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_MICROPAYMENT_RATE", default_value = "0.36", value_parser = parse_dollars)]
     pub micropayment_rate: Money,
 
+    /// How many minutes before a gig's start its stream key starts working (sound checks).
+    #[arg(long, env = "BOOKMYGIG_PUBLISH_EARLY_MINUTES", default_value_t = 60)]
+    pub publish_early_minutes: u32,
+
+    /// How many minutes after a gig's end its stream key keeps working (overruns).
+    #[arg(long, env = "BOOKMYGIG_PUBLISH_LATE_MINUTES", default_value_t = 30)]
+    pub publish_late_minutes: u32,
+
+    /// Seconds an RTMP peer may stay silent (handshake included) before it is disconnected.
+    #[arg(long, env = "BOOKMYGIG_RTMP_IDLE_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub rtmp_idle_timeout: u64,
+
+    /// 64 hex digits signing playback URLs; give every node the same one. Random when absent
+    /// (URLs then work only on this node and until it restarts).
+    #[arg(long, env = "BOOKMYGIG_PLAYBACK_SECRET", hide_env_values = true, value_parser = parse_secret)]
+    pub playback_secret: Option<PlaybackSecret>,
+
     /// Log filter (tracing's EnvFilter syntax), e.g. `info` or `bookmygig_server=debug`.
     #[arg(long, env = "BOOKMYGIG_LOG", default_value = "info")]
     pub log: String,
@@ -85,6 +102,24 @@ impl std::str::FromStr for RedisUrl {
             Err("expected a redis://, rediss:// or redis+unix:// URL".into())
         }
     }
+}
+
+/// The playback signing secret; its `Debug` is redacted.
+#[derive(Clone)]
+pub struct PlaybackSecret(pub [u8; 32]);
+
+impl std::fmt::Debug for PlaybackSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PlaybackSecret(<redacted>)")
+    }
+}
+
+fn parse_secret(text: &str) -> Result<PlaybackSecret, String> {
+    let bytes = hex::decode(text.trim()).map_err(|_| "expected 64 hex digits".to_string())?;
+    let bytes: [u8; 32] = bytes
+        .try_into()
+        .map_err(|_| "expected 64 hex digits".to_string())?;
+    Ok(PlaybackSecret(bytes))
 }
 
 fn parse_dollars(text: &str) -> Result<Money, String> {

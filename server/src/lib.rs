@@ -11,12 +11,15 @@
 //!
 //! Storage lives in the `bookmygig-store` crate; this crate picks the backend at start-up.
 
+pub mod access;
 pub mod catalogue;
 pub mod config;
 pub mod forms;
 pub mod http;
+pub mod live;
 pub mod password;
 pub mod playback;
+pub mod rtmp;
 pub mod secret;
 pub mod shutdown;
 pub mod state;
@@ -27,6 +30,12 @@ use std::sync::Arc;
 
 use bookmygig_store::{EmbeddedStore, RedisStore, Store, StoreError};
 use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use live::StreamHub;
+use playback::PlaybackKey;
+use rtmp::RtmpContext;
+use rtmp::policy::PublishWindow;
 
 use catalogue::CatalogueCache;
 pub use config::Config;
@@ -61,8 +70,8 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> 
     })
 }
 
-/// The settings handlers see, resolved against the bound HTTP address.
-pub fn settings(config: &Config, http_addr: SocketAddr) -> Settings {
+/// The settings handlers see, resolved against the bound addresses.
+pub fn settings(config: &Config, http_addr: SocketAddr, rtmp_addr: SocketAddr) -> Settings {
     let public_url = config.public_url(http_addr);
     let host = public_url
         .split("://")
@@ -75,7 +84,7 @@ pub fn settings(config: &Config, http_addr: SocketAddr) -> Settings {
         .unwrap_or("127.0.0.1")
         .to_owned();
     Settings {
-        rtmp_url: format!("rtmp://{host}:{}/live", config.rtmp.port()),
+        rtmp_url: format!("rtmp://{host}:{}/live", rtmp_addr.port()),
         public_url,
         listing_fee: config.listing_fee,
         ticket_commission_bps: config.ticket_commission,
@@ -84,32 +93,87 @@ pub fn settings(config: &Config, http_addr: SocketAddr) -> Settings {
     }
 }
 
-/// Serves HTTP on `http` with `store` until `shutdown` completes, then stops accepting,
-/// finishes in-flight requests and flushes the store.
+/// The sockets a server serves.
+pub struct Listeners {
+    /// HTTP: API, FLV, WebSocket.
+    pub http: TcpListener,
+    /// RTMP ingest and play.
+    pub rtmp: TcpListener,
+}
+
+impl Listeners {
+    /// Binds the addresses the configuration names.
+    ///
+    /// # Errors
+    /// When an address cannot be bound.
+    pub async fn bind(config: &Config) -> Result<Self, ServerError> {
+        Ok(Listeners {
+            http: TcpListener::bind(config.http).await?,
+            rtmp: TcpListener::bind(config.rtmp).await?,
+        })
+    }
+}
+
+/// Serves HTTP and RTMP with `store` until `shutdown` completes, then stops accepting, ends
+/// live streams, finishes in-flight requests and flushes the store.
 ///
 /// # Errors
-/// When the listener fails.
+/// When a listener fails.
 pub async fn serve(
     config: Config,
     store: Arc<dyn Store>,
-    http: TcpListener,
+    listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
-    let http_addr = http.local_addr()?;
+    let http_addr = listeners.http.local_addr()?;
+    let rtmp_addr = listeners.rtmp.local_addr()?;
+    let (stop, stopping) = watch::channel(false);
+    let hub = StreamHub::new();
+    let playback_key = match &config.playback_secret {
+        Some(secret) => PlaybackKey::from_bytes(secret.0),
+        None => PlaybackKey::generate(),
+    };
     let state = AppState {
         store: Arc::clone(&store),
-        settings: Arc::new(settings(&config, http_addr)),
+        settings: Arc::new(settings(&config, http_addr, rtmp_addr)),
         catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
+        hub: Arc::clone(&hub),
+        playback_key: playback_key.clone(),
+        shutdown: stopping.clone(),
+    };
+    let rtmp_context = RtmpContext {
+        store: Arc::clone(&store),
+        hub,
+        playback_key,
+        window: PublishWindow {
+            early: time::Duration::minutes(i64::from(config.publish_early_minutes)),
+            late: time::Duration::minutes(i64::from(config.publish_late_minutes)),
+        },
+        idle_timeout: std::time::Duration::from_secs(config.rtmp_idle_timeout),
     };
     tracing::info!(
         http = %http_addr,
+        rtmp = %rtmp_addr,
         public_url = %state.settings.public_url,
         store = store.backend_name(),
         "bookmygig-server listening"
     );
-    axum::serve(http, http::router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    let rtmp = tokio::spawn(rtmp::listener::serve(
+        listeners.rtmp,
+        rtmp_context,
+        stopping.clone(),
+    ));
+    let mut http_stopping = stopping;
+    let http =
+        axum::serve(listeners.http, http::router(state)).with_graceful_shutdown(async move {
+            let _ = http_stopping.wait_for(|stopping| *stopping).await;
+        });
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    });
+    http.await?;
+    let _ = rtmp.await;
     store.flush().await?;
     tracing::info!("bookmygig-server stopped");
     Ok(())

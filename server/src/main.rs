@@ -3,7 +3,7 @@
 use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
-use bookmygig_server::{Config, open_store, serve, shutdown};
+use bookmygig_server::{Config, Listeners, open_store, serve, shutdown};
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
 
@@ -17,9 +17,9 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::stderr().is_terminal())
         .init();
     let store = open_store(&config).await.context("opening the store")?;
-    let http = tokio::net::TcpListener::bind(config.http)
+    let listeners = Listeners::bind(&config)
         .await
-        .with_context(|| format!("binding HTTP to {}", config.http))?;
-    serve(config, store, http, shutdown::signal()).await?;
+        .with_context(|| format!("binding HTTP {} and RTMP {}", config.http, config.rtmp))?;
+    serve(config, store, listeners, shutdown::signal()).await?;
     Ok(())
 }

@@ -5,7 +5,11 @@ use std::sync::Arc;
 use bookmygig_api::Money;
 use bookmygig_store::Store;
 
+use tokio::sync::watch;
+
 use crate::catalogue::CatalogueCache;
+use crate::live::StreamHub;
+use crate::playback::PlaybackKey;
 use time::Duration;
 
 /// Settings resolved from [`crate::Config`] once the listeners are bound.
@@ -34,4 +38,10 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Ready-to-send catalogue pages.
     pub catalogue: Arc<CatalogueCache>,
+    /// The gigs on air on this node.
+    pub hub: Arc<StreamHub>,
+    /// Signs and checks playback tokens.
+    pub playback_key: PlaybackKey,
+    /// Turns true when the server stops, so endless responses (FLV) end too.
+    pub shutdown: watch::Receiver<bool>,
 }

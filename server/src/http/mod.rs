@@ -5,6 +5,7 @@ pub mod auth;
 pub mod gigs;
 pub mod health;
 pub mod json;
+pub mod live;
 pub mod openapi;
 pub mod problem;
 pub mod tickets;
@@ -39,12 +40,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/gigs/{id}/stream-key", post(gigs::rotate_stream_key))
         .route("/gigs/{id}/tickets", post(tickets::buy))
+        .route("/gigs/{id}/playback", post(live::playback))
+        .route("/gigs/{id}/stream", get(live::status))
         .route("/wallet", get(wallet::show))
         .route("/wallet/topups", post(wallet::top_up))
         .route("/openapi.json", get(openapi_json));
     Router::new()
         .nest(bookmygig_api::API_PREFIX, api)
         .route("/healthz", get(health::healthz))
+        .route("/metrics", get(live::metrics))
+        .route("/live/{file}", get(live::flv))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_internal_errors))

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, gigs, health, tickets, wallet};
+use super::{accounts, gigs, health, live, tickets, wallet};
 
 /// The whole API, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -13,12 +13,13 @@ use super::{accounts, gigs, health, tickets, wallet};
         accounts::sign_up, accounts::sign_in, accounts::sign_out, accounts::me,
         gigs::list, gigs::create, gigs::show, gigs::update, gigs::cancel, gigs::rotate_stream_key, gigs::mine,
         tickets::buy, tickets::mine,
+        live::playback, live::status,
         wallet::show, wallet::top_up,
         health::healthz,
     ),
     components(schemas(bookmygig_api::Problem)),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "gigs"), (name = "tickets"), (name = "wallet"), (name = "operations"))
+    tags((name = "accounts"), (name = "gigs"), (name = "tickets"), (name = "wallet"), (name = "live"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

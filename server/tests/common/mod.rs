@@ -30,6 +30,8 @@ pub enum Backend {
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// Where it accepts RTMP.
+    pub rtmp_port: u16,
     /// The store it runs on, for audits.
     pub store: Arc<dyn Store>,
     stop: Option<oneshot::Sender<()>>,
@@ -64,12 +66,20 @@ impl TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
+        let rtmp = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
         let base = format!("http://{}", listener.local_addr().expect("addr"));
+        let rtmp_port = rtmp.local_addr().expect("addr").port();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn({
             let store = Arc::clone(&store);
             async move {
-                serve(config, store, listener, async {
+                let listeners = bookmygig_server::Listeners {
+                    http: listener,
+                    rtmp,
+                };
+                serve(config, store, listeners, async {
                     let _ = stopped.await;
                 })
                 .await
@@ -78,6 +88,7 @@ impl TestServer {
         });
         TestServer {
             base,
+            rtmp_port,
             store,
             stop: Some(stop),
             task: Some(task),
@@ -183,6 +194,9 @@ impl ServerProcess {
         let mut command = Command::new(env!("CARGO_BIN_EXE_bookmygig-server"));
         if !args.contains(&"--http") {
             command.args(["--http", "127.0.0.1:0"]);
+        }
+        if !args.contains(&"--rtmp") && !env.iter().any(|(k, _)| *k == "BOOKMYGIG_RTMP") {
+            command.args(["--rtmp", "127.0.0.1:0"]);
         }
         command
             .args(args)

@@ -1,0 +1,213 @@
+//! Live video over HTTP: playback grants, the stream's status, the HTTP-FLV stream itself, and
+//! the Prometheus metrics of the live side.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bookmygig_api::{AccountId, GigId, Playback, StreamStatus};
+use bookmygig_media::flv;
+use bookmygig_store::Store;
+use bytes::Bytes;
+use time::OffsetDateTime;
+use tokio::sync::watch;
+
+use super::auth::Authenticated;
+use super::gigs::{gig_id, load};
+use super::json::ApiJson;
+use super::problem::ApiError;
+use crate::access;
+use crate::live::{LiveMetrics, ViewerFeed};
+use crate::playback::PlaybackGrant;
+use crate::state::AppState;
+
+/// How long a playback URL opens new connections.
+const PLAYBACK_TTL: time::Duration = time::Duration::minutes(10);
+/// How often a running FLV viewer's right to watch is checked again.
+const ACCESS_RECHECK: Duration = Duration::from_secs(3);
+
+/// Signed URLs to watch a gig (ticket holders and the creator).
+#[utoipa::path(post, path = "/api/v1/gigs/{id}/playback", tag = "live", params(("id" = GigId, Path)),
+    responses((status = 200, body = Playback), (status = 403, body = bookmygig_api::Problem)),
+    security(("bearer" = [])))]
+pub async fn playback(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> Result<ApiJson<Playback>, ApiError> {
+    let gig = load(&state, gig_id(&id)?).await?;
+    if !access::may_watch(state.store.as_ref(), &gig, auth.account.id).await? {
+        return Err(ApiError::Forbidden(
+            "buy a ticket first: POST /api/v1/gigs/{id}/tickets".into(),
+        ));
+    }
+    let now = OffsetDateTime::now_utc();
+    let expires_at = (now + PLAYBACK_TTL)
+        .replace_nanosecond(0)
+        .unwrap_or(now + PLAYBACK_TTL);
+    let token = state.playback_key.sign(&PlaybackGrant {
+        gig_id: gig.id,
+        account_id: auth.account.id,
+        expires_at,
+    });
+    let settings = &state.settings;
+    Ok(ApiJson(Playback {
+        flv_url: format!("{}/live/{}.flv?token={token}", settings.public_url, gig.id),
+        rtmp_url: format!("{}/{}?token={token}", settings.rtmp_url, gig.id),
+        expires_at,
+    }))
+}
+
+/// Whether the gig is on air, since when, for how many, and what the media says about itself.
+#[utoipa::path(get, path = "/api/v1/gigs/{id}/stream", tag = "live", params(("id" = GigId, Path)),
+    responses((status = 200, body = StreamStatus), (status = 404, body = bookmygig_api::Problem)))]
+pub async fn status(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<ApiJson<StreamStatus>, ApiError> {
+    let gig = load(&state, gig_id(&id)?).await?;
+    Ok(ApiJson(match state.hub.stream(gig.id) {
+        Some(stream) => stream.status(),
+        None => StreamStatus {
+            gig_id: gig.id,
+            live: false,
+            started_at: None,
+            viewers: 0,
+            video: None,
+            audio: None,
+        },
+    }))
+}
+
+/// `GET /live/{gig_id}.flv?token=…`: the live stream as HTTP-FLV, for players such as mpv.
+pub async fn flv(
+    State(state): State<AppState>,
+    Path(file): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, ApiError> {
+    let gig_id: GigId = file
+        .strip_suffix(".flv")
+        .and_then(|id| id.parse().ok())
+        .ok_or_else(|| ApiError::NotFound("play /live/{gig_id}.flv?token=…".into()))?;
+    let token = query.as_deref().and_then(|q| {
+        q.split('&')
+            .find_map(|pair| pair.strip_prefix("token="))
+            .filter(|t| !t.is_empty())
+    });
+    let grant = state
+        .playback_key
+        .verify(token, gig_id, OffsetDateTime::now_utc())
+        .map_err(|e| ApiError::Forbidden(e.to_string()))?;
+    let gig = load(&state, gig_id).await?;
+    if !access::may_watch(state.store.as_ref(), &gig, grant.account_id).await? {
+        return Err(ApiError::Forbidden("no valid ticket for this gig".into()));
+    }
+    let stream = state
+        .hub
+        .stream(gig_id)
+        .ok_or_else(|| ApiError::NotFound("this gig is not live right now".into()))?;
+    let subscription = stream.subscribe();
+    let (has_audio, has_video) = if subscription.has_audio || subscription.has_video {
+        (subscription.has_audio, subscription.has_video)
+    } else {
+        (true, true)
+    };
+    let mut pending = VecDeque::with_capacity(subscription.start.len() + 1);
+    pending.push_back(Bytes::copy_from_slice(&flv::file_header(
+        has_audio, has_video,
+    )));
+    pending.extend(subscription.start.iter().map(|tag| tag.flv.clone()));
+    tracing::info!(gig = %gig_id, account = %grant.account_id, "FLV viewer joined");
+    let body = FlvBody {
+        pending,
+        feed: subscription.feed,
+        store: Arc::clone(&state.store),
+        gig: gig_id,
+        account: grant.account_id,
+        metrics: Arc::clone(&state.hub.metrics),
+        recheck: tokio::time::interval_at(
+            tokio::time::Instant::now() + ACCESS_RECHECK,
+            ACCESS_RECHECK,
+        ),
+        shutdown: state.shutdown.clone(),
+    };
+    let stream = futures::stream::unfold(body, FlvBody::next_chunk);
+    Ok((
+        StatusCode::OK,
+        [
+            (header::CONTENT_TYPE, "video/x-flv"),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
+        Body::from_stream(stream),
+    )
+        .into_response())
+}
+
+/// The state of one FLV response body.
+struct FlvBody {
+    /// Header and start sequence, sent first.
+    pending: VecDeque<Bytes>,
+    feed: ViewerFeed,
+    store: Arc<dyn Store>,
+    gig: GigId,
+    account: AccountId,
+    metrics: Arc<LiveMetrics>,
+    recheck: tokio::time::Interval,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl FlvBody {
+    async fn next_chunk(mut self) -> Option<(Result<Bytes, std::io::Error>, Self)> {
+        let bytes = match self.pending.pop_front() {
+            Some(bytes) => bytes,
+            None => loop {
+                let recheck = tokio::select! {
+                    tag = self.feed.next() => match tag {
+                        Ok(tag) => break tag.flv.clone(),
+                        Err(end) => {
+                            tracing::info!(gig = %self.gig, ?end, "FLV viewer's stream ended");
+                            return None;
+                        }
+                    },
+                    _ = self.recheck.tick() => true,
+                    _ = self.shutdown.wait_for(|stopping| *stopping) => return None,
+                };
+                if recheck && !self.still_allowed().await {
+                    tracing::info!(gig = %self.gig, account = %self.account, "FLV viewer's access ended");
+                    return None;
+                }
+            },
+        };
+        LiveMetrics::add(&self.metrics.bytes_out, bytes.len() as u64);
+        Some((Ok(bytes), self))
+    }
+
+    async fn still_allowed(&self) -> bool {
+        match self.store.gig(self.gig).await {
+            Ok(Some(gig)) => access::may_watch(self.store.as_ref(), &gig, self.account)
+                .await
+                .unwrap_or(true),
+            Ok(None) => false,
+            // A store hiccup does not cut off a paying viewer; the next check decides.
+            Err(_) => true,
+        }
+    }
+}
+
+/// Prometheus metrics of the live side.
+pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let ingest: Vec<(String, f64)> = state
+        .hub
+        .streams()
+        .iter()
+        .map(|s| (s.gig_id.to_string(), s.ingest_kbps()))
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        state.hub.metrics.render(&ingest),
+    )
+}

@@ -1,0 +1,106 @@
+//! `ViewerFeed`: one viewer's view of a live stream. A viewer that falls more than the queue
+//! behind skips to the next keyframe (so the picture stays whole) and is cut loose when it
+//! keeps falling behind; either way the publisher and the other viewers never wait for it.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bookmygig_media::flv::TagKind;
+use bookmygig_media::gop::MediaTag;
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use super::metrics::LiveMetrics;
+use super::stream::LiveStream;
+
+/// Overflows tolerated within [`OVERFLOW_WINDOW`] before the viewer is dropped.
+const OVERFLOWS_ALLOWED: usize = 3;
+/// See [`OVERFLOWS_ALLOWED`].
+const OVERFLOW_WINDOW: Duration = Duration::from_secs(30);
+
+/// Why a feed ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedEnd {
+    /// The publisher stopped: the stream is over.
+    StreamEnded,
+    /// The viewer kept falling behind and was cut loose.
+    TooSlow,
+}
+
+/// One viewer's feed.
+#[derive(Debug)]
+pub struct ViewerFeed {
+    stream: Arc<LiveStream>,
+    receiver: broadcast::Receiver<Arc<MediaTag>>,
+    metrics: Arc<LiveMetrics>,
+    /// After an overflow: drop tags until a keyframe (or, for audio-only, any audio).
+    resyncing: bool,
+    overflows: Vec<Instant>,
+}
+
+impl ViewerFeed {
+    pub(super) fn new(
+        stream: Arc<LiveStream>,
+        receiver: broadcast::Receiver<Arc<MediaTag>>,
+        metrics: Arc<LiveMetrics>,
+    ) -> Self {
+        ViewerFeed {
+            stream,
+            receiver,
+            metrics,
+            resyncing: false,
+            overflows: Vec::new(),
+        }
+    }
+
+    /// The stream this feed reads.
+    pub fn stream(&self) -> &Arc<LiveStream> {
+        &self.stream
+    }
+
+    /// The next tag to send.
+    ///
+    /// # Errors
+    /// Why the feed is over.
+    pub async fn next(&mut self) -> Result<Arc<MediaTag>, FeedEnd> {
+        loop {
+            match self.receiver.recv().await {
+                Ok(tag) => {
+                    if self.resyncing {
+                        let resumes = tag.keyframe
+                            || tag.sequence_header
+                            || tag.metadata
+                            || (tag.kind == TagKind::Audio && !self.stream_has_video());
+                        if !resumes {
+                            continue;
+                        }
+                        self.resyncing = false;
+                    }
+                    return Ok(tag);
+                }
+                Err(RecvError::Lagged(_)) => {
+                    let now = Instant::now();
+                    self.overflows
+                        .retain(|at| now.duration_since(*at) < OVERFLOW_WINDOW);
+                    self.overflows.push(now);
+                    if self.overflows.len() > OVERFLOWS_ALLOWED {
+                        LiveMetrics::add(&self.metrics.dropped_viewers, 1);
+                        return Err(FeedEnd::TooSlow);
+                    }
+                    LiveMetrics::add(&self.metrics.viewer_skips, 1);
+                    self.resyncing = true;
+                }
+                Err(RecvError::Closed) => return Err(FeedEnd::StreamEnded),
+            }
+        }
+    }
+
+    fn stream_has_video(&self) -> bool {
+        self.stream.facts().video_codec.is_some()
+    }
+}
+
+impl Drop for ViewerFeed {
+    fn drop(&mut self) {
+        self.stream.viewer_left();
+    }
+}

@@ -1,0 +1,208 @@
+//! `StreamHub`: which gigs are on air on this node, and the one publisher each may have.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use bookmygig_api::{GigId, StreamStatus};
+use bookmygig_media::gop::MediaTag;
+use tokio::sync::broadcast;
+
+use super::metrics::LiveMetrics;
+use super::stream::LiveStream;
+
+/// Something other parts (the chat rooms, the store) want to know about a stream.
+#[derive(Clone, Debug, PartialEq)]
+pub enum HubEvent {
+    /// A publisher connected.
+    Live(StreamStatus),
+    /// The media described itself anew (sequence headers, metadata).
+    Facts(StreamStatus),
+    /// The publisher left.
+    Offline(GigId),
+}
+
+/// The live streams of this node.
+#[derive(Debug)]
+pub struct StreamHub {
+    streams: Mutex<HashMap<GigId, Arc<LiveStream>>>,
+    events: broadcast::Sender<HubEvent>,
+    /// Counters for `/metrics`.
+    pub metrics: Arc<LiveMetrics>,
+}
+
+/// Refusal of a second publisher for the same gig.
+#[derive(Debug, thiserror::Error)]
+#[error("this gig already has a publisher")]
+pub struct AlreadyPublishing;
+
+/// The right to publish one gig; dropping it takes the gig off air.
+#[derive(Debug)]
+pub struct Publisher {
+    hub: Arc<StreamHub>,
+    stream: Arc<LiveStream>,
+}
+
+impl StreamHub {
+    /// An empty hub.
+    pub fn new() -> Arc<Self> {
+        let (events, _) = broadcast::channel(256);
+        Arc::new(StreamHub {
+            streams: Mutex::new(HashMap::new()),
+            events,
+            metrics: Arc::new(LiveMetrics::default()),
+        })
+    }
+
+    /// Puts `gig` on air with a new publisher.
+    ///
+    /// # Errors
+    /// [`AlreadyPublishing`] when the gig has one.
+    pub fn start_publishing(self: &Arc<Self>, gig: GigId) -> Result<Publisher, AlreadyPublishing> {
+        let stream = {
+            let mut streams = self.streams.lock().map_err(|_| AlreadyPublishing)?;
+            if streams.contains_key(&gig) {
+                return Err(AlreadyPublishing);
+            }
+            let stream = Arc::new(LiveStream::new(gig, Arc::clone(&self.metrics)));
+            streams.insert(gig, Arc::clone(&stream));
+            stream
+        };
+        LiveMetrics::add(&self.metrics.publishers, 1);
+        let _ = self.events.send(HubEvent::Live(stream.status()));
+        Ok(Publisher {
+            hub: Arc::clone(self),
+            stream,
+        })
+    }
+
+    /// The stream of `gig`, if it is on air here.
+    pub fn stream(&self, gig: GigId) -> Option<Arc<LiveStream>> {
+        self.streams.lock().ok()?.get(&gig).cloned()
+    }
+
+    /// Every stream on air here.
+    pub fn streams(&self) -> Vec<Arc<LiveStream>> {
+        self.streams
+            .lock()
+            .map(|s| s.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Stream events from now on.
+    pub fn subscribe(&self) -> broadcast::Receiver<HubEvent> {
+        self.events.subscribe()
+    }
+
+    fn stop_publishing(&self, stream: &Arc<LiveStream>) {
+        if let Ok(mut streams) = self.streams.lock()
+            && streams
+                .get(&stream.gig_id)
+                .is_some_and(|s| Arc::ptr_eq(s, stream))
+        {
+            streams.remove(&stream.gig_id);
+        }
+        stream.end();
+        self.metrics
+            .publishers
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let _ = self.events.send(HubEvent::Offline(stream.gig_id));
+    }
+}
+
+impl Publisher {
+    /// The stream being published.
+    pub fn stream(&self) -> &Arc<LiveStream> {
+        &self.stream
+    }
+
+    /// Sends one tag to every viewer.
+    pub fn push(&self, tag: MediaTag) {
+        LiveMetrics::add(&self.hub.metrics.bytes_in, tag.payload.len() as u64);
+        if self.stream.push(tag) {
+            let _ = self.hub.events.send(HubEvent::Facts(self.stream.status()));
+        }
+    }
+}
+
+impl Drop for Publisher {
+    fn drop(&mut self) {
+        self.hub.stop_publishing(&self.stream);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bookmygig_media::flv::TagKind;
+    use bytes::Bytes;
+
+    fn video(ts: u32, key: bool) -> MediaTag {
+        // Legacy AVC NALU tag: frame type 1 (key) or 2 (inter), codec 7, packet type 1.
+        let first = if key { 0x17 } else { 0x27 };
+        MediaTag::new(
+            TagKind::Video,
+            ts,
+            Bytes::from(vec![first, 1, 0, 0, 0, 0xAA]),
+        )
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn one_publisher_per_gig_and_viewers_see_the_end() {
+        let hub = StreamHub::new();
+        let gig = GigId::new();
+        let publisher = hub.start_publishing(gig).unwrap();
+        assert!(hub.start_publishing(gig).is_err());
+        publisher.push(video(0, true));
+        let mut sub = hub.stream(gig).unwrap().subscribe();
+        assert_eq!(sub.start.len(), 1, "the cached keyframe starts the viewer");
+        assert_eq!(hub.stream(gig).unwrap().viewers(), 1);
+        publisher.push(video(33, false));
+        assert_eq!(sub.feed.next().await.unwrap().timestamp_ms, 33);
+        drop(publisher);
+        assert!(hub.stream(gig).is_none());
+        assert_eq!(
+            sub.feed.next().await,
+            Err(super::super::FeedEnd::StreamEnded)
+        );
+        assert!(
+            hub.start_publishing(gig).is_ok(),
+            "the gig can go live again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_viewer_that_overflows_resumes_at_a_keyframe_then_is_dropped() {
+        let hub = StreamHub::new();
+        let gig = GigId::new();
+        let publisher = hub.start_publishing(gig).unwrap();
+        let mut sub = hub.stream(gig).unwrap().subscribe();
+        let queue = super::super::stream::VIEWER_QUEUE_TAGS as u32;
+        for i in 0..queue * 2 {
+            publisher.push(video(i, false));
+        }
+        publisher.push(video(100_000, true));
+        let tag = sub.feed.next().await.unwrap();
+        assert!(
+            tag.keyframe,
+            "after overflowing the viewer skips to the keyframe"
+        );
+        assert_eq!(tag.timestamp_ms, 100_000);
+        for round in 0..3u32 {
+            for i in 0..queue * 2 {
+                publisher.push(video(200_000 + round * 10_000 + i, false));
+            }
+            publisher.push(video(300_000 + round, true));
+            if round < 2 {
+                assert!(sub.feed.next().await.unwrap().keyframe);
+            }
+        }
+        assert_eq!(sub.feed.next().await, Err(super::super::FeedEnd::TooSlow));
+        assert_eq!(
+            hub.metrics
+                .dropped_viewers
+                .load(std::sync::atomic::Ordering::Relaxed),
+            1
+        );
+    }
+}

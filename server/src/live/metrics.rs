@@ -1,0 +1,92 @@
+//! Counters of the live side, rendered in Prometheus text format at `/metrics`.
+
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// Process-wide live-video counters.
+#[derive(Debug, Default)]
+pub struct LiveMetrics {
+    /// Bytes written to viewers (HTTP-FLV and RTMP play).
+    pub bytes_out: AtomicU64,
+    /// Bytes received from publishers.
+    pub bytes_in: AtomicU64,
+    /// Viewers cut loose for staying behind.
+    pub dropped_viewers: AtomicU64,
+    /// Times a viewer skipped to the next keyframe after overflowing.
+    pub viewer_skips: AtomicU64,
+    /// Viewers connected now.
+    pub viewers: AtomicU64,
+    /// Publishers connected now.
+    pub publishers: AtomicU64,
+    /// RTMP connections closed because of bad input or timeouts.
+    pub rtmp_rejected: AtomicU64,
+}
+
+impl LiveMetrics {
+    /// Adds `n` to a counter.
+    pub fn add(counter: &AtomicU64, n: u64) {
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    /// The counters plus the per-stream ingest bitrates, as Prometheus text.
+    pub fn render(&self, ingest_kbps: &[(String, f64)]) -> String {
+        let mut out = String::new();
+        let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+            );
+        };
+        let load = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        metric(
+            "bookmygig_viewers",
+            "gauge",
+            "Viewers connected now.",
+            load(&self.viewers),
+        );
+        metric(
+            "bookmygig_publishers",
+            "gauge",
+            "Publishers connected now.",
+            load(&self.publishers),
+        );
+        metric(
+            "bookmygig_bytes_out_total",
+            "counter",
+            "Media bytes sent to viewers.",
+            load(&self.bytes_out),
+        );
+        metric(
+            "bookmygig_bytes_in_total",
+            "counter",
+            "Media bytes received from publishers.",
+            load(&self.bytes_in),
+        );
+        metric(
+            "bookmygig_dropped_viewers_total",
+            "counter",
+            "Viewers cut loose for staying behind.",
+            load(&self.dropped_viewers),
+        );
+        metric(
+            "bookmygig_viewer_skips_total",
+            "counter",
+            "Keyframe skips by viewers that overflowed.",
+            load(&self.viewer_skips),
+        );
+        metric(
+            "bookmygig_rtmp_rejected_total",
+            "counter",
+            "RTMP connections closed for bad input or timeouts.",
+            load(&self.rtmp_rejected),
+        );
+        let _ = writeln!(
+            out,
+            "# HELP bookmygig_ingest_kbps Measured ingest bitrate per live gig.\n# TYPE bookmygig_ingest_kbps gauge"
+        );
+        for (gig, kbps) in ingest_kbps {
+            let _ = writeln!(out, "bookmygig_ingest_kbps{{gig=\"{gig}\"}} {kbps:.1}");
+        }
+        out
+    }
+}

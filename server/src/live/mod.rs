@@ -1,0 +1,13 @@
+//! Live video inside one node: the [`hub::StreamHub`] holds a [`stream::LiveStream`] per gig
+//! on air; publishers push tags into it and every viewer reads them through a
+//! [`feed::ViewerFeed`], which never slows the publisher or the other viewers.
+
+pub mod feed;
+pub mod hub;
+pub mod metrics;
+pub mod stream;
+
+pub use feed::{FeedEnd, ViewerFeed};
+pub use hub::{HubEvent, Publisher, StreamHub};
+pub use metrics::LiveMetrics;
+pub use stream::LiveStream;

@@ -1,0 +1,598 @@
+//! One RTMP connection: bytes from the socket go through rml_rtmp's handshake and session;
+//! their events become publish/play decisions (asked of [`super::policy`]) and media for the
+//! hub; outbound packets go back in order. Everything a stranger controls has a ceiling: time
+//! to speak, chunk size, bytes buffered towards one message.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bookmygig_api::{AccountId, GigId};
+use bookmygig_media::amf0::{self, Amf0Value};
+use bookmygig_media::flv::TagKind;
+use bookmygig_media::gop::MediaTag;
+use bookmygig_media::metadata::StreamFacts;
+use bookmygig_store::GigState;
+use bytes::Bytes;
+use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+use rml_rtmp::sessions::{
+    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult, StreamMetadata,
+};
+use rml_rtmp::time::RtmpTimestamp;
+use time::OffsetDateTime;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::watch;
+
+use super::RtmpContext;
+use super::policy::{self, PlayRefusal, PublishRefusal};
+use crate::access;
+use crate::live::{FeedEnd, LiveMetrics, Publisher, ViewerFeed};
+
+/// Largest chunk size a peer may announce (OBS uses 4 KiB; the protocol allows 2 GiB).
+pub const MAX_CHUNK_SIZE: u32 = 1 << 20;
+/// Most bytes a peer may send without completing a message (a keyframe of a 4K stream fits).
+pub const MAX_PENDING_BYTES: usize = 16 << 20;
+/// How often a player's right to watch is checked again (a refunded ticket ends playback).
+const ACCESS_RECHECK: Duration = Duration::from_secs(3);
+/// How long a player may send nothing at all.
+const PLAYER_SILENCE: Duration = Duration::from_secs(3_600);
+/// The only RTMP application we serve.
+const APP: &str = "live";
+
+/// Why a connection ended early. Logged; never contains a stream key or a token.
+#[derive(Debug, thiserror::Error)]
+enum Closed {
+    #[error("peer went away")]
+    PeerGone,
+    #[error("silent for {0:?}")]
+    Silent(Duration),
+    #[error("handshake failed: {0}")]
+    Handshake(String),
+    #[error("malformed RTMP: {0}")]
+    Protocol(String),
+    #[error("chunk size {0} is over the {MAX_CHUNK_SIZE}-byte ceiling")]
+    ChunkTooLarge(u32),
+    #[error("over {MAX_PENDING_BYTES} bytes without a complete message")]
+    MessageTooLarge,
+    #[error("application `{0}` is not served (use /live)")]
+    UnknownApp(String),
+    #[error("publish refused: {0}")]
+    PublishRefused(PublishRefusal),
+    #[error("play refused: {0}")]
+    PlayRefused(PlayRefusal),
+    #[error("viewer fell behind and was dropped")]
+    TooSlow,
+    #[error("watching is no longer allowed (ticket refunded or revoked)")]
+    AccessRevoked,
+    #[error("I/O: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// What the connection is doing.
+enum Role {
+    /// Connected, neither publishing nor playing yet.
+    Idle,
+    /// Sending a gig's media.
+    Publishing { gig: GigId, publisher: Publisher },
+    /// Receiving a gig's media.
+    Playing {
+        gig: GigId,
+        account: AccountId,
+        stream_id: u32,
+        feed: ViewerFeed,
+    },
+}
+
+/// Serves one connection until it ends, and logs how it ended.
+pub async fn run(
+    socket: TcpStream,
+    peer: SocketAddr,
+    context: RtmpContext,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut connection = Connection {
+        context,
+        role: Role::Idle,
+        session: None,
+        pending: 0,
+    };
+    let outcome = tokio::select! {
+        outcome = connection.serve(socket) => outcome,
+        _ = shutdown.wait_for(|stopping| *stopping) => Ok(()),
+    };
+    let gig = connection.gig();
+    connection.finish().await;
+    let outcome = match outcome {
+        Err(Closed::Io(error))
+            if matches!(
+                error.kind(),
+                std::io::ErrorKind::ConnectionReset
+                    | std::io::ErrorKind::BrokenPipe
+                    | std::io::ErrorKind::UnexpectedEof
+            ) =>
+        {
+            Err(Closed::PeerGone)
+        }
+        other => other,
+    };
+    match outcome {
+        Ok(()) | Err(Closed::PeerGone) => {
+            tracing::info!(%peer, gig = ?gig, "RTMP connection closed")
+        }
+        Err(reason) => {
+            LiveMetrics::add(&connection.context.hub.metrics.rtmp_rejected, 1);
+            tracing::warn!(%peer, gig = ?gig, %reason, "RTMP connection closed");
+        }
+    }
+}
+
+struct Connection {
+    context: RtmpContext,
+    role: Role,
+    session: Option<ServerSession>,
+    /// Bytes read since the last complete message.
+    pending: usize,
+}
+
+impl Connection {
+    fn gig(&self) -> Option<GigId> {
+        match &self.role {
+            Role::Idle => None,
+            Role::Publishing { gig, .. } | Role::Playing { gig, .. } => Some(*gig),
+        }
+    }
+
+    async fn serve(&mut self, socket: TcpStream) -> Result<(), Closed> {
+        let (mut reader, mut writer) = socket.into_split();
+        let idle = self.context.idle_timeout;
+        let mut buffer = vec![0u8; 64 * 1024];
+
+        // Handshake.
+        let mut handshake = Handshake::new(PeerType::Server);
+        let leftover = loop {
+            let read = tokio::time::timeout(idle, reader.read(&mut buffer))
+                .await
+                .map_err(|_| Closed::Silent(idle))??;
+            if read == 0 {
+                return Err(Closed::PeerGone);
+            }
+            match handshake
+                .process_bytes(&buffer[..read])
+                .map_err(|e| Closed::Handshake(e.to_string()))?
+            {
+                HandshakeProcessResult::InProgress { response_bytes } => {
+                    writer.write_all(&response_bytes).await?;
+                }
+                HandshakeProcessResult::Completed {
+                    response_bytes,
+                    remaining_bytes,
+                } => {
+                    writer.write_all(&response_bytes).await?;
+                    break remaining_bytes;
+                }
+            }
+        };
+
+        let (session, results) = ServerSession::new(ServerSessionConfig::new())
+            .map_err(|e| Closed::Protocol(e.to_string()))?;
+        self.session = Some(session);
+        self.handle_results(results, &mut writer).await?;
+        self.handle_input(&leftover, &mut writer).await?;
+
+        let mut recheck = tokio::time::interval(ACCESS_RECHECK);
+        recheck.tick().await;
+        loop {
+            let playing = matches!(self.role, Role::Playing { .. });
+            tokio::select! {
+                read = tokio::time::timeout(if playing { PLAYER_SILENCE } else { idle }, reader.read(&mut buffer)) => {
+                    // Players only send control messages, so long silences are normal for them.
+                    let read = read.map_err(|_| Closed::Silent(idle))??;
+                    if read == 0 {
+                        return Err(Closed::PeerGone);
+                    }
+                    self.handle_input(&buffer[..read], &mut writer).await?;
+                }
+                tag = next_tag(&mut self.role), if playing => {
+                    match tag {
+                        Ok(tag) => self.send_tag(&tag, &mut writer).await?,
+                        Err(FeedEnd::StreamEnded) => {
+                            self.finish_playing(&mut writer).await?;
+                            return Ok(());
+                        }
+                        Err(FeedEnd::TooSlow) => return Err(Closed::TooSlow),
+                    }
+                }
+                _ = recheck.tick(), if playing => self.recheck_access().await?,
+            }
+        }
+    }
+
+    async fn handle_input(
+        &mut self,
+        bytes: &[u8],
+        writer: &mut OwnedWriteHalf,
+    ) -> Result<(), Closed> {
+        if bytes.is_empty() {
+            return Ok(());
+        }
+        self.pending += bytes.len();
+        LiveMetrics::add(&self.context.hub.metrics.bytes_in, 0);
+        let session = self
+            .session
+            .as_mut()
+            .ok_or(Closed::Protocol("no session".into()))?;
+        let results = session
+            .handle_input(bytes)
+            .map_err(|e| Closed::Protocol(e.to_string()))?;
+        if results
+            .iter()
+            .any(|r| !matches!(r, ServerSessionResult::OutboundResponse(_)))
+        {
+            self.pending = 0;
+        }
+        if self.pending > MAX_PENDING_BYTES {
+            return Err(Closed::MessageTooLarge);
+        }
+        self.handle_results(results, writer).await
+    }
+
+    async fn handle_results(
+        &mut self,
+        results: Vec<ServerSessionResult>,
+        writer: &mut OwnedWriteHalf,
+    ) -> Result<(), Closed> {
+        let mut queue = std::collections::VecDeque::from(results);
+        while let Some(result) = queue.pop_front() {
+            match result {
+                ServerSessionResult::OutboundResponse(packet) => {
+                    writer.write_all(&packet.bytes).await?;
+                }
+                ServerSessionResult::RaisedEvent(event) => {
+                    let more = self.handle_event(event, writer).await?;
+                    queue.extend(more);
+                }
+                ServerSessionResult::UnhandleableMessageReceived(_) => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Reacts to one session event; returns session results to process next.
+    async fn handle_event(
+        &mut self,
+        event: ServerSessionEvent,
+        writer: &mut OwnedWriteHalf,
+    ) -> Result<Vec<ServerSessionResult>, Closed> {
+        match event {
+            ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size } => {
+                if new_chunk_size > MAX_CHUNK_SIZE {
+                    return Err(Closed::ChunkTooLarge(new_chunk_size));
+                }
+                Ok(Vec::new())
+            }
+            ServerSessionEvent::ConnectionRequested {
+                request_id,
+                app_name,
+            } => {
+                if app_name != APP {
+                    let results = self.session()?.reject_request(
+                        request_id,
+                        "NetConnection.Connect.Rejected",
+                        "unknown application; use rtmp://HOST:PORT/live",
+                    );
+                    self.write_rejection(results, writer).await?;
+                    return Err(Closed::UnknownApp(app_name));
+                }
+                self.session()?.accept_request(request_id).map_err(protocol)
+            }
+            ServerSessionEvent::PublishStreamRequested {
+                request_id,
+                stream_key,
+                ..
+            } => {
+                if !matches!(self.role, Role::Idle) {
+                    return Err(Closed::Protocol("publish on a busy connection".into()));
+                }
+                let now = OffsetDateTime::now_utc();
+                match policy::authorize_publish(&self.context, &stream_key, now).await {
+                    Ok((gig, publisher)) => {
+                        let results = self
+                            .session()?
+                            .accept_request(request_id)
+                            .map_err(protocol)?;
+                        if let Err(error) = self
+                            .context
+                            .store
+                            .set_gig_state(gig.id, GigState::Live)
+                            .await
+                        {
+                            tracing::warn!(gig = %gig.id, %error, "could not mark the gig live");
+                        }
+                        tracing::info!(gig = %gig.id, "publisher connected: gig is live");
+                        self.role = Role::Publishing {
+                            gig: gig.id,
+                            publisher,
+                        };
+                        Ok(results)
+                    }
+                    Err(refusal) => {
+                        let results = self.session()?.reject_request(
+                            request_id,
+                            refusal.code(),
+                            &refusal.to_string(),
+                        );
+                        self.write_rejection(results, writer).await?;
+                        Err(Closed::PublishRefused(refusal))
+                    }
+                }
+            }
+            ServerSessionEvent::PublishStreamFinished { .. } => {
+                self.stop_publishing().await;
+                Ok(Vec::new())
+            }
+            ServerSessionEvent::StreamMetadataChanged { metadata, .. } => {
+                let data = amf0::encode(&[
+                    Amf0Value::String("onMetaData".into()),
+                    Amf0Value::EcmaArray(metadata_properties(&metadata)),
+                ]);
+                self.publish(TagKind::Script, 0, Bytes::from(data))?;
+                Ok(Vec::new())
+            }
+            ServerSessionEvent::VideoDataReceived {
+                data, timestamp, ..
+            } => {
+                self.publish(TagKind::Video, timestamp.value, data)?;
+                Ok(Vec::new())
+            }
+            ServerSessionEvent::AudioDataReceived {
+                data, timestamp, ..
+            } => {
+                self.publish(TagKind::Audio, timestamp.value, data)?;
+                Ok(Vec::new())
+            }
+            ServerSessionEvent::PlayStreamRequested {
+                request_id,
+                stream_key,
+                stream_id,
+                ..
+            } => {
+                if !matches!(self.role, Role::Idle) {
+                    return Err(Closed::Protocol("play on a busy connection".into()));
+                }
+                let now = OffsetDateTime::now_utc();
+                match policy::authorize_play(&self.context, &stream_key, now).await {
+                    Ok((gig, account, stream)) => {
+                        let mut results = self
+                            .session()?
+                            .accept_request(request_id)
+                            .map_err(protocol)?;
+                        let subscription = stream.subscribe();
+                        let session = self.session()?;
+                        let metadata = facts_metadata(&stream.facts());
+                        results.push(ServerSessionResult::OutboundResponse(
+                            session
+                                .send_metadata(stream_id, &metadata)
+                                .map_err(protocol)?,
+                        ));
+                        for tag in subscription.start.iter().filter(|t| !t.metadata) {
+                            results.push(ServerSessionResult::OutboundResponse(media_packet(
+                                session, stream_id, tag,
+                            )?));
+                        }
+                        tracing::info!(gig = %gig.id, account = %account, "RTMP viewer joined");
+                        self.role = Role::Playing {
+                            gig: gig.id,
+                            account,
+                            stream_id,
+                            feed: subscription.feed,
+                        };
+                        Ok(results)
+                    }
+                    Err(refusal) => {
+                        let results = self.session()?.reject_request(
+                            request_id,
+                            refusal.code(),
+                            &refusal.to_string(),
+                        );
+                        self.write_rejection(results, writer).await?;
+                        Err(Closed::PlayRefused(refusal))
+                    }
+                }
+            }
+            ServerSessionEvent::PlayStreamFinished { .. } => Err(Closed::PeerGone),
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    fn session(&mut self) -> Result<&mut ServerSession, Closed> {
+        self.session
+            .as_mut()
+            .ok_or_else(|| Closed::Protocol("no session".into()))
+    }
+
+    /// Sends a refusal's packets before the connection closes, so the peer learns why.
+    async fn write_rejection(
+        &mut self,
+        results: Result<Vec<ServerSessionResult>, rml_rtmp::sessions::ServerSessionError>,
+        writer: &mut OwnedWriteHalf,
+    ) -> Result<(), Closed> {
+        for result in results.map_err(protocol)? {
+            if let ServerSessionResult::OutboundResponse(packet) = result {
+                writer.write_all(&packet.bytes).await?;
+            }
+        }
+        writer.flush().await?;
+        Ok(())
+    }
+
+    fn publish(&mut self, kind: TagKind, timestamp_ms: u32, data: Bytes) -> Result<(), Closed> {
+        let Role::Publishing { publisher, .. } = &self.role else {
+            return Err(Closed::Protocol("media before publish".into()));
+        };
+        let tag =
+            MediaTag::new(kind, timestamp_ms, data).map_err(|e| Closed::Protocol(e.to_string()))?;
+        publisher.push(tag);
+        Ok(())
+    }
+
+    async fn send_tag(
+        &mut self,
+        tag: &MediaTag,
+        writer: &mut OwnedWriteHalf,
+    ) -> Result<(), Closed> {
+        let Role::Playing {
+            stream_id, feed, ..
+        } = &self.role
+        else {
+            return Ok(());
+        };
+        let stream_id = *stream_id;
+        let packet = if tag.metadata {
+            let metadata = facts_metadata(&feed.stream().facts());
+            self.session()?
+                .send_metadata(stream_id, &metadata)
+                .map_err(protocol)?
+        } else {
+            media_packet(self.session()?, stream_id, tag)?
+        };
+        writer.write_all(&packet.bytes).await?;
+        LiveMetrics::add(
+            &self.context.hub.metrics.bytes_out,
+            packet.bytes.len() as u64,
+        );
+        Ok(())
+    }
+
+    async fn finish_playing(&mut self, writer: &mut OwnedWriteHalf) -> Result<(), Closed> {
+        if let Role::Playing { stream_id, .. } = self.role {
+            let packet = self
+                .session()?
+                .finish_playing(stream_id)
+                .map_err(protocol)?;
+            writer.write_all(&packet.bytes).await?;
+            writer.flush().await?;
+        }
+        Ok(())
+    }
+
+    async fn recheck_access(&mut self) -> Result<(), Closed> {
+        let Role::Playing { gig, account, .. } = &self.role else {
+            return Ok(());
+        };
+        let (gig, account) = (*gig, *account);
+        let allowed = match self.context.store.gig(gig).await {
+            Ok(Some(record)) => access::may_watch(self.context.store.as_ref(), &record, account)
+                .await
+                .unwrap_or(true),
+            Ok(None) => false,
+            // A store hiccup does not cut off a paying viewer; the next check decides.
+            Err(_) => true,
+        };
+        if allowed {
+            Ok(())
+        } else {
+            Err(Closed::AccessRevoked)
+        }
+    }
+
+    async fn stop_publishing(&mut self) {
+        if let Role::Publishing { gig, publisher } = std::mem::replace(&mut self.role, Role::Idle) {
+            drop(publisher);
+            if let Err(error) = self
+                .context
+                .store
+                .set_gig_state(gig, GigState::Offline)
+                .await
+            {
+                tracing::debug!(gig = %gig, %error, "could not mark the gig offline");
+            }
+            tracing::info!(gig = %gig, "publisher left: gig is offline");
+        }
+    }
+
+    /// Releases whatever the connection held.
+    async fn finish(&mut self) {
+        self.stop_publishing().await;
+        self.role = Role::Idle;
+    }
+}
+
+async fn next_tag(role: &mut Role) -> Result<Arc<MediaTag>, FeedEnd> {
+    match role {
+        Role::Playing { feed, .. } => feed.next().await,
+        _ => std::future::pending().await,
+    }
+}
+
+fn protocol(error: rml_rtmp::sessions::ServerSessionError) -> Closed {
+    Closed::Protocol(error.to_string())
+}
+
+fn media_packet(
+    session: &mut ServerSession,
+    stream_id: u32,
+    tag: &MediaTag,
+) -> Result<rml_rtmp::chunk_io::Packet, Closed> {
+    let timestamp = RtmpTimestamp::new(tag.timestamp_ms);
+    let droppable = tag.droppable();
+    match tag.kind {
+        TagKind::Video => {
+            session.send_video_data(stream_id, tag.payload.clone(), timestamp, droppable)
+        }
+        TagKind::Audio => {
+            session.send_audio_data(stream_id, tag.payload.clone(), timestamp, droppable)
+        }
+        TagKind::Script => return Err(Closed::Protocol("script tag as media".into())),
+    }
+    .map_err(protocol)
+}
+
+/// The `onMetaData` properties of what a publisher announced.
+fn metadata_properties(m: &StreamMetadata) -> Vec<(String, Amf0Value)> {
+    let mut props = Vec::new();
+    let mut number = |name: &str, value: Option<f64>| {
+        if let Some(v) = value {
+            props.push((name.to_owned(), Amf0Value::Number(v)));
+        }
+    };
+    number("width", m.video_width.map(f64::from));
+    number("height", m.video_height.map(f64::from));
+    number("videocodecid", m.video_codec_id.map(f64::from));
+    number("framerate", m.video_frame_rate.map(f64::from));
+    number("videodatarate", m.video_bitrate_kbps.map(f64::from));
+    number("audiocodecid", m.audio_codec_id.map(f64::from));
+    number("audiodatarate", m.audio_bitrate_kbps.map(f64::from));
+    number("audiosamplerate", m.audio_sample_rate.map(f64::from));
+    number("audiochannels", m.audio_channels.map(f64::from));
+    if let Some(stereo) = m.audio_is_stereo {
+        props.push(("stereo".into(), Amf0Value::Boolean(stereo)));
+    }
+    if let Some(encoder) = &m.encoder {
+        props.push(("encoder".into(), Amf0Value::String(encoder.clone())));
+    }
+    props
+}
+
+/// rml_rtmp's metadata for RTMP players, from what the media says about itself.
+fn facts_metadata(facts: &StreamFacts) -> StreamMetadata {
+    let mut m = StreamMetadata::new();
+    m.video_width = facts.width;
+    m.video_height = facts.height;
+    m.video_frame_rate = facts.fps.map(|f| f as f32);
+    m.video_codec_id = match facts.video_codec.as_deref() {
+        Some("h264") => Some(7),
+        _ => None,
+    };
+    m.audio_codec_id = match facts.audio_codec.as_deref() {
+        Some("aac") => Some(10),
+        Some("mp3") => Some(2),
+        _ => None,
+    };
+    m.audio_sample_rate = facts.audio_sample_rate;
+    m.audio_channels = facts.audio_channels.map(u32::from);
+    m.video_bitrate_kbps = facts.video_kbps.map(|k| k as u32);
+    m.audio_bitrate_kbps = facts.audio_kbps.map(|k| k as u32);
+    m
+}

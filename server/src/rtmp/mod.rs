@@ -1,0 +1,34 @@
+//! RTMP: ingest from OBS/ffmpeg (`rtmp://HOST:PORT/live/{stream_key}`) and play
+//! (`rtmp://HOST:PORT/live/{gig_id}?token=…`).
+//!
+//! Layers, as in mmids: [`listener`] accepts sockets under a connection ceiling; [`connection`]
+//! moves bytes between the socket and rml_rtmp's sans-IO handshake and session, with ceilings
+//! on chunk and message sizes and timeouts on silence; [`policy`] decides who may publish and
+//! who may watch.
+
+pub mod connection;
+pub mod listener;
+pub mod policy;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bookmygig_store::Store;
+
+use crate::live::StreamHub;
+use crate::playback::PlaybackKey;
+
+/// Everything an RTMP connection needs.
+#[derive(Clone)]
+pub struct RtmpContext {
+    /// Gigs, stream keys, tickets.
+    pub store: Arc<dyn Store>,
+    /// Where published streams go and played streams come from.
+    pub hub: Arc<StreamHub>,
+    /// Verifies play tokens.
+    pub playback_key: PlaybackKey,
+    /// When a gig may be published, relative to its times.
+    pub window: policy::PublishWindow,
+    /// How long a peer may stay silent (including during the handshake).
+    pub idle_timeout: Duration,
+}

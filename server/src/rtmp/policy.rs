@@ -1,0 +1,177 @@
+//! Who may publish and who may watch over RTMP. No sockets here: connection.rs asks, this
+//! answers from the store, the hub and the playback key.
+
+use std::sync::Arc;
+
+use bookmygig_api::{AccountId, GigId};
+use bookmygig_store::{GigRecord, GigState, StoreError};
+use time::{Duration, OffsetDateTime};
+
+use super::RtmpContext;
+use crate::access;
+use crate::live::{LiveStream, Publisher};
+use crate::playback::TokenError;
+use crate::secret;
+
+/// When, around its scheduled times, a gig may be published.
+#[derive(Clone, Copy, Debug)]
+pub struct PublishWindow {
+    /// How long before `starts_at` publishing opens (sound checks).
+    pub early: Duration,
+    /// How long after `ends_at` publishing stays open (overruns).
+    pub late: Duration,
+}
+
+/// Why a publish request was refused. Its text goes to the publisher and the log; it never
+/// contains the key.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishRefusal {
+    /// No gig has this key.
+    #[error("unknown stream key")]
+    UnknownKey,
+    /// The gig was cancelled.
+    #[error("gig {0} is cancelled")]
+    Cancelled(GigId),
+    /// Past the end of the window.
+    #[error("gig {0} has ended")]
+    Ended(GigId),
+    /// Before the window opens.
+    #[error("gig {gig} opens for streaming at {opens_at}")]
+    TooEarly {
+        /// The gig.
+        gig: GigId,
+        /// When publishing opens.
+        opens_at: OffsetDateTime,
+    },
+    /// Someone is publishing it already.
+    #[error("gig {0} already has a publisher")]
+    AlreadyLive(GigId),
+    /// The store failed.
+    #[error("storage unavailable: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl PublishRefusal {
+    /// The RTMP status code for the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PublishRefusal::UnknownKey => "NetStream.Publish.BadName",
+            PublishRefusal::AlreadyLive(_) => "NetStream.Publish.BadName",
+            _ => "NetStream.Publish.Denied",
+        }
+    }
+}
+
+/// Checks a publish request for `raw_key` (anything after `?` is ignored) and, if it may go
+/// ahead, takes the gig's publisher slot.
+///
+/// # Errors
+/// Why not.
+pub async fn authorize_publish(
+    context: &RtmpContext,
+    raw_key: &str,
+    now: OffsetDateTime,
+) -> Result<(GigRecord, Publisher), PublishRefusal> {
+    let key = raw_key.split('?').next().unwrap_or_default();
+    let gig = context
+        .store
+        .gig_by_stream_key(&secret::hash(key))
+        .await?
+        .filter(|gig| secret::same_secret(&gig.stream_key, key))
+        .ok_or(PublishRefusal::UnknownKey)?;
+    if gig.state == GigState::Cancelled {
+        return Err(PublishRefusal::Cancelled(gig.id));
+    }
+    if now > gig.details.ends_at + context.window.late {
+        return Err(PublishRefusal::Ended(gig.id));
+    }
+    let opens_at = gig.details.starts_at - context.window.early;
+    if now < opens_at {
+        return Err(PublishRefusal::TooEarly {
+            gig: gig.id,
+            opens_at,
+        });
+    }
+    let publisher = context
+        .hub
+        .start_publishing(gig.id)
+        .map_err(|_| PublishRefusal::AlreadyLive(gig.id))?;
+    Ok((gig, publisher))
+}
+
+/// Why a play request was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayRefusal {
+    /// The path is not `{gig_id}?token=…`.
+    #[error("play rtmp://HOST:PORT/live/{{gig_id}}?token=… with the URL from the playback API")]
+    BadPath,
+    /// The token does not open this gig.
+    #[error("{0}")]
+    Token(#[from] TokenError),
+    /// The account holds no valid ticket.
+    #[error("no valid ticket for this gig")]
+    NoTicket,
+    /// Nobody is publishing the gig (on this node).
+    #[error("the gig is not live")]
+    NotLive,
+    /// The store failed.
+    #[error("storage unavailable: {0}")]
+    Store(#[from] StoreError),
+}
+
+impl PlayRefusal {
+    /// The RTMP status code for the refusal.
+    pub fn code(&self) -> &'static str {
+        match self {
+            PlayRefusal::NotLive | PlayRefusal::BadPath => "NetStream.Play.StreamNotFound",
+            _ => "NetStream.Play.Failed",
+        }
+    }
+}
+
+/// Splits `gig_id?token=…&…` into the gig id text and the token.
+pub fn split_play_path(path: &str) -> (&str, Option<&str>) {
+    let (gig, query) = path.split_once('?').unwrap_or((path, ""));
+    let token = query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .filter(|t| !t.is_empty());
+    (gig, token)
+}
+
+/// Checks a play request and returns the stream to read and who is watching.
+///
+/// # Errors
+/// Why not.
+pub async fn authorize_play(
+    context: &RtmpContext,
+    path: &str,
+    now: OffsetDateTime,
+) -> Result<(GigRecord, AccountId, Arc<LiveStream>), PlayRefusal> {
+    let (gig_text, token) = split_play_path(path);
+    let gig_id: GigId = gig_text.parse().map_err(|_| PlayRefusal::BadPath)?;
+    let grant = context.playback_key.verify(token, gig_id, now)?;
+    let gig = context
+        .store
+        .gig(gig_id)
+        .await?
+        .ok_or(PlayRefusal::BadPath)?;
+    if !access::may_watch(context.store.as_ref(), &gig, grant.account_id).await? {
+        return Err(PlayRefusal::NoTicket);
+    }
+    let stream = context.hub.stream(gig_id).ok_or(PlayRefusal::NotLive)?;
+    Ok((gig, grant.account_id, stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn play_paths_split_into_gig_and_token() {
+        assert_eq!(split_play_path("abc?token=t1"), ("abc", Some("t1")));
+        assert_eq!(split_play_path("abc?x=1&token=t2"), ("abc", Some("t2")));
+        assert_eq!(split_play_path("abc"), ("abc", None));
+        assert_eq!(split_play_path("abc?token="), ("abc", None));
+    }
+}
