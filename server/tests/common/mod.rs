@@ -277,3 +277,147 @@ impl Drop for ServerProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Panics with the install command when a tool the test needs is missing.
+pub fn require_tool(tool: &str, package: &str) {
+    let found = Command::new(tool)
+        .arg("-version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        found,
+        "{tool} not found: run scripts/bootstrap (apt-get install -y {package})"
+    );
+}
+
+/// A real `ffmpeg` publishing a synthetic stream; killed when dropped.
+pub struct FfmpegPublisher {
+    child: Child,
+}
+
+impl FfmpegPublisher {
+    /// Publishes `size` at `fps` (H.264 + AAC, 2 s GOP) to `url`, paced in real time, for at
+    /// most `seconds`.
+    pub fn start(url: &str, size: &str, fps: u32, seconds: u32) -> Self {
+        Self::start_with(url, size, fps, seconds, &["-re"])
+    }
+
+    /// Like [`FfmpegPublisher::start`], with extra input options (e.g. none, to publish as
+    /// fast as the encoder goes).
+    pub fn start_with(
+        url: &str,
+        size: &str,
+        fps: u32,
+        seconds: u32,
+        input_options: &[&str],
+    ) -> Self {
+        require_tool("ffmpeg", "ffmpeg");
+        let video = format!("testsrc2=size={size}:rate={fps}");
+        let child = Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
+            .args(input_options)
+            .args(["-f", "lavfi", "-i", &video])
+            .args(input_options)
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+            .args(["-t", &seconds.to_string()])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-tune",
+                "zerolatency",
+            ])
+            .args(["-g", &(fps * 2).to_string(), "-b:v", "2500k"])
+            .args(["-c:a", "aac", "-f", "flv", url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("ffmpeg starts");
+        FfmpegPublisher { child }
+    }
+
+    /// Waits for ffmpeg to exit and returns whether it succeeded and what it said.
+    pub fn wait(mut self) -> (bool, String) {
+        let mut stderr = String::new();
+        if let Some(mut pipe) = self.child.stderr.take() {
+            use std::io::Read as _;
+            let _ = pipe.read_to_string(&mut stderr);
+        }
+        let status = self.child.wait().expect("ffmpeg exits");
+        (status.success(), stderr)
+    }
+}
+
+impl Drop for FfmpegPublisher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A valid registration form for a gig that starts in ten minutes (inside the publish window).
+pub fn live_gig_form(title: &str) -> NewGig {
+    let mut form = new_gig(title, None);
+    let start = OffsetDateTime::now_utc() + time::Duration::minutes(10);
+    form.starts_at = start;
+    form.ends_at = start + time::Duration::hours(1);
+    form
+}
+
+impl TestServer {
+    /// A creator and a gig that may be published now; returns the creator's client and the
+    /// gig (with its stream key).
+    pub async fn live_gig(&self, handle: &str) -> (Client, Gig) {
+        let creator = self.sign_up(handle).await;
+        creator
+            .top_up(Money::from_dollars(99), None)
+            .await
+            .expect("top up");
+        let gig = creator
+            .create_gig(&live_gig_form("Live Tonight"))
+            .await
+            .expect("gig");
+        (creator, gig)
+    }
+
+    /// The publish URL of `gig` on this server.
+    pub fn publish_url(&self, gig: &Gig) -> String {
+        let key = gig.stream_key.as_ref().expect("creator view has the key");
+        format!("rtmp://127.0.0.1:{}/live/{}", self.rtmp_port, key.expose())
+    }
+
+    /// Waits (up to `within`) until the gig's stream status satisfies `done`.
+    pub async fn await_stream(
+        &self,
+        gig: bookmygig_api::GigId,
+        within: Duration,
+        done: impl Fn(&bookmygig_api::StreamStatus) -> bool,
+    ) -> bookmygig_api::StreamStatus {
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1/gigs/{gig}/stream", self.base);
+        let deadline = tokio::time::Instant::now() + within;
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            let status: bookmygig_api::StreamStatus = client
+                .get(&url)
+                .send()
+                .await
+                .expect("stream status")
+                .json()
+                .await
+                .expect("json");
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "stream never reached the state: {status:?}"
+            );
+        }
+    }
+}
