@@ -140,6 +140,13 @@ async fn logs_never_contain_passwords_tokens_or_stream_keys() {
     let first_key = gig.stream_key.clone().unwrap();
     let rotated = carol.rotate_stream_key(gig.id).await.unwrap().stream_key;
     carol.gig(gig.id).await.unwrap();
+    // Publishing is refused (the show is hours away; the old key is gone): both refusals are
+    // logged, without the key.
+    for key in [rotated.expose(), first_key.expose()] {
+        let url = format!("rtmp://{}/live/{key}", server.rtmp);
+        let (ok, _) = common::FfmpegPublisher::start(&url, "160x120", 10, 1).wait();
+        assert!(!ok, "publishing outside the window is refused");
+    }
     carol.my_gigs().await.unwrap();
     carol.sign_out().await.unwrap();
     let log = server.terminate();
@@ -149,6 +156,10 @@ async fn logs_never_contain_passwords_tokens_or_stream_keys() {
         "the log is being captured:\n{log}"
     );
     assert!(log.contains("gig registered"));
+    assert!(
+        log.contains("publish refused"),
+        "refusals are logged:\n{log}"
+    );
     for (what, secret) in [
         ("password", password),
         ("wrong password", "wrong-but-secret-1"),

@@ -183,6 +183,8 @@ pub struct ServerProcess {
     child: Child,
     /// `http://127.0.0.1:PORT` it reported.
     pub base: String,
+    /// `127.0.0.1:PORT` where it accepts RTMP.
+    pub rtmp: String,
     log: Arc<Mutex<Vec<String>>>,
     log_closed: std::sync::mpsc::Receiver<()>,
 }
@@ -231,13 +233,16 @@ impl ServerProcess {
             .unwrap_or_else(|_| {
                 panic!("server not ready; log: {:?}", log.lock().map(|l| l.clone()))
             });
-        let addr = line
-            .split_whitespace()
-            .find_map(|field| field.strip_prefix("http="))
-            .expect("listening line names the address");
+        let field = |name: &str| {
+            line.split_whitespace()
+                .find_map(|field| field.strip_prefix(name))
+                .expect("listening line names the addresses")
+                .to_owned()
+        };
         ServerProcess {
             child,
-            base: format!("http://{addr}"),
+            base: format!("http://{}", field("http=")),
+            rtmp: field("rtmp="),
             log,
             log_closed,
         }
