@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use super::auth::{Authenticated, MaybeAuthenticated};
 use super::json::ApiJson;
 use super::problem::ApiError;
+use crate::catalogue::Lookup;
 use crate::forms;
 use crate::secret;
 use crate::state::{AppState, Settings};
@@ -186,8 +187,9 @@ pub async fn list(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let raw = raw.unwrap_or_default();
-    if let Some(body) = state.catalogue.get(&raw) {
-        return Ok(json_bytes(body));
+    match state.catalogue.lookup(&raw) {
+        Lookup::Fresh(body) | Lookup::Stale(body) => return Ok(json_bytes(body)),
+        Lookup::Miss => {}
     }
     let generation = state.catalogue.generation();
     let now = OffsetDateTime::now_utc();
