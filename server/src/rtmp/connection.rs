@@ -218,7 +218,6 @@ impl Connection {
             return Ok(());
         }
         self.pending += bytes.len();
-        LiveMetrics::add(&self.context.hub.metrics.bytes_in, 0);
         let session = self
             .session
             .as_mut()
