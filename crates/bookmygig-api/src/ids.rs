@@ -69,3 +69,7 @@ id_type!(
     /// Identifies one balanced ledger transaction.
     TransactionId
 );
+id_type!(
+    /// Identifies one chat message.
+    MessageId
+);

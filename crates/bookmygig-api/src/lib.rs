@@ -1,10 +1,13 @@
-//! Wire types of the BookMyGig HTTP API, shared by the server, the client and the tests.
+//! Wire types of the BookMyGig HTTP API and chat protocol, shared by the server, the client and
+//! the tests.
 //!
-//! Everything here is plain data with serde derives: request and response bodies, the RFC 9457
-//! [`Problem`] body, [`Money`] in integer micro-USD, typed ids, and the validation rules that
-//! both sides of the wire must agree on (handles, payment pointers, limits). No I/O lives here.
+//! Everything here is plain data with serde derives: request and response bodies, chat
+//! messages, the RFC 9457 [`Problem`] body, [`Money`] in integer micro-USD, typed ids, and the
+//! validation rules that both sides of the wire must agree on (handles, payment pointers,
+//! limits). No I/O lives here.
 
 pub mod account;
+pub mod chat;
 pub mod gig;
 pub mod ids;
 pub mod limits;
@@ -17,8 +20,9 @@ pub mod ticket;
 pub mod wallet;
 
 pub use account::{Account, NewAccount, NewSession, Session, SignedUp};
+pub use chat::{ChatErrorCode, ChatMessage, ChatUser, ClientMessage, ServerMessage};
 pub use gig::{Category, Gig, GigPatch, GigStatus, NewGig, StreamKey, StreamKeyInfo};
-pub use ids::{AccountId, GigId, TicketId, TransactionId};
+pub use ids::{AccountId, GigId, MessageId, TicketId, TransactionId};
 pub use live::{AudioFacts, Playback, StreamStatus, VideoFacts};
 pub use money::Money;
 pub use page::Page;

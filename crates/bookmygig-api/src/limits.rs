@@ -48,3 +48,15 @@ pub fn is_valid_handle(handle: &str) -> bool {
             .bytes()
             .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
+
+/// Longest chat message, in characters after trimming.
+pub const CHAT_TEXT_MAX: usize = 500;
+/// Largest WebSocket frame (and message) the chat accepts, in bytes; a bigger one closes the
+/// socket with 1009.
+pub const CHAT_FRAME_MAX_BYTES: usize = 4 * 1024;
+/// Messages `history` carries on join.
+pub const CHAT_HISTORY_ON_JOIN: usize = 100;
+/// Sockets one account may hold open in one gig's chat.
+pub const CHAT_SOCKETS_PER_ACCOUNT: usize = 3;
+/// Messages a person may send at once before the rate limit applies.
+pub const CHAT_BURST: u32 = 5;
