@@ -6,6 +6,9 @@
 //! one Redis. [`EmbeddedStore`] keeps everything in one redb file; [`RedisStore`] in Redis,
 //! where each step is a Lua script. Both pass the same conformance suite (`tests/`).
 //!
+//! Chat history is kept per gig and bounded (the caller says how many messages to keep), so a
+//! restart, or another node, loses nothing that a room showed.
+//!
 //! Validation of what people type belongs to the server; this crate enforces only the
 //! invariants that must hold under concurrency: unique handles, capacity, non-negative user
 //! wallets, balanced transactions, one ticket per account and gig, idempotent retries.
@@ -17,7 +20,7 @@ pub mod query;
 pub mod record;
 
 use async_trait::async_trait;
-use bookmygig_api::{AccountId, GigId, Money, Ticket};
+use bookmygig_api::{AccountId, GigId, MessageId, Money, Ticket};
 
 pub use backend::embedded::EmbeddedStore;
 pub use backend::redis::RedisStore;
@@ -25,8 +28,8 @@ pub use error::StoreError;
 pub use ledger::{EntryRecord, LedgerAccount, Posting, Transaction};
 pub use query::{GigCursor, GigQuery, StatusFilter};
 pub use record::{
-    AccountRecord, Cancellation, GigDetails, GigRecord, GigState, Purchase, PurchaseOutcome,
-    SessionRecord, TokenHash,
+    AccountRecord, Cancellation, ChatRecord, GigDetails, GigRecord, GigState, Purchase,
+    PurchaseOutcome, SessionRecord, TokenHash,
 };
 
 /// Result of every store call.
@@ -147,6 +150,24 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every ledger account that ever moved, with its balance: the audit view whose sum is zero.
     async fn balances(&self) -> StoreResult<Vec<(LedgerAccount, Money)>>;
+
+    /// Appends a message to its gig's chat history, then forgets the oldest messages beyond
+    /// the newest `keep`, in one step.
+    async fn append_chat(&self, record: &ChatRecord, keep: usize) -> StoreResult<()>;
+
+    /// The newest `limit` messages of a gig's chat, oldest first (in id order).
+    async fn chat_history(&self, gig: GigId, limit: usize) -> StoreResult<Vec<ChatRecord>>;
+
+    /// Removes a message from a gig's chat history and returns it; `None` when there was no
+    /// such message (already deleted, trimmed away, or of another gig).
+    async fn delete_chat(&self, gig: GigId, id: MessageId) -> StoreResult<Option<ChatRecord>>;
+
+    /// Bans `account` from a gig's chat, or lifts the ban (`banned: false`). Either is
+    /// idempotent.
+    async fn set_chat_ban(&self, gig: GigId, account: AccountId, banned: bool) -> StoreResult<()>;
+
+    /// Whether `account` is banned from a gig's chat.
+    async fn is_chat_banned(&self, gig: GigId, account: AccountId) -> StoreResult<bool>;
 
     /// Makes everything acknowledged so far durable (called at shutdown).
     async fn flush(&self) -> StoreResult<()>;

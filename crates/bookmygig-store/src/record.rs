@@ -3,8 +3,8 @@
 use std::fmt;
 
 use bookmygig_api::{
-    Account, AccountId, Category, GigId, GigStatus, Money, PaymentPointer, Ticket, TicketId,
-    TransactionId,
+    Account, AccountId, Category, ChatMessage, GigId, GigStatus, Money, PaymentPointer, Ticket,
+    TicketId, TransactionId,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -215,4 +215,15 @@ pub struct Cancellation {
     pub transaction_id: TransactionId,
     /// When.
     pub at: OffsetDateTime,
+}
+
+/// A stored chat message: the message as the room saw it, and whose it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatRecord {
+    /// The gig whose room it was sent in.
+    pub gig_id: GigId,
+    /// The author's account (handles are shown, ids are what moderation acts on).
+    pub author_id: AccountId,
+    /// The message.
+    pub message: ChatMessage,
 }

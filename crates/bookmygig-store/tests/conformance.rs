@@ -7,13 +7,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use bookmygig_api::{
-    AccountId, Category, EntryKind, GigId, GigStatus, Money, PaymentPointer, TicketId,
-    TicketStatus, TransactionId,
+    AccountId, Category, ChatMessage, EntryKind, GigId, GigStatus, MessageId, Money,
+    PaymentPointer, TicketId, TicketStatus, TransactionId,
 };
 use bookmygig_store::{
-    AccountRecord, Cancellation, EmbeddedStore, GigCursor, GigDetails, GigQuery, GigRecord,
-    GigState, LedgerAccount, Purchase, RedisStore, SessionRecord, StatusFilter, Store, StoreError,
-    TokenHash, Transaction,
+    AccountRecord, Cancellation, ChatRecord, EmbeddedStore, GigCursor, GigDetails, GigQuery,
+    GigRecord, GigState, LedgerAccount, Purchase, RedisStore, SessionRecord, StatusFilter, Store,
+    StoreError, TokenHash, Transaction,
 };
 use bookmygig_testkit::RedisServer;
 use time::{Duration, OffsetDateTime};
@@ -171,6 +171,25 @@ fn query(now: OffsetDateTime) -> GigQuery {
         limit: 100,
         now,
     }
+}
+
+/// A chat message by `author` in `gig`, sent now.
+fn chat(gig: GigId, author: AccountId, text: &str) -> ChatRecord {
+    ChatRecord {
+        gig_id: gig,
+        author_id: author,
+        message: ChatMessage {
+            id: MessageId::new(),
+            author: "bob".into(),
+            display_name: "Bob \"the\" Builder".into(),
+            text: text.into(),
+            sent_at: now(),
+        },
+    }
+}
+
+fn texts(records: &[ChatRecord]) -> Vec<&str> {
+    records.iter().map(|r| r.message.text.as_str()).collect()
 }
 
 mod stories {
@@ -870,6 +889,97 @@ mod stories {
                 .is_empty()
         );
     }
+
+    pub async fn chat_history_is_ordered_and_bounded(store: &dyn Store) {
+        let (gig, other, bob) = (GigId::new(), GigId::new(), AccountId::new());
+        assert!(store.chat_history(gig, 100).await.unwrap().is_empty());
+        let mut sent = Vec::new();
+        for text in [
+            "one",
+            "two",
+            "three",
+            "four — ünïcödé 🎤",
+            "five \"quoted\" \\ /",
+        ] {
+            let record = chat(gig, bob, text);
+            store.append_chat(&record, 3).await.unwrap();
+            sent.push(record);
+        }
+        store
+            .append_chat(&chat(other, bob, "elsewhere"), 3)
+            .await
+            .unwrap();
+        let kept = store.chat_history(gig, 100).await.unwrap();
+        assert_eq!(
+            kept,
+            sent[2..],
+            "the newest 3, oldest first, exactly as sent"
+        );
+        let last_two = store.chat_history(gig, 2).await.unwrap();
+        assert_eq!(texts(&last_two), texts(&sent[3..]));
+        assert!(store.chat_history(gig, 0).await.unwrap().is_empty());
+        assert_eq!(
+            texts(&store.chat_history(other, 100).await.unwrap()),
+            ["elsewhere"]
+        );
+    }
+
+    pub async fn chat_messages_are_deleted_once(store: &dyn Store) {
+        let (gig, bob) = (GigId::new(), AccountId::new());
+        let sent: Vec<_> = ["a", "b", "c"].map(|t| chat(gig, bob, t)).into();
+        for record in &sent {
+            store.append_chat(record, 3).await.unwrap();
+        }
+        let id = sent[1].message.id;
+        assert_eq!(
+            store.delete_chat(GigId::new(), id).await.unwrap(),
+            None,
+            "a message is deleted only through its own gig"
+        );
+        assert_eq!(
+            store.delete_chat(gig, id).await.unwrap(),
+            Some(sent[1].clone())
+        );
+        assert_eq!(store.delete_chat(gig, id).await.unwrap(), None);
+        assert_eq!(
+            texts(&store.chat_history(gig, 100).await.unwrap()),
+            ["a", "c"]
+        );
+        // The deletion made room: the next message trims nothing.
+        store.append_chat(&chat(gig, bob, "d"), 3).await.unwrap();
+        assert_eq!(
+            texts(&store.chat_history(gig, 100).await.unwrap()),
+            ["a", "c", "d"]
+        );
+        store.append_chat(&chat(gig, bob, "e"), 3).await.unwrap();
+        assert_eq!(
+            texts(&store.chat_history(gig, 100).await.unwrap()),
+            ["c", "d", "e"]
+        );
+        assert_eq!(
+            store.delete_chat(gig, sent[0].message.id).await.unwrap(),
+            None,
+            "a trimmed message is gone"
+        );
+    }
+
+    pub async fn chat_bans_are_per_gig_and_can_be_lifted(store: &dyn Store) {
+        let (gig, other, bob, cid) = (
+            GigId::new(),
+            GigId::new(),
+            AccountId::new(),
+            AccountId::new(),
+        );
+        assert!(!store.is_chat_banned(gig, bob).await.unwrap());
+        store.set_chat_ban(gig, bob, true).await.unwrap();
+        store.set_chat_ban(gig, bob, true).await.unwrap();
+        assert!(store.is_chat_banned(gig, bob).await.unwrap());
+        assert!(!store.is_chat_banned(other, bob).await.unwrap());
+        assert!(!store.is_chat_banned(gig, cid).await.unwrap());
+        store.set_chat_ban(gig, bob, false).await.unwrap();
+        store.set_chat_ban(gig, bob, false).await.unwrap();
+        assert!(!store.is_chat_banned(gig, bob).await.unwrap());
+    }
 }
 
 macro_rules! conformance {
@@ -908,4 +1018,7 @@ both_backends!(
     stream_keys_rotate_and_states_change,
     postings_are_balanced_floored_and_idempotent,
     wallet_history_pages_newest_first,
+    chat_history_is_ordered_and_bounded,
+    chat_messages_are_deleted_once,
+    chat_bans_are_per_gig_and_can_be_lifted,
 );

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bookmygig_api::{
-    AccountId, EntryKind, GigId, Money, Ticket, TicketId, TicketStatus, TransactionId,
+    AccountId, EntryKind, GigId, MessageId, Money, Ticket, TicketId, TicketStatus, TransactionId,
 };
 use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
 use serde::de::DeserializeOwned;
@@ -21,8 +21,8 @@ use time::OffsetDateTime;
 
 use crate::query::unix_micros;
 use crate::{
-    AccountRecord, Cancellation, EntryRecord, GigDetails, GigQuery, GigRecord, GigState,
-    LedgerAccount, Posting, Purchase, PurchaseOutcome, SessionRecord, Store, StoreError,
+    AccountRecord, Cancellation, ChatRecord, EntryRecord, GigDetails, GigQuery, GigRecord,
+    GigState, LedgerAccount, Posting, Purchase, PurchaseOutcome, SessionRecord, Store, StoreError,
     StoreResult, TokenHash, Transaction,
 };
 
@@ -43,6 +43,12 @@ const IDEMPOTENCY: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("
 const BALANCES: TableDefinition<&str, i64> = TableDefinition::new("balances");
 const ENTRIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("entries");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
+/// Chat messages by (gig, message id): UUIDv7 ids keep each gig's messages in sending order.
+const CHAT: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("chat");
+/// Messages kept per gig, so trimming the history needs no count of it.
+const CHAT_COUNTS: TableDefinition<u128, u64> = TableDefinition::new("chat_counts");
+/// Chat bans by (gig, account).
+const CHAT_BANS: TableDefinition<(u128, u128), ()> = TableDefinition::new("chat_bans");
 
 const LEDGER_SEQ: &str = "ledger_seq";
 
@@ -104,6 +110,9 @@ impl EmbeddedStore {
         tx.open_table(BALANCES).map_err(StoreError::backend)?;
         tx.open_table(ENTRIES).map_err(StoreError::backend)?;
         tx.open_table(COUNTERS).map_err(StoreError::backend)?;
+        tx.open_table(CHAT).map_err(StoreError::backend)?;
+        tx.open_table(CHAT_COUNTS).map_err(StoreError::backend)?;
+        tx.open_table(CHAT_BANS).map_err(StoreError::backend)?;
         tx.commit().map_err(StoreError::backend)
     }
 
@@ -461,6 +470,67 @@ fn cancel_in(tx: &WriteTransaction, c: &Cancellation) -> StoreResult<GigRecord> 
     gig.tickets_sold = 0;
     save_gig(tx, &gig)?;
     Ok(gig)
+}
+
+/// Appends a chat message and trims its gig's history to the newest `keep`.
+fn append_chat_in(tx: &WriteTransaction, record: &ChatRecord, keep: usize) -> StoreResult<()> {
+    let gig = id128(record.gig_id.as_bytes());
+    let mut chat = tx.open_table(CHAT).map_err(StoreError::backend)?;
+    let mut counts = tx.open_table(CHAT_COUNTS).map_err(StoreError::backend)?;
+    let mut count = counts
+        .get(gig)
+        .map_err(StoreError::backend)?
+        .map_or(0, |g| g.value());
+    let previous = chat
+        .insert(
+            (gig, id128(record.message.id.as_bytes())),
+            encode(record)?.as_slice(),
+        )
+        .map_err(StoreError::backend)?;
+    if previous.is_none() {
+        count += 1;
+    }
+    drop(previous);
+    let keep = u64::try_from(keep).unwrap_or(u64::MAX);
+    while count > keep {
+        let oldest = chat
+            .range((gig, 0u128)..=(gig, u128::MAX))
+            .map_err(StoreError::backend)?
+            .next()
+            .transpose()
+            .map_err(StoreError::backend)?
+            .map(|(k, _)| k.value());
+        let Some(oldest) = oldest else { break };
+        chat.remove(oldest).map_err(StoreError::backend)?;
+        count -= 1;
+    }
+    counts.insert(gig, count).map_err(StoreError::backend)?;
+    Ok(())
+}
+
+fn delete_chat_in(
+    tx: &WriteTransaction,
+    gig: GigId,
+    id: MessageId,
+) -> StoreResult<Option<ChatRecord>> {
+    let gig = id128(gig.as_bytes());
+    let mut chat = tx.open_table(CHAT).map_err(StoreError::backend)?;
+    let removed = chat
+        .remove((gig, id128(id.as_bytes())))
+        .map_err(StoreError::backend)?
+        .map(|g| decode::<ChatRecord>(g.value()))
+        .transpose()?;
+    if removed.is_some() {
+        let mut counts = tx.open_table(CHAT_COUNTS).map_err(StoreError::backend)?;
+        let count = counts
+            .get(gig)
+            .map_err(StoreError::backend)?
+            .map_or(0, |g| g.value());
+        counts
+            .insert(gig, count.saturating_sub(1))
+            .map_err(StoreError::backend)?;
+    }
+    Ok(removed)
 }
 
 fn tickets_from(tx: &ReadTransaction, ids: Vec<u128>) -> StoreResult<Vec<Ticket>> {
@@ -859,6 +929,59 @@ impl Store for EmbeddedStore {
                     Ok((account, Money(v.value())))
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn append_chat(&self, record: &ChatRecord, keep: usize) -> StoreResult<()> {
+        let record = record.clone();
+        self.write(move |tx| append_chat_in(tx, &record, keep))
+            .await
+    }
+
+    async fn chat_history(&self, gig: GigId, limit: usize) -> StoreResult<Vec<ChatRecord>> {
+        let mut newest_first = self
+            .read(move |tx| {
+                let chat = tx.open_table(CHAT).map_err(StoreError::backend)?;
+                let key = id128(gig.as_bytes());
+                chat.range((key, 0u128)..=(key, u128::MAX))
+                    .map_err(StoreError::backend)?
+                    .rev()
+                    .take(limit)
+                    .map(|item| {
+                        let (_, value) = item.map_err(StoreError::backend)?;
+                        decode(value.value())
+                    })
+                    .collect::<StoreResult<Vec<ChatRecord>>>()
+            })
+            .await?;
+        newest_first.reverse();
+        Ok(newest_first)
+    }
+
+    async fn delete_chat(&self, gig: GigId, id: MessageId) -> StoreResult<Option<ChatRecord>> {
+        self.write(move |tx| delete_chat_in(tx, gig, id)).await
+    }
+
+    async fn set_chat_ban(&self, gig: GigId, account: AccountId, banned: bool) -> StoreResult<()> {
+        self.write(move |tx| {
+            let mut bans = tx.open_table(CHAT_BANS).map_err(StoreError::backend)?;
+            let key = (id128(gig.as_bytes()), id128(account.as_bytes()));
+            if banned {
+                bans.insert(key, ()).map_err(StoreError::backend)?;
+            } else {
+                bans.remove(key).map_err(StoreError::backend)?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn is_chat_banned(&self, gig: GigId, account: AccountId) -> StoreResult<bool> {
+        self.read(move |tx| {
+            let bans = tx.open_table(CHAT_BANS).map_err(StoreError::backend)?;
+            let key = (id128(gig.as_bytes()), id128(account.as_bytes()));
+            Ok(bans.get(key).map_err(StoreError::backend)?.is_some())
         })
         .await
     }

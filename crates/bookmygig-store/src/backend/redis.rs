@@ -25,12 +25,17 @@
 //! | `balances` | hash | ledger account → balance (micro-USD) |
 //! | `ledger:seq` | string | the last entry sequence number |
 //! | `entries:{ledger account}` | zset | [`EntryRecord`] JSON scored by `seq` |
+//! | `chat:{gig}` | zset | message ids, score 0 (id order: UUIDv7, so sending order) |
+//! | `chatmsg:{gig}` | hash | message id → [`ChatRecord`] JSON |
+//! | `chatbans:{gig}` | set | ids of the accounts banned from the gig's chat |
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use bookmygig_api::{AccountId, EntryKind, GigId, Money, Ticket, TicketStatus, TransactionId};
+use bookmygig_api::{
+    AccountId, EntryKind, GigId, MessageId, Money, Ticket, TicketStatus, TransactionId,
+};
 use redis::aio::ConnectionManager;
 use redis::{Script, Value};
 use serde::{Deserialize, Serialize};
@@ -40,9 +45,9 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::query::unix_micros;
 use crate::{
-    AccountRecord, Cancellation, EntryRecord, GigCursor, GigDetails, GigQuery, GigRecord, GigState,
-    LedgerAccount, Purchase, PurchaseOutcome, SessionRecord, Store, StoreError, StoreResult,
-    TokenHash, Transaction,
+    AccountRecord, Cancellation, ChatRecord, EntryRecord, GigCursor, GigDetails, GigQuery,
+    GigRecord, GigState, LedgerAccount, Purchase, PurchaseOutcome, SessionRecord, Store,
+    StoreError, StoreResult, TokenHash, Transaction,
 };
 
 /// Key prefix used by [`RedisStore::connect`].
@@ -76,6 +81,9 @@ static SET_GIG_STATE: LazyLock<Script> = script!("redis/set_gig_state.lua");
 static CANCEL_GIG: LazyLock<Script> = script!("redis/cancel_gig.lua");
 static PURCHASE: LazyLock<Script> = script!("redis/purchase.lua");
 static POST: LazyLock<Script> = script!("redis/post.lua");
+static APPEND_CHAT: LazyLock<Script> = script!("redis/append_chat.lua");
+static CHAT_HISTORY: LazyLock<Script> = script!("redis/chat_history.lua");
+static DELETE_CHAT: LazyLock<Script> = script!("redis/delete_chat.lua");
 
 /// The [`Store`] on a Redis server. Cheap to clone: clones share one reconnecting connection.
 #[derive(Clone)]
@@ -783,6 +791,62 @@ impl Store for RedisStore {
             .collect::<StoreResult<Vec<_>>>()?;
         balances.sort();
         Ok(balances)
+    }
+
+    async fn append_chat(&self, record: &ChatRecord, keep: usize) -> StoreResult<()> {
+        let args = Args::default()
+            .push(record.gig_id)
+            .push(record.message.id)
+            .push(encode(record)?)
+            .push(keep);
+        let reply = self.run(&APPEND_CHAT, args).await?;
+        match reply.status.as_str() {
+            "ok" => Ok(()),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    async fn chat_history(&self, gig: GigId, limit: usize) -> StoreResult<Vec<ChatRecord>> {
+        if limit == 0 {
+            return Ok(Vec::new()); // ZRANGE from -0 would read everything.
+        }
+        let reply = self
+            .run(&CHAT_HISTORY, Args::default().push(gig).push(limit))
+            .await?;
+        if reply.status != "ok" {
+            return Err(reply.into_error());
+        }
+        let value = reply
+            .payload
+            .first()
+            .ok_or_else(|| missing(&reply.status))?;
+        let records: Vec<String> =
+            redis::from_redis_value_ref(value).map_err(StoreError::backend)?;
+        records.iter().map(|json| decode(json)).collect()
+    }
+
+    async fn delete_chat(&self, gig: GigId, id: MessageId) -> StoreResult<Option<ChatRecord>> {
+        let reply = self
+            .run(&DELETE_CHAT, Args::default().push(gig).push(id))
+            .await?;
+        match reply.status.as_str() {
+            "ok" => decode(&reply.text(0)?).map(Some),
+            "not_found" => Ok(None),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    async fn set_chat_ban(&self, gig: GigId, account: AccountId, banned: bool) -> StoreResult<()> {
+        let command = if banned { "SADD" } else { "SREM" };
+        let key = self.key_of("chatbans:", gig);
+        self.query::<()>(redis::cmd(command).arg(key).arg(account.to_string()))
+            .await
+    }
+
+    async fn is_chat_banned(&self, gig: GigId, account: AccountId) -> StoreResult<bool> {
+        let key = self.key_of("chatbans:", gig);
+        self.query(redis::cmd("SISMEMBER").arg(key).arg(account.to_string()))
+            .await
     }
 
     async fn flush(&self) -> StoreResult<()> {
