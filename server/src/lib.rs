@@ -127,6 +127,12 @@ pub async fn serve(
 ) -> Result<(), ServerError> {
     let http_addr = listeners.http.local_addr()?;
     let rtmp_addr = listeners.rtmp.local_addr()?;
+    if store.backend_name() == "embedded" {
+        let orphaned = live::recovery::mark_orphaned_streams_offline(store.as_ref()).await?;
+        if orphaned > 0 {
+            tracing::info!(gigs = orphaned, "gigs left live by a crash are offline now");
+        }
+    }
     let (stop, stopping) = watch::channel(false);
     let hub = StreamHub::new();
     let playback_key = match &config.playback_secret {

@@ -207,3 +207,45 @@ async fn environment_variables_configure_the_server() {
     assert_eq!(dave.wallet(None, None).await.unwrap().balance, Money::ZERO);
     assert!(dir.path().join("bookmygig.redb").exists());
 }
+
+#[tokio::test]
+async fn a_gig_left_live_by_a_crash_is_offline_after_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let server = ServerProcess::spawn(&["--data-dir", data], &[]);
+    let client = server.client();
+    let token = client
+        .sign_up(&NewAccount {
+            handle: "erin".into(),
+            display_name: "Erin".into(),
+            password: "erin-password".into(),
+        })
+        .await
+        .unwrap()
+        .token;
+    let erin = client.with_token(token);
+    erin.top_up(Money::from_dollars(99), None).await.unwrap();
+    let gig = erin
+        .create_gig(&common::live_gig_form("Crashy"))
+        .await
+        .unwrap();
+    let url = format!(
+        "rtmp://{}/live/{}",
+        server.rtmp,
+        gig.stream_key.as_ref().unwrap().expose()
+    );
+    let _ffmpeg = common::FfmpegPublisher::start(&url, "160x120", 10, 60);
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(50));
+    while erin.gig(gig.id).await.unwrap().status != bookmygig_api::GigStatus::Live {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gig never went live"
+        );
+        tick.tick().await;
+    }
+    server.kill();
+    let restarted = ServerProcess::spawn(&["--data-dir", data], &[]);
+    let status = restarted.client().gig(gig.id).await.unwrap().status;
+    assert_eq!(status, bookmygig_api::GigStatus::Offline);
+}

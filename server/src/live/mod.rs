@@ -5,6 +5,7 @@
 pub mod feed;
 pub mod hub;
 pub mod metrics;
+pub mod recovery;
 pub mod stream;
 
 pub use feed::{FeedEnd, ViewerFeed};
