@@ -4,6 +4,7 @@
 //! - [`config`] — flags and their environment fall-backs.
 //! - [`http`] — the REST API (router, problems, auth extractors, one module per resource).
 //! - [`catalogue`] — the cache of serialized catalogue pages.
+//! - [`chat`] — the live chat rooms (WebSocket sessions, fan-out, moderation, limits).
 //! - [`forms`] — validation of what people type.
 //! - [`secret`], [`password`]: tokens, stream keys and password hashes.
 //! - [`state`] — what handlers share.
@@ -13,6 +14,7 @@
 
 pub mod access;
 pub mod catalogue;
+pub mod chat;
 pub mod config;
 pub mod forms;
 pub mod http;
@@ -32,6 +34,7 @@ use bookmygig_store::{EmbeddedStore, RedisStore, Store, StoreError};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
+use chat::ChatRooms;
 use live::StreamHub;
 use playback::PlaybackKey;
 use rtmp::RtmpContext;
@@ -43,6 +46,9 @@ use state::{AppState, Settings};
 
 /// Longest a cached catalogue page is served (bounds staleness across nodes).
 const CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long shutdown waits for chat sockets to say goodbye.
+const CHAT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// How long a session token lasts.
 const SESSION_TTL: time::Duration = time::Duration::days(30);
@@ -115,7 +121,7 @@ impl Listeners {
 }
 
 /// Serves HTTP and RTMP with `store` until `shutdown` completes, then stops accepting, ends
-/// live streams, finishes in-flight requests and flushes the store.
+/// live streams, finishes in-flight requests, closes chat sockets and flushes the store.
 ///
 /// # Errors
 /// When a listener fails.
@@ -139,7 +145,14 @@ pub async fn serve(
         Some(secret) => PlaybackKey::from_bytes(secret.0),
         None => PlaybackKey::generate(),
     };
+    let chat = ChatRooms::new();
+    let chat_stream = tokio::spawn(chat::rooms::forward_stream_events(
+        Arc::clone(&chat),
+        hub.subscribe(),
+        stopping.clone(),
+    ));
     let state = AppState {
+        chat: Arc::clone(&chat),
         store: Arc::clone(&store),
         settings: Arc::new(settings(&config, http_addr, rtmp_addr)),
         catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
@@ -180,6 +193,17 @@ pub async fn serve(
     });
     http.await?;
     let _ = rtmp.await;
+    let _ = chat_stream.await;
+    // Upgraded sockets outlive the HTTP server; each closes on the shutdown signal.
+    if tokio::time::timeout(CHAT_SHUTDOWN_GRACE, chat.wait_until_idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            open = chat.sessions(),
+            "chat sockets still open at shutdown"
+        );
+    }
     store.flush().await?;
     tracing::info!("bookmygig-server stopped");
     Ok(())

@@ -1,4 +1,5 @@
-//! `AppState`: what every handler shares — the store and the resolved settings. Cheap to clone.
+//! `AppState`: what every handler shares — the store, the resolved settings, the live hub and
+//! the chat rooms. Cheap to clone.
 
 use std::sync::Arc;
 
@@ -8,6 +9,7 @@ use bookmygig_store::Store;
 use tokio::sync::watch;
 
 use crate::catalogue::CatalogueCache;
+use crate::chat::ChatRooms;
 use crate::live::StreamHub;
 use crate::playback::PlaybackKey;
 use time::Duration;
@@ -40,6 +42,8 @@ pub struct AppState {
     pub catalogue: Arc<CatalogueCache>,
     /// The gigs on air on this node.
     pub hub: Arc<StreamHub>,
+    /// The chat rooms open on this node.
+    pub chat: Arc<ChatRooms>,
     /// Signs and checks playback tokens.
     pub playback_key: PlaybackKey,
     /// Turns true when the server stops, so endless responses (FLV) end too.

@@ -19,6 +19,13 @@ pub struct Authenticated {
     pub token_hash: TokenHash,
 }
 
+/// The signed-in account of a WebSocket request: the token comes in the `Authorization` header,
+/// or, for clients that cannot set headers on an upgrade, in a `token` query parameter. Only
+/// the chat route takes it; the REST routes keep tokens out of URLs. (Request spans log the
+/// path only, so the query never reaches a log.)
+#[derive(Clone, Debug)]
+pub struct SocketAuthenticated(pub Authenticated);
+
 /// The signed-in account if the request carries credentials; bad credentials still get 401.
 #[derive(Clone, Debug)]
 pub struct MaybeAuthenticated(pub Option<Authenticated>);
@@ -71,6 +78,39 @@ impl FromRequestParts<AppState> for Authenticated {
             ApiError::Unauthorized("sign in first and send `Authorization: Bearer <token>`".into())
         })?;
         authenticate(state, token).await
+    }
+}
+
+/// The `token` query parameter.
+#[derive(serde::Deserialize)]
+struct TokenQuery {
+    token: Option<String>,
+}
+
+impl FromRequestParts<AppState> for SocketAuthenticated {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = match bearer(parts)? {
+            Some(token) => token,
+            None => {
+                let query = axum::extract::Query::<TokenQuery>::try_from_uri(&parts.uri)
+                    .map_err(|_| ApiError::Unauthorized("the query string is malformed".into()))?;
+                let token = query
+                    .0
+                    .token
+                    .filter(|t| !t.trim().is_empty())
+                    .ok_or_else(|| {
+                        ApiError::Unauthorized(
+                            "sign in first and send `Authorization: Bearer <token>` \
+                         or `?token=<token>`"
+                                .into(),
+                        )
+                    })?;
+                SessionToken::from_client(token.trim())
+            }
+        };
+        authenticate(state, token).await.map(SocketAuthenticated)
     }
 }
 

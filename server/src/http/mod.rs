@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod chat;
 pub mod gigs;
 pub mod health;
 pub mod json;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/gigs/{id}/tickets", post(tickets::buy))
         .route("/gigs/{id}/playback", post(live::playback))
         .route("/gigs/{id}/stream", get(live::status))
+        .route("/gigs/{id}/chat", get(chat::enter))
         .route("/wallet", get(wallet::show))
         .route("/wallet/topups", post(wallet::top_up))
         .route("/openapi.json", get(openapi_json));

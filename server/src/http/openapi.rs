@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, gigs, health, live, tickets, wallet};
+use super::{accounts, chat, gigs, health, live, tickets, wallet};
 
 /// The whole API, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -14,12 +14,13 @@ use super::{accounts, gigs, health, live, tickets, wallet};
         gigs::list, gigs::create, gigs::show, gigs::update, gigs::cancel, gigs::rotate_stream_key, gigs::mine,
         tickets::buy, tickets::mine,
         live::playback, live::status,
+        chat::enter,
         wallet::show, wallet::top_up,
         health::healthz,
     ),
-    components(schemas(bookmygig_api::Problem)),
+    components(schemas(bookmygig_api::Problem, bookmygig_api::ClientMessage, bookmygig_api::ServerMessage)),
     modifiers(&BearerAuth),
-    tags((name = "accounts"), (name = "gigs"), (name = "tickets"), (name = "wallet"), (name = "live"), (name = "operations"))
+    tags((name = "accounts"), (name = "gigs"), (name = "tickets"), (name = "wallet"), (name = "live"), (name = "chat"), (name = "operations"))
 )]
 pub struct ApiDoc;
 

@@ -44,6 +44,9 @@ pub enum ApiError {
     /// The method is not served here.
     #[error("method not allowed")]
     MethodNotAllowed,
+    /// The endpoint speaks WebSocket and the request is not an upgrade.
+    #[error("upgrade required")]
+    UpgradeRequired(String),
     /// The request conflicts with the current state.
     #[error("{code}: {detail}")]
     Conflict {
@@ -149,6 +152,13 @@ impl ApiError {
                 "method-not-allowed",
                 "Method not allowed",
                 "this address does not accept that method; see /api/v1/openapi.json".into(),
+                None,
+            ),
+            ApiError::UpgradeRequired(detail) => (
+                StatusCode::UPGRADE_REQUIRED,
+                "upgrade-required",
+                "WebSocket upgrade required",
+                detail.clone(),
                 None,
             ),
             ApiError::Conflict {

@@ -1,0 +1,21 @@
+//! Live chat: one room per gig, entered over a WebSocket by ticket holders and the creator.
+//!
+//! - [`inbound`] — parsing what clients send (sans-IO).
+//! - [`text`] — what a message's text may be.
+//! - [`rate`] — the per-person token bucket.
+//! - [`room`] — one gig's members and the fan-out to their bounded queues.
+//! - [`rooms`] — this node's rooms, the seam where room-wide events enter, the stream bridge.
+//! - [`session`] — one socket: its writer and reader tasks.
+//!
+//! The HTTP side (`GET /api/v1/gigs/{id}/chat`: who may enter, the upgrade) is in
+//! [`crate::http::chat`]; the protocol's types are in `bookmygig_api::chat`.
+
+pub mod inbound;
+pub mod rate;
+pub mod room;
+pub mod rooms;
+pub mod session;
+pub mod text;
+
+pub use room::{ChatRoom, Kick, Outbound};
+pub use rooms::{ChatRooms, RoomEvent, Seat};

@@ -1,0 +1,445 @@
+//! `ChatRoom`: the members of one gig's chat on this node, and fan-out to them.
+//!
+//! Every member has a bounded outbound queue. Frames are serialized once per room and shared
+//! (`Utf8Bytes` is reference-counted), and a member whose queue is full is cut loose on the spot:
+//! the room never waits for anyone. All bookkeeping is under one std `Mutex` that is never held
+//! across an `.await`.
+
+use std::collections::hash_map::Entry;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use axum::extract::ws::Utf8Bytes;
+use bookmygig_api::limits::{CHAT_BURST, CHAT_SOCKETS_PER_ACCOUNT};
+use bookmygig_api::{AccountId, ChatUser, GigId, MessageId, ServerMessage};
+use tokio::sync::{mpsc, oneshot};
+use tokio::time::Instant;
+
+use super::rate::TokenBucket;
+
+/// Frames a member may have waiting before it counts as too slow and is dropped.
+pub const OUTBOUND_QUEUE: usize = 256;
+/// After the burst, one message per this long.
+pub const RATE_REFILL: Duration = Duration::from_secs(1);
+
+/// One serialized server message, shared by every member it goes to.
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    /// The JSON text.
+    pub frame: Utf8Bytes,
+    /// The chat message it carries, if it is a `message` (so a newcomer can skip one that its
+    /// history already holds).
+    pub message: Option<MessageId>,
+}
+
+impl Outbound {
+    /// Serializes `message` once.
+    pub fn new(message: &ServerMessage) -> Self {
+        let id = match message {
+            ServerMessage::Message(m) => Some(m.id),
+            _ => None,
+        };
+        let json = serde_json::to_string(message).unwrap_or_else(|e| {
+            // Not reachable with these types; a member still gets a well-formed frame.
+            tracing::error!(error = %e, "cannot serialize a chat message");
+            r#"{"type":"error","code":"unavailable","detail":"internal error"}"#.to_owned()
+        });
+        Outbound {
+            frame: Utf8Bytes::from(json),
+            message: id,
+        }
+    }
+}
+
+/// Why the room let a member go.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kick {
+    /// The gig's creator banned the account.
+    Banned,
+    /// Its outbound queue overflowed.
+    TooSlow,
+}
+
+/// Refusal of a seat: the account already holds as many sockets as allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("at most {CHAT_SOCKETS_PER_ACCOUNT} chat connections per account and gig")]
+pub struct RoomFull;
+
+/// A member's handle on the room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MemberId(u64);
+
+/// What a member reads: its queue, and the word if the room lets it go.
+#[derive(Debug)]
+pub struct Membership {
+    /// Its id in the room.
+    pub id: MemberId,
+    /// Frames to send, in order.
+    pub queue: mpsc::Receiver<Outbound>,
+    /// Fires when the room drops the member (the queue then receives nothing more).
+    pub kicked: oneshot::Receiver<Kick>,
+}
+
+/// One gig's chat on this node.
+#[derive(Debug)]
+pub struct ChatRoom {
+    /// The gig.
+    pub gig: GigId,
+    state: Mutex<RoomState>,
+}
+
+#[derive(Debug, Default)]
+struct RoomState {
+    next_member: u64,
+    members: HashMap<MemberId, Member>,
+    /// Sockets per account, counting those reserved before their upgrade finished.
+    seats: HashMap<AccountId, usize>,
+    /// Accounts with at least one joined socket: what presence counts.
+    people: HashMap<AccountId, Person>,
+    /// Banned while the room existed; the store is asked before every upgrade, this catches
+    /// sockets that were already upgrading when the ban came.
+    banned: HashSet<AccountId>,
+}
+
+#[derive(Debug)]
+struct Member {
+    account: AccountId,
+    queue: mpsc::Sender<Outbound>,
+    kick: Option<oneshot::Sender<Kick>>,
+}
+
+#[derive(Debug)]
+struct Person {
+    user: ChatUser,
+    sockets: usize,
+    /// One bucket per person, so extra sockets give no extra rate.
+    bucket: TokenBucket,
+}
+
+impl ChatRoom {
+    /// An empty room.
+    pub fn new(gig: GigId) -> Self {
+        ChatRoom {
+            gig,
+            state: Mutex::new(RoomState::default()),
+        }
+    }
+
+    fn state(&self) -> MutexGuard<'_, RoomState> {
+        // The state stays consistent between statements, so a panic elsewhere leaves it usable.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Holds a socket slot for `account` while its upgrade runs.
+    ///
+    /// # Errors
+    /// [`RoomFull`] when it already holds the most allowed.
+    pub fn reserve(&self, account: AccountId) -> Result<(), RoomFull> {
+        let mut state = self.state();
+        let seats = state.seats.entry(account).or_default();
+        if *seats >= CHAT_SOCKETS_PER_ACCOUNT {
+            return Err(RoomFull);
+        }
+        *seats += 1;
+        Ok(())
+    }
+
+    /// Gives back a slot whose socket never joined (or has left).
+    pub fn release(&self, account: AccountId) {
+        let mut state = self.state();
+        if let Entry::Occupied(mut seats) = state.seats.entry(account) {
+            *seats.get_mut() -= 1;
+            if *seats.get() == 0 {
+                seats.remove();
+            }
+        }
+    }
+
+    /// Joins a reserved socket: the others see `join` if this is the person's first socket,
+    /// then everyone (the newcomer included) gets `presence`.
+    ///
+    /// # Errors
+    /// [`Kick::Banned`] when the account was banned while the socket was upgrading.
+    pub fn join(&self, account: AccountId, user: ChatUser) -> Result<Membership, Kick> {
+        let mut state = self.state();
+        if state.banned.contains(&account) {
+            return Err(Kick::Banned);
+        }
+        let (queue_tx, queue) = mpsc::channel(OUTBOUND_QUEUE);
+        let (kick_tx, kicked) = oneshot::channel();
+        let id = MemberId(state.next_member);
+        state.next_member += 1;
+        let newcomer = match state.people.entry(account) {
+            Entry::Occupied(mut person) => {
+                person.get_mut().sockets += 1;
+                false
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(Person {
+                    user: user.clone(),
+                    sockets: 1,
+                    bucket: TokenBucket::new(CHAT_BURST, RATE_REFILL, Instant::now()),
+                });
+                true
+            }
+        };
+        if newcomer {
+            state.deliver(Outbound::new(&ServerMessage::Join(user)));
+        }
+        state.members.insert(
+            id,
+            Member {
+                account,
+                queue: queue_tx,
+                kick: Some(kick_tx),
+            },
+        );
+        let presence = state.presence();
+        state.deliver(presence);
+        Ok(Membership { id, queue, kicked })
+    }
+
+    /// Removes a member (if the room has not already let it go) and frees its slot.
+    pub fn leave(&self, id: MemberId, account: AccountId) {
+        self.state().drop_member(id, None);
+        self.release(account);
+    }
+
+    /// Sends `frame` to every member.
+    pub fn broadcast(&self, frame: Outbound) {
+        self.state().deliver(frame);
+    }
+
+    /// Sends `frame` to one member (an answer to what it sent).
+    pub fn send_to(&self, id: MemberId, frame: Outbound) {
+        let mut state = self.state();
+        let full = match state.members.get(&id) {
+            Some(member) => member.queue.try_send(frame).is_err(),
+            None => false,
+        };
+        if full {
+            state.drop_member(id, Some(Kick::TooSlow));
+        }
+    }
+
+    /// Bans `account` here: its sockets close and new ones cannot join; or lifts the ban.
+    pub fn set_banned(&self, account: AccountId, banned: bool) {
+        let mut state = self.state();
+        if !banned {
+            state.banned.remove(&account);
+            return;
+        }
+        state.banned.insert(account);
+        let theirs: Vec<MemberId> = state
+            .members
+            .iter()
+            .filter(|(_, m)| m.account == account)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in theirs {
+            state.drop_member(id, Some(Kick::Banned));
+        }
+    }
+
+    /// Takes a rate-limit token for `account`.
+    ///
+    /// # Errors
+    /// How long until the next token.
+    pub fn take_token(&self, account: AccountId) -> Result<(), Duration> {
+        match self.state().people.get_mut(&account) {
+            Some(person) => person.bucket.take(Instant::now()),
+            // Only members send; one the room just dropped has nothing to say.
+            None => Err(RATE_REFILL),
+        }
+    }
+
+    /// People here now (distinct accounts).
+    pub fn presence(&self) -> usize {
+        self.state().people.len()
+    }
+
+    /// Whether no socket holds or waits for a place, so the room can be forgotten.
+    pub fn is_idle(&self) -> bool {
+        self.state().seats.is_empty()
+    }
+}
+
+impl RoomState {
+    fn presence(&self) -> Outbound {
+        let count = u32::try_from(self.people.len()).unwrap_or(u32::MAX);
+        Outbound::new(&ServerMessage::Presence { count })
+    }
+
+    /// Offers `first` to every member; whoever cannot take it is dropped, and the `leave` and
+    /// `presence` that follow are delivered the same way.
+    fn deliver(&mut self, first: Outbound) {
+        let mut pending = VecDeque::from([first]);
+        while let Some(frame) = pending.pop_front() {
+            let mut gone = Vec::new();
+            for (id, member) in &self.members {
+                match member.queue.try_send(frame.clone()) {
+                    Ok(()) => {}
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        gone.push((*id, Some(Kick::TooSlow)))
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => gone.push((*id, None)),
+                }
+            }
+            for (id, kick) in gone {
+                pending.extend(self.remove_member(id, kick));
+            }
+        }
+    }
+
+    /// Removes a member, telling it why, and tells the others when the person left.
+    fn drop_member(&mut self, id: MemberId, kick: Option<Kick>) {
+        for frame in self.remove_member(id, kick) {
+            self.deliver(frame);
+        }
+    }
+
+    /// Removes a member, telling it why; returns the `leave` and `presence` to deliver when
+    /// that was the person's last socket.
+    fn remove_member(&mut self, id: MemberId, kick: Option<Kick>) -> Vec<Outbound> {
+        let Some(mut member) = self.members.remove(&id) else {
+            return Vec::new();
+        };
+        if let (Some(kick), Some(tx)) = (kick, member.kick.take()) {
+            if kick == Kick::TooSlow {
+                tracing::info!(account = %member.account, "chat member too slow, dropped");
+            }
+            let _ = tx.send(kick);
+        }
+        let Entry::Occupied(mut person) = self.people.entry(member.account) else {
+            return Vec::new();
+        };
+        person.get_mut().sockets -= 1;
+        if person.get().sockets > 0 {
+            return Vec::new();
+        }
+        let user = person.remove().user;
+        vec![Outbound::new(&ServerMessage::Leave(user)), self.presence()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(handle: &str) -> ChatUser {
+        ChatUser {
+            handle: handle.into(),
+            display_name: handle.to_uppercase(),
+        }
+    }
+
+    fn drain(membership: &mut Membership) -> Vec<ServerMessage> {
+        let mut seen = Vec::new();
+        while let Ok(out) = membership.queue.try_recv() {
+            seen.push(serde_json::from_str(out.frame.as_str()).unwrap());
+        }
+        seen
+    }
+
+    fn joined(room: &ChatRoom, account: AccountId, handle: &str) -> Membership {
+        room.reserve(account).unwrap();
+        room.join(account, user(handle)).unwrap()
+    }
+
+    #[test]
+    fn presence_counts_people_not_sockets_and_others_see_join_and_leave() {
+        let room = ChatRoom::new(GigId::new());
+        let (ann, bob) = (AccountId::new(), AccountId::new());
+        let mut a = joined(&room, ann, "ann");
+        assert_eq!(drain(&mut a), [ServerMessage::Presence { count: 1 }]);
+        let b1 = joined(&room, bob, "bob");
+        let b2 = joined(&room, bob, "bob");
+        assert_eq!(room.presence(), 2);
+        assert_eq!(
+            drain(&mut a),
+            [
+                ServerMessage::Join(user("bob")),
+                ServerMessage::Presence { count: 2 },
+                ServerMessage::Presence { count: 2 },
+            ]
+        );
+        room.leave(b1.id, bob);
+        assert!(
+            drain(&mut a).is_empty(),
+            "bob is still here on his second socket"
+        );
+        room.leave(b2.id, bob);
+        assert_eq!(
+            drain(&mut a),
+            [
+                ServerMessage::Leave(user("bob")),
+                ServerMessage::Presence { count: 1 },
+            ]
+        );
+        room.leave(a.id, ann);
+        assert!(room.is_idle());
+    }
+
+    #[test]
+    fn at_most_three_sockets_per_account() {
+        let room = ChatRoom::new(GigId::new());
+        let ann = AccountId::new();
+        for _ in 0..CHAT_SOCKETS_PER_ACCOUNT {
+            room.reserve(ann).unwrap();
+        }
+        assert!(room.reserve(ann).is_err());
+        room.release(ann);
+        assert!(room.reserve(ann).is_ok());
+        assert!(
+            room.reserve(AccountId::new()).is_ok(),
+            "others are not affected"
+        );
+    }
+
+    #[test]
+    fn a_full_queue_drops_that_member_only() {
+        let room = ChatRoom::new(GigId::new());
+        let (ann, bob) = (AccountId::new(), AccountId::new());
+        let mut slow = joined(&room, ann, "ann");
+        let mut fast = joined(&room, bob, "bob");
+        let say = |n: usize| {
+            Outbound::new(&ServerMessage::Presence {
+                count: u32::try_from(n).unwrap(),
+            })
+        };
+        for n in 0..OUTBOUND_QUEUE * 2 {
+            room.broadcast(say(n));
+            drain(&mut fast);
+        }
+        assert_eq!(slow.kicked.try_recv(), Ok(Kick::TooSlow));
+        assert_eq!(room.presence(), 1);
+        assert!(fast.kicked.try_recv().is_err());
+        room.broadcast(say(7));
+        assert_eq!(drain(&mut fast), [ServerMessage::Presence { count: 7 }]);
+    }
+
+    #[test]
+    fn a_ban_kicks_every_socket_of_the_account_and_bars_joining() {
+        let room = ChatRoom::new(GigId::new());
+        let (ann, bob) = (AccountId::new(), AccountId::new());
+        let mut a = joined(&room, ann, "ann");
+        let mut b1 = joined(&room, bob, "bob");
+        let mut b2 = joined(&room, bob, "bob");
+        drain(&mut a);
+        room.set_banned(bob, true);
+        assert_eq!(b1.kicked.try_recv(), Ok(Kick::Banned));
+        assert_eq!(b2.kicked.try_recv(), Ok(Kick::Banned));
+        assert_eq!(
+            drain(&mut a),
+            [
+                ServerMessage::Leave(user("bob")),
+                ServerMessage::Presence { count: 1 },
+            ]
+        );
+        room.reserve(bob).unwrap();
+        assert_eq!(room.join(bob, user("bob")).unwrap_err(), Kick::Banned);
+        room.set_banned(bob, false);
+        assert!(room.join(bob, user("bob")).is_ok());
+    }
+}

@@ -1,0 +1,279 @@
+//! `ChatRooms`: this node's rooms by gig, created on the first seat and forgotten when the
+//! last socket goes; the one place room-wide events enter ([`ChatRooms::publish`]); and the
+//! bridge from the stream hub to the rooms.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use bookmygig_api::{AccountId, ChatUser, GigId, ServerMessage, StreamStatus};
+use tokio::sync::{Notify, broadcast, watch};
+
+use super::room::{ChatRoom, Kick, MemberId, Membership, Outbound, RoomFull};
+use crate::live::HubEvent;
+
+/// Something every member of a gig's room must see or undergo.
+///
+/// Today [`ChatRooms::publish`] hands it to this node's room. With several nodes (Redis mode)
+/// it is what crosses nodes over pub/sub: every variant is plain data for that reason.
+#[derive(Clone, Debug)]
+pub enum RoomEvent {
+    /// A serialized message for everyone (`message`, `deleted`, `stream`).
+    Broadcast(Outbound),
+    /// The creator banned the account: close its sockets, refuse it.
+    Ban(AccountId),
+    /// The creator lifted the ban.
+    Unban(AccountId),
+}
+
+/// The chat rooms of this node.
+#[derive(Debug, Default)]
+pub struct ChatRooms {
+    rooms: Mutex<HashMap<GigId, Arc<ChatRoom>>>,
+    /// Open sessions (seats), so shutdown can wait for them.
+    sessions: AtomicUsize,
+    /// Woken when `sessions` drops to zero.
+    idle: Notify,
+}
+
+impl ChatRooms {
+    /// No rooms yet.
+    pub fn new() -> Arc<Self> {
+        Arc::new(ChatRooms::default())
+    }
+
+    fn rooms(&self) -> MutexGuard<'_, HashMap<GigId, Arc<ChatRoom>>> {
+        self.rooms.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Reserves a socket's place in the gig's room (creating the room), before the upgrade.
+    ///
+    /// # Errors
+    /// [`RoomFull`] when the account already holds the most sockets allowed there.
+    pub fn take_seat(self: &Arc<Self>, gig: GigId, account: AccountId) -> Result<Seat, RoomFull> {
+        let room = {
+            // The registry lock is held while reserving, so a room being emptied cannot be
+            // forgotten between the lookup and the reservation.
+            let mut rooms = self.rooms();
+            let room = Arc::clone(
+                rooms
+                    .entry(gig)
+                    .or_insert_with(|| Arc::new(ChatRoom::new(gig))),
+            );
+            if let Err(full) = room.reserve(account) {
+                if room.is_idle() {
+                    rooms.remove(&gig);
+                }
+                return Err(full);
+            }
+            room
+        };
+        self.sessions.fetch_add(1, Ordering::SeqCst);
+        Ok(Seat {
+            rooms: Arc::clone(self),
+            room,
+            account,
+            member: None,
+        })
+    }
+
+    /// The gig's room, if anyone is in it on this node.
+    pub fn room(&self, gig: GigId) -> Option<Arc<ChatRoom>> {
+        self.rooms().get(&gig).cloned()
+    }
+
+    /// Hands a room-wide event to everyone in the gig's room. The seam where several nodes
+    /// will meet: every `message`, `deleted`, `stream`, ban and unban goes through here.
+    pub fn publish(&self, gig: GigId, event: RoomEvent) {
+        self.deliver_local(gig, event);
+    }
+
+    /// Applies an event to this node's room of the gig, if it has one.
+    fn deliver_local(&self, gig: GigId, event: RoomEvent) {
+        let Some(room) = self.room(gig) else { return };
+        match event {
+            RoomEvent::Broadcast(frame) => room.broadcast(frame),
+            RoomEvent::Ban(account) => room.set_banned(account, true),
+            RoomEvent::Unban(account) => room.set_banned(account, false),
+        }
+    }
+
+    /// Open chat sessions on this node.
+    pub fn sessions(&self) -> usize {
+        self.sessions.load(Ordering::SeqCst)
+    }
+
+    /// Waits until every session has ended (they end by themselves once shutdown is signalled).
+    pub async fn wait_until_idle(&self) {
+        loop {
+            let notified = self.idle.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            if self.sessions() == 0 {
+                return;
+            }
+            notified.await;
+        }
+    }
+
+    /// Forgets the room if nobody holds a place in it.
+    fn forget_if_idle(&self, room: &Arc<ChatRoom>) {
+        let mut rooms = self.rooms();
+        if room.is_idle()
+            && rooms
+                .get(&room.gig)
+                .is_some_and(|current| Arc::ptr_eq(current, room))
+        {
+            rooms.remove(&room.gig);
+        }
+    }
+}
+
+/// A socket's place in a room: reserved before the upgrade, joined after it, and given back
+/// (leaving the room) when dropped.
+#[derive(Debug)]
+pub struct Seat {
+    rooms: Arc<ChatRooms>,
+    room: Arc<ChatRoom>,
+    account: AccountId,
+    member: Option<MemberId>,
+}
+
+impl Seat {
+    /// The room.
+    pub fn room(&self) -> &Arc<ChatRoom> {
+        &self.room
+    }
+
+    /// Joins the room (others see `join` and everyone `presence`).
+    ///
+    /// # Errors
+    /// [`Kick::Banned`] when a ban came while the socket was upgrading.
+    pub fn join(&mut self, user: ChatUser) -> Result<Membership, Kick> {
+        let membership = self.room.join(self.account, user)?;
+        self.member = Some(membership.id);
+        Ok(membership)
+    }
+}
+
+impl Drop for Seat {
+    fn drop(&mut self) {
+        match self.member {
+            Some(id) => self.room.leave(id, self.account),
+            None => self.room.release(self.account),
+        }
+        self.rooms.forget_if_idle(&self.room);
+        if self.rooms.sessions.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.rooms.idle.notify_waiters();
+        }
+    }
+}
+
+/// The `stream` message for a hub event.
+pub fn stream_message(event: &HubEvent) -> (GigId, ServerMessage) {
+    match event {
+        HubEvent::Live(status) | HubEvent::Facts(status) => {
+            (status.gig_id, ServerMessage::Stream(status.clone()))
+        }
+        HubEvent::Offline(gig) => (*gig, ServerMessage::Stream(offline(*gig))),
+    }
+}
+
+/// The status of a gig that is not on air.
+pub fn offline(gig: GigId) -> StreamStatus {
+    StreamStatus {
+        gig_id: gig,
+        live: false,
+        started_at: None,
+        viewers: 0,
+        video: None,
+        audio: None,
+    }
+}
+
+/// Forwards the stream hub's events into the rooms as `stream` messages until shutdown.
+pub async fn forward_stream_events(
+    rooms: Arc<ChatRooms>,
+    mut events: broadcast::Receiver<HubEvent>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    loop {
+        let event = tokio::select! {
+            event = events.recv() => event,
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        };
+        match event {
+            Ok(event) => {
+                let (gig, message) = stream_message(&event);
+                // Serialized only for gigs whose room is open here.
+                if rooms.room(gig).is_some() {
+                    rooms.publish(gig, RoomEvent::Broadcast(Outbound::new(&message)));
+                }
+            }
+            Err(broadcast::error::RecvError::Lagged(missed)) => {
+                tracing::warn!(missed, "chat missed stream events");
+            }
+            Err(broadcast::error::RecvError::Closed) => return,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user() -> ChatUser {
+        ChatUser {
+            handle: "ann".into(),
+            display_name: "Ann".into(),
+        }
+    }
+
+    #[test]
+    fn rooms_exist_while_someone_holds_a_seat() {
+        let rooms = ChatRooms::new();
+        let (gig, ann) = (GigId::new(), AccountId::new());
+        let mut seat = rooms.take_seat(gig, ann).unwrap();
+        let reserved = rooms.take_seat(gig, ann).unwrap();
+        assert!(rooms.room(gig).is_some());
+        let _membership = seat.join(user()).unwrap();
+        assert_eq!(rooms.room(gig).unwrap().presence(), 1);
+        assert_eq!(rooms.sessions(), 2);
+        drop(seat);
+        assert!(rooms.room(gig).is_some(), "a reserved seat keeps the room");
+        drop(reserved);
+        assert!(rooms.room(gig).is_none());
+        assert_eq!(rooms.sessions(), 0);
+    }
+
+    #[tokio::test]
+    async fn hub_events_arrive_as_stream_messages_in_that_gigs_room_only() {
+        let rooms = ChatRooms::new();
+        let hub = crate::live::StreamHub::new();
+        let (stop, stopping) = watch::channel(false);
+        let forward = tokio::spawn(forward_stream_events(
+            Arc::clone(&rooms),
+            hub.subscribe(),
+            stopping,
+        ));
+        let (gig, other) = (GigId::new(), GigId::new());
+        let mut seat = rooms.take_seat(gig, AccountId::new()).unwrap();
+        let mut membership = seat.join(user()).unwrap();
+        let _presence = membership.queue.recv().await.unwrap();
+        let publisher = hub.start_publishing(gig).unwrap();
+        let _elsewhere = hub.start_publishing(other).unwrap();
+        let live: ServerMessage =
+            serde_json::from_str(membership.queue.recv().await.unwrap().frame.as_str()).unwrap();
+        assert!(matches!(&live, ServerMessage::Stream(s) if s.live && s.gig_id == gig));
+        drop(publisher);
+        let offline_now: ServerMessage =
+            serde_json::from_str(membership.queue.recv().await.unwrap().frame.as_str()).unwrap();
+        assert_eq!(offline_now, ServerMessage::Stream(offline(gig)));
+        stop.send(true).unwrap();
+        forward.await.unwrap();
+        assert!(
+            membership.queue.try_recv().is_err(),
+            "nothing from the other gig"
+        );
+    }
+}
