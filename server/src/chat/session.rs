@@ -448,3 +448,159 @@ fn now_micros() -> OffsetDateTime {
     now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
         .unwrap_or(now)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+
+    use bookmygig_store::EmbeddedStore;
+    use tokio::sync::mpsc;
+    use tokio_tungstenite::tungstenite;
+
+    use super::*;
+    use crate::chat::rooms::offline;
+
+    /// A socket made of two channels: what the test sends in, and what the session writes.
+    struct FakeSocket {
+        incoming: mpsc::UnboundedReceiver<Result<Message, axum::Error>>,
+        outgoing: mpsc::UnboundedSender<Message>,
+    }
+
+    impl Stream for FakeSocket {
+        type Item = Result<Message, axum::Error>;
+
+        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+            self.get_mut().incoming.poll_recv(cx)
+        }
+    }
+
+    impl Sink<Message> for FakeSocket {
+        type Error = axum::Error;
+
+        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
+            self.outgoing.send(item).map_err(axum::Error::new)
+        }
+
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+
+        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    /// The client's ends of a running session.
+    struct Peer {
+        send: mpsc::UnboundedSender<Result<Message, axum::Error>>,
+        seen: mpsc::UnboundedReceiver<Message>,
+        session: tokio::task::JoinHandle<Ending>,
+        _dir: tempfile::TempDir,
+        stop: watch::Sender<bool>,
+    }
+
+    impl Peer {
+        async fn start() -> Self {
+            let dir = tempfile::tempdir().unwrap();
+            let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
+            let rooms = ChatRooms::new();
+            let (gig, account) = (GigId::new(), AccountId::new());
+            let (stop, shutdown) = watch::channel(false);
+            let context = SessionContext {
+                store,
+                rooms: Arc::clone(&rooms),
+                seat: rooms.take_seat(gig, account).unwrap(),
+                gig,
+                creator: AccountId::new(),
+                account: AccountRecord {
+                    id: account,
+                    handle: "bob".into(),
+                    display_name: "Bob".into(),
+                    password_hash: String::new(),
+                    created_at: OffsetDateTime::now_utc(),
+                },
+                stream: offline(gig),
+                shutdown,
+            };
+            let (send, incoming) = mpsc::unbounded_channel();
+            let (outgoing, seen) = mpsc::unbounded_channel();
+            let session = tokio::spawn(run(FakeSocket { incoming, outgoing }, context));
+            let mut peer = Peer {
+                send,
+                seen,
+                session,
+                _dir: dir,
+                stop,
+            };
+            for greeting in ["history", "presence", "stream"] {
+                let Message::Text(text) = peer.next().await else {
+                    panic!("expected {greeting}");
+                };
+                assert!(text.as_str().contains(greeting), "{text}");
+            }
+            peer
+        }
+
+        async fn next(&mut self) -> Message {
+            self.seen.recv().await.unwrap()
+        }
+    }
+
+    fn close_code(message: Message) -> u16 {
+        match message {
+            Message::Close(Some(frame)) => frame.code,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pings_every_20_seconds_and_closes_a_peer_silent_for_60() {
+        let mut peer = Peer::start().await;
+        let start = Instant::now();
+        assert!(matches!(peer.next().await, Message::Ping(_)));
+        assert_eq!(start.elapsed().as_secs(), 20);
+        peer.send
+            .send(Ok(Message::Pong(bytes::Bytes::new())))
+            .unwrap();
+        assert!(matches!(peer.next().await, Message::Ping(_)));
+        assert!(matches!(peer.next().await, Message::Ping(_)));
+        assert_eq!(start.elapsed().as_secs(), 60);
+        // Silent since the pong at 20 s (the ping due at the same instant may come first).
+        let mut last = peer.next().await;
+        if matches!(last, Message::Ping(_)) {
+            last = peer.next().await;
+        }
+        assert_eq!(close_code(last), code::POLICY);
+        assert_eq!(start.elapsed().as_secs(), 80);
+        assert_eq!(peer.session.await.unwrap(), Ending::Silent);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_oversized_frame_closes_with_1009() {
+        let mut peer = Peer::start().await;
+        let too_long = tungstenite::error::CapacityError::MessageTooLong {
+            size: 5000,
+            max_size: 4096,
+        };
+        peer.send
+            .send(Err(axum::Error::new(tungstenite::Error::Capacity(
+                too_long,
+            ))))
+            .unwrap();
+        assert_eq!(close_code(peer.next().await), code::TOO_BIG);
+        assert_eq!(peer.session.await.unwrap(), Ending::TooBig);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shutdown_closes_as_going_away() {
+        let mut peer = Peer::start().await;
+        peer.stop.send(true).unwrap();
+        assert_eq!(close_code(peer.next().await), code::GOING_AWAY);
+        assert_eq!(peer.session.await.unwrap(), Ending::Shutdown);
+    }
+}
