@@ -35,6 +35,7 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use chat::ChatRooms;
+use http::deadline::DeadlineListener;
 use live::StreamHub;
 use playback::PlaybackKey;
 use rtmp::RtmpContext;
@@ -46,6 +47,11 @@ use state::{AppState, Settings};
 
 /// Longest a cached catalogue page is served (bounds staleness across nodes).
 const CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// A response write that makes no progress for this long fails (a viewer that stopped reading).
+const WRITE_STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
+/// How long shutdown waits for in-flight HTTP requests.
+const HTTP_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// How long shutdown waits for chat sockets to say goodbye.
 const CHAT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
@@ -182,16 +188,25 @@ pub async fn serve(
         rtmp_context,
         stopping.clone(),
     ));
-    let mut http_stopping = stopping;
-    let http =
-        axum::serve(listeners.http, http::router(state)).with_graceful_shutdown(async move {
-            let _ = http_stopping.wait_for(|stopping| *stopping).await;
-        });
+    let mut http_stopping = stopping.clone();
+    let listener = DeadlineListener::new(listeners.http, WRITE_STALL_LIMIT);
+    let http = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+        let _ = http_stopping.wait_for(|stopping| *stopping).await;
+    });
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);
     });
-    http.await?;
+    // In-flight requests get a grace period once shutdown starts; then the server stops anyway.
+    let mut drain_stopping = stopping;
+    let drain_deadline = async move {
+        let _ = drain_stopping.wait_for(|stopping| *stopping).await;
+        tokio::time::sleep(HTTP_SHUTDOWN_GRACE).await;
+    };
+    tokio::select! {
+        served = http.into_future() => served?,
+        () = drain_deadline => tracing::warn!("HTTP connections still open at shutdown; closing them"),
+    }
     let _ = rtmp.await;
     let _ = chat_stream.await;
     // Upgraded sockets outlive the HTTP server; each closes on the shutdown signal.

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod chat;
+pub mod deadline;
 pub mod gigs;
 pub mod health;
 pub mod json;

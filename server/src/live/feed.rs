@@ -12,10 +12,11 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use super::metrics::LiveMetrics;
 use super::stream::LiveStream;
 
-/// Overflows tolerated within [`OVERFLOW_WINDOW`] before the viewer is dropped.
-const OVERFLOWS_ALLOWED: usize = 3;
+/// Overflows tolerated within [`OVERFLOW_WINDOW`] before the viewer is dropped: one skip is a
+/// hiccup, the next within a minute means the viewer cannot keep up with the stream.
+const OVERFLOWS_ALLOWED: usize = 2;
 /// See [`OVERFLOWS_ALLOWED`].
-const OVERFLOW_WINDOW: Duration = Duration::from_secs(30);
+const OVERFLOW_WINDOW: Duration = Duration::from_secs(60);
 
 /// Why a feed ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -188,13 +188,16 @@ mod tests {
             "after overflowing the viewer skips to the keyframe"
         );
         assert_eq!(tag.timestamp_ms, 100_000);
-        for round in 0..3u32 {
+        for round in 0..2u32 {
             for i in 0..queue * 2 {
                 publisher.push(video(200_000 + round * 10_000 + i, false));
             }
             publisher.push(video(300_000 + round, true));
-            if round < 2 {
-                assert!(sub.feed.next().await.unwrap().keyframe);
+            if round == 0 {
+                assert!(
+                    sub.feed.next().await.unwrap().keyframe,
+                    "a second overflow is forgiven"
+                );
             }
         }
         assert_eq!(sub.feed.next().await, Err(super::super::FeedEnd::TooSlow));

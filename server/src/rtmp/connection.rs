@@ -26,6 +26,7 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::watch;
 
 use super::RtmpContext;
+use super::guard::{ChunkGuard, GuardError};
 use super::policy::{self, PlayRefusal, PublishRefusal};
 use crate::access;
 use crate::live::{FeedEnd, LiveMetrics, Publisher, ViewerFeed};
@@ -52,8 +53,8 @@ enum Closed {
     Handshake(String),
     #[error("malformed RTMP: {0}")]
     Protocol(String),
-    #[error("chunk size {0} is over the {MAX_CHUNK_SIZE}-byte ceiling")]
-    ChunkTooLarge(u32),
+    #[error("{0}")]
+    Guard(#[from] GuardError),
     #[error("over {MAX_PENDING_BYTES} bytes without a complete message")]
     MessageTooLarge,
     #[error("application `{0}` is not served (use /live)")]
@@ -96,6 +97,7 @@ pub async fn run(
         context,
         role: Role::Idle,
         session: None,
+        guard: ChunkGuard::new(MAX_CHUNK_SIZE),
         pending: 0,
     };
     let outcome = tokio::select! {
@@ -132,6 +134,8 @@ struct Connection {
     context: RtmpContext,
     role: Role,
     session: Option<ServerSession>,
+    /// Enforces the chunk-size ceiling ahead of the session.
+    guard: ChunkGuard,
     /// Bytes read since the last complete message.
     pending: usize,
 }
@@ -218,6 +222,7 @@ impl Connection {
             return Ok(());
         }
         self.pending += bytes.len();
+        self.guard.inspect(bytes)?;
         let session = self
             .session
             .as_mut()
@@ -265,12 +270,6 @@ impl Connection {
         writer: &mut OwnedWriteHalf,
     ) -> Result<Vec<ServerSessionResult>, Closed> {
         match event {
-            ServerSessionEvent::ClientChunkSizeChanged { new_chunk_size } => {
-                if new_chunk_size > MAX_CHUNK_SIZE {
-                    return Err(Closed::ChunkTooLarge(new_chunk_size));
-                }
-                Ok(Vec::new())
-            }
             ServerSessionEvent::ConnectionRequested {
                 request_id,
                 app_name,

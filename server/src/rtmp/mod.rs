@@ -3,10 +3,12 @@
 //!
 //! Layers, as in mmids: [`listener`] accepts sockets under a connection ceiling; [`connection`]
 //! moves bytes between the socket and rml_rtmp's sans-IO handshake and session, with ceilings
-//! on chunk and message sizes and timeouts on silence; [`policy`] decides who may publish and
+//! on chunk and message sizes (the chunk size is enforced by [`guard`], ahead of rml_rtmp) and
+//! timeouts on silence; [`policy`] decides who may publish and
 //! who may watch.
 
 pub mod connection;
+pub mod guard;
 pub mod listener;
 pub mod policy;
 
