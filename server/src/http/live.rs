@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Response};
 use bookmygig_api::{AccountId, GigId, Playback, StreamStatus};
 use bookmygig_media::flv;
 use bookmygig_store::Store;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -27,6 +27,8 @@ use crate::state::AppState;
 
 /// How long a playback URL opens new connections.
 const PLAYBACK_TTL: time::Duration = time::Duration::minutes(10);
+/// Most bytes of waiting tags joined into one write.
+const COALESCE_LIMIT: usize = 256 * 1024;
 /// How often a running FLV viewer's right to watch is checked again.
 const ACCESS_RECHECK: Duration = Duration::from_secs(3);
 
@@ -134,6 +136,7 @@ pub async fn flv(
             ACCESS_RECHECK,
         ),
         shutdown: state.shutdown.clone(),
+        ended: false,
     };
     let stream = futures::stream::unfold(body, FlvBody::next_chunk);
     Ok((
@@ -147,6 +150,14 @@ pub async fn flv(
         .into_response())
 }
 
+/// What woke an FLV body up.
+enum Woke {
+    /// The feed gave a tag (or ended).
+    Tag(Result<Arc<bookmygig_media::gop::MediaTag>, crate::live::FeedEnd>),
+    /// Time to check the viewer's right to watch again.
+    Recheck,
+}
+
 /// The state of one FLV response body.
 struct FlvBody {
     /// Header and start sequence, sent first.
@@ -158,32 +169,61 @@ struct FlvBody {
     metrics: Arc<LiveMetrics>,
     recheck: tokio::time::Interval,
     shutdown: watch::Receiver<bool>,
+    /// The feed ended while coalescing: send what was gathered, then finish.
+    ended: bool,
 }
 
 impl FlvBody {
     async fn next_chunk(mut self) -> Option<(Result<Bytes, std::io::Error>, Self)> {
+        if self.ended {
+            return None;
+        }
         let bytes = match self.pending.pop_front() {
             Some(bytes) => bytes,
             None => loop {
-                let recheck = tokio::select! {
-                    tag = self.feed.next() => match tag {
-                        Ok(tag) => break tag.flv.clone(),
-                        Err(end) => {
-                            tracing::info!(gig = %self.gig, ?end, "FLV viewer's stream ended");
-                            return None;
-                        }
-                    },
-                    _ = self.recheck.tick() => true,
+                let woke = tokio::select! {
+                    tag = self.feed.next() => Woke::Tag(tag),
+                    _ = self.recheck.tick() => Woke::Recheck,
                     _ = self.shutdown.wait_for(|stopping| *stopping) => return None,
                 };
-                if recheck && !self.still_allowed().await {
-                    tracing::info!(gig = %self.gig, account = %self.account, "FLV viewer's access ended");
-                    return None;
+                match woke {
+                    Woke::Tag(Ok(tag)) => break self.with_waiting_tags(&tag.flv),
+                    Woke::Tag(Err(end)) => {
+                        tracing::info!(gig = %self.gig, ?end, "FLV viewer's stream ended");
+                        return None;
+                    }
+                    Woke::Recheck if !self.still_allowed().await => {
+                        tracing::info!(gig = %self.gig, account = %self.account, "FLV viewer's access ended");
+                        return None;
+                    }
+                    Woke::Recheck => {}
                 }
             },
         };
         LiveMetrics::add(&self.metrics.bytes_out, bytes.len() as u64);
         Some((Ok(bytes), self))
+    }
+
+    /// `first`, followed by every tag already waiting (up to [`COALESCE_LIMIT`] bytes), so a
+    /// viewer who is a little behind catches up in one write instead of one per tag.
+    fn with_waiting_tags(&mut self, first: &Bytes) -> Bytes {
+        let mut joined: Option<BytesMut> = None;
+        while joined.as_ref().map_or(first.len(), BytesMut::len) < COALESCE_LIMIT {
+            match self.feed.try_next() {
+                Some(Ok(tag)) => {
+                    joined
+                        .get_or_insert_with(|| BytesMut::from(first.as_ref()))
+                        .extend_from_slice(&tag.flv);
+                }
+                Some(Err(end)) => {
+                    tracing::info!(gig = %self.gig, ?end, "FLV viewer's stream ended");
+                    self.ended = true;
+                    break;
+                }
+                None => break,
+            }
+        }
+        joined.map_or_else(|| first.clone(), BytesMut::freeze)
     }
 
     async fn still_allowed(&self) -> bool {

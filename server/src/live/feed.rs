@@ -7,7 +7,10 @@ use std::time::{Duration, Instant};
 
 use bookmygig_media::flv::TagKind;
 use bookmygig_media::gop::MediaTag;
-use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::sync::broadcast::{
+    self,
+    error::{RecvError, TryRecvError},
+};
 
 use super::metrics::LiveMetrics;
 use super::stream::LiveStream;
@@ -64,34 +67,62 @@ impl ViewerFeed {
     /// Why the feed is over.
     pub async fn next(&mut self) -> Result<Arc<MediaTag>, FeedEnd> {
         loop {
-            match self.receiver.recv().await {
-                Ok(tag) => {
-                    if self.resyncing {
-                        let resumes = tag.keyframe
-                            || tag.sequence_header
-                            || tag.metadata
-                            || (tag.kind == TagKind::Audio && !self.stream_has_video());
-                        if !resumes {
-                            continue;
-                        }
-                        self.resyncing = false;
-                    }
-                    return Ok(tag);
-                }
-                Err(RecvError::Lagged(_)) => {
-                    let now = Instant::now();
-                    self.overflows
-                        .retain(|at| now.duration_since(*at) < OVERFLOW_WINDOW);
-                    self.overflows.push(now);
-                    if self.overflows.len() > OVERFLOWS_ALLOWED {
-                        LiveMetrics::add(&self.metrics.dropped_viewers, 1);
-                        return Err(FeedEnd::TooSlow);
-                    }
-                    LiveMetrics::add(&self.metrics.viewer_skips, 1);
-                    self.resyncing = true;
-                }
-                Err(RecvError::Closed) => return Err(FeedEnd::StreamEnded),
+            let received = self.receiver.recv().await;
+            if let Some(outcome) = self.take(received) {
+                return outcome;
             }
+        }
+    }
+
+    /// The next tag if one is already waiting (`None` when the viewer is caught up), so a
+    /// writer can send several tags in one write.
+    pub fn try_next(&mut self) -> Option<Result<Arc<MediaTag>, FeedEnd>> {
+        loop {
+            let received = match self.receiver.try_recv() {
+                Ok(tag) => Ok(tag),
+                Err(TryRecvError::Empty) => return None,
+                Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
+                Err(TryRecvError::Closed) => Err(RecvError::Closed),
+            };
+            if let Some(outcome) = self.take(received) {
+                return Some(outcome);
+            }
+        }
+    }
+
+    /// Applies the overflow policy to what the channel gave; `None` means "skip, read on".
+    fn take(
+        &mut self,
+        received: Result<Arc<MediaTag>, RecvError>,
+    ) -> Option<Result<Arc<MediaTag>, FeedEnd>> {
+        match received {
+            Ok(tag) => {
+                if self.resyncing {
+                    let resumes = tag.keyframe
+                        || tag.sequence_header
+                        || tag.metadata
+                        || (tag.kind == TagKind::Audio && !self.stream_has_video());
+                    if !resumes {
+                        return None;
+                    }
+                    self.resyncing = false;
+                }
+                Some(Ok(tag))
+            }
+            Err(RecvError::Lagged(_)) => {
+                let now = Instant::now();
+                self.overflows
+                    .retain(|at| now.duration_since(*at) < OVERFLOW_WINDOW);
+                self.overflows.push(now);
+                if self.overflows.len() > OVERFLOWS_ALLOWED {
+                    LiveMetrics::add(&self.metrics.dropped_viewers, 1);
+                    return Some(Err(FeedEnd::TooSlow));
+                }
+                LiveMetrics::add(&self.metrics.viewer_skips, 1);
+                self.resyncing = true;
+                None
+            }
+            Err(RecvError::Closed) => Some(Err(FeedEnd::StreamEnded)),
         }
     }
 
