@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use bookmygig_api::Money;
+use bookmygig_api::{Money, PaymentPointer};
 use clap::Parser;
 
 /// Server configuration. Tests build it with `Config::try_parse_from`, exactly as the binary does.
@@ -45,6 +45,19 @@ pub struct Config {
     /// Default streaming micropayment rate, in dollars per hour watched.
     #[arg(long, env = "BOOKMYGIG_MICROPAYMENT_RATE", default_value = "0.36", value_parser = parse_dollars)]
     pub micropayment_rate: Money,
+
+    /// Seconds between settlements of streaming micropayments (sessions that end settle at once).
+    #[arg(long, env = "BOOKMYGIG_SETTLEMENT_INTERVAL", default_value_t = 5, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub settlement_interval: u64,
+
+    /// The platform's payment pointer, shown (resolved) to viewers while browsing pays the
+    /// platform.
+    #[arg(
+        long,
+        env = "BOOKMYGIG_PLATFORM_POINTER",
+        default_value = "$wallet.example/bookmygig"
+    )]
+    pub platform_pointer: PaymentPointer,
 
     /// How many minutes before a gig's start its stream key starts working (sound checks).
     #[arg(long, env = "BOOKMYGIG_PUBLISH_EARLY_MINUTES", default_value_t = 60)]

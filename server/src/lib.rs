@@ -5,6 +5,7 @@
 //! - [`http`] — the REST API (router, problems, auth extractors, one module per resource).
 //! - [`catalogue`] — the cache of serialized catalogue pages.
 //! - [`chat`] — the live chat rooms (WebSocket sessions, fan-out, moderation, limits).
+//! - [`money`] — the micropayment meter (accrual while watching or browsing, settlement).
 //! - [`forms`] — validation of what people type.
 //! - [`secret`], [`password`]: tokens, stream keys and password hashes.
 //! - [`state`] — what handlers share.
@@ -19,6 +20,7 @@ pub mod config;
 pub mod forms;
 pub mod http;
 pub mod live;
+pub mod money;
 pub mod password;
 pub mod playback;
 pub mod rtmp;
@@ -157,7 +159,22 @@ pub async fn serve(
         hub.subscribe(),
         stopping.clone(),
     ));
+    let meter = money::Meter::new(
+        Arc::clone(&store),
+        config.micropayment_rate,
+        config.platform_pointer.resolve(),
+    );
+    // The meter's last settlement runs once HTTP and RTMP are done, so every session that
+    // ended in the drain is paid for before the store is flushed.
+    let (meter_stop, meter_stopping) = tokio::sync::oneshot::channel::<()>();
+    let metering = tokio::spawn(Arc::clone(&meter).run(
+        std::time::Duration::from_secs(config.settlement_interval),
+        async move {
+            let _ = meter_stopping.await;
+        },
+    ));
     let state = AppState {
+        meter: Arc::clone(&meter),
         chat: Arc::clone(&chat),
         store: Arc::clone(&store),
         settings: Arc::new(settings(&config, http_addr, rtmp_addr)),
@@ -169,6 +186,7 @@ pub async fn serve(
     let rtmp_context = RtmpContext {
         store: Arc::clone(&store),
         hub,
+        meter,
         playback_key,
         window: PublishWindow {
             early: time::Duration::minutes(i64::from(config.publish_early_minutes)),
@@ -209,6 +227,8 @@ pub async fn serve(
     }
     let _ = rtmp.await;
     let _ = chat_stream.await;
+    let _ = meter_stop.send(());
+    let _ = metering.await;
     // Upgraded sockets outlive the HTTP server; each closes on the shutdown signal.
     if tokio::time::timeout(CHAT_SHUTDOWN_GRACE, chat.wait_until_idle())
         .await

@@ -1,5 +1,5 @@
-//! `AppState`: what every handler shares — the store, the resolved settings, the live hub and
-//! the chat rooms. Cheap to clone.
+//! `AppState`: what every handler shares — the store, the resolved settings, the live hub, the
+//! chat rooms and the micropayment meter. Cheap to clone.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::catalogue::CatalogueCache;
 use crate::chat::ChatRooms;
 use crate::live::StreamHub;
+use crate::money::Meter;
 use crate::playback::PlaybackKey;
 use time::Duration;
 
@@ -44,6 +45,8 @@ pub struct AppState {
     pub hub: Arc<StreamHub>,
     /// The chat rooms open on this node.
     pub chat: Arc<ChatRooms>,
+    /// Accrues and settles streaming micropayments.
+    pub meter: Arc<Meter>,
     /// Signs and checks playback tokens.
     pub playback_key: PlaybackKey,
     /// Turns true when the server stops, so endless responses (FLV) end too.

@@ -135,6 +135,8 @@ pub enum ChatErrorCode {
     NotFound,
     /// The server could not do it now; try again.
     Unavailable,
+    /// The sender's wallet is empty, so micropayments stopped; a top-up lets them speak again.
+    WalletEmpty,
     /// A code this client does not know (sent by a newer server).
     #[serde(other)]
     Other,

@@ -12,10 +12,10 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use bookmygig_api::limits::CHAT_HISTORY_ON_JOIN;
 use bookmygig_api::{
-    AccountId, ChatErrorCode, ChatMessage, ChatUser, ClientMessage, GigId, MessageId,
+    AccountId, ChatErrorCode, ChatMessage, ChatUser, ClientMessage, GigId, MessageId, Money,
     ServerMessage, StreamStatus,
 };
-use bookmygig_store::{AccountRecord, ChatRecord, Store};
+use bookmygig_store::{AccountRecord, ChatRecord, LedgerAccount, Store};
 use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
 use time::OffsetDateTime;
 use tokio::sync::{oneshot, watch};
@@ -346,6 +346,7 @@ impl Reader {
             };
             Refusal::new(code, refusal.to_string())
         })?;
+        self.must_be_paying().await?;
         self.room.take_token(self.account.id).map_err(|wait| {
             Refusal::new(
                 ChatErrorCode::RateLimited,
@@ -421,6 +422,28 @@ impl Reader {
         let frame = Outbound::new(&ServerMessage::Deleted { id });
         self.rooms.publish(self.gig, RoomEvent::Broadcast(frame));
         Ok(())
+    }
+
+    /// As the original disabled its send button when monetization stopped: an empty wallet
+    /// (micropayments stopped) may not speak. The host always may. The balance is the shared
+    /// truth, so every node agrees.
+    async fn must_be_paying(&self) -> Result<(), Refusal> {
+        if self.account.id == self.creator {
+            return Ok(());
+        }
+        let balance = self
+            .store
+            .balance(&LedgerAccount::User(self.account.id))
+            .await
+            .map_err(|e| self.unavailable("read a wallet", e))?;
+        if balance > Money::ZERO {
+            return Ok(());
+        }
+        Err(Refusal::new(
+            ChatErrorCode::WalletEmpty,
+            "your wallet is empty, so micropayments stopped and chat is paused; \
+             top up (POST /api/v1/wallet/topups) to speak again",
+        ))
     }
 
     fn must_be_host(&self, what: &str) -> Result<(), Refusal> {

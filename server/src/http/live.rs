@@ -22,6 +22,7 @@ use super::json::ApiJson;
 use super::problem::ApiError;
 use crate::access;
 use crate::live::{LiveMetrics, ViewerFeed};
+use crate::money::WatchGuard;
 use crate::playback::PlaybackGrant;
 use crate::state::AppState;
 
@@ -137,6 +138,7 @@ pub async fn flv(
         ),
         shutdown: state.shutdown.clone(),
         ended: false,
+        _watching: state.meter.watch(grant.account_id, &gig),
     };
     let stream = futures::stream::unfold(body, FlvBody::next_chunk);
     Ok((
@@ -169,6 +171,8 @@ struct FlvBody {
     metrics: Arc<LiveMetrics>,
     recheck: tokio::time::Interval,
     shutdown: watch::Receiver<bool>,
+    /// Accrues micropayments while the body lives; a disconnect drops it and settles.
+    _watching: WatchGuard,
     /// The feed ended while coalescing: send what was gathered, then finish.
     ended: bool,
 }

@@ -4,10 +4,12 @@ pub mod accounts;
 pub mod auth;
 pub mod chat;
 pub mod deadline;
+pub mod earnings;
 pub mod gigs;
 pub mod health;
 pub mod json;
 pub mod live;
+pub mod monetization;
 pub mod openapi;
 pub mod problem;
 pub mod tickets;
@@ -35,6 +37,8 @@ pub fn router(state: AppState) -> Router {
         .route("/me", get(accounts::me))
         .route("/me/gigs", get(gigs::mine))
         .route("/me/tickets", get(tickets::mine))
+        .route("/me/earnings", get(earnings::mine))
+        .route("/monetization", get(monetization::channel))
         .route("/gigs", get(gigs::list).post(gigs::create))
         .route(
             "/gigs/{id}",

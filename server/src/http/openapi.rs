@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, chat, gigs, health, live, tickets, wallet};
+use super::{accounts, chat, earnings, gigs, health, live, monetization, tickets, wallet};
 
 /// The whole API, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -15,7 +15,7 @@ use super::{accounts, chat, gigs, health, live, tickets, wallet};
         tickets::buy, tickets::mine,
         live::playback, live::status,
         chat::enter,
-        wallet::show, wallet::top_up,
+        wallet::show, wallet::top_up, monetization::channel, earnings::mine,
         health::healthz,
     ),
     components(schemas(bookmygig_api::Problem, bookmygig_api::ClientMessage, bookmygig_api::ServerMessage)),

@@ -30,6 +30,7 @@ use super::guard::{ChunkGuard, GuardError};
 use super::policy::{self, PlayRefusal, PublishRefusal};
 use crate::access;
 use crate::live::{FeedEnd, LiveMetrics, Publisher, ViewerFeed};
+use crate::money::WatchGuard;
 
 /// Largest chunk size a peer may announce (OBS uses 4 KiB; the protocol allows 2 GiB).
 pub const MAX_CHUNK_SIZE: u32 = 1 << 20;
@@ -83,6 +84,8 @@ enum Role {
         account: AccountId,
         stream_id: u32,
         feed: ViewerFeed,
+        /// Accrues micropayments while the viewer plays; dropped with the role.
+        _watching: WatchGuard,
     },
 }
 
@@ -385,6 +388,7 @@ impl Connection {
                             account,
                             stream_id,
                             feed: subscription.feed,
+                            _watching: self.context.meter.watch(account, &gig),
                         };
                         Ok(results)
                     }

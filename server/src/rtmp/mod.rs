@@ -27,6 +27,8 @@ pub struct RtmpContext {
     pub store: Arc<dyn Store>,
     /// Where published streams go and played streams come from.
     pub hub: Arc<StreamHub>,
+    /// Accrues micropayments while people play.
+    pub meter: Arc<crate::money::Meter>,
     /// Verifies play tokens.
     pub playback_key: PlaybackKey,
     /// When a gig may be published, relative to its times.
