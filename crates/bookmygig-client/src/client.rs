@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bookmygig_api::{
     API_PREFIX, Account, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER, Money, MyTicket, NewAccount,
-    NewGig, NewSession, Page, Problem, Purchased, Session, SignedUp, StreamKeyInfo, TopUp,
-    TopUpReceipt, Wallet,
+    NewGig, NewSession, Page, Playback, Problem, Purchased, Session, SignedUp, StreamKeyInfo,
+    StreamStatus, TopUp, TopUpReceipt, Wallet,
 };
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
@@ -302,6 +302,37 @@ impl Client {
             request = request.header(IDEMPOTENCY_KEY_HEADER, key);
         }
         self.send(request).await
+    }
+
+    /// `POST /gigs/{id}/playback`: signed FLV and RTMP URLs for a ticket holder or the creator.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized`, `forbidden` or `not-found` problem, or any error of [`ClientError`].
+    pub async fn playback(&self, id: GigId) -> Result<Playback> {
+        self.send(self.request(Method::POST, &format!("/gigs/{id}/playback")))
+            .await
+    }
+
+    /// `GET /gigs/{id}/stream`: whether the gig is on air, viewers, and the media's facts.
+    ///
+    /// # Errors
+    ///
+    /// A `not-found` problem, or any error of [`ClientError`].
+    pub async fn stream_status(&self, id: GigId) -> Result<StreamStatus> {
+        self.send(self.request(Method::GET, &format!("/gigs/{id}/stream")))
+            .await
+    }
+
+    /// `GET /me/earnings`: the signed-in creator's earnings per gig, as the server's JSON (the
+    /// endpoint is newer than this client's typed surface).
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` problem, a `not-found` problem on a server without the endpoint, or
+    /// any error of [`ClientError`].
+    pub async fn earnings(&self) -> Result<serde_json::Value> {
+        self.send(self.request(Method::GET, "/me/earnings")).await
     }
 
     /// Sends `request` and decodes a 2xx JSON body as `T`.

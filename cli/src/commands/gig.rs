@@ -1,0 +1,430 @@
+//! `bookmygig gig …`: register, list, show, mine, key, cancel, earnings.
+
+use bookmygig_api::limits::SEARCH_MAX;
+use bookmygig_api::{Gig, GigId, GigStatus, Money, StreamKeyInfo};
+use bookmygig_client::{ClientError, GigListQuery};
+use clap::{Args, Subcommand};
+
+use super::interactive;
+use super::register::RegisterCmd;
+use crate::Result;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::form;
+use crate::output::{Table, clip, fields, when, window};
+
+/// Gig commands.
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Register a gig (pays the listing fee) and print the OBS settings.
+    Register(Box<RegisterCmd>),
+    /// Browse upcoming and live gigs.
+    List(ListCmd),
+    /// Show one gig.
+    Show(IdArg),
+    /// The gigs you created.
+    Mine,
+    /// Show (or rotate) a gig's stream key and the OBS settings.
+    Key(KeyCmd),
+    /// Cancel a gig you created; every ticket is refunded.
+    Cancel(CancelCmd),
+    /// What a gig you created has earned.
+    Earnings(IdArg),
+}
+
+/// A gig id.
+#[derive(Debug, Args)]
+pub struct IdArg {
+    /// The gig's id (as `gig list` shows it).
+    id: String,
+}
+
+/// `gig list`.
+#[derive(Debug, Args)]
+pub struct ListCmd {
+    /// Only this category: comedy, play, dance, fitness, music or workshop.
+    #[arg(long)]
+    category: Option<String>,
+    /// Only gigs whose title, description or billed name holds this text.
+    #[arg(long)]
+    search: Option<String>,
+    /// Only gigs that are live now.
+    #[arg(long)]
+    live: bool,
+    /// Most gigs to show (1–100).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u16).range(1..=100))]
+    limit: u16,
+}
+
+/// `gig key`.
+#[derive(Debug, Args)]
+pub struct KeyCmd {
+    /// The gig's id.
+    id: String,
+    /// Issue a fresh key; the old one stops working at once.
+    #[arg(long)]
+    rotate: bool,
+}
+
+/// `gig cancel`.
+#[derive(Debug, Args)]
+pub struct CancelCmd {
+    /// The gig's id.
+    id: String,
+    /// Do not ask for confirmation.
+    #[arg(long, short = 'y')]
+    yes: bool,
+}
+
+impl Cmd {
+    /// Runs the gig command.
+    ///
+    /// # Errors
+    /// Usage errors, the server's refusals, network failures.
+    pub async fn run(self, ctx: &Context) -> Result<()> {
+        match self {
+            Cmd::Register(cmd) => cmd.run(ctx).await,
+            Cmd::List(cmd) => cmd.run(ctx).await,
+            Cmd::Show(arg) => show(ctx, parse_id(&arg.id)?).await,
+            Cmd::Mine => mine(ctx).await,
+            Cmd::Key(cmd) => cmd.run(ctx).await,
+            Cmd::Cancel(cmd) => cmd.run(ctx).await,
+            Cmd::Earnings(arg) => earnings(ctx, parse_id(&arg.id)?).await,
+        }
+    }
+}
+
+/// A gig id from the command line.
+///
+/// # Errors
+/// A usage error naming the text when it is not a UUID.
+pub fn parse_id(text: &str) -> Result<GigId> {
+    text.trim().parse().map_err(|_| {
+        CliError::Usage(format!(
+            "`{text}` is not a gig id (a UUID, as `bookmygig gig list` shows)"
+        ))
+    })
+}
+
+impl ListCmd {
+    async fn run(self, ctx: &Context) -> Result<()> {
+        let category = self
+            .category
+            .as_deref()
+            .map(form::category)
+            .transpose()
+            .map_err(|reason| CliError::flag("--category", reason))?;
+        if let Some(search) = &self.search
+            && search.chars().count() > SEARCH_MAX
+        {
+            return Err(CliError::flag(
+                "--search",
+                format!("at most {SEARCH_MAX} characters"),
+            ));
+        }
+        let query = GigListQuery {
+            category,
+            q: self.search,
+            status: self.live.then_some(GigStatus::Live),
+            cursor: None,
+            limit: Some(usize::from(self.limit)),
+        };
+        let page = ctx.maybe_signed_in()?.list_gigs(&query).await?;
+        if ctx.json {
+            return ctx.print_json(&page);
+        }
+        gig_table(&page.items).print("No gigs match.");
+        if page.next_cursor.is_some() {
+            ctx.note("(more gigs: raise --limit or narrow the filters)");
+        }
+        Ok(())
+    }
+}
+
+/// The table of `gig list` and `gig mine`.
+fn gig_table(gigs: &[Gig]) -> Table {
+    let mut table = Table::new(&[
+        "ID",
+        "WHEN",
+        "TITLE",
+        "BY",
+        "CATEGORY",
+        "PRICE",
+        "SEATS LEFT",
+        "STATUS",
+    ]);
+    for gig in gigs {
+        table.row(vec![
+            gig.id.to_string(),
+            when(gig.starts_at),
+            clip(&gig.title, 40),
+            clip(&gig.creator_name, 24),
+            gig.category.to_string(),
+            gig.price.to_string(),
+            gig.seats_left
+                .map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
+            gig.status.as_str().to_owned(),
+        ]);
+    }
+    table
+}
+
+async fn show(ctx: &Context, id: GigId) -> Result<()> {
+    let client = ctx.maybe_signed_in()?;
+    let gig = client.gig(id).await?;
+    if ctx.json {
+        return ctx.print_json(&gig);
+    }
+    let mut lines = vec![
+        ("Title:", gig.title.clone()),
+        ("By:", gig.creator_name.clone()),
+        ("ID:", gig.id.to_string()),
+        ("Category:", gig.category.to_string()),
+        ("When:", window(gig.starts_at, gig.ends_at)),
+        ("Status:", gig.status.as_str().to_owned()),
+        ("Price:", gig.price.to_string()),
+        (
+            "Seats left:",
+            match (gig.seats_left, gig.capacity) {
+                (Some(left), Some(capacity)) => format!("{left} of {capacity}"),
+                _ => "unlimited".to_owned(),
+            },
+        ),
+        (
+            "Payments to:",
+            format!("{} ({})", gig.payment_pointer.as_str(), gig.payment_url),
+        ),
+        (
+            "Streaming rate:",
+            format!("{}/hour watched", gig.micropayment_rate),
+        ),
+    ];
+    if gig.status == GigStatus::Live
+        && let Ok(stream) = client.stream_status(id).await
+    {
+        lines.push(("Viewers:", stream.viewers.to_string()));
+        if let Some(video) = stream.video {
+            let size = match (video.width, video.height) {
+                (Some(w), Some(h)) => format!(" {w}x{h}"),
+                _ => String::new(),
+            };
+            lines.push(("Video:", format!("{}{size}", video.codec)));
+        }
+    }
+    if gig.stream_key.is_some() {
+        lines.push((
+            "Stream key:",
+            format!("hidden; `bookmygig gig key {id}` shows it"),
+        ));
+    }
+    print!("{}", fields(&lines));
+    if !gig.description.is_empty() {
+        println!("\n{}", gig.description);
+    }
+    Ok(())
+}
+
+async fn mine(ctx: &Context) -> Result<()> {
+    let page = ctx.signed_in()?.my_gigs().await?;
+    if ctx.json {
+        return ctx.print_json(&page);
+    }
+    gig_table(&page.items).print("You have not registered a gig yet: `bookmygig gig register`.");
+    Ok(())
+}
+
+impl KeyCmd {
+    async fn run(self, ctx: &Context) -> Result<()> {
+        let id = parse_id(&self.id)?;
+        let client = ctx.signed_in()?;
+        let info = if self.rotate {
+            client.rotate_stream_key(id).await?
+        } else {
+            let gig = client.gig(id).await?;
+            match (gig.stream_key, gig.rtmp_url) {
+                (Some(stream_key), Some(rtmp_url)) => StreamKeyInfo {
+                    stream_key,
+                    rtmp_url,
+                },
+                _ => {
+                    return Err(CliError::Usage(format!(
+                        "only the creator of gig {id} can see its stream key"
+                    )));
+                }
+            }
+        };
+        if ctx.json {
+            return ctx.print_json(&info);
+        }
+        if self.rotate {
+            println!("New stream key issued; the old one no longer works.\n");
+        }
+        print!("{}", obs_block(&info.rtmp_url, info.stream_key.expose()));
+        Ok(())
+    }
+}
+
+/// The OBS settings and a one-line ffmpeg test of them.
+pub fn obs_block(rtmp_url: &str, stream_key: &str) -> String {
+    format!(
+        "OBS settings (Settings → Stream):\n{}\n\
+         Test the stream with ffmpeg (a test picture and tone, until Ctrl-C):\n  \
+         ffmpeg -re -f lavfi -i testsrc2=size=1280x720:rate=30 -f lavfi -i sine \
+         -c:v libx264 -preset veryfast -g 60 -c:a aac -f flv {rtmp_url}/{stream_key}\n",
+        fields(&[
+            ("  Service:", "Custom".to_owned()),
+            ("  Server:", rtmp_url.to_owned()),
+            ("  Stream Key:", stream_key.to_owned()),
+        ])
+    )
+}
+
+impl CancelCmd {
+    async fn run(self, ctx: &Context) -> Result<()> {
+        let id = parse_id(&self.id)?;
+        let client = ctx.signed_in()?;
+        if !self.yes {
+            if !interactive() {
+                return Err(CliError::flag(
+                    "--yes",
+                    "cancelling refunds every ticket; confirm with --yes (stdin is not a terminal)",
+                ));
+            }
+            let gig = client.gig(id).await?;
+            let confirmed = dialoguer::Confirm::new()
+                .with_prompt(format!(
+                    "Cancel \"{}\" ({})? Every ticket is refunded.",
+                    gig.title,
+                    when(gig.starts_at)
+                ))
+                .default(false)
+                .interact()
+                .map_err(|err| CliError::Local(format!("cannot ask: {err}")))?;
+            if !confirmed {
+                return Err(CliError::Usage("not cancelled".to_owned()));
+            }
+        }
+        let gig = client.cancel_gig(id).await?;
+        if ctx.json {
+            return ctx.print_json(&gig);
+        }
+        println!("Cancelled \"{}\"; every ticket was refunded.", gig.title);
+        Ok(())
+    }
+}
+
+/// `gig earnings ID`, from `GET /me/earnings` (a newer endpoint: servers without it answer 404).
+async fn earnings(ctx: &Context, id: GigId) -> Result<()> {
+    let client = ctx.signed_in()?;
+    let all = match client.earnings().await {
+        Ok(all) => all,
+        Err(ClientError::Problem(p)) if p.status == 404 || p.status == 405 => {
+            return Err(CliError::Server(format!(
+                "earnings are not available on this server yet ({} has no GET /api/v1/me/earnings)",
+                ctx.server
+            )));
+        }
+        Err(ClientError::UnexpectedStatus {
+            status: 404 | 405, ..
+        }) => {
+            return Err(CliError::Server(format!(
+                "earnings are not available on this server yet ({} has no GET /api/v1/me/earnings)",
+                ctx.server
+            )));
+        }
+        Err(err) => return Err(err.into()),
+    };
+    let Some(entry) = find_gig(&all, &id.to_string()) else {
+        return Err(CliError::Usage(format!(
+            "no earnings for gig {id}: it is not one of your gigs, or it has earned nothing yet"
+        )));
+    };
+    if ctx.json {
+        return ctx.print_json(entry);
+    }
+    let Some(object) = entry.as_object() else {
+        println!("{entry}");
+        return Ok(());
+    };
+    let lines: Vec<(String, String)> = object
+        .iter()
+        .map(|(key, value)| {
+            let shown = match value {
+                serde_json::Value::Number(n) if looks_like_money(key) => n
+                    .as_i64()
+                    .map_or_else(|| n.to_string(), |m| Money(m).to_string()),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            (format!("{}:", key.replace('_', " ")), shown)
+        })
+        .collect();
+    let borrowed: Vec<(&str, String)> =
+        lines.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    print!("{}", fields(&borrowed));
+    Ok(())
+}
+
+/// The object about gig `id` anywhere in an earnings answer (a list, or a list under a key).
+fn find_gig<'a>(value: &'a serde_json::Value, id: &str) -> Option<&'a serde_json::Value> {
+    match value {
+        serde_json::Value::Object(map) => {
+            let matches = ["gig_id", "id"]
+                .iter()
+                .any(|k| map.get(*k).and_then(|v| v.as_str()) == Some(id));
+            if matches {
+                return Some(value);
+            }
+            map.values().find_map(|v| find_gig(v, id))
+        }
+        serde_json::Value::Array(items) => items.iter().find_map(|v| find_gig(v, id)),
+        _ => None,
+    }
+}
+
+/// Whether a field of an earnings answer holds micro-USD.
+fn looks_like_money(key: &str) -> bool {
+    [
+        "amount",
+        "total",
+        "gross",
+        "net",
+        "fee",
+        "commission",
+        "sales",
+        "micropayment",
+        "earn",
+        "revenue",
+        "tickets_value",
+        "balance",
+    ]
+    .iter()
+    .any(|word| key.contains(word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_a_gig_in_nested_earnings() {
+        let id = "0190d3f0-0000-7000-8000-000000000001";
+        let body = serde_json::json!({
+            "items": [
+                {"gig_id": "other", "net": 1},
+                {"gig_id": id, "net": 7_500_000}
+            ]
+        });
+        assert_eq!(find_gig(&body, id).unwrap()["net"], 7_500_000);
+        assert!(find_gig(&body, "missing").is_none());
+    }
+
+    #[test]
+    fn obs_block_holds_server_and_key() {
+        let block = obs_block("rtmp://127.0.0.1:1935/live", "k3y");
+        assert!(block.contains("Service:     Custom"));
+        assert!(block.contains("Server:      rtmp://127.0.0.1:1935/live"));
+        assert!(block.contains("Stream Key:  k3y"));
+        assert!(block.contains("-f flv rtmp://127.0.0.1:1935/live/k3y"));
+    }
+}
