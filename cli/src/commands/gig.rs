@@ -1,7 +1,7 @@
 //! `bookmygig gig …`: register, list, show, mine, key, cancel, earnings.
 
 use bookmygig_api::limits::SEARCH_MAX;
-use bookmygig_api::{Gig, GigId, GigStatus, Money, StreamKeyInfo};
+use bookmygig_api::{Gig, GigId, GigStatus, StreamKeyInfo};
 use bookmygig_client::{ClientError, GigListQuery};
 use clap::{Args, Subcommand};
 
@@ -313,111 +313,58 @@ impl CancelCmd {
     }
 }
 
-/// `gig earnings ID`, from `GET /me/earnings` (a newer endpoint: servers without it answer 404).
+/// `gig earnings ID`, from `GET /me/earnings` (servers older than that endpoint answer 404).
 async fn earnings(ctx: &Context, id: GigId) -> Result<()> {
     let client = ctx.signed_in()?;
     let all = match client.earnings().await {
         Ok(all) => all,
         Err(ClientError::Problem(p)) if p.status == 404 || p.status == 405 => {
-            return Err(CliError::Server(format!(
-                "earnings are not available on this server yet ({} has no GET /api/v1/me/earnings)",
-                ctx.server
-            )));
+            return Err(not_available(ctx));
         }
         Err(ClientError::UnexpectedStatus {
             status: 404 | 405, ..
-        }) => {
-            return Err(CliError::Server(format!(
-                "earnings are not available on this server yet ({} has no GET /api/v1/me/earnings)",
-                ctx.server
-            )));
-        }
+        }) => return Err(not_available(ctx)),
         Err(err) => return Err(err.into()),
     };
-    let Some(entry) = find_gig(&all, &id.to_string()) else {
+    let Some(gig) = all.gigs.into_iter().find(|g| g.gig_id == id) else {
         return Err(CliError::Usage(format!(
-            "no earnings for gig {id}: it is not one of your gigs, or it has earned nothing yet"
+            "gig {id} is not one of yours (`bookmygig gig mine` lists them)"
         )));
     };
     if ctx.json {
-        return ctx.print_json(entry);
+        return ctx.print_json(&gig);
     }
-    let Some(object) = entry.as_object() else {
-        println!("{entry}");
-        return Ok(());
-    };
-    let lines: Vec<(String, String)> = object
-        .iter()
-        .map(|(key, value)| {
-            let shown = match value {
-                serde_json::Value::Number(n) if looks_like_money(key) => n
-                    .as_i64()
-                    .map_or_else(|| n.to_string(), |m| Money(m).to_string()),
-                serde_json::Value::String(s) => s.clone(),
-                other => other.to_string(),
-            };
-            (format!("{}:", key.replace('_', " ")), shown)
-        })
-        .collect();
-    let borrowed: Vec<(&str, String)> =
-        lines.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
-    print!("{}", fields(&borrowed));
+    print!(
+        "{}",
+        fields(&[
+            ("Gig:", format!("{} ({})", gig.title, gig.gig_id)),
+            ("Status:", gig.status.as_str().to_owned()),
+            ("Tickets sold:", gig.tickets_sold.to_string()),
+            ("Ticket revenue:", gig.ticket_revenue.to_string()),
+            ("Refunds:", gig.refunds.to_string()),
+            ("Micropayments:", gig.micropayments.to_string()),
+            ("Listing fee:", gig.listing_fee.to_string()),
+            ("Net:", gig.net.to_string()),
+            (
+                "Paid to:",
+                format!("{} ({})", gig.payment_pointer.as_str(), gig.payment_url)
+            ),
+        ])
+    );
     Ok(())
 }
 
-/// The object about gig `id` anywhere in an earnings answer (a list, or a list under a key).
-fn find_gig<'a>(value: &'a serde_json::Value, id: &str) -> Option<&'a serde_json::Value> {
-    match value {
-        serde_json::Value::Object(map) => {
-            let matches = ["gig_id", "id"]
-                .iter()
-                .any(|k| map.get(*k).and_then(|v| v.as_str()) == Some(id));
-            if matches {
-                return Some(value);
-            }
-            map.values().find_map(|v| find_gig(v, id))
-        }
-        serde_json::Value::Array(items) => items.iter().find_map(|v| find_gig(v, id)),
-        _ => None,
-    }
-}
-
-/// Whether a field of an earnings answer holds micro-USD.
-fn looks_like_money(key: &str) -> bool {
-    [
-        "amount",
-        "total",
-        "gross",
-        "net",
-        "fee",
-        "commission",
-        "sales",
-        "micropayment",
-        "earn",
-        "revenue",
-        "tickets_value",
-        "balance",
-    ]
-    .iter()
-    .any(|word| key.contains(word))
+/// The error of a server without `GET /me/earnings`.
+fn not_available(ctx: &Context) -> CliError {
+    CliError::Server(format!(
+        "earnings are not available on this server yet ({} has no GET /api/v1/me/earnings)",
+        ctx.server
+    ))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn finds_a_gig_in_nested_earnings() {
-        let id = "0190d3f0-0000-7000-8000-000000000001";
-        let body = serde_json::json!({
-            "items": [
-                {"gig_id": "other", "net": 1},
-                {"gig_id": id, "net": 7_500_000}
-            ]
-        });
-        assert_eq!(find_gig(&body, id).unwrap()["net"], 7_500_000);
-        assert!(find_gig(&body, "missing").is_none());
-    }
 
     #[test]
     fn obs_block_holds_server_and_key() {

@@ -7,9 +7,9 @@ use std::fmt;
 use std::time::Duration;
 
 use bookmygig_api::{
-    API_PREFIX, Account, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER, Money, MyTicket, NewAccount,
-    NewGig, NewSession, Page, Playback, Problem, Purchased, Session, SignedUp, StreamKeyInfo,
-    StreamStatus, TopUp, TopUpReceipt, Wallet,
+    API_PREFIX, Account, Earnings, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER, Money, MyTicket,
+    NewAccount, NewGig, NewSession, Page, Playback, Problem, Purchased, Session, SignedUp,
+    StreamKeyInfo, StreamStatus, TopUp, TopUpReceipt, Wallet,
 };
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
@@ -324,14 +324,13 @@ impl Client {
             .await
     }
 
-    /// `GET /me/earnings`: the signed-in creator's earnings per gig, as the server's JSON (the
-    /// endpoint is newer than this client's typed surface).
+    /// `GET /me/earnings`: the signed-in creator's earnings per gig, newest first, and the sum.
     ///
     /// # Errors
     ///
-    /// An `unauthorized` problem, a `not-found` problem on a server without the endpoint, or
+    /// An `unauthorized` problem (a `not-found` one from a server older than the endpoint), or
     /// any error of [`ClientError`].
-    pub async fn earnings(&self) -> Result<serde_json::Value> {
+    pub async fn earnings(&self) -> Result<Earnings> {
         self.send(self.request(Method::GET, "/me/earnings")).await
     }
 
