@@ -11,8 +11,12 @@
 //! `--url`, e.g. Node-Media-Server), and sets a BookMyGig server up by itself through its REST
 //! API (`--bookmygig`). `scripts/bench flv` runs it; docs/benchmarks.md has the results.
 //!
+//! `bookmygig-loadgen chat …` instead measures a chat room's fan-out (see [`chat`]).
+//!
 //! Output: progress on stderr; on stdout one human-readable line, then one JSON line.
 
+mod chat;
+mod chat_setup;
 mod clip;
 mod http;
 mod procstat;
@@ -45,14 +49,38 @@ const WINDOW_SWITCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long stopped viewers and publisher may take to wind down.
 const WIND_DOWN_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Measures a live server's HTTP-FLV fan-out: one real-time RTMP publisher, N HTTP-FLV viewers.
+/// Measures a live server's HTTP-FLV fan-out: one real-time RTMP publisher, N HTTP-FLV viewers;
+/// or, with `chat`, a chat room's fan-out.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+struct Cli {
+    /// Another benchmark than HTTP-FLV.
+    #[command(subcommand)]
+    mode: Option<Mode>,
+
+    #[command(flatten)]
+    flv: Args,
+}
+
+/// The benchmarks besides HTTP-FLV.
+#[derive(Debug, clap::Subcommand)]
+enum Mode {
+    /// N WebSocket members in one chat room, R messages per second from a few senders:
+    /// delivery latency, loss, the server's CPU per million deliveries and RSS.
+    Chat(chat::ChatArgs),
+}
+
+/// The HTTP-FLV benchmark's options.
+#[derive(Debug, clap::Args)]
 struct Args {
     /// FLV file to publish (H.264 and AAC), looped with increasing timestamps when the run is
     /// longer.
-    #[arg(long)]
-    flv: PathBuf,
+    #[arg(long, required = true)]
+    flv: Option<PathBuf>,
 
     /// Set up on the BookMyGig server at this base URL (e.g. http://127.0.0.1:8080): a new
     /// creator, a gig, its stream key and a playback URL.
@@ -113,8 +141,19 @@ struct Args {
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+    let cli = Cli::parse();
     let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(Mode::Chat(args)) = cli.mode {
+        let runtime = runtime
+            .enable_all()
+            .build()
+            .context("cannot start the runtime")?;
+        let summary = runtime.block_on(chat::run(args))?;
+        println!("{}", summary.human());
+        println!("{}", serde_json::to_string(&summary)?);
+        return Ok(());
+    }
+    let args = cli.flv;
     if let Some(threads) = args.threads {
         runtime.worker_threads(threads.max(1));
     }
@@ -129,10 +168,11 @@ fn main() -> anyhow::Result<()> {
 }
 
 async fn run(args: Args) -> anyhow::Result<Summary> {
-    let clip = Arc::new(Clip::load(&args.flv)?);
+    let flv = args.flv.clone().context("give --flv")?;
+    let clip = Arc::new(Clip::load(&flv)?);
     eprintln!(
         "loadgen: {}: {} frames, {:.1} s a pass, {:.0} kbit/s",
-        args.flv.display(),
+        flv.display(),
         clip.frames.len(),
         f64::from(clip.duration_ms) / 1000.0,
         clip.kbit_per_s()
