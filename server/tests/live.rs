@@ -84,14 +84,7 @@ async fn a_720p_publish_is_probed_over_flv_and_rtmp_and_reported_with_the_same_f
     );
     assert_eq!(creator.gig(gig.id).await.unwrap().status, GigStatus::Live);
 
-    let playback = viewer
-        .request(reqwest::Method::POST, &format!("/gigs/{}/playback", gig.id))
-        .send()
-        .await
-        .unwrap()
-        .json::<bookmygig_api::Playback>()
-        .await
-        .unwrap();
+    let playback = viewer.playback(gig.id).await.unwrap();
     assert!(
         !playback
             .flv_url
@@ -281,14 +274,7 @@ async fn a_viewer_joining_mid_stream_starts_with_metadata_sequence_headers_and_a
             })
         })
         .await;
-    let playback = creator
-        .request(reqwest::Method::POST, &format!("/gigs/{}/playback", gig.id))
-        .send()
-        .await
-        .unwrap()
-        .json::<bookmygig_api::Playback>()
-        .await
-        .unwrap();
+    let playback = creator.playback(gig.id).await.unwrap();
     let response = reqwest::get(&playback.flv_url).await.unwrap();
     assert_eq!(response.headers()["content-type"], "video/x-flv");
     let tags = read_tags(response, Duration::from_secs(10), |tags| tags.len() >= 40).await;
@@ -334,14 +320,7 @@ async fn ten_seconds_saved_from_the_flv_url_are_a_valid_file_with_monotonic_time
             s.live && s.video.is_some()
         })
         .await;
-    let playback = creator
-        .request(reqwest::Method::POST, &format!("/gigs/{}/playback", gig.id))
-        .send()
-        .await
-        .unwrap()
-        .json::<bookmygig_api::Playback>()
-        .await
-        .unwrap();
+    let playback = creator.playback(gig.id).await.unwrap();
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("saved.flv");
     let flv_url = playback.flv_url.clone();
@@ -420,14 +399,7 @@ async fn libmpv_plays_the_flv_url_and_the_position_advances() {
             s.live && s.video.is_some()
         })
         .await;
-    let playback = creator
-        .request(reqwest::Method::POST, &format!("/gigs/{}/playback", gig.id))
-        .send()
-        .await
-        .unwrap()
-        .json::<bookmygig_api::Playback>()
-        .await
-        .unwrap();
+    let playback = creator.playback(gig.id).await.unwrap();
     let options = PlayerOptions {
         headless: true,
         ..PlayerOptions::default()
@@ -465,14 +437,7 @@ async fn a_refunded_ticket_ends_its_playback_within_seconds() {
     server
         .await_stream(gig.id, Duration::from_secs(20), |s| s.live)
         .await;
-    let playback = viewer
-        .request(reqwest::Method::POST, &format!("/gigs/{}/playback", gig.id))
-        .send()
-        .await
-        .unwrap()
-        .json::<bookmygig_api::Playback>()
-        .await
-        .unwrap();
+    let playback = viewer.playback(gig.id).await.unwrap();
     let mut response = reqwest::get(&playback.flv_url).await.unwrap();
     assert_eq!(response.status(), 200);
     response.chunk().await.unwrap().expect("media flows");
