@@ -70,6 +70,11 @@ pub struct ChatArgs {
     #[arg(long)]
     accounts: Option<PathBuf>,
 
+    /// Only sign the members up (into --accounts) and exit: so that a fresh server process on
+    /// the same data directory is measured without the sign-ups' memory and CPU.
+    #[arg(long, requires_all = ["accounts", "bookmygig"])]
+    pub prepare_only: bool,
+
     /// Members connecting per second while ramping up.
     #[arg(long, default_value_t = 500)]
     ramp_per_second: u32,
@@ -203,6 +208,18 @@ impl ChatSummary {
                 .map_or_else(|| "?".into(), |r| format!("{r:.1}")),
         )
     }
+}
+
+/// Signs the members up into the accounts cache (`--prepare-only`).
+///
+/// # Errors
+/// When the set-up fails.
+pub async fn prepare_only(args: &ChatArgs) -> anyhow::Result<()> {
+    let base = args.bookmygig.as_deref().context("give --bookmygig")?;
+    chat_setup::prepare(base, args.members, args.accounts.as_deref())
+        .await
+        .context("setting up the chat through the BookMyGig API")?;
+    Ok(())
 }
 
 /// Runs the chat benchmark.

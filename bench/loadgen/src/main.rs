@@ -148,6 +148,11 @@ fn main() -> anyhow::Result<()> {
             .enable_all()
             .build()
             .context("cannot start the runtime")?;
+        if args.prepare_only {
+            runtime.block_on(chat::prepare_only(&args))?;
+            eprintln!("loadgen: member accounts ready");
+            return Ok(());
+        }
         let summary = runtime.block_on(chat::run(args))?;
         println!("{}", summary.human());
         println!("{}", serde_json::to_string(&summary)?);
