@@ -34,6 +34,8 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 /// Longest one write may take before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Most queued frames written with one flush.
+const WRITE_BATCH: usize = 64;
 /// How long a closing socket waits for the peer's side of the close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
 /// How long a message whose id was in the newcomer's history may still arrive from the room.
@@ -220,14 +222,29 @@ where
             () = stopping(&mut shutdown) => Ending::Shutdown,
             out = membership.queue.recv() => {
                 let Some(out) = out else { return Ending::ClientClosed };
-                if !seen.is_empty() {
-                    if Instant::now() > dedupe_until {
-                        seen = HashSet::new();
-                    } else if out.message.is_some_and(|id| seen.remove(&id)) {
-                        continue;
+                // Frames already waiting go out with it: buffered, then one flush (one write
+                // system call) for the batch, so a member that fell behind catches up cheaply.
+                let mut next = Some(out);
+                let mut batch = 0;
+                let mut fed = true;
+                while let Some(out) = next.take() {
+                    batch += 1;
+                    if batch < WRITE_BATCH {
+                        next = membership.queue.try_recv().ok();
+                    }
+                    if !seen.is_empty() {
+                        if Instant::now() > dedupe_until {
+                            seen = HashSet::new();
+                        } else if out.message.is_some_and(|id| seen.remove(&id)) {
+                            continue;
+                        }
+                    }
+                    if !feed(&mut sink, Message::Text(out.frame)).await {
+                        fed = false;
+                        break;
                     }
                 }
-                if send(&mut sink, Message::Text(out.frame)).await {
+                if fed && flush(&mut sink).await {
                     continue;
                 }
                 Ending::SocketFailed
@@ -248,6 +265,30 @@ where
         }
         return ending;
     }
+}
+
+/// Buffers one message for the next flush within [`WRITE_TIMEOUT`] (the sink writes on its own
+/// only when its buffer is full); false when the peer is gone or stuck.
+async fn feed<K>(sink: &mut K, message: Message) -> bool
+where
+    K: Sink<Message, Error = axum::Error> + Unpin,
+{
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, sink.feed(message)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Writes out what [`feed`] buffered within [`WRITE_TIMEOUT`]; false when the peer is gone or
+/// stuck.
+async fn flush<K>(sink: &mut K) -> bool
+where
+    K: Sink<Message, Error = axum::Error> + Unpin,
+{
+    matches!(
+        tokio::time::timeout(WRITE_TIMEOUT, sink.flush()).await,
+        Ok(Ok(()))
+    )
 }
 
 /// Completes when the server stops (or is gone).

@@ -16,6 +16,9 @@ use crate::chat::rooms::offline;
 use crate::chat::session::{self, SessionContext};
 use crate::state::AppState;
 
+/// Bytes read from a chat socket at a time: two of the largest frames allowed.
+const READ_BUFFER_BYTES: usize = 2 * CHAT_FRAME_MAX_BYTES;
+
 /// Enters a gig's chat: a WebSocket of JSON text frames (see docs/api.md).
 #[utoipa::path(get, path = "/api/v1/gigs/{id}/chat", tag = "chat",
     params(("id" = bookmygig_api::GigId, Path),
@@ -74,6 +77,9 @@ pub async fn enter(
         shutdown: state.shutdown.clone(),
     };
     Ok(upgrade
+        // tungstenite's default read buffer is 128 KiB per socket, touched in full, which at
+        // thousands of members is most of the server's memory; chat frames are at most 4 KiB.
+        .read_buffer_size(READ_BUFFER_BYTES)
         .max_message_size(CHAT_FRAME_MAX_BYTES)
         .max_frame_size(CHAT_FRAME_MAX_BYTES)
         .on_upgrade(move |socket| async move {
