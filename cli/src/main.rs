@@ -10,6 +10,7 @@ mod error;
 mod form;
 mod output;
 mod settings;
+mod tui;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

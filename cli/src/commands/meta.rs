@@ -1,4 +1,4 @@
-//! Commands about the tool itself: shell completions, the man page, and the TUI placeholder.
+//! Commands about the tool itself: shell completions, the man page, and the TUI's entry.
 
 use clap::Args;
 use clap_complete::Shell;
@@ -41,16 +41,25 @@ pub fn man() -> Result<()> {
         .map_err(|err| CliError::Local(format!("cannot write the man page: {err}")))
 }
 
-/// `bookmygig tui`: arrives with the TUI issue.
+/// `bookmygig tui`: the full-screen client (signed in when a session is saved for the server).
 ///
 /// # Errors
-/// Never.
-pub fn tui(ctx: &Context) -> Result<()> {
-    let message = "the TUI is coming in the TUI issue; use the other commands meanwhile";
+/// A usage error with `--json` or when stdin or stdout is not a terminal; a local error when the
+/// terminal fails.
+pub async fn tui(ctx: &Context) -> Result<()> {
+    use std::io::IsTerminal as _;
     if ctx.json {
-        ctx.print_json(&serde_json::json!({ "message": message }))
-    } else {
-        println!("{message}");
-        Ok(())
+        return Err(CliError::Usage(
+            "`bookmygig tui` is interactive and has no --json output".to_owned(),
+        ));
     }
+    if !(std::io::stdin().is_terminal() && std::io::stdout().is_terminal()) {
+        return Err(CliError::Usage(
+            "`bookmygig tui` needs a terminal on stdin and stdout".to_owned(),
+        ));
+    }
+    let client = ctx.maybe_signed_in()?;
+    crate::tui::run(client)
+        .await
+        .map_err(|err| CliError::Local(format!("the terminal failed: {err}")))
 }

@@ -61,7 +61,7 @@ impl Command {
             Command::Tickets => ticket::list(ctx).await,
             Command::Wallet(cmd) => cmd.run(ctx).await,
             Command::Play(cmd) => cmd.run(ctx).await,
-            Command::Tui => meta::tui(ctx),
+            Command::Tui => meta::tui(ctx).await,
             Command::Completions(cmd) => cmd.run(),
             Command::Man => meta::man(),
         }

@@ -1,0 +1,58 @@
+//! What can happen to the TUI ([`Action`]) and the slow work [`update`](super::update::update)
+//! asks for in return ([`Effect`]). Actions come from keys (through the keymap) and from
+//! background tasks reporting back; effects are carried out by tasks the event loop spawns.
+
+use bookmygig_api::{Gig, Page};
+use bookmygig_client::GigListQuery;
+
+/// Everything that changes the [`State`](super::app::State): a key's meaning or a result.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Move the selection up one row.
+    Up,
+    /// Move the selection down one row.
+    Down,
+    /// The next category tab.
+    NextTab,
+    /// The previous category tab.
+    PrevTab,
+    /// Start typing a search (`/`).
+    StartSearch,
+    /// A character typed into the search line.
+    SearchInput(char),
+    /// Delete the last character of the search line.
+    SearchBackspace,
+    /// Send the search to the server (Enter while searching).
+    SearchSubmit,
+    /// Leave the search line and clear it (Esc while searching).
+    SearchCancel,
+    /// Load the catalogue again.
+    Refresh,
+    /// Open the selected gig.
+    Open,
+    /// Close what is open: the help overlay, then the gig.
+    Back,
+    /// Leave the TUI.
+    Quit,
+    /// Show or hide the help overlay.
+    Help,
+    /// A catalogue request finished.
+    CatalogueLoaded {
+        /// The request it answers; older answers than the latest request are dropped.
+        request: u64,
+        /// The page, or the error in words.
+        result: Result<Page<Gig>, String>,
+    },
+}
+
+/// Slow work for a background task; its outcome comes back as an [`Action`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// `GET /gigs` with this query; answers with [`Action::CatalogueLoaded`].
+    FetchCatalogue {
+        /// Tags the answer so a stale one can be recognised.
+        request: u64,
+        /// Filters of the request.
+        query: GigListQuery,
+    },
+}

@@ -1,0 +1,164 @@
+//! The TUI's whole state as a plain value: what [`update`](super::update::update) changes and
+//! what [`draw`](super::ui::draw) reads. Nothing here does I/O, so any screen can be built in a
+//! test.
+
+use bookmygig_api::{Category, Gig};
+use chrono::{DateTime, FixedOffset, Local, TimeZone as _, Utc};
+use time::OffsetDateTime;
+
+use super::event::Keymap;
+
+/// Which screen is in front.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Screen {
+    /// The list of gigs with the selected one's details beside it.
+    Catalogue,
+    /// One gig, full width.
+    Gig,
+}
+
+/// The zone times are shown in: the machine's (following its rules for each date) or a fixed
+/// offset, which keeps snapshot tests independent of the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Zone {
+    /// chrono's `Local` (reads `TZ` and `/etc/localtime`).
+    Local,
+    /// Always this offset.
+    #[cfg_attr(
+        not(test),
+        expect(dead_code, reason = "only snapshot tests pin the offset so far")
+    )]
+    Fixed(FixedOffset),
+}
+
+impl Zone {
+    /// `at` in this zone, as `(date and time, offset)` text parts.
+    fn parts(self, at: OffsetDateTime, format: &str) -> String {
+        let nanos = at.unix_timestamp_nanos();
+        let secs = i64::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or_default();
+        let utc = DateTime::<Utc>::from_timestamp(secs, 0).unwrap_or(DateTime::<Utc>::UNIX_EPOCH);
+        match self {
+            Zone::Local => Local
+                .from_utc_datetime(&utc.naive_utc())
+                .format(format)
+                .to_string(),
+            Zone::Fixed(offset) => offset
+                .from_utc_datetime(&utc.naive_utc())
+                .format(format)
+                .to_string(),
+        }
+    }
+
+    /// `Sat 2 May 2026`: the date a gig starts on.
+    pub fn date(self, at: OffsetDateTime) -> String {
+        self.parts(at, "%a %-d %b %Y")
+    }
+
+    /// `20:00–21:30 +02:00`, or with the end's date when it falls on another day.
+    pub fn range(self, start: OffsetDateTime, end: OffsetDateTime) -> String {
+        let (start_day, end_day) = (self.parts(start, "%F"), self.parts(end, "%F"));
+        let end_format = if start_day == end_day {
+            "%H:%M %:z"
+        } else {
+            "%a %-d %b %H:%M %:z"
+        };
+        format!(
+            "{}–{}",
+            self.parts(start, "%H:%M"),
+            self.parts(end, end_format)
+        )
+    }
+
+    /// `May 02 20:00`: short, for list rows.
+    pub fn short(self, at: OffsetDateTime) -> String {
+        self.parts(at, "%b %d %H:%M")
+    }
+}
+
+/// The TUI's state.
+#[derive(Clone, Debug)]
+pub struct State {
+    /// The screen in front.
+    pub screen: Screen,
+    /// The gigs of the loaded catalogue page, in the server's order.
+    pub gigs: Vec<Gig>,
+    /// Index into [`State::visible`] of the selected row.
+    pub selected: usize,
+    /// 0 is "All", then one tab per [`Category::ALL`] entry.
+    pub tab: usize,
+    /// The search text: filters the loaded rows as it is typed, and is sent to the server on Enter.
+    pub search: String,
+    /// Keys go to the search line.
+    pub searching: bool,
+    /// A catalogue request is under way.
+    pub loading: bool,
+    /// Why the last catalogue request failed, shown in place of the list.
+    pub error: Option<String>,
+    /// The last request sent; answers to older ones are stale.
+    pub request: u64,
+    /// A short message for the status line (what just happened).
+    pub status: String,
+    /// The help overlay is open.
+    pub help: bool,
+    /// The event loop should end.
+    pub quit: bool,
+    /// Where times are shown.
+    pub zone: Zone,
+    /// Colours are allowed (off when `NO_COLOR` is set).
+    pub color: bool,
+    /// The keys in force; the help overlay lists them.
+    pub keymap: Keymap,
+}
+
+impl State {
+    /// A fresh state showing an empty catalogue.
+    pub fn new(zone: Zone, color: bool, keymap: Keymap) -> Self {
+        Self {
+            screen: Screen::Catalogue,
+            gigs: Vec::new(),
+            selected: 0,
+            tab: 0,
+            search: String::new(),
+            searching: false,
+            loading: false,
+            error: None,
+            request: 0,
+            status: String::new(),
+            help: false,
+            quit: false,
+            zone,
+            color,
+            keymap,
+        }
+    }
+
+    /// The category of the current tab; `None` on "All".
+    pub fn category(&self) -> Option<Category> {
+        self.tab
+            .checked_sub(1)
+            .and_then(|i| Category::ALL.get(i).copied())
+    }
+
+    /// The loaded gigs that match the search text (case-insensitive, in title, billed name
+    /// and description).
+    pub fn visible(&self) -> Vec<&Gig> {
+        let needle = self.search.to_lowercase();
+        self.gigs
+            .iter()
+            .filter(|gig| {
+                needle.is_empty()
+                    || gig.title.to_lowercase().contains(&needle)
+                    || gig.creator_name.to_lowercase().contains(&needle)
+                    || gig.description.to_lowercase().contains(&needle)
+            })
+            .collect()
+    }
+
+    /// The selected gig, if any row is visible.
+    pub fn selected_gig(&self) -> Option<&Gig> {
+        self.visible().get(self.selected).copied()
+    }
+}
+
+/// Tabs in order: "All" then the categories.
+pub const TAB_COUNT: usize = Category::ALL.len() + 1;

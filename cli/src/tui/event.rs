@@ -1,0 +1,245 @@
+//! Keys to [`Action`]s. One table, [`Keymap`], says which keys do what; the help overlay is
+//! drawn from the same table, so it always lists the keys in force.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::action::Action;
+use super::app::State;
+
+/// One key with its modifiers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    /// The key itself.
+    pub code: KeyCode,
+    /// Ctrl, Alt… (Shift is folded into the character for printable keys).
+    pub modifiers: KeyModifiers,
+}
+
+impl Key {
+    /// A key without modifiers.
+    pub const fn plain(code: KeyCode) -> Self {
+        Self {
+            code,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    /// A character key.
+    pub const fn char(c: char) -> Self {
+        Self::plain(KeyCode::Char(c))
+    }
+
+    /// How the help overlay names the key: `j`, `↓`, `Enter`, `Ctrl-c`.
+    pub fn label(&self) -> String {
+        let code = match self.code {
+            KeyCode::Char(' ') => "Space".to_owned(),
+            KeyCode::Char(c) => c.to_string(),
+            KeyCode::Up => "↑".to_owned(),
+            KeyCode::Down => "↓".to_owned(),
+            KeyCode::Left => "←".to_owned(),
+            KeyCode::Right => "→".to_owned(),
+            KeyCode::Enter => "Enter".to_owned(),
+            KeyCode::Esc => "Esc".to_owned(),
+            KeyCode::Tab => "Tab".to_owned(),
+            KeyCode::BackTab => "Shift-Tab".to_owned(),
+            KeyCode::Backspace => "Backspace".to_owned(),
+            other => format!("{other:?}"),
+        };
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            format!("Ctrl-{code}")
+        } else {
+            code
+        }
+    }
+
+    /// Whether a terminal key event is this key. Shift is ignored for characters, since
+    /// terminals report `?` as Shift+`?` or as `?` alone.
+    fn matches(&self, event: &KeyEvent) -> bool {
+        let mut modifiers = event.modifiers;
+        if matches!(event.code, KeyCode::Char(_) | KeyCode::BackTab) {
+            modifiers.remove(KeyModifiers::SHIFT);
+        }
+        self.code == event.code && self.modifiers == modifiers
+    }
+}
+
+/// What a set of keys does, and how the help overlay says it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// The keys, first one shown first.
+    pub keys: Vec<Key>,
+    /// What they do.
+    pub action: Action,
+    /// The help overlay's words for it.
+    pub help: &'static str,
+}
+
+/// The keys in force, in the order the help overlay lists them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keymap {
+    /// The bindings; the first that matches a key wins.
+    pub bindings: Vec<Binding>,
+}
+
+impl Default for Keymap {
+    /// Vim keys and arrows.
+    fn default() -> Self {
+        use KeyCode::{BackTab, Backspace, Down, Enter, Esc, Left, Right, Tab, Up};
+        let bind = |keys: Vec<Key>, action, help| Binding { keys, action, help };
+        Self {
+            bindings: vec![
+                bind(vec![Key::char('k'), Key::plain(Up)], Action::Up, "move up"),
+                bind(
+                    vec![Key::char('j'), Key::plain(Down)],
+                    Action::Down,
+                    "move down",
+                ),
+                bind(
+                    vec![Key::char('l'), Key::plain(Right), Key::plain(Tab)],
+                    Action::NextTab,
+                    "next category",
+                ),
+                bind(
+                    vec![Key::char('h'), Key::plain(Left), Key::plain(BackTab)],
+                    Action::PrevTab,
+                    "previous category",
+                ),
+                bind(vec![Key::char('/')], Action::StartSearch, "search"),
+                bind(vec![Key::char('r')], Action::Refresh, "refresh"),
+                bind(vec![Key::plain(Enter)], Action::Open, "open the gig"),
+                bind(
+                    vec![Key::plain(Esc), Key::plain(Backspace)],
+                    Action::Back,
+                    "back",
+                ),
+                bind(vec![Key::char('?')], Action::Help, "this help"),
+                bind(
+                    vec![
+                        Key::char('q'),
+                        Key {
+                            code: KeyCode::Char('c'),
+                            modifiers: KeyModifiers::CONTROL,
+                        },
+                    ],
+                    Action::Quit,
+                    "quit",
+                ),
+            ],
+        }
+    }
+}
+
+impl Keymap {
+    /// The action bound to `event`, if any.
+    pub fn action(&self, event: &KeyEvent) -> Option<Action> {
+        self.bindings
+            .iter()
+            .find(|binding| binding.keys.iter().any(|key| key.matches(event)))
+            .map(|binding| binding.action.clone())
+    }
+}
+
+/// What a key press means in the current state: typed text while the search line has focus,
+/// else whatever the keymap says. Ctrl-c always quits. Releases and repeats of releases are
+/// ignored (terminals with the kitty protocol report them).
+pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
+    if event.kind == KeyEventKind::Release {
+        return None;
+    }
+    if event.modifiers.contains(KeyModifiers::CONTROL) && event.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    if state.searching {
+        return match event.code {
+            KeyCode::Enter => Some(Action::SearchSubmit),
+            KeyCode::Esc => Some(Action::SearchCancel),
+            KeyCode::Backspace => Some(Action::SearchBackspace),
+            KeyCode::Char(c) if !event.modifiers.contains(KeyModifiers::CONTROL) => {
+                Some(Action::SearchInput(c))
+            }
+            _ => None,
+        };
+    }
+    state.keymap.action(event)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::app::Zone;
+
+    fn press(code: KeyCode, modifiers: KeyModifiers) -> KeyEvent {
+        KeyEvent::new(code, modifiers)
+    }
+
+    fn state() -> State {
+        State::new(Zone::Local, false, Keymap::default())
+    }
+
+    #[test]
+    fn vim_keys_and_arrows_both_move() {
+        let state = state();
+        for code in [KeyCode::Char('j'), KeyCode::Down] {
+            assert_eq!(
+                map_key(&state, &press(code, KeyModifiers::NONE)),
+                Some(Action::Down)
+            );
+        }
+        for code in [KeyCode::Char('k'), KeyCode::Up] {
+            assert_eq!(
+                map_key(&state, &press(code, KeyModifiers::NONE)),
+                Some(Action::Up)
+            );
+        }
+    }
+
+    #[test]
+    fn question_mark_with_shift_opens_help() {
+        assert_eq!(
+            map_key(&state(), &press(KeyCode::Char('?'), KeyModifiers::SHIFT)),
+            Some(Action::Help)
+        );
+    }
+
+    #[test]
+    fn while_searching_letters_are_text_not_commands() {
+        let mut state = state();
+        state.searching = true;
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('q'), KeyModifiers::NONE)),
+            Some(Action::SearchInput('q'))
+        );
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Esc, KeyModifiers::NONE)),
+            Some(Action::SearchCancel)
+        );
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn a_rebound_key_is_what_the_keymap_says() {
+        let mut state = state();
+        state.keymap.bindings.insert(
+            0,
+            Binding {
+                keys: vec![Key::char('x')],
+                action: Action::Quit,
+                help: "quit",
+            },
+        );
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('x'), KeyModifiers::NONE)),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn key_releases_are_ignored() {
+        let mut event = press(KeyCode::Char('j'), KeyModifiers::NONE);
+        event.kind = KeyEventKind::Release;
+        assert_eq!(map_key(&state(), &event), None);
+    }
+}

@@ -1,0 +1,89 @@
+//! Sample gigs for the TUI's tests: fixed ids and times, so screens render the same everywhere.
+
+use bookmygig_api::{AccountId, Category, Gig, GigId, GigStatus, Money, PaymentPointer};
+use time::OffsetDateTime;
+use time::macros::datetime;
+
+/// One gig with the given fields and fixed everything else.
+#[allow(clippy::too_many_arguments)]
+fn gig(
+    n: u8,
+    creator_name: &str,
+    title: &str,
+    category: Category,
+    price: Money,
+    (starts_at, ends_at): (OffsetDateTime, OffsetDateTime),
+    seats_left: Option<u32>,
+    status: GigStatus,
+    description: &str,
+) -> Gig {
+    Gig {
+        id: GigId::from_bytes([n; 16]),
+        creator_id: AccountId::from_bytes([n + 100; 16]),
+        creator_name: creator_name.to_owned(),
+        title: title.to_owned(),
+        description: description.to_owned(),
+        category,
+        price,
+        starts_at,
+        ends_at,
+        capacity: seats_left.map(|left| left + 10),
+        seats_left,
+        payment_pointer: PaymentPointer::parse("$wallet.example/alice")
+            .unwrap_or_else(|err| panic!("sample pointer: {err}")),
+        payment_url: "https://wallet.example/alice".to_owned(),
+        micropayment_rate: Money(360_000),
+        status,
+        created_at: datetime!(2026-04-01 12:00 UTC),
+        stream_key: None,
+        rtmp_url: None,
+    }
+}
+
+/// Three gigs: one live, one scheduled with unlimited seats, one crossing midnight.
+pub fn gigs() -> Vec<Gig> {
+    vec![
+        gig(
+            1,
+            "The Blue Notes",
+            "Late-night jazz trio",
+            Category::Music,
+            Money(7_500_000),
+            (
+                datetime!(2026-05-02 18:00 UTC),
+                datetime!(2026-05-02 19:30 UTC),
+            ),
+            Some(42),
+            GigStatus::Live,
+            "Standards and originals from a piano trio, played live from a small club in Lisbon.",
+        ),
+        gig(
+            2,
+            "Mira Okafor",
+            "Stand-up: Overbooked",
+            Category::Comedy,
+            Money(12_000_000),
+            (
+                datetime!(2026-05-03 19:00 UTC),
+                datetime!(2026-05-03 20:00 UTC),
+            ),
+            None,
+            GigStatus::Scheduled,
+            "An hour about airports, landlords and the people who sell tickets online.",
+        ),
+        gig(
+            3,
+            "Studio Flow",
+            "Sunrise yoga",
+            Category::Fitness,
+            Money(0),
+            (
+                datetime!(2026-05-04 21:30 UTC),
+                datetime!(2026-05-04 23:00 UTC),
+            ),
+            Some(0),
+            GigStatus::Scheduled,
+            "",
+        ),
+    ]
+}

@@ -1,0 +1,172 @@
+//! The catalogue: category tabs across the top, the list of gigs (LIVE badge or start time,
+//! title, billed name) and the selected gig's details beside it, or full width once opened.
+
+use bookmygig_api::{Category, Gig, GigStatus};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Tabs, Wrap};
+
+use super::theme::Theme;
+use crate::tui::app::{Screen, State};
+
+/// The tab row: the app's name, then "All" and every category.
+pub fn tabs(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let theme = Theme::new(state.color);
+    let titles = std::iter::once("All".to_owned()).chain(Category::ALL.iter().map(|c| {
+        let name = c.as_str();
+        let mut chars = name.chars();
+        chars
+            .next()
+            .map(|first| first.to_uppercase().chain(chars).collect())
+            .unwrap_or_default()
+    }));
+    let [name, rest] = Layout::horizontal([Constraint::Length(11), Constraint::Min(0)]).areas(area);
+    frame.render_widget(
+        Paragraph::new(Span::styled(" BookMyGig", theme.accent())),
+        name,
+    );
+    frame.render_widget(
+        Tabs::new(titles)
+            .select(state.tab)
+            .highlight_style(theme.selected())
+            .divider("│"),
+        rest,
+    );
+}
+
+/// The list and the detail pane (catalogue), or the detail alone (an opened gig).
+pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    match state.screen {
+        Screen::Gig => detail(frame, area, state),
+        Screen::Catalogue => {
+            let [list_area, detail_area] =
+                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                    .areas(area);
+            list(frame, list_area, state);
+            detail(frame, detail_area, state);
+        }
+    }
+}
+
+/// The gig list, or the loading / error / empty notice in its place.
+fn list(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let theme = Theme::new(state.color);
+    let visible = state.visible();
+    let title = if state.loading {
+        " Gigs (loading…) ".to_owned()
+    } else {
+        format!(" Gigs ({}) ", visible.len())
+    };
+    let block = Block::bordered().title(title);
+    let notice = if let Some(error) = &state.error {
+        Some(vec![
+            Line::from(Span::styled("Could not load the gigs", theme.error())),
+            Line::from(error.as_str()),
+            Line::from(""),
+            Line::from(Span::styled("Press r to retry.", theme.dim())),
+        ])
+    } else if visible.is_empty() && state.loading {
+        Some(vec![Line::from(Span::styled("Loading gigs…", theme.dim()))])
+    } else if visible.is_empty() && !state.search.is_empty() {
+        Some(vec![
+            Line::from("No gig matches the search."),
+            Line::from(Span::styled("Esc clears it.", theme.dim())),
+        ])
+    } else if visible.is_empty() {
+        Some(vec![
+            Line::from("No gigs here yet."),
+            Line::from(Span::styled(
+                "Try another category, or r to refresh.",
+                theme.dim(),
+            )),
+        ])
+    } else {
+        None
+    };
+    if let Some(lines) = notice {
+        frame.render_widget(
+            Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let items: Vec<ListItem<'_>> = visible.iter().map(|gig| row(gig, state)).collect();
+    // A local selection for this frame only: drawing never writes back into the state.
+    let mut selection = ListState::default().with_selected(Some(state.selected));
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(block)
+            .highlight_style(theme.selected()),
+        area,
+        &mut selection,
+    );
+}
+
+/// One list row: the LIVE badge or the start time, then the title and billed name.
+fn row<'a>(gig: &'a Gig, state: &State) -> ListItem<'a> {
+    let theme = Theme::new(state.color);
+    let when = if gig.status == GigStatus::Live {
+        Span::styled(" LIVE ", theme.live())
+    } else {
+        Span::styled(state.zone.short(gig.starts_at), theme.dim())
+    };
+    let pad = 13usize.saturating_sub(when.width());
+    ListItem::new(Line::from(vec![
+        when,
+        Span::raw(" ".repeat(pad)),
+        Span::raw(gig.title.as_str()),
+        Span::styled(format!(" · {}", gig.creator_name), theme.dim()),
+    ]))
+}
+
+/// The selected gig's details: title, host, category, local date and time range, price,
+/// seats left, status and description.
+fn detail(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let theme = Theme::new(state.color);
+    let block = Block::bordered().title(" Gig ");
+    let Some(gig) = state.selected_gig() else {
+        frame.render_widget(
+            Paragraph::new(Span::styled("Nothing selected.", theme.dim())).block(block),
+            area,
+        );
+        return;
+    };
+    let field = |label: &'static str, value: String| {
+        Line::from(vec![
+            Span::styled(format!("{label:<11}"), theme.dim()),
+            Span::raw(value),
+        ])
+    };
+    let seats = match gig.seats_left {
+        None => "unlimited".to_owned(),
+        Some(0) => "sold out".to_owned(),
+        Some(n) => n.to_string(),
+    };
+    let mut title = vec![Span::styled(gig.title.as_str(), theme.accent())];
+    if gig.status == GigStatus::Live {
+        title.push(Span::raw(" "));
+        title.push(Span::styled(" LIVE ", theme.live()));
+    }
+    let mut lines = vec![
+        Line::from(title),
+        Line::from(format!("by {}", gig.creator_name)),
+        Line::from(""),
+        field("Category", gig.category.to_string()),
+        field("Date", state.zone.date(gig.starts_at)),
+        field("Time", state.zone.range(gig.starts_at, gig.ends_at)),
+        field("Price", gig.price.to_string()),
+        field("Seats left", seats),
+        field("Status", gig.status.as_str().to_owned()),
+        Line::from(""),
+    ];
+    if gig.description.is_empty() {
+        lines.push(Line::from(Span::styled("No description.", theme.dim())));
+    } else {
+        lines.push(Line::from(gig.description.as_str()));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+        area,
+    );
+}

@@ -1,0 +1,68 @@
+//! Pure drawing: every function here takes `&State` and a frame and changes nothing else, so a
+//! screen is a function of the state (and snapshot tests render it through `TestBackend`).
+//!
+//! - [`catalogue`]: category tabs, the gig list with LIVE badges, and the detail pane.
+//! - [`status`]: the bottom line (search input, last message, monetization state, help hint).
+//! - [`help`]: the `?` overlay, listed from the keymap in force.
+//! - [`theme`]: styles, with colour only when `NO_COLOR` is unset.
+
+mod catalogue;
+mod help;
+mod status;
+pub mod theme;
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::Line;
+use ratatui::widgets::{Paragraph, Wrap};
+
+use super::app::State;
+
+/// The smallest terminal the TUI draws in; below it a "too small" notice is shown instead.
+pub const MIN_WIDTH: u16 = 60;
+/// See [`MIN_WIDTH`].
+pub const MIN_HEIGHT: u16 = 15;
+
+/// Draws the whole screen for `state`.
+pub fn draw(frame: &mut Frame<'_>, state: &State) {
+    let area = frame.area();
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        too_small(frame, area);
+        return;
+    }
+    let [tabs, body, status_line] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area);
+    catalogue::tabs(frame, tabs, state);
+    catalogue::body(frame, body, state);
+    status::line(frame, status_line, state);
+    if state.help {
+        help::overlay(frame, body, state);
+    }
+}
+
+/// The notice shown when the terminal is smaller than [`MIN_WIDTH`]×[`MIN_HEIGHT`].
+fn too_small(frame: &mut Frame<'_>, area: Rect) {
+    let lines = vec![
+        Line::from("Terminal too small"),
+        Line::from(format!("{}×{}", area.width, area.height)),
+        Line::from(format!("BookMyGig needs at least {MIN_WIDTH}×{MIN_HEIGHT}")),
+    ];
+    let height = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let [_, middle, _] = Layout::vertical([
+        Constraint::Fill(1),
+        Constraint::Length(height),
+        Constraint::Fill(1),
+    ])
+    .areas(area);
+    frame.render_widget(
+        Paragraph::new(lines).centered().wrap(Wrap { trim: true }),
+        middle,
+    );
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,178 @@
+//! Snapshot tests of every screen the TUI has so far, at 80×24 and 120×40, rendered from plain
+//! states through ratatui's `TestBackend`. Times are shown at a fixed +02:00.
+
+use bookmygig_api::Page;
+use chrono::FixedOffset;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+
+use super::draw;
+use crate::tui::action::Action;
+use crate::tui::app::{State, Zone};
+use crate::tui::event::Keymap;
+use crate::tui::sample;
+use crate::tui::update::update;
+
+/// The sizes every screen is checked at.
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn fresh() -> State {
+    let zone = FixedOffset::east_opt(2 * 3600).map_or(Zone::Local, Zone::Fixed);
+    State::new(zone, true, Keymap::default())
+}
+
+fn loaded() -> State {
+    let mut state = fresh();
+    update(&mut state, Action::Refresh);
+    let request = state.request;
+    update(
+        &mut state,
+        Action::CatalogueLoaded {
+            request,
+            result: Ok(Page {
+                items: sample::gigs(),
+                next_cursor: None,
+            }),
+        },
+    );
+    state
+}
+
+fn render(state: &State, (width, height): (u16, u16)) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(width, height))
+        .unwrap_or_else(|err| panic!("test terminal: {err}"));
+    terminal
+        .draw(|frame| draw(frame, state))
+        .unwrap_or_else(|err| panic!("draw: {err}"));
+    terminal
+}
+
+/// Asserts the screen of `state` at both sizes, as `NAME_80x24` and `NAME_120x40`.
+fn check(name: &str, state: &State) {
+    for size in SIZES {
+        let terminal = render(state, size);
+        insta::assert_snapshot!(format!("{name}_{}x{}", size.0, size.1), terminal.backend());
+    }
+}
+
+#[test]
+fn catalogue_with_three_gigs() {
+    check("catalogue_loaded", &loaded());
+}
+
+#[test]
+fn catalogue_with_the_second_gig_selected() {
+    let mut state = loaded();
+    update(&mut state, Action::Down);
+    check("catalogue_second_selected", &state);
+}
+
+#[test]
+fn catalogue_empty() {
+    let mut state = fresh();
+    update(&mut state, Action::Refresh);
+    let request = state.request;
+    update(
+        &mut state,
+        Action::CatalogueLoaded {
+            request,
+            result: Ok(Page {
+                items: Vec::new(),
+                next_cursor: None,
+            }),
+        },
+    );
+    check("catalogue_empty", &state);
+}
+
+#[test]
+fn catalogue_loading() {
+    let mut state = fresh();
+    update(&mut state, Action::Refresh);
+    check("catalogue_loading", &state);
+}
+
+#[test]
+fn catalogue_error() {
+    let mut state = fresh();
+    update(&mut state, Action::Refresh);
+    let request = state.request;
+    update(
+        &mut state,
+        Action::CatalogueLoaded {
+            request,
+            result: Err(
+                "cannot reach the server at http://127.0.0.1:8080: connection refused".to_owned(),
+            ),
+        },
+    );
+    check("catalogue_error", &state);
+}
+
+#[test]
+fn catalogue_while_typing_a_search() {
+    let mut state = loaded();
+    update(&mut state, Action::StartSearch);
+    for c in "yoga".chars() {
+        update(&mut state, Action::SearchInput(c));
+    }
+    check("catalogue_searching", &state);
+}
+
+#[test]
+fn catalogue_search_without_match() {
+    let mut state = loaded();
+    update(&mut state, Action::StartSearch);
+    for c in "opera".chars() {
+        update(&mut state, Action::SearchInput(c));
+    }
+    check("catalogue_search_no_match", &state);
+}
+
+#[test]
+fn opened_gig() {
+    let mut state = loaded();
+    update(&mut state, Action::Open);
+    check("gig_opened", &state);
+}
+
+#[test]
+fn help_overlay() {
+    let mut state = loaded();
+    update(&mut state, Action::Help);
+    check("help_overlay", &state);
+}
+
+#[test]
+fn too_small_terminal() {
+    let state = loaded();
+    for size in [(59, 24), (80, 14)] {
+        let terminal = render(&state, size);
+        insta::assert_snapshot!(
+            format!("too_small_{}x{}", size.0, size.1),
+            terminal.backend()
+        );
+    }
+}
+
+#[test]
+fn no_color_draws_without_colours() {
+    let mut state = loaded();
+    state.color = false;
+    let terminal = render(&state, (80, 24));
+    let buffer = terminal.backend().buffer();
+    assert!(
+        buffer
+            .content()
+            .iter()
+            .all(|cell| cell.fg == Color::Reset && cell.bg == Color::Reset)
+    );
+}
+
+#[test]
+fn colour_is_used_when_allowed() {
+    let terminal = render(&loaded(), (80, 24));
+    let buffer = terminal.backend().buffer();
+    assert!(buffer.content().iter().any(|cell| cell.bg == Color::Red));
+}

@@ -1,0 +1,332 @@
+//! The one place state changes: [`update`] applies an [`Action`] to the [`State`] and returns
+//! the slow work it needs ([`Effect`]s) instead of doing it, so it is pure and tested directly.
+
+use bookmygig_client::GigListQuery;
+
+use super::action::{Action, Effect};
+use super::app::{Screen, State, TAB_COUNT};
+
+/// Most gigs asked for per page.
+pub const PAGE_SIZE: usize = 50;
+
+/// Applies `action` to `state`; returns the work to start in the background.
+pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    // The help overlay takes the keys (but not the network's answers) until it is closed.
+    if state.help
+        && !matches!(
+            action,
+            Action::Quit | Action::Help | Action::Back | Action::CatalogueLoaded { .. }
+        )
+    {
+        return Vec::new();
+    }
+    match action {
+        Action::Quit => {
+            state.quit = true;
+            Vec::new()
+        }
+        Action::Help => {
+            state.help = !state.help;
+            Vec::new()
+        }
+        Action::Back if state.help => {
+            state.help = false;
+            Vec::new()
+        }
+        Action::Back => {
+            state.screen = Screen::Catalogue;
+            Vec::new()
+        }
+        Action::Up => {
+            state.selected = state.selected.saturating_sub(1);
+            Vec::new()
+        }
+        Action::Down => {
+            let rows = state.visible().len();
+            if state.selected + 1 < rows {
+                state.selected += 1;
+            }
+            Vec::new()
+        }
+        Action::NextTab => {
+            state.tab = (state.tab + 1) % TAB_COUNT;
+            fetch(state)
+        }
+        Action::PrevTab => {
+            state.tab = (state.tab + TAB_COUNT - 1) % TAB_COUNT;
+            fetch(state)
+        }
+        Action::StartSearch => {
+            state.searching = true;
+            state.screen = Screen::Catalogue;
+            Vec::new()
+        }
+        Action::SearchInput(c) => {
+            state.search.push(c);
+            state.selected = 0;
+            Vec::new()
+        }
+        Action::SearchBackspace => {
+            state.search.pop();
+            state.selected = 0;
+            Vec::new()
+        }
+        Action::SearchSubmit => {
+            state.searching = false;
+            fetch(state)
+        }
+        Action::SearchCancel => {
+            state.searching = false;
+            let had_search = !state.search.is_empty();
+            state.search.clear();
+            state.selected = 0;
+            if had_search { fetch(state) } else { Vec::new() }
+        }
+        Action::Refresh => fetch(state),
+        Action::Open => {
+            if state.selected_gig().is_some() {
+                state.screen = Screen::Gig;
+            }
+            Vec::new()
+        }
+        Action::CatalogueLoaded { request, result } => {
+            if request != state.request {
+                return Vec::new();
+            }
+            state.loading = false;
+            match result {
+                Ok(page) => {
+                    state.error = None;
+                    state.status = format!(
+                        "{} gig{}",
+                        page.items.len(),
+                        if page.items.len() == 1 { "" } else { "s" }
+                    );
+                    state.gigs = page.items;
+                    state.selected = state.selected.min(state.visible().len().saturating_sub(1));
+                }
+                Err(reason) => {
+                    state.status = "could not load the gigs; r to retry".to_owned();
+                    state.error = Some(reason);
+                }
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// Starts a catalogue request for the current tab and search; answers to earlier requests
+/// will be ignored.
+fn fetch(state: &mut State) -> Vec<Effect> {
+    state.request += 1;
+    state.loading = true;
+    state.selected = 0;
+    state.screen = Screen::Catalogue;
+    let q = state.search.trim();
+    vec![Effect::FetchCatalogue {
+        request: state.request,
+        query: GigListQuery {
+            category: state.category(),
+            q: (!q.is_empty()).then(|| q.to_owned()),
+            limit: Some(PAGE_SIZE),
+            ..GigListQuery::default()
+        },
+    }]
+}
+
+#[cfg(test)]
+mod tests {
+    use bookmygig_api::{Category, Page};
+
+    use super::*;
+    use crate::tui::app::Zone;
+    use crate::tui::event::Keymap;
+    use crate::tui::sample;
+
+    fn loaded() -> State {
+        let mut state = State::new(Zone::Local, false, Keymap::default());
+        let effects = update(&mut state, Action::Refresh);
+        assert_eq!(effects.len(), 1);
+        let request = state.request;
+        update(
+            &mut state,
+            Action::CatalogueLoaded {
+                request,
+                result: Ok(Page {
+                    items: sample::gigs(),
+                    next_cursor: None,
+                }),
+            },
+        );
+        state
+    }
+
+    #[test]
+    fn refresh_asks_for_the_catalogue_and_shows_loading() {
+        let mut state = State::new(Zone::Local, false, Keymap::default());
+        let effects = update(&mut state, Action::Refresh);
+        assert!(state.loading);
+        assert_eq!(
+            effects,
+            vec![Effect::FetchCatalogue {
+                request: 1,
+                query: GigListQuery {
+                    limit: Some(PAGE_SIZE),
+                    ..GigListQuery::default()
+                },
+            }]
+        );
+    }
+
+    #[test]
+    fn down_and_up_stay_within_the_list() {
+        let mut state = loaded();
+        update(&mut state, Action::Up);
+        assert_eq!(state.selected, 0);
+        for _ in 0..10 {
+            update(&mut state, Action::Down);
+        }
+        assert_eq!(state.selected, 2);
+        update(&mut state, Action::Up);
+        assert_eq!(state.selected, 1);
+    }
+
+    #[test]
+    fn tabs_wrap_around_and_fetch_their_category() {
+        let mut state = loaded();
+        let effects = update(&mut state, Action::PrevTab);
+        assert_eq!(state.category(), Some(Category::Workshop));
+        assert!(matches!(
+            &effects[..],
+            [Effect::FetchCatalogue { query, .. }] if query.category == Some(Category::Workshop)
+        ));
+        update(&mut state, Action::NextTab);
+        assert_eq!(state.category(), None);
+        let effects = update(&mut state, Action::NextTab);
+        assert_eq!(state.category(), Some(Category::Comedy));
+        assert!(matches!(
+            &effects[..],
+            [Effect::FetchCatalogue { query, .. }] if query.category == Some(Category::Comedy)
+        ));
+    }
+
+    #[test]
+    fn typing_a_search_filters_the_loaded_rows_and_enter_asks_the_server() {
+        let mut state = loaded();
+        update(&mut state, Action::StartSearch);
+        for c in "JAZZ".chars() {
+            assert!(update(&mut state, Action::SearchInput(c)).is_empty());
+        }
+        let titles: Vec<_> = state.visible().iter().map(|g| g.title.clone()).collect();
+        assert_eq!(titles, ["Late-night jazz trio"]);
+        let effects = update(&mut state, Action::SearchSubmit);
+        assert!(!state.searching);
+        assert!(matches!(
+            &effects[..],
+            [Effect::FetchCatalogue { query, .. }] if query.q.as_deref() == Some("JAZZ")
+        ));
+    }
+
+    #[test]
+    fn cancelling_a_search_clears_it_and_reloads() {
+        let mut state = loaded();
+        update(&mut state, Action::StartSearch);
+        update(&mut state, Action::SearchInput('x'));
+        let effects = update(&mut state, Action::SearchCancel);
+        assert!(state.search.is_empty());
+        assert_eq!(state.visible().len(), 3);
+        assert_eq!(effects.len(), 1);
+    }
+
+    #[test]
+    fn a_failed_load_shows_the_error_and_keeps_nothing_loading() {
+        let mut state = State::new(Zone::Local, false, Keymap::default());
+        update(&mut state, Action::Refresh);
+        let request = state.request;
+        update(
+            &mut state,
+            Action::CatalogueLoaded {
+                request,
+                result: Err("cannot reach the server".to_owned()),
+            },
+        );
+        assert!(!state.loading);
+        assert_eq!(state.error.as_deref(), Some("cannot reach the server"));
+    }
+
+    #[test]
+    fn a_stale_answer_is_dropped() {
+        let mut state = loaded();
+        update(&mut state, Action::NextTab);
+        let stale = state.request - 1;
+        update(
+            &mut state,
+            Action::CatalogueLoaded {
+                request: stale,
+                result: Ok(Page {
+                    items: Vec::new(),
+                    next_cursor: None,
+                }),
+            },
+        );
+        assert!(state.loading);
+        assert_eq!(state.gigs.len(), 3);
+    }
+
+    #[test]
+    fn open_shows_the_gig_and_back_returns() {
+        let mut state = loaded();
+        update(&mut state, Action::Down);
+        update(&mut state, Action::Open);
+        assert_eq!(state.screen, Screen::Gig);
+        update(&mut state, Action::Back);
+        assert_eq!(state.screen, Screen::Catalogue);
+    }
+
+    #[test]
+    fn open_on_an_empty_list_does_nothing() {
+        let mut state = State::new(Zone::Local, false, Keymap::default());
+        update(&mut state, Action::Open);
+        assert_eq!(state.screen, Screen::Catalogue);
+    }
+
+    #[test]
+    fn the_help_overlay_swallows_keys_until_closed() {
+        let mut state = loaded();
+        update(&mut state, Action::Help);
+        update(&mut state, Action::Down);
+        assert_eq!(state.selected, 0);
+        update(&mut state, Action::Back);
+        assert!(!state.help);
+        update(&mut state, Action::Down);
+        assert_eq!(state.selected, 1);
+    }
+
+    #[test]
+    fn an_answer_arriving_under_the_help_overlay_is_applied() {
+        let mut state = State::new(Zone::Local, false, Keymap::default());
+        update(&mut state, Action::Refresh);
+        update(&mut state, Action::Help);
+        let request = state.request;
+        update(
+            &mut state,
+            Action::CatalogueLoaded {
+                request,
+                result: Ok(Page {
+                    items: sample::gigs(),
+                    next_cursor: None,
+                }),
+            },
+        );
+        assert!(!state.loading);
+        assert_eq!(state.gigs.len(), 3);
+    }
+
+    #[test]
+    fn quit_works_even_with_help_open() {
+        let mut state = loaded();
+        update(&mut state, Action::Help);
+        update(&mut state, Action::Quit);
+        assert!(state.quit);
+    }
+}
