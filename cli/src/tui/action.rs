@@ -36,6 +36,13 @@ pub enum Action {
     Quit,
     /// Show or hide the help overlay.
     Help,
+    /// The next page of the catalogue arrived (asked for on scrolling near the end).
+    MoreLoaded {
+        /// The listing it continues; pages of an earlier listing are dropped.
+        request: u64,
+        /// The page, or the error in words.
+        result: Result<Page<Gig>, String>,
+    },
     /// A catalogue request finished.
     CatalogueLoaded {
         /// The request it answers; older answers than the latest request are dropped.
@@ -48,7 +55,8 @@ pub enum Action {
 /// Slow work for a background task; its outcome comes back as an [`Action`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Effect {
-    /// `GET /gigs` with this query; answers with [`Action::CatalogueLoaded`].
+    /// `GET /gigs` with this query; answers with [`Action::CatalogueLoaded`], or with
+    /// [`Action::MoreLoaded`] when the query carries a cursor.
     FetchCatalogue {
         /// Tags the answer so a stale one can be recognised.
         request: u64,

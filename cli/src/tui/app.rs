@@ -3,6 +3,7 @@
 //! test.
 
 use bookmygig_api::{Category, Gig};
+use bookmygig_client::GigListQuery;
 use chrono::{DateTime, FixedOffset, Local, TimeZone as _, Utc};
 use time::OffsetDateTime;
 
@@ -92,6 +93,13 @@ pub struct State {
     pub searching: bool,
     /// A catalogue request is under way.
     pub loading: bool,
+    /// The filters of the loaded listing (the search text may have changed since): the next
+    /// page is asked for with these.
+    pub listing: GigListQuery,
+    /// The cursor of the next page of the current listing; `None` once all is loaded.
+    pub next_cursor: Option<String>,
+    /// The next page is being fetched.
+    pub loading_more: bool,
     /// Why the last catalogue request failed, shown in place of the list.
     pub error: Option<String>,
     /// The last request sent; answers to older ones are stale.
@@ -121,6 +129,9 @@ impl State {
             search: String::new(),
             searching: false,
             loading: false,
+            listing: GigListQuery::default(),
+            next_cursor: None,
+            loading_more: false,
             error: None,
             request: 0,
             status: String::new(),

@@ -124,13 +124,18 @@ fn spawn(effect: Effect, client: &Client, results: &mpsc::Sender<Action>) {
     let results = results.clone();
     tokio::spawn(async move {
         let action = match effect {
-            Effect::FetchCatalogue { request, query } => Action::CatalogueLoaded {
-                request,
-                result: client
+            Effect::FetchCatalogue { request, query } => {
+                let more = query.cursor.is_some();
+                let result = client
                     .list_gigs(&query)
                     .await
-                    .map_err(|err| crate::error::CliError::from(err).to_string()),
-            },
+                    .map_err(|err| crate::error::CliError::from(err).to_string());
+                if more {
+                    Action::MoreLoaded { request, result }
+                } else {
+                    Action::CatalogueLoaded { request, result }
+                }
+            }
         };
         // The loop has ended when the channel is closed: nobody wants the answer.
         let _ = results.send(action).await;

@@ -9,13 +9,21 @@ use super::app::{Screen, State, TAB_COUNT};
 /// Most gigs asked for per page.
 pub const PAGE_SIZE: usize = 50;
 
+/// The next page is fetched once the selection is this close to the last loaded row, so
+/// scrolling rarely reaches the end before it arrives.
+const PREFETCH_ROWS: usize = 5;
+
 /// Applies `action` to `state`; returns the work to start in the background.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     // The help overlay takes the keys (but not the network's answers) until it is closed.
     if state.help
         && !matches!(
             action,
-            Action::Quit | Action::Help | Action::Back | Action::CatalogueLoaded { .. }
+            Action::Quit
+                | Action::Help
+                | Action::Back
+                | Action::CatalogueLoaded { .. }
+                | Action::MoreLoaded { .. }
         )
     {
         return Vec::new();
@@ -46,7 +54,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if state.selected + 1 < rows {
                 state.selected += 1;
             }
-            Vec::new()
+            if state.selected + PREFETCH_ROWS >= rows {
+                fetch_more(state)
+            } else {
+                Vec::new()
+            }
         }
         Action::NextTab => {
             state.tab = (state.tab + 1) % TAB_COUNT;
@@ -103,6 +115,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                         if page.items.len() == 1 { "" } else { "s" }
                     );
                     state.gigs = page.items;
+                    state.next_cursor = page.next_cursor;
                     state.selected = state.selected.min(state.visible().len().saturating_sub(1));
                 }
                 Err(reason) => {
@@ -112,6 +125,52 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::MoreLoaded { request, result } => {
+            if request != state.request || !state.loading_more {
+                return Vec::new();
+            }
+            state.loading_more = false;
+            match result {
+                Ok(page) => {
+                    state.gigs.extend(page.items);
+                    state.next_cursor = page.next_cursor;
+                    state.status = format!("{} gigs", state.gigs.len());
+                }
+                // The rows already shown stay; the next scroll to the end asks again.
+                Err(reason) => state.status = format!("could not load more gigs: {reason}"),
+            }
+            Vec::new()
+        }
+    }
+}
+
+/// Asks for the page after the loaded ones, unless one is on its way or there is none.
+fn fetch_more(state: &mut State) -> Vec<Effect> {
+    let Some(cursor) = state.next_cursor.clone() else {
+        return Vec::new();
+    };
+    if state.loading || state.loading_more {
+        return Vec::new();
+    }
+    state.loading_more = true;
+    let query = GigListQuery {
+        cursor: Some(cursor),
+        ..state.listing.clone()
+    };
+    vec![Effect::FetchCatalogue {
+        request: state.request,
+        query,
+    }]
+}
+
+/// The listing's filters: the current tab and the search text.
+fn query(state: &State) -> GigListQuery {
+    let q = state.search.trim();
+    GigListQuery {
+        category: state.category(),
+        q: (!q.is_empty()).then(|| q.to_owned()),
+        limit: Some(PAGE_SIZE),
+        ..GigListQuery::default()
     }
 }
 
@@ -120,17 +179,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
 fn fetch(state: &mut State) -> Vec<Effect> {
     state.request += 1;
     state.loading = true;
+    state.loading_more = false;
     state.selected = 0;
     state.screen = Screen::Catalogue;
-    let q = state.search.trim();
+    state.listing = query(state);
     vec![Effect::FetchCatalogue {
         request: state.request,
-        query: GigListQuery {
-            category: state.category(),
-            q: (!q.is_empty()).then(|| q.to_owned()),
-            limit: Some(PAGE_SIZE),
-            ..GigListQuery::default()
-        },
+        query: state.listing.clone(),
     }]
 }
 
@@ -320,6 +375,111 @@ mod tests {
         );
         assert!(!state.loading);
         assert_eq!(state.gigs.len(), 3);
+    }
+
+    /// A state with one loaded page of `rows` copies of the samples and a next cursor.
+    fn first_page(rows: usize) -> State {
+        let mut state = State::new(Zone::Local, false, Keymap::default());
+        update(&mut state, Action::Refresh);
+        let request = state.request;
+        update(
+            &mut state,
+            Action::CatalogueLoaded {
+                request,
+                result: Ok(Page {
+                    items: sample::gigs().into_iter().cycle().take(rows).collect(),
+                    next_cursor: Some("page-2".to_owned()),
+                }),
+            },
+        );
+        state
+    }
+
+    #[test]
+    fn scrolling_near_the_end_asks_once_for_the_next_page() {
+        let mut state = first_page(12);
+        for _ in 0..6 {
+            assert!(update(&mut state, Action::Down).is_empty());
+        }
+        let effects = update(&mut state, Action::Down);
+        assert!(matches!(
+            &effects[..],
+            [Effect::FetchCatalogue { request, query }]
+                if *request == state.request && query.cursor.as_deref() == Some("page-2")
+        ));
+        assert!(
+            update(&mut state, Action::Down).is_empty(),
+            "one request at a time"
+        );
+        let request = state.request;
+        update(
+            &mut state,
+            Action::MoreLoaded {
+                request,
+                result: Ok(Page {
+                    items: sample::gigs(),
+                    next_cursor: None,
+                }),
+            },
+        );
+        assert_eq!(state.gigs.len(), 15);
+        assert_eq!(state.selected, 8, "the selection stays where it was");
+        for _ in 0..20 {
+            assert!(
+                update(&mut state, Action::Down).is_empty(),
+                "nothing more to load"
+            );
+        }
+        assert_eq!(state.selected, 14);
+    }
+
+    #[test]
+    fn the_next_page_uses_the_listing_filters_not_unsent_search_text() {
+        let mut state = first_page(3);
+        update(&mut state, Action::StartSearch);
+        update(&mut state, Action::SearchInput('y'));
+        let effects = update(&mut state, Action::Down);
+        assert!(matches!(
+            &effects[..],
+            [Effect::FetchCatalogue { query, .. }]
+                if query.q.is_none() && query.cursor.as_deref() == Some("page-2")
+        ));
+    }
+
+    #[test]
+    fn a_page_of_an_earlier_listing_is_dropped() {
+        let mut state = first_page(3);
+        update(&mut state, Action::Down);
+        let old = state.request;
+        update(&mut state, Action::NextTab);
+        update(
+            &mut state,
+            Action::MoreLoaded {
+                request: old,
+                result: Ok(Page {
+                    items: sample::gigs(),
+                    next_cursor: None,
+                }),
+            },
+        );
+        assert_eq!(state.gigs.len(), 3);
+    }
+
+    #[test]
+    fn a_failed_next_page_keeps_the_rows_and_can_be_retried() {
+        let mut state = first_page(3);
+        assert_eq!(update(&mut state, Action::Down).len(), 1);
+        let request = state.request;
+        update(
+            &mut state,
+            Action::MoreLoaded {
+                request,
+                result: Err("timed out".to_owned()),
+            },
+        );
+        assert_eq!(state.gigs.len(), 3);
+        assert!(state.status.contains("timed out"));
+        assert_eq!(update(&mut state, Action::Down).len(), 1);
     }
 
     #[test]

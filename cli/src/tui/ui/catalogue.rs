@@ -55,6 +55,8 @@ fn list(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let visible = state.visible();
     let title = if state.loading {
         " Gigs (loading…) ".to_owned()
+    } else if state.next_cursor.is_some() {
+        format!(" Gigs ({}, more below) ", visible.len())
     } else {
         format!(" Gigs ({}) ", visible.len())
     };

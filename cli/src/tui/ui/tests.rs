@@ -176,3 +176,10 @@ fn colour_is_used_when_allowed() {
     let buffer = terminal.backend().buffer();
     assert!(buffer.content().iter().any(|cell| cell.bg == Color::Red));
 }
+
+#[test]
+fn catalogue_with_more_pages_to_load() {
+    let mut state = loaded();
+    state.next_cursor = Some("page-2".to_owned());
+    check("catalogue_more_below", &state);
+}
