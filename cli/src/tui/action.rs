@@ -2,7 +2,7 @@
 //! asks for in return ([`Effect`]). Actions come from keys (through the keymap) and from
 //! background tasks reporting back; effects are carried out by tasks the event loop spawns.
 
-use bookmygig_api::{Gig, Page};
+use bookmygig_api::{Gig, GigId, Money, Page, Purchased};
 use bookmygig_client::GigListQuery;
 
 /// Everything that changes the [`State`](super::app::State): a key's meaning or a result.
@@ -36,6 +36,19 @@ pub enum Action {
     Quit,
     /// Show or hide the help overlay.
     Help,
+    /// Open the buy dialog for the selected gig.
+    Buy,
+    /// Say yes in the buy dialog.
+    Confirm,
+    /// The wallet balance arrived (for the buy dialog).
+    WalletLoaded(Result<Money, String>),
+    /// A purchase finished.
+    TicketBought {
+        /// The gig it was for; an answer for a gig whose dialog is closed only updates the status.
+        gig: GigId,
+        /// The ticket, or the refusal in words (sold out, insufficient funds…).
+        result: Result<Purchased, String>,
+    },
     /// The next page of the catalogue arrived (asked for on scrolling near the end).
     MoreLoaded {
         /// The listing it continues; pages of an earlier listing are dropped.
@@ -62,5 +75,14 @@ pub enum Effect {
         request: u64,
         /// Filters of the request.
         query: GigListQuery,
+    },
+    /// `GET /wallet`; answers with [`Action::WalletLoaded`].
+    FetchWallet,
+    /// `POST /gigs/{id}/tickets`; answers with [`Action::TicketBought`].
+    BuyTicket {
+        /// The gig.
+        gig: GigId,
+        /// The same key for every retry of this purchase, so it happens at most once.
+        idempotency_key: String,
     },
 }

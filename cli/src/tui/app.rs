@@ -2,7 +2,7 @@
 //! what [`draw`](super::ui::draw) reads. Nothing here does I/O, so any screen can be built in a
 //! test.
 
-use bookmygig_api::{Category, Gig};
+use bookmygig_api::{Category, Gig, Money};
 use bookmygig_client::GigListQuery;
 use chrono::{DateTime, FixedOffset, Local, TimeZone as _, Utc};
 use time::OffsetDateTime;
@@ -76,6 +76,34 @@ impl Zone {
     }
 }
 
+/// Where a purchase in the buy dialog is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BuyPhase {
+    /// Waiting for a yes.
+    Confirm,
+    /// The request is under way.
+    Buying,
+    /// The server refused or could not be reached; `y` tries again with the same key.
+    Failed(String),
+    /// The ticket is bought.
+    Bought,
+}
+
+/// The buy dialog: the gig, the wallet balance and how far the purchase got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BuyDialog {
+    /// The gig being bought (a copy, so a reloaded list does not change the dialog).
+    pub gig: Gig,
+    /// The wallet balance; `None` while it loads, or when it could not be read.
+    pub balance: Option<Money>,
+    /// Why the balance could not be read.
+    pub balance_error: Option<String>,
+    /// Where the purchase is.
+    pub phase: BuyPhase,
+    /// The purchase's idempotency key, kept for retries.
+    pub idempotency_key: String,
+}
+
 /// The TUI's state.
 #[derive(Clone, Debug)]
 pub struct State {
@@ -108,6 +136,12 @@ pub struct State {
     pub status: String,
     /// The help overlay is open.
     pub help: bool,
+    /// The buy dialog, when open.
+    pub buy: Option<BuyDialog>,
+    /// Unique to this run of the TUI: purchase idempotency keys are `{session}-{n}`.
+    pub session: String,
+    /// Purchases started in this run, numbering their keys.
+    pub purchases: u64,
     /// The event loop should end.
     pub quit: bool,
     /// Where times are shown.
@@ -119,8 +153,9 @@ pub struct State {
 }
 
 impl State {
-    /// A fresh state showing an empty catalogue.
-    pub fn new(zone: Zone, color: bool, keymap: Keymap) -> Self {
+    /// A fresh state showing an empty catalogue; `session` must be unique to this run (it
+    /// prefixes idempotency keys).
+    pub fn new(zone: Zone, color: bool, keymap: Keymap, session: String) -> Self {
         Self {
             screen: Screen::Catalogue,
             gigs: Vec::new(),
@@ -136,6 +171,9 @@ impl State {
             request: 0,
             status: String::new(),
             help: false,
+            buy: None,
+            session,
+            purchases: 0,
             quit: false,
             zone,
             color,
@@ -173,3 +211,11 @@ impl State {
 
 /// Tabs in order: "All" then the categories.
 pub const TAB_COUNT: usize = Category::ALL.len() + 1;
+
+#[cfg(test)]
+impl State {
+    /// A state for tests: the given zone, colour on, the default keymap, session `test`.
+    pub fn for_tests(zone: Zone) -> Self {
+        Self::new(zone, true, Keymap::default(), "test".to_owned())
+    }
+}

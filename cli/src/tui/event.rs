@@ -106,6 +106,7 @@ impl Default for Keymap {
                 ),
                 bind(vec![Key::char('/')], Action::StartSearch, "search"),
                 bind(vec![Key::char('r')], Action::Refresh, "refresh"),
+                bind(vec![Key::char('b')], Action::Buy, "buy a ticket"),
                 bind(vec![Key::plain(Enter)], Action::Open, "open the gig"),
                 bind(
                     vec![Key::plain(Esc), Key::plain(Backspace)],
@@ -139,8 +140,8 @@ impl Keymap {
     }
 }
 
-/// What a key press means in the current state: typed text while the search line has focus,
-/// else whatever the keymap says. Ctrl-c always quits. Releases and repeats of releases are
+/// What a key press means in the current state: yes or no while the buy dialog is open, typed
+/// text while the search line has focus, else whatever the keymap says. Ctrl-c always quits. Releases and repeats of releases are
 /// ignored (terminals with the kitty protocol report them).
 pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
     if event.kind == KeyEventKind::Release {
@@ -149,14 +150,26 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
     if event.modifiers.contains(KeyModifiers::CONTROL) && event.code == KeyCode::Char('c') {
         return Some(Action::Quit);
     }
+    // Alt-letters are not text nor answers (a fast Esc then a letter arrives as one).
+    let chord = event
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    if state.buy.is_some() {
+        if chord {
+            return None;
+        }
+        return match event.code {
+            KeyCode::Char('y') | KeyCode::Enter => Some(Action::Confirm),
+            KeyCode::Char('n' | 'q') | KeyCode::Esc => Some(Action::Back),
+            _ => None,
+        };
+    }
     if state.searching {
         return match event.code {
             KeyCode::Enter => Some(Action::SearchSubmit),
             KeyCode::Esc => Some(Action::SearchCancel),
             KeyCode::Backspace => Some(Action::SearchBackspace),
-            KeyCode::Char(c) if !event.modifiers.contains(KeyModifiers::CONTROL) => {
-                Some(Action::SearchInput(c))
-            }
+            KeyCode::Char(c) if !chord => Some(Action::SearchInput(c)),
             _ => None,
         };
     }
@@ -173,7 +186,7 @@ mod tests {
     }
 
     fn state() -> State {
-        State::new(Zone::Local, false, Keymap::default())
+        State::for_tests(Zone::Local)
     }
 
     #[test]
@@ -233,6 +246,34 @@ mod tests {
         assert_eq!(
             map_key(&state, &press(KeyCode::Char('x'), KeyModifiers::NONE)),
             Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn the_buy_dialog_answers_y_and_n_only() {
+        let mut state = state();
+        state.buy = Some(crate::tui::app::BuyDialog {
+            gig: crate::tui::sample::gigs().remove(0),
+            balance: None,
+            balance_error: None,
+            phase: crate::tui::app::BuyPhase::Confirm,
+            idempotency_key: "k".to_owned(),
+        });
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('y'), KeyModifiers::NONE)),
+            Some(Action::Confirm)
+        );
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('n'), KeyModifiers::NONE)),
+            Some(Action::Back)
+        );
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            None
+        );
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('q'), KeyModifiers::ALT)),
+            None
         );
     }
 

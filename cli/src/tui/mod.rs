@@ -91,7 +91,12 @@ fn restore() {
 /// When the terminal cannot be set up, drawn to, or read from.
 pub async fn run(client: Client) -> io::Result<()> {
     let mut guard = TerminalGuard::enter()?;
-    let mut state = State::new(Zone::Local, ui::theme::color_from_env(), Keymap::default());
+    let mut state = State::new(
+        Zone::Local,
+        ui::theme::color_from_env(),
+        Keymap::default(),
+        bookmygig_client::new_idempotency_key(),
+    );
     let (results, mut incoming) = mpsc::channel::<Action>(RESULTS_QUEUE);
     let mut events = EventStream::new();
     for effect in update(&mut state, Action::Refresh) {
@@ -136,6 +141,23 @@ fn spawn(effect: Effect, client: &Client, results: &mpsc::Sender<Action>) {
                     Action::CatalogueLoaded { request, result }
                 }
             }
+            Effect::FetchWallet => Action::WalletLoaded(
+                client
+                    .wallet(None, Some(1))
+                    .await
+                    .map(|wallet| wallet.balance)
+                    .map_err(|err| crate::error::CliError::from(err).to_string()),
+            ),
+            Effect::BuyTicket {
+                gig,
+                idempotency_key,
+            } => Action::TicketBought {
+                gig,
+                result: client
+                    .buy_ticket(gig, &idempotency_key)
+                    .await
+                    .map_err(|err| crate::error::CliError::from(err).to_string()),
+            },
         };
         // The loop has ended when the channel is closed: nobody wants the answer.
         let _ = results.send(action).await;

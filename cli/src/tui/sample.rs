@@ -87,3 +87,17 @@ pub fn gigs() -> Vec<Gig> {
         ),
     ]
 }
+
+/// A valid ticket for `gig`, as the server answers a purchase.
+pub fn purchased(gig: &Gig) -> bookmygig_api::Purchased {
+    bookmygig_api::Purchased {
+        ticket: bookmygig_api::Ticket {
+            id: bookmygig_api::TicketId::from_bytes([9; 16]),
+            gig_id: gig.id,
+            holder_id: AccountId::from_bytes([8; 16]),
+            price: gig.price,
+            purchased_at: datetime!(2026-05-01 10:00 UTC),
+            status: bookmygig_api::TicketStatus::Valid,
+        },
+    }
+}

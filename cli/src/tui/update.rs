@@ -4,7 +4,7 @@
 use bookmygig_client::GigListQuery;
 
 use super::action::{Action, Effect};
-use super::app::{Screen, State, TAB_COUNT};
+use super::app::{BuyDialog, BuyPhase, Screen, State, TAB_COUNT};
 
 /// Most gigs asked for per page.
 pub const PAGE_SIZE: usize = 50;
@@ -15,16 +15,21 @@ const PREFETCH_ROWS: usize = 5;
 
 /// Applies `action` to `state`; returns the work to start in the background.
 pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
+    let answer = matches!(
+        action,
+        Action::CatalogueLoaded { .. }
+            | Action::MoreLoaded { .. }
+            | Action::WalletLoaded(_)
+            | Action::TicketBought { .. }
+    );
     // The help overlay takes the keys (but not the network's answers) until it is closed.
-    if state.help
-        && !matches!(
-            action,
-            Action::Quit
-                | Action::Help
-                | Action::Back
-                | Action::CatalogueLoaded { .. }
-                | Action::MoreLoaded { .. }
-        )
+    if state.help && !answer && !matches!(action, Action::Quit | Action::Help | Action::Back) {
+        return Vec::new();
+    }
+    // So does the buy dialog: yes, no, quit.
+    if state.buy.is_some()
+        && !answer
+        && !matches!(action, Action::Quit | Action::Confirm | Action::Back)
     {
         return Vec::new();
     }
@@ -41,8 +46,78 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.help = false;
             Vec::new()
         }
+        Action::Back if state.buy.is_some() => {
+            state.buy = None;
+            Vec::new()
+        }
         Action::Back => {
             state.screen = Screen::Catalogue;
+            Vec::new()
+        }
+        Action::Buy => {
+            let Some(gig) = state.selected_gig().cloned() else {
+                return Vec::new();
+            };
+            state.purchases += 1;
+            state.buy = Some(BuyDialog {
+                gig,
+                balance: None,
+                balance_error: None,
+                phase: BuyPhase::Confirm,
+                idempotency_key: format!("{}-{}", state.session, state.purchases),
+            });
+            vec![Effect::FetchWallet]
+        }
+        Action::Confirm => match &mut state.buy {
+            Some(dialog) if matches!(dialog.phase, BuyPhase::Confirm | BuyPhase::Failed(_)) => {
+                dialog.phase = BuyPhase::Buying;
+                vec![Effect::BuyTicket {
+                    gig: dialog.gig.id,
+                    idempotency_key: dialog.idempotency_key.clone(),
+                }]
+            }
+            Some(dialog) if dialog.phase == BuyPhase::Bought => {
+                state.buy = None;
+                Vec::new()
+            }
+            _ => Vec::new(),
+        },
+        Action::WalletLoaded(result) => {
+            if let Some(dialog) = &mut state.buy {
+                match result {
+                    Ok(balance) => dialog.balance = Some(balance),
+                    Err(reason) => dialog.balance_error = Some(reason),
+                }
+            }
+            Vec::new()
+        }
+        Action::TicketBought { gig, result } => {
+            let title = state
+                .gigs
+                .iter()
+                .find(|g| g.id == gig)
+                .map(|g| g.title.clone())
+                .unwrap_or_default();
+            let dialog = state.buy.as_mut().filter(|dialog| dialog.gig.id == gig);
+            match result {
+                Ok(_) => {
+                    state.status = format!("ticket bought: {title}");
+                    if let Some(dialog) = dialog {
+                        dialog.phase = BuyPhase::Bought;
+                        if let Some(balance) = &mut dialog.balance {
+                            *balance = balance.checked_sub(dialog.gig.price).unwrap_or(*balance);
+                        }
+                    }
+                    // One seat fewer on sale, until the next refresh says exactly.
+                    for listed in state.gigs.iter_mut().filter(|g| g.id == gig) {
+                        listed.seats_left = listed.seats_left.map(|n| n.saturating_sub(1));
+                    }
+                }
+                Err(reason) => match dialog {
+                    Some(dialog) => dialog.phase = BuyPhase::Failed(reason),
+                    None => state.status = format!("could not buy {title}: {reason}"),
+                },
+            }
             Vec::new()
         }
         Action::Up => {
@@ -191,15 +266,14 @@ fn fetch(state: &mut State) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests {
-    use bookmygig_api::{Category, Page};
+    use bookmygig_api::{Category, Money, Page};
 
     use super::*;
     use crate::tui::app::Zone;
-    use crate::tui::event::Keymap;
     use crate::tui::sample;
 
     fn loaded() -> State {
-        let mut state = State::new(Zone::Local, false, Keymap::default());
+        let mut state = State::for_tests(Zone::Local);
         let effects = update(&mut state, Action::Refresh);
         assert_eq!(effects.len(), 1);
         let request = state.request;
@@ -218,7 +292,7 @@ mod tests {
 
     #[test]
     fn refresh_asks_for_the_catalogue_and_shows_loading() {
-        let mut state = State::new(Zone::Local, false, Keymap::default());
+        let mut state = State::for_tests(Zone::Local);
         let effects = update(&mut state, Action::Refresh);
         assert!(state.loading);
         assert_eq!(
@@ -295,7 +369,7 @@ mod tests {
 
     #[test]
     fn a_failed_load_shows_the_error_and_keeps_nothing_loading() {
-        let mut state = State::new(Zone::Local, false, Keymap::default());
+        let mut state = State::for_tests(Zone::Local);
         update(&mut state, Action::Refresh);
         let request = state.request;
         update(
@@ -340,7 +414,7 @@ mod tests {
 
     #[test]
     fn open_on_an_empty_list_does_nothing() {
-        let mut state = State::new(Zone::Local, false, Keymap::default());
+        let mut state = State::for_tests(Zone::Local);
         update(&mut state, Action::Open);
         assert_eq!(state.screen, Screen::Catalogue);
     }
@@ -359,7 +433,7 @@ mod tests {
 
     #[test]
     fn an_answer_arriving_under_the_help_overlay_is_applied() {
-        let mut state = State::new(Zone::Local, false, Keymap::default());
+        let mut state = State::for_tests(Zone::Local);
         update(&mut state, Action::Refresh);
         update(&mut state, Action::Help);
         let request = state.request;
@@ -379,7 +453,7 @@ mod tests {
 
     /// A state with one loaded page of `rows` copies of the samples and a next cursor.
     fn first_page(rows: usize) -> State {
-        let mut state = State::new(Zone::Local, false, Keymap::default());
+        let mut state = State::for_tests(Zone::Local);
         update(&mut state, Action::Refresh);
         let request = state.request;
         update(
@@ -480,6 +554,87 @@ mod tests {
         assert_eq!(state.gigs.len(), 3);
         assert!(state.status.contains("timed out"));
         assert_eq!(update(&mut state, Action::Down).len(), 1);
+    }
+
+    #[test]
+    fn buying_asks_for_the_balance_then_buys_once_with_one_key() {
+        let mut state = loaded();
+        assert_eq!(update(&mut state, Action::Buy), vec![Effect::FetchWallet]);
+        update(
+            &mut state,
+            Action::WalletLoaded(Ok(Money::from_dollars(20))),
+        );
+        let gig = state.gigs[0].clone();
+        let effects = update(&mut state, Action::Confirm);
+        assert_eq!(
+            effects,
+            vec![Effect::BuyTicket {
+                gig: gig.id,
+                idempotency_key: "test-1".to_owned(),
+            }]
+        );
+        assert!(
+            update(&mut state, Action::Confirm).is_empty(),
+            "no second request while one is under way"
+        );
+        update(
+            &mut state,
+            Action::TicketBought {
+                gig: gig.id,
+                result: Ok(sample::purchased(&gig)),
+            },
+        );
+        let dialog = state.buy.clone().unwrap_or_else(|| panic!("dialog closed"));
+        assert_eq!(dialog.phase, BuyPhase::Bought);
+        assert_eq!(dialog.balance, Some(Money::from_micros(12_500_000)));
+        assert_eq!(state.gigs[0].seats_left, Some(41));
+        update(&mut state, Action::Confirm);
+        assert!(state.buy.is_none());
+    }
+
+    #[test]
+    fn a_refused_purchase_is_shown_in_the_dialog_and_retried_with_the_same_key() {
+        let mut state = loaded();
+        update(&mut state, Action::Buy);
+        let gig = state.gigs[0].id;
+        update(&mut state, Action::Confirm);
+        update(
+            &mut state,
+            Action::TicketBought {
+                gig,
+                result: Err("Sold out: no seats left".to_owned()),
+            },
+        );
+        assert!(matches!(
+            state.buy.as_ref().map(|d| &d.phase),
+            Some(BuyPhase::Failed(reason)) if reason == "Sold out: no seats left"
+        ));
+        assert!(matches!(
+            &update(&mut state, Action::Confirm)[..],
+            [Effect::BuyTicket { idempotency_key, .. }] if idempotency_key == "test-1"
+        ));
+    }
+
+    #[test]
+    fn each_dialog_gets_a_new_key_and_the_dialog_takes_the_keys() {
+        let mut state = loaded();
+        update(&mut state, Action::Buy);
+        update(&mut state, Action::Down);
+        assert_eq!(state.selected, 0, "the list does not move under the dialog");
+        update(&mut state, Action::Back);
+        assert!(state.buy.is_none());
+        update(&mut state, Action::Buy);
+        assert_eq!(
+            state.buy.map(|d| d.idempotency_key).as_deref(),
+            Some("test-2")
+        );
+    }
+
+    #[test]
+    fn buy_with_nothing_selected_does_nothing() {
+        let mut state = State::for_tests(Zone::Local);
+        assert!(update(&mut state, Action::Buy).is_empty());
+        assert!(state.buy.is_none());
     }
 
     #[test]

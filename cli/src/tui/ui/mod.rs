@@ -3,9 +3,11 @@
 //!
 //! - [`catalogue`]: category tabs, the gig list with LIVE badges, and the detail pane.
 //! - [`status`]: the bottom line (search input, last message, monetization state, help hint).
+//! - [`buy`]: the buy dialog (price, balance, the purchase's outcome).
 //! - [`help`]: the `?` overlay, listed from the keymap in force.
 //! - [`theme`]: styles, with colour only when `NO_COLOR` is unset.
 
+mod buy;
 mod catalogue;
 mod help;
 mod status;
@@ -39,6 +41,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     catalogue::tabs(frame, tabs, state);
     catalogue::body(frame, body, state);
     status::line(frame, status_line, state);
+    if let Some(dialog) = &state.buy {
+        buy::dialog(frame, body, state, dialog);
+    }
     if state.help {
         help::overlay(frame, body, state);
     }

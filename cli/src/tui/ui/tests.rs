@@ -10,7 +10,6 @@ use ratatui::style::Color;
 use super::draw;
 use crate::tui::action::Action;
 use crate::tui::app::{State, Zone};
-use crate::tui::event::Keymap;
 use crate::tui::sample;
 use crate::tui::update::update;
 
@@ -19,7 +18,7 @@ const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
 
 fn fresh() -> State {
     let zone = FixedOffset::east_opt(2 * 3600).map_or(Zone::Local, Zone::Fixed);
-    State::new(zone, true, Keymap::default())
+    State::for_tests(zone)
 }
 
 fn loaded() -> State {
@@ -182,4 +181,84 @@ fn catalogue_with_more_pages_to_load() {
     let mut state = loaded();
     state.next_cursor = Some("page-2".to_owned());
     check("catalogue_more_below", &state);
+}
+
+/// The loaded catalogue with the buy dialog open on the first gig.
+fn buying() -> State {
+    let mut state = loaded();
+    update(&mut state, Action::Buy);
+    state
+}
+
+#[test]
+fn buy_dialog_while_the_balance_loads() {
+    check("buy_loading_balance", &buying());
+}
+
+#[test]
+fn buy_dialog_asking_for_a_yes() {
+    let mut state = buying();
+    update(
+        &mut state,
+        Action::WalletLoaded(Ok(bookmygig_api::Money::from_dollars(200))),
+    );
+    check("buy_confirm", &state);
+}
+
+#[test]
+fn buy_dialog_with_too_little_in_the_wallet() {
+    let mut state = buying();
+    update(
+        &mut state,
+        Action::WalletLoaded(Ok(bookmygig_api::Money::from_dollars(5))),
+    );
+    check("buy_short_of_funds", &state);
+}
+
+#[test]
+fn buy_dialog_refused() {
+    let mut state = buying();
+    update(
+        &mut state,
+        Action::WalletLoaded(Ok(bookmygig_api::Money::from_dollars(200))),
+    );
+    update(&mut state, Action::Confirm);
+    let gig = state.gigs[0].id;
+    update(
+        &mut state,
+        Action::TicketBought {
+            gig,
+            result: Err(
+                "Sold out: every seat of this gig is taken, and the waiting list is closed too"
+                    .to_owned(),
+            ),
+        },
+    );
+    check("buy_refused", &state);
+}
+
+#[test]
+fn buy_dialog_buying() {
+    let mut state = buying();
+    update(&mut state, Action::Confirm);
+    check("buy_buying", &state);
+}
+
+#[test]
+fn buy_dialog_bought() {
+    let mut state = buying();
+    update(
+        &mut state,
+        Action::WalletLoaded(Ok(bookmygig_api::Money::from_dollars(200))),
+    );
+    update(&mut state, Action::Confirm);
+    let gig = state.gigs[0].clone();
+    update(
+        &mut state,
+        Action::TicketBought {
+            gig: gig.id,
+            result: Ok(sample::purchased(&gig)),
+        },
+    );
+    check("buy_bought", &state);
 }
