@@ -2,7 +2,7 @@
 //! asks for in return ([`Effect`]). Actions come from keys (through the keymap) and from
 //! background tasks reporting back; effects are carried out by tasks the event loop spawns.
 
-use bookmygig_api::{Gig, GigId, Money, Page, Purchased};
+use bookmygig_api::{Gig, GigId, Money, MyTicket, Page, Purchased};
 use bookmygig_client::GigListQuery;
 
 /// Everything that changes the [`State`](super::app::State): a key's meaning or a result.
@@ -36,6 +36,10 @@ pub enum Action {
     Quit,
     /// Show or hide the help overlay.
     Help,
+    /// Show "My tickets" (loading them afresh).
+    Tickets,
+    /// The signed-in account's tickets arrived.
+    TicketsLoaded(Result<Vec<MyTicket>, String>),
     /// Open the buy dialog for the selected gig.
     Buy,
     /// Say yes in the buy dialog.
@@ -76,6 +80,8 @@ pub enum Effect {
         /// Filters of the request.
         query: GigListQuery,
     },
+    /// `GET /me/tickets`; answers with [`Action::TicketsLoaded`].
+    FetchTickets,
     /// `GET /wallet`; answers with [`Action::WalletLoaded`].
     FetchWallet,
     /// `POST /gigs/{id}/tickets`; answers with [`Action::TicketBought`].

@@ -2,7 +2,7 @@
 //! what [`draw`](super::ui::draw) reads. Nothing here does I/O, so any screen can be built in a
 //! test.
 
-use bookmygig_api::{Category, Gig, Money};
+use bookmygig_api::{Category, Gig, Money, MyTicket};
 use bookmygig_client::GigListQuery;
 use chrono::{DateTime, FixedOffset, Local, TimeZone as _, Utc};
 use time::OffsetDateTime;
@@ -16,6 +16,8 @@ pub enum Screen {
     Catalogue,
     /// One gig, full width.
     Gig,
+    /// The signed-in account's tickets, with the selected one's gig beside them.
+    Tickets,
 }
 
 /// The zone times are shown in: the machine's (following its rules for each date) or a fixed
@@ -134,6 +136,14 @@ pub struct State {
     pub request: u64,
     /// A short message for the status line (what just happened).
     pub status: String,
+    /// The signed-in account's tickets, as last loaded.
+    pub tickets: Vec<MyTicket>,
+    /// Index of the selected ticket.
+    pub ticket_selected: usize,
+    /// The tickets are being loaded.
+    pub tickets_loading: bool,
+    /// Why the tickets could not be loaded.
+    pub tickets_error: Option<String>,
     /// The help overlay is open.
     pub help: bool,
     /// The buy dialog, when open.
@@ -170,6 +180,10 @@ impl State {
             error: None,
             request: 0,
             status: String::new(),
+            tickets: Vec::new(),
+            ticket_selected: 0,
+            tickets_loading: false,
+            tickets_error: None,
             help: false,
             buy: None,
             session,

@@ -107,6 +107,7 @@ impl Default for Keymap {
                 bind(vec![Key::char('/')], Action::StartSearch, "search"),
                 bind(vec![Key::char('r')], Action::Refresh, "refresh"),
                 bind(vec![Key::char('b')], Action::Buy, "buy a ticket"),
+                bind(vec![Key::char('t')], Action::Tickets, "my tickets"),
                 bind(vec![Key::plain(Enter)], Action::Open, "open the gig"),
                 bind(
                     vec![Key::plain(Esc), Key::plain(Backspace)],

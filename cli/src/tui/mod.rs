@@ -141,6 +141,13 @@ fn spawn(effect: Effect, client: &Client, results: &mpsc::Sender<Action>) {
                     Action::CatalogueLoaded { request, result }
                 }
             }
+            Effect::FetchTickets => Action::TicketsLoaded(
+                client
+                    .my_tickets()
+                    .await
+                    .map(|page| page.items)
+                    .map_err(|err| crate::error::CliError::from(err).to_string()),
+            ),
             Effect::FetchWallet => Action::WalletLoaded(
                 client
                     .wallet(None, Some(1))

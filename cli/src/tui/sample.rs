@@ -101,3 +101,15 @@ pub fn purchased(gig: &Gig) -> bookmygig_api::Purchased {
         },
     }
 }
+
+/// Tickets for the first two sample gigs, as `GET /me/tickets` lists them.
+pub fn my_tickets() -> Vec<bookmygig_api::MyTicket> {
+    gigs()
+        .into_iter()
+        .take(2)
+        .map(|gig| bookmygig_api::MyTicket {
+            ticket: purchased(&gig).ticket,
+            gig,
+        })
+        .collect()
+}

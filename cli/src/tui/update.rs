@@ -20,6 +20,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::CatalogueLoaded { .. }
             | Action::MoreLoaded { .. }
             | Action::WalletLoaded(_)
+            | Action::TicketsLoaded(_)
             | Action::TicketBought { .. }
     );
     // The help overlay takes the keys (but not the network's answers) until it is closed.
@@ -55,7 +56,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Buy => {
-            let Some(gig) = state.selected_gig().cloned() else {
+            let selected = match state.screen {
+                Screen::Tickets => None,
+                Screen::Catalogue | Screen::Gig => state.selected_gig().cloned(),
+            };
+            let Some(gig) = selected else {
                 return Vec::new();
             };
             state.purchases += 1;
@@ -120,6 +125,16 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Up if state.screen == Screen::Tickets => {
+            state.ticket_selected = state.ticket_selected.saturating_sub(1);
+            Vec::new()
+        }
+        Action::Down if state.screen == Screen::Tickets => {
+            if state.ticket_selected + 1 < state.tickets.len() {
+                state.ticket_selected += 1;
+            }
+            Vec::new()
+        }
         Action::Up => {
             state.selected = state.selected.saturating_sub(1);
             Vec::new()
@@ -170,6 +185,27 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             if had_search { fetch(state) } else { Vec::new() }
         }
         Action::Refresh => fetch(state),
+        Action::Tickets => {
+            state.screen = Screen::Tickets;
+            state.tickets_loading = true;
+            vec![Effect::FetchTickets]
+        }
+        Action::TicketsLoaded(result) => {
+            state.tickets_loading = false;
+            match result {
+                Ok(tickets) => {
+                    state.tickets = tickets;
+                    state.tickets_error = None;
+                    state.ticket_selected = state
+                        .ticket_selected
+                        .min(state.tickets.len().saturating_sub(1));
+                }
+                Err(reason) => state.tickets_error = Some(reason),
+            }
+            Vec::new()
+        }
+        // Gigs are opened from the catalogue; the live room will open from a ticket.
+        Action::Open if state.screen == Screen::Tickets => Vec::new(),
         Action::Open => {
             if state.selected_gig().is_some() {
                 state.screen = Screen::Gig;
@@ -635,6 +671,39 @@ mod tests {
         let mut state = State::for_tests(Zone::Local);
         assert!(update(&mut state, Action::Buy).is_empty());
         assert!(state.buy.is_none());
+    }
+
+    #[test]
+    fn my_tickets_load_in_the_background_and_back_returns() {
+        let mut state = loaded();
+        assert_eq!(
+            update(&mut state, Action::Tickets),
+            vec![Effect::FetchTickets]
+        );
+        assert_eq!(state.screen, Screen::Tickets);
+        assert!(state.tickets_loading);
+        update(&mut state, Action::TicketsLoaded(Ok(sample::my_tickets())));
+        assert!(!state.tickets_loading);
+        update(&mut state, Action::Down);
+        update(&mut state, Action::Down);
+        assert_eq!(state.ticket_selected, 1);
+        assert_eq!(state.selected, 0, "the catalogue selection is kept");
+        update(&mut state, Action::Back);
+        assert_eq!(state.screen, Screen::Catalogue);
+    }
+
+    #[test]
+    fn tickets_that_cannot_be_loaded_say_why() {
+        let mut state = loaded();
+        update(&mut state, Action::Tickets);
+        update(
+            &mut state,
+            Action::TicketsLoaded(Err("Unauthorized: sign in first".to_owned())),
+        );
+        assert_eq!(
+            state.tickets_error.as_deref(),
+            Some("Unauthorized: sign in first")
+        );
     }
 
     #[test]

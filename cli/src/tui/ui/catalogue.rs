@@ -1,10 +1,11 @@
 //! The catalogue: category tabs across the top, the list of gigs (LIVE badge or start time,
-//! title, billed name) and the selected gig's details beside it, or full width once opened.
+//! title, billed name) and the selected gig's details beside it, or full width once opened;
+//! and "My tickets", drawn the same way.
 
 use bookmygig_api::{Category, Gig, GigStatus};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
+use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Tabs, Wrap};
 
 use super::theme::Theme;
@@ -35,16 +36,25 @@ pub fn tabs(frame: &mut Frame<'_>, area: Rect, state: &State) {
     );
 }
 
-/// The list and the detail pane (catalogue), or the detail alone (an opened gig).
+/// The list and the detail pane (catalogue), the detail alone (an opened gig), or the
+/// tickets with their gig's details.
 pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State) {
     match state.screen {
-        Screen::Gig => detail(frame, area, state),
+        Screen::Gig => detail(frame, area, state, state.selected_gig()),
         Screen::Catalogue => {
             let [list_area, detail_area] =
                 Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
                     .areas(area);
             list(frame, list_area, state);
-            detail(frame, detail_area, state);
+            detail(frame, detail_area, state, state.selected_gig());
+        }
+        Screen::Tickets => {
+            let [list_area, detail_area] =
+                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
+                    .areas(area);
+            tickets(frame, list_area, state);
+            let gig = state.tickets.get(state.ticket_selected).map(|t| &t.gig);
+            detail(frame, detail_area, state, gig);
         }
     }
 }
@@ -107,6 +117,11 @@ fn list(frame: &mut Frame<'_>, area: Rect, state: &State) {
 
 /// One list row: the LIVE badge or the start time, then the title and billed name.
 fn row<'a>(gig: &'a Gig, state: &State) -> ListItem<'a> {
+    ListItem::new(Line::from(row_spans(gig, state)))
+}
+
+/// The spans of [`row`].
+fn row_spans<'a>(gig: &'a Gig, state: &State) -> Vec<Span<'a>> {
     let theme = Theme::new(state.color);
     let when = if gig.status == GigStatus::Live {
         Span::styled(" LIVE ", theme.live())
@@ -114,20 +129,20 @@ fn row<'a>(gig: &'a Gig, state: &State) -> ListItem<'a> {
         Span::styled(state.zone.short(gig.starts_at), theme.dim())
     };
     let pad = 13usize.saturating_sub(when.width());
-    ListItem::new(Line::from(vec![
+    vec![
         when,
         Span::raw(" ".repeat(pad)),
         Span::raw(gig.title.as_str()),
         Span::styled(format!(" · {}", gig.creator_name), theme.dim()),
-    ]))
+    ]
 }
 
 /// The selected gig's details: title, host, category, local date and time range, price,
 /// seats left, status and description.
-fn detail(frame: &mut Frame<'_>, area: Rect, state: &State) {
+fn detail(frame: &mut Frame<'_>, area: Rect, state: &State, gig: Option<&Gig>) {
     let theme = Theme::new(state.color);
     let block = Block::bordered().title(" Gig ");
-    let Some(gig) = state.selected_gig() else {
+    let Some(gig) = gig else {
         frame.render_widget(
             Paragraph::new(Span::styled("Nothing selected.", theme.dim())).block(block),
             area,
@@ -170,5 +185,71 @@ fn detail(frame: &mut Frame<'_>, area: Rect, state: &State) {
     frame.render_widget(
         Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
         area,
+    );
+}
+
+/// "My tickets": one row per ticket (LIVE badge or start time, title, price paid, refunded).
+fn tickets(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let theme = Theme::new(state.color);
+    let title = if state.tickets_loading {
+        " My tickets (loading…) ".to_owned()
+    } else {
+        format!(" My tickets ({}) ", state.tickets.len())
+    };
+    let block = Block::bordered().title(title);
+    let notice = if let Some(error) = &state.tickets_error {
+        Some(vec![
+            Line::from(Span::styled("Could not load your tickets", theme.error())),
+            Line::from(error.as_str()),
+            Line::from(""),
+            Line::from(Span::styled("Press t to try again.", theme.dim())),
+        ])
+    } else if state.tickets.is_empty() && state.tickets_loading {
+        Some(vec![Line::from(Span::styled(
+            "Loading your tickets…",
+            theme.dim(),
+        ))])
+    } else if state.tickets.is_empty() {
+        Some(vec![
+            Line::from("No tickets yet."),
+            Line::from(Span::styled(
+                "Esc for the catalogue, then b on a gig to buy one.",
+                theme.dim(),
+            )),
+        ])
+    } else {
+        None
+    };
+    if let Some(lines) = notice {
+        frame.render_widget(
+            Paragraph::new(lines).block(block).wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let items: Vec<ListItem<'_>> = state
+        .tickets
+        .iter()
+        .map(|mine| {
+            let mut spans = vec![Span::styled(
+                format!("{:13}paid {}", "", mine.ticket.price),
+                theme.dim(),
+            )];
+            if mine.ticket.status == bookmygig_api::TicketStatus::Refunded {
+                spans.push(Span::styled(" refunded", theme.error()));
+            }
+            ListItem::new(Text::from(vec![
+                Line::from(row_spans(&mine.gig, state)),
+                Line::from(spans),
+            ]))
+        })
+        .collect();
+    let mut selection = ListState::default().with_selected(Some(state.ticket_selected));
+    frame.render_stateful_widget(
+        List::new(items)
+            .block(block)
+            .highlight_style(theme.selected()),
+        area,
+        &mut selection,
     );
 }

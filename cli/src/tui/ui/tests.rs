@@ -262,3 +262,42 @@ fn buy_dialog_bought() {
     );
     check("buy_bought", &state);
 }
+
+/// The "My tickets" screen after `t`, before any answer.
+fn on_tickets() -> State {
+    let mut state = loaded();
+    update(&mut state, Action::Tickets);
+    state
+}
+
+#[test]
+fn my_tickets_loaded() {
+    let mut state = on_tickets();
+    update(&mut state, Action::TicketsLoaded(Ok(sample::my_tickets())));
+    update(&mut state, Action::Down);
+    check("tickets_loaded", &state);
+}
+
+#[test]
+fn my_tickets_loading() {
+    check("tickets_loading", &on_tickets());
+}
+
+#[test]
+fn my_tickets_empty() {
+    let mut state = on_tickets();
+    update(&mut state, Action::TicketsLoaded(Ok(Vec::new())));
+    check("tickets_empty", &state);
+}
+
+#[test]
+fn my_tickets_error() {
+    let mut state = on_tickets();
+    update(
+        &mut state,
+        Action::TicketsLoaded(Err(
+            "Unauthorized: sign in with bookmygig login first".to_owned()
+        )),
+    );
+    check("tickets_error", &state);
+}
