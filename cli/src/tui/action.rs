@@ -36,6 +36,8 @@ pub enum Action {
     Quit,
     /// Show or hide the help overlay.
     Help,
+    /// Turn mouse capture on or off (capture blocks the terminal's own text selection).
+    ToggleMouse,
     /// Show "My tickets" (loading them afresh).
     Tickets,
     /// The signed-in account's tickets arrived.

@@ -146,6 +146,9 @@ pub struct State {
     pub tickets_error: Option<String>,
     /// The help overlay is open.
     pub help: bool,
+    /// Mouse events are captured (scrolling moves the selection); off, the terminal selects
+    /// text instead. The event loop makes the terminal follow this.
+    pub mouse: bool,
     /// The buy dialog, when open.
     pub buy: Option<BuyDialog>,
     /// Unique to this run of the TUI: purchase idempotency keys are `{session}-{n}`.
@@ -185,6 +188,7 @@ impl State {
             tickets_loading: false,
             tickets_error: None,
             help: false,
+            mouse: true,
             buy: None,
             session,
             purchases: 0,

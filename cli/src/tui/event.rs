@@ -1,7 +1,7 @@
 //! Keys to [`Action`]s. One table, [`Keymap`], says which keys do what; the help overlay is
 //! drawn from the same table, so it always lists the keys in force.
 
-use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
 use super::action::Action;
 use super::app::State;
@@ -114,6 +114,11 @@ impl Default for Keymap {
                     Action::Back,
                     "back",
                 ),
+                bind(
+                    vec![Key::char('m')],
+                    Action::ToggleMouse,
+                    "mouse capture on/off",
+                ),
                 bind(vec![Key::char('?')], Action::Help, "this help"),
                 bind(
                     vec![
@@ -175,6 +180,15 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
         };
     }
     state.keymap.action(event)
+}
+
+/// What a mouse event means: the wheel moves the selection. Only seen while capture is on.
+pub fn map_mouse(event: &MouseEvent) -> Option<Action> {
+    match event.kind {
+        MouseEventKind::ScrollDown => Some(Action::Down),
+        MouseEventKind::ScrollUp => Some(Action::Up),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -276,6 +290,25 @@ mod tests {
             map_key(&state, &press(KeyCode::Char('q'), KeyModifiers::ALT)),
             None
         );
+    }
+
+    #[test]
+    fn the_wheel_moves_the_selection() {
+        let wheel = |kind| MouseEvent {
+            kind,
+            column: 3,
+            row: 4,
+            modifiers: KeyModifiers::NONE,
+        };
+        assert_eq!(
+            map_mouse(&wheel(MouseEventKind::ScrollDown)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            map_mouse(&wheel(MouseEventKind::ScrollUp)),
+            Some(Action::Up)
+        );
+        assert_eq!(map_mouse(&wheel(MouseEventKind::Moved)), None);
     }
 
     #[test]

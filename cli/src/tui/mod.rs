@@ -23,7 +23,7 @@ pub mod update;
 use std::io::{self, Stdout};
 
 use bookmygig_client::Client;
-use crossterm::event::{Event, EventStream};
+use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
@@ -81,7 +81,7 @@ impl Drop for TerminalGuard {
 
 /// Leaves the alternate screen and raw mode; safe to call more than once.
 fn restore() {
-    let _ = execute!(io::stdout(), LeaveAlternateScreen);
+    let _ = execute!(io::stdout(), DisableMouseCapture, LeaveAlternateScreen);
     let _ = disable_raw_mode();
 }
 
@@ -102,11 +102,22 @@ pub async fn run(client: Client) -> io::Result<()> {
     for effect in update(&mut state, Action::Refresh) {
         spawn(effect, &client, &results);
     }
+    // What the terminal does now; made to follow `state.mouse` before every draw.
+    let mut capturing = false;
     while !state.quit {
+        if state.mouse != capturing {
+            if state.mouse {
+                execute!(io::stdout(), EnableMouseCapture)?;
+            } else {
+                execute!(io::stdout(), DisableMouseCapture)?;
+            }
+            capturing = state.mouse;
+        }
         guard.terminal.draw(|frame| ui::draw(frame, &state))?;
         let action = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => event::map_key(&state, &key),
+                Some(Ok(Event::Mouse(mouse))) => event::map_mouse(&mouse),
                 // A resize needs only the redraw at the top of the loop.
                 Some(Ok(_)) => None,
                 Some(Err(err)) => return Err(err),

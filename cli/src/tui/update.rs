@@ -43,6 +43,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.help = !state.help;
             Vec::new()
         }
+        Action::ToggleMouse => {
+            state.mouse = !state.mouse;
+            state.status = if state.mouse {
+                "mouse on: the wheel scrolls (m: off, to select text)".to_owned()
+            } else {
+                "mouse off: the terminal selects text (m: on)".to_owned()
+            };
+            Vec::new()
+        }
         Action::Back if state.help => {
             state.help = false;
             Vec::new()
@@ -704,6 +713,17 @@ mod tests {
             state.tickets_error.as_deref(),
             Some("Unauthorized: sign in first")
         );
+    }
+
+    #[test]
+    fn m_toggles_mouse_capture_and_says_so() {
+        let mut state = loaded();
+        assert!(state.mouse);
+        update(&mut state, Action::ToggleMouse);
+        assert!(!state.mouse);
+        assert!(state.status.contains("mouse off"));
+        update(&mut state, Action::ToggleMouse);
+        assert!(state.mouse);
     }
 
     #[test]
