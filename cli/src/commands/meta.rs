@@ -58,8 +58,14 @@ pub async fn tui(ctx: &Context) -> Result<()> {
             "`bookmygig tui` needs a terminal on stdin and stdout".to_owned(),
         ));
     }
+    let keymap = crate::tui::Keymap::rebind(&ctx.store.config()?.keys).map_err(|err| {
+        CliError::Usage(format!(
+            "{err} (in {})",
+            ctx.store.dir().join("config.json").display()
+        ))
+    })?;
     let client = ctx.maybe_signed_in()?;
-    crate::tui::run(client)
+    crate::tui::run(client, keymap)
         .await
         .map_err(|err| CliError::Local(format!("the terminal failed: {err}")))
 }

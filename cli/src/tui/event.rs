@@ -66,6 +66,8 @@ impl Key {
 /// What a set of keys does, and how the help overlay says it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Binding {
+    /// The action's name in the config file's `keys` table (`down`, `quit`…).
+    pub name: &'static str,
     /// The keys, first one shown first.
     pub keys: Vec<Key>,
     /// What they do.
@@ -85,7 +87,12 @@ impl Default for Keymap {
     /// Vim keys and arrows.
     fn default() -> Self {
         use KeyCode::{BackTab, Backspace, Down, Enter, Esc, Left, Right, Tab, Up};
-        let bind = |keys: Vec<Key>, action, help| Binding { keys, action, help };
+        let bind = |keys: Vec<Key>, action: Action, help| Binding {
+            name: action_name(&action),
+            keys,
+            action,
+            help,
+        };
         Self {
             bindings: vec![
                 bind(vec![Key::char('k'), Key::plain(Up)], Action::Up, "move up"),
@@ -136,7 +143,97 @@ impl Default for Keymap {
     }
 }
 
+/// The config-file name of a bindable action.
+fn action_name(action: &Action) -> &'static str {
+    match action {
+        Action::Up => "up",
+        Action::Down => "down",
+        Action::NextTab => "next_tab",
+        Action::PrevTab => "prev_tab",
+        Action::StartSearch => "search",
+        Action::Refresh => "refresh",
+        Action::Buy => "buy",
+        Action::Tickets => "tickets",
+        Action::Open => "open",
+        Action::Back => "back",
+        Action::ToggleMouse => "mouse",
+        Action::Help => "help",
+        Action::Quit => "quit",
+        _ => "",
+    }
+}
+
+impl Key {
+    /// Parses a key name of the config file: one character (`j`, `?`), a named key (`Up`,
+    /// `Down`, `Left`, `Right`, `Enter`, `Esc`, `Tab`, `BackTab`, `Backspace`, `Space`), or
+    /// either after `Ctrl-`.
+    ///
+    /// # Errors
+    /// The name, when it is none of these.
+    pub fn parse(name: &str) -> Result<Self, String> {
+        if let Some(rest) = name.strip_prefix("Ctrl-") {
+            let mut key = Key::parse(rest)?;
+            key.modifiers = KeyModifiers::CONTROL;
+            return Ok(key);
+        }
+        let mut chars = name.chars();
+        if let (Some(c), None) = (chars.next(), chars.next()) {
+            return Ok(Key::char(c));
+        }
+        let code = match name {
+            "Up" => KeyCode::Up,
+            "Down" => KeyCode::Down,
+            "Left" => KeyCode::Left,
+            "Right" => KeyCode::Right,
+            "Enter" => KeyCode::Enter,
+            "Esc" => KeyCode::Esc,
+            "Tab" => KeyCode::Tab,
+            "BackTab" => KeyCode::BackTab,
+            "Backspace" => KeyCode::Backspace,
+            "Space" => KeyCode::Char(' '),
+            _ => return Err(format!("unknown key `{name}`")),
+        };
+        Ok(Key::plain(code))
+    }
+}
+
 impl Keymap {
+    /// The default keymap with the config file's rebindings: each named action gets exactly
+    /// the keys listed (a key given to one action is taken from any other).
+    ///
+    /// # Errors
+    /// An unknown action or key name, or an action left without keys, in words.
+    pub fn rebind(
+        overrides: &std::collections::BTreeMap<String, Vec<String>>,
+    ) -> Result<Self, String> {
+        let mut keymap = Keymap::default();
+        for (name, names) in overrides {
+            let keys = names
+                .iter()
+                .map(|key| Key::parse(key))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|err| format!("keys.{name}: {err}"))?;
+            if keys.is_empty() {
+                return Err(format!("keys.{name}: give at least one key"));
+            }
+            if !keymap.bindings.iter().any(|b| b.name == name.as_str()) {
+                let known: Vec<_> = keymap.bindings.iter().map(|b| b.name).collect();
+                return Err(format!(
+                    "keys.{name}: unknown action, expected one of {}",
+                    known.join(", ")
+                ));
+            }
+            for binding in &mut keymap.bindings {
+                if binding.name == name.as_str() {
+                    binding.keys.clone_from(&keys);
+                } else {
+                    binding.keys.retain(|key| !keys.contains(key));
+                }
+            }
+        }
+        Ok(keymap)
+    }
+
     /// The action bound to `event`, if any.
     pub fn action(&self, event: &KeyEvent) -> Option<Action> {
         self.bindings
@@ -253,6 +350,7 @@ mod tests {
         state.keymap.bindings.insert(
             0,
             Binding {
+                name: "quit",
                 keys: vec![Key::char('x')],
                 action: Action::Quit,
                 help: "quit",
@@ -309,6 +407,61 @@ mod tests {
             Some(Action::Up)
         );
         assert_eq!(map_mouse(&wheel(MouseEventKind::Moved)), None);
+    }
+
+    #[test]
+    fn the_config_file_rebinds_keys_and_the_help_lists_them() {
+        let overrides = [
+            ("down".to_owned(), vec!["n".to_owned(), "Down".to_owned()]),
+            ("quit".to_owned(), vec!["Ctrl-q".to_owned(), "j".to_owned()]),
+        ]
+        .into_iter()
+        .collect();
+        let mut state = state();
+        state.keymap = Keymap::rebind(&overrides).unwrap_or_else(|err| panic!("{err}"));
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('n'), KeyModifiers::NONE)),
+            Some(Action::Down)
+        );
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('j'), KeyModifiers::NONE)),
+            Some(Action::Quit),
+            "a key given to another action moves there"
+        );
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('q'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('q'), KeyModifiers::NONE)),
+            None
+        );
+        let down = state.keymap.bindings.iter().find(|b| b.name == "down");
+        assert_eq!(
+            down.map(|b| b.keys.iter().map(Key::label).collect::<Vec<_>>()),
+            Some(vec!["n".to_owned(), "↓".to_owned()])
+        );
+    }
+
+    #[test]
+    fn bad_rebindings_are_named() {
+        let one = |action: &str, key: &str| {
+            Keymap::rebind(
+                &[(action.to_owned(), vec![key.to_owned()])]
+                    .into_iter()
+                    .collect(),
+            )
+        };
+        assert_eq!(
+            one("down", "PageDown").err().as_deref(),
+            Some("keys.down: unknown key `PageDown`")
+        );
+        assert!(
+            one("fly", "f")
+                .err()
+                .is_some_and(|e| e.starts_with("keys.fly: unknown action"))
+        );
+        assert!(Keymap::rebind(&[("up".to_owned(), Vec::new())].into_iter().collect()).is_err());
     }
 
     #[test]

@@ -35,7 +35,7 @@ use tokio::sync::mpsc;
 
 pub use self::action::{Action, Effect};
 use self::app::{State, Zone};
-use self::event::Keymap;
+pub use self::event::Keymap;
 pub use self::update::update;
 
 /// How many finished results may wait for the loop; tasks wait (never drop) beyond it.
@@ -89,12 +89,12 @@ fn restore() {
 ///
 /// # Errors
 /// When the terminal cannot be set up, drawn to, or read from.
-pub async fn run(client: Client) -> io::Result<()> {
+pub async fn run(client: Client, keymap: Keymap) -> io::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let mut state = State::new(
         Zone::Local,
         ui::theme::color_from_env(),
-        Keymap::default(),
+        keymap,
         bookmygig_client::new_idempotency_key(),
     );
     let (results, mut incoming) = mpsc::channel::<Action>(RESULTS_QUEUE);
