@@ -2,10 +2,10 @@
 //! (errors such as sold out or insufficient funds are shown here, in place).
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
 
+use super::popup;
 use super::theme::Theme;
 use crate::tui::app::{BuyDialog, BuyPhase, State};
 
@@ -70,27 +70,7 @@ pub fn dialog(frame: &mut Frame<'_>, area: Rect, state: &State, dialog: &BuyDial
     let height = u16::try_from(lines.len() + 2)
         .unwrap_or(u16::MAX)
         .min(area.height);
-    let [_, row, _] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(height),
-        Constraint::Fill(1),
-    ])
-    .areas(area);
-    let [_, popup, _] = Layout::horizontal([
-        Constraint::Fill(1),
-        Constraint::Length(width),
-        Constraint::Fill(1),
-    ])
-    .areas(row);
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered()
-                .title(" Buy a ticket ")
-                .title_style(theme.accent()),
-        ),
-        popup,
-    );
+    popup::centred(frame, area, (width, height), "Buy a ticket", lines, &theme);
 }
 
 /// `text` in lines of at most `width` characters, broken between words (a word longer than a

@@ -1,10 +1,10 @@
 //! The `?` overlay: every binding of the keymap in force, then the keys of the search line.
 
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Clear, Paragraph};
 
+use super::popup;
 use super::theme::Theme;
 use crate::tui::app::State;
 
@@ -50,25 +50,5 @@ pub fn overlay(frame: &mut Frame<'_>, area: Rect, state: &State) {
         .unwrap_or(0)
         .saturating_add(3);
     let width = u16::try_from(width).unwrap_or(u16::MAX);
-    let [_, row, _] = Layout::vertical([
-        Constraint::Fill(1),
-        Constraint::Length(height),
-        Constraint::Fill(1),
-    ])
-    .areas(area);
-    let [_, popup, _] = Layout::horizontal([
-        Constraint::Fill(1),
-        Constraint::Length(width),
-        Constraint::Fill(1),
-    ])
-    .areas(row);
-    frame.render_widget(Clear, popup);
-    frame.render_widget(
-        Paragraph::new(lines).block(
-            Block::bordered()
-                .title(" Keys ")
-                .title_style(theme.accent()),
-        ),
-        popup,
-    );
+    popup::centred(frame, area, (width, height), "Keys", lines, &theme);
 }

@@ -10,6 +10,7 @@
 mod buy;
 mod catalogue;
 mod help;
+mod popup;
 mod status;
 pub mod theme;
 
