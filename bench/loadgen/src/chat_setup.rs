@@ -5,13 +5,15 @@
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use futures::{StreamExt as _, TryStreamExt as _};
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+
+use crate::setup::{call, text};
 
 /// $1,000 in micro-USD: the listing fee for the creator, tickets and a non-zero wallet (chat
 /// `say` is refused from an empty one) for members.
@@ -163,44 +165,4 @@ async fn sign_up(http: &reqwest::Client, base: &str, handle: &str) -> anyhow::Re
         handle: handle.to_owned(),
         token,
     })
-}
-
-/// `METHOD /api/v1{path}` with an optional JSON body and `Idempotency-Key`; the answer's JSON.
-async fn call(
-    http: &reqwest::Client,
-    base: &str,
-    token: Option<&str>,
-    method: Method,
-    path: &str,
-    body: Value,
-    idempotency_key: Option<&str>,
-) -> anyhow::Result<Value> {
-    let mut request = http.request(method.clone(), format!("{base}/api/v1{path}"));
-    if let Some(token) = token {
-        request = request.bearer_auth(token);
-    }
-    if let Some(key) = idempotency_key {
-        request = request.header("Idempotency-Key", key);
-    }
-    if !body.is_null() {
-        request = request.json(&body);
-    }
-    let response = request
-        .send()
-        .await
-        .with_context(|| format!("{method} {path}"))?;
-    let status = response.status();
-    let answer = response.text().await.unwrap_or_default();
-    if !status.is_success() {
-        bail!("{method} {path} answered {status}: {answer}");
-    }
-    serde_json::from_str(&answer).with_context(|| format!("{method} {path}: not JSON"))
-}
-
-fn text(value: &Value, field: &str) -> anyhow::Result<String> {
-    value
-        .get(field)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-        .with_context(|| format!("the answer has no `{field}`"))
 }

@@ -51,6 +51,7 @@ impl BookMyGig {
                 "display_name": "Benchmark Creator",
                 "password": "bench-password-123",
             }),
+            None,
         )
         .await?;
         let token = text(&signed_up, "token")?;
@@ -61,6 +62,7 @@ impl BookMyGig {
             Method::POST,
             "/wallet/topups",
             json!({ "amount": TOP_UP }),
+            None,
         )
         .await?;
         let now = OffsetDateTime::now_utc();
@@ -83,6 +85,7 @@ impl BookMyGig {
                 "capacity": null,
                 "payment_pointer": "$wallet.example/bench",
             }),
+            None,
         )
         .await?;
         let rtmp_url = text(&gig, "rtmp_url")?;
@@ -111,25 +114,29 @@ impl BookMyGig {
             Method::POST,
             &format!("/gigs/{}/playback", self.gig_id),
             Value::Null,
+            None,
         )
         .await?;
         text(&playback, "flv_url")
     }
 }
 
-/// `METHOD /api/v1{path}` with an optional JSON body; the answer's JSON, or an error that
-/// quotes the problem.
-async fn call(
+/// `METHOD /api/v1{path}` with an optional JSON body and `Idempotency-Key`; the answer's JSON.
+pub(crate) async fn call(
     http: &reqwest::Client,
     base: &str,
     token: Option<&str>,
     method: Method,
     path: &str,
     body: Value,
+    idempotency_key: Option<&str>,
 ) -> anyhow::Result<Value> {
     let mut request = http.request(method.clone(), format!("{base}/api/v1{path}"));
     if let Some(token) = token {
         request = request.bearer_auth(token);
+    }
+    if let Some(key) = idempotency_key {
+        request = request.header("Idempotency-Key", key);
     }
     if !body.is_null() {
         request = request.json(&body);
@@ -146,7 +153,7 @@ async fn call(
     serde_json::from_str(&answer).with_context(|| format!("{method} {path}: not JSON"))
 }
 
-fn text(value: &Value, field: &str) -> anyhow::Result<String> {
+pub(crate) fn text(value: &Value, field: &str) -> anyhow::Result<String> {
     value
         .get(field)
         .and_then(Value::as_str)

@@ -231,14 +231,7 @@ impl FlvBody {
     }
 
     async fn still_allowed(&self) -> bool {
-        match self.store.gig(self.gig).await {
-            Ok(Some(gig)) => access::may_watch(self.store.as_ref(), &gig, self.account)
-                .await
-                .unwrap_or(true),
-            Ok(None) => false,
-            // A store hiccup does not cut off a paying viewer; the next check decides.
-            Err(_) => true,
-        }
+        access::still_may_watch(self.store.as_ref(), self.gig, self.account).await
     }
 }
 

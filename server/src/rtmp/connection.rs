@@ -483,15 +483,7 @@ impl Connection {
         let Role::Playing { gig, account, .. } = &self.role else {
             return Ok(());
         };
-        let (gig, account) = (*gig, *account);
-        let allowed = match self.context.store.gig(gig).await {
-            Ok(Some(record)) => access::may_watch(self.context.store.as_ref(), &record, account)
-                .await
-                .unwrap_or(true),
-            Ok(None) => false,
-            // A store hiccup does not cut off a paying viewer; the next check decides.
-            Err(_) => true,
-        };
+        let allowed = access::still_may_watch(self.context.store.as_ref(), *gig, *account).await;
         if allowed {
             Ok(())
         } else {
