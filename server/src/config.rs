@@ -34,6 +34,11 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_PUBLIC_URL")]
     pub public_url: Option<String>,
 
+    /// Base URL the other nodes of a cluster reach this node's HTTP side at (Redis mode);
+    /// defaults to --public-url. Relayed streams are pulled from it.
+    #[arg(long, env = "BOOKMYGIG_ADVERTISE_URL")]
+    pub advertise_url: Option<String>,
+
     /// Fee a creator pays to list a gig, in dollars.
     #[arg(long, env = "BOOKMYGIG_LISTING_FEE", default_value = "99", value_parser = parse_dollars)]
     pub listing_fee: Money,
@@ -82,7 +87,15 @@ pub struct Config {
 }
 
 impl Config {
-    /// The public base URL, without a trailing slash.
+    /// The base URL other nodes reach this one at, without a trailing slash.
+    pub fn advertise_url(&self, bound_http: SocketAddr) -> String {
+        match &self.advertise_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => self.public_url(bound_http),
+        }
+    }
+
+    /// The public base URL, resolved against the bound HTTP address.
     pub fn public_url(&self, bound_http: SocketAddr) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),

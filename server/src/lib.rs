@@ -5,6 +5,7 @@
 //! - [`http`] — the REST API (router, problems, auth extractors, one module per resource).
 //! - [`catalogue`] — the cache of serialized catalogue pages.
 //! - [`chat`] — the live chat rooms (WebSocket sessions, fan-out, moderation, limits).
+//! - [`cluster`] — several nodes on one Redis: node identity, the shared Redis connection.
 //! - [`money`] — the micropayment meter (accrual while watching or browsing, settlement).
 //! - [`forms`] — validation of what people type.
 //! - [`secret`], [`password`]: tokens, stream keys and password hashes.
@@ -16,6 +17,7 @@
 pub mod access;
 pub mod catalogue;
 pub mod chat;
+pub mod cluster;
 pub mod config;
 pub mod forms;
 pub mod http;
@@ -67,6 +69,9 @@ pub enum ServerError {
     /// The store could not be opened.
     #[error("cannot open the store: {0}")]
     Store(#[from] StoreError),
+    /// The node could not join its cluster.
+    #[error("cannot join the cluster: {0}")]
+    Cluster(#[from] cluster::ClusterError),
     /// A socket failed.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -149,10 +154,18 @@ pub async fn serve(
     }
     let (stop, stopping) = watch::channel(false);
     let hub = StreamHub::new();
-    let playback_key = match &config.playback_secret {
-        Some(secret) => PlaybackKey::from_bytes(secret.0),
-        None => PlaybackKey::generate(),
+    let cluster = match &config.redis_url {
+        Some(url) => Some(cluster::Cluster::join(&url.0, &config.advertise_url(http_addr)).await?),
+        None => None,
     };
+    let playback_key = match (&config.playback_secret, &cluster) {
+        (Some(secret), _) => PlaybackKey::from_bytes(secret.0),
+        (None, Some(cluster)) => PlaybackKey::from_bytes(cluster.shared_secret().await?),
+        (None, None) => PlaybackKey::generate(),
+    };
+    let heartbeat = cluster
+        .as_ref()
+        .map(|cluster| tokio::spawn(Arc::clone(cluster).heartbeat(stopping.clone())));
     let chat = ChatRooms::new();
     let chat_stream = tokio::spawn(chat::rooms::forward_stream_events(
         Arc::clone(&chat),
@@ -181,6 +194,7 @@ pub async fn serve(
         catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
         hub: Arc::clone(&hub),
         playback_key: playback_key.clone(),
+        cluster: cluster.clone(),
         shutdown: stopping.clone(),
     };
     let rtmp_context = RtmpContext {
@@ -198,6 +212,7 @@ pub async fn serve(
         http = %http_addr,
         rtmp = %rtmp_addr,
         public_url = %state.settings.public_url,
+        node = ?cluster.as_ref().map(|cluster| cluster.node()),
         store = store.backend_name(),
         "bookmygig-server listening"
     );
@@ -227,6 +242,9 @@ pub async fn serve(
     }
     let _ = rtmp.await;
     let _ = chat_stream.await;
+    if let Some(heartbeat) = heartbeat {
+        let _ = heartbeat.await;
+    }
     let _ = meter_stop.send(());
     let _ = metering.await;
     // Upgraded sockets outlive the HTTP server; each closes on the shutdown signal.

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 
 use crate::catalogue::CatalogueCache;
 use crate::chat::ChatRooms;
+use crate::cluster::Cluster;
 use crate::live::StreamHub;
 use crate::money::Meter;
 use crate::playback::PlaybackKey;
@@ -49,6 +50,8 @@ pub struct AppState {
     pub meter: Arc<Meter>,
     /// Signs and checks playback tokens.
     pub playback_key: PlaybackKey,
+    /// This node's place in a cluster (Redis mode); `None` on a single embedded node.
+    pub cluster: Option<Arc<Cluster>>,
     /// Turns true when the server stops, so endless responses (FLV) end too.
     pub shutdown: watch::Receiver<bool>,
 }

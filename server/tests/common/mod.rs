@@ -17,6 +17,8 @@ use clap::Parser as _;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
+pub mod cluster;
+
 /// Which store a test server runs on.
 #[derive(Clone, Copy, Debug)]
 pub enum Backend {
