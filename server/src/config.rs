@@ -76,8 +76,8 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_RTMP_IDLE_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub rtmp_idle_timeout: u64,
 
-    /// 64 hex digits signing playback URLs; give every node the same one. Random when absent
-    /// (URLs then work only on this node and until it restarts).
+    /// 64 hex digits signing playback URLs. When absent: shared through Redis by every node in
+    /// Redis mode; random on the embedded store (URLs then last until the server restarts).
     #[arg(long, env = "BOOKMYGIG_PLAYBACK_SECRET", hide_env_values = true, value_parser = parse_secret)]
     pub playback_secret: Option<PlaybackSecret>,
 
