@@ -1194,3 +1194,54 @@ async fn catalogue_shows_a_sale_and_a_change_at_once() {
     let after_edit = anonymous.list_gigs(&GigListQuery::default()).await.unwrap();
     assert_eq!(after_edit.items[0].title, "Renamed");
 }
+
+/// Redis going down is an outage, not a bug: 503 with Retry-After, and the server recovers by
+/// itself once Redis is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_outage_answers_503_and_recovers() {
+    let mut server = TestServer::start(Backend::Redis).await;
+    let alice = server.sign_up("alice").await;
+    server.redis_mut().kill();
+    let response = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", server.base))
+        .bearer_auth(alice.token().expect("signed in"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 503);
+    assert_eq!(
+        response.headers()["content-type"],
+        "application/problem+json"
+    );
+    assert!(response.headers().contains_key("retry-after"));
+    let problem: Value = response.json().await.unwrap();
+    assert_eq!(problem["status"], 503);
+    assert!(
+        problem["type"]
+            .as_str()
+            .unwrap()
+            .ends_with("storage-unavailable"),
+        "{problem}"
+    );
+    server.redis_mut().restart();
+    // The connection comes back on its own; the (non-persistent) data does not, so a new
+    // account proves the store answers again.
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            match server
+                .anonymous()
+                .sign_up(&bookmygig_api::NewAccount {
+                    handle: "bob".into(),
+                    display_name: "Bob".into(),
+                    password: "bob-password".into(),
+                })
+                .await
+            {
+                Ok(_) => break,
+                Err(error) => assert_eq!(problem_code(&error).0, 503, "{error:?}"),
+            }
+        }
+    })
+    .await
+    .expect("the server answers again once Redis is back");
+}

@@ -51,8 +51,20 @@ impl RedisServer {
     /// Kills the server with SIGKILL and starts it again on the same data directory and
     /// socket, as after a crash.
     pub fn crash_and_restart(&mut self) {
+        self.kill();
+        self.restart();
+    }
+
+    /// Kills the server with SIGKILL and leaves it down (an outage) until
+    /// [`RedisServer::restart`].
+    pub fn kill(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same data directory and socket.
+    pub fn restart(&mut self) {
+        self.kill();
         self.child = spawn_redis(self.dir.path(), self.append_only);
     }
 }

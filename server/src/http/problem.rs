@@ -62,9 +62,13 @@ pub enum ApiError {
     /// A wallet cannot pay.
     #[error("insufficient funds: {0}")]
     InsufficientFunds(String),
-    /// A bug or an outage; the cause is logged, the client sees a generic answer.
+    /// A bug; the cause is logged, the client sees a generic answer.
     #[error("internal error: {0}")]
     Internal(String),
+    /// The store cannot be reached (Redis down, disk failing); the cause is logged, the client
+    /// is told to retry shortly.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 /// The internal cause of a 500, for the logging middleware.
@@ -187,6 +191,15 @@ impl ApiError {
                 "something went wrong on our side; it has been logged, please retry".into(),
                 None,
             ),
+            ApiError::Unavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "storage-unavailable",
+                "Storage unavailable",
+                "our storage cannot be reached right now; please retry in a few seconds (a \
+                 retry with the same Idempotency-Key is never charged twice)"
+                    .into(),
+                None,
+            ),
         }
     }
 
@@ -218,8 +231,17 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        if let ApiError::Internal(cause) = self {
-            response.extensions_mut().insert(InternalCause(cause));
+        match self {
+            ApiError::Internal(cause) => {
+                response.extensions_mut().insert(InternalCause(cause));
+            }
+            ApiError::Unavailable(cause) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
+                response.extensions_mut().insert(InternalCause(cause));
+            }
+            _ => {}
         }
         response
     }
@@ -247,6 +269,7 @@ impl From<StoreError> for ApiError {
                     .into(),
                 field: Some("Idempotency-Key"),
             },
+            StoreError::Backend(cause) => ApiError::Unavailable(cause),
             other => ApiError::internal(other),
         }
     }

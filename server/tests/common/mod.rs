@@ -104,6 +104,11 @@ impl TestServer {
         }
     }
 
+    /// The private redis-server of a Redis-backed server.
+    pub fn redis_mut(&mut self) -> &mut RedisServer {
+        self._redis.as_mut().expect("a Redis-backed test server")
+    }
+
     /// A client without credentials.
     pub fn anonymous(&self) -> Client {
         Client::new(&self.base).expect("client")
