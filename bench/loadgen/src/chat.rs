@@ -79,6 +79,11 @@ pub struct ChatArgs {
     #[arg(long, default_value_t = 500)]
     ramp_per_second: u32,
 
+    /// Chat in this existing gig's room (BookMyGig) instead of a new one: the members buy
+    /// tickets for it. For filling a room someone else watches, e.g. the TUI benchmark.
+    #[arg(long, requires = "bookmygig")]
+    gig: Option<String>,
+
     /// Seconds to wait for every member to be in the room before measuring anyway.
     #[arg(long, default_value_t = 120)]
     join_timeout: u64,
@@ -216,7 +221,7 @@ impl ChatSummary {
 /// When the set-up fails.
 pub async fn prepare_only(args: &ChatArgs) -> anyhow::Result<()> {
     let base = args.bookmygig.as_deref().context("give --bookmygig")?;
-    chat_setup::prepare(base, args.members, args.accounts.as_deref())
+    chat_setup::prepare(base, args.members, args.accounts.as_deref(), None)
         .await
         .context("setting up the chat through the BookMyGig API")?;
     Ok(())
@@ -241,9 +246,14 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ChatSummary> {
     // Each member's URL.
     let (protocol, urls): (Protocol, Vec<String>) = match (&args.bookmygig, &args.socketio) {
         (Some(base), _) => {
-            let room = chat_setup::prepare(base, args.members, args.accounts.as_deref())
-                .await
-                .context("setting up the chat through the BookMyGig API")?;
+            let room = chat_setup::prepare(
+                base,
+                args.members,
+                args.accounts.as_deref(),
+                args.gig.as_deref(),
+            )
+            .await
+            .context("setting up the chat through the BookMyGig API")?;
             let ws = websocket_base(base)?;
             let urls = room
                 .members

@@ -41,12 +41,17 @@ pub struct Room {
     pub members: Vec<Member>,
 }
 
-/// Prepares a gig with `count` ticket-holding members on the server at `base`, reusing and
-/// extending the accounts cached in `cache` (if given).
+/// Prepares a gig (`gig`, or a new one) with `count` ticket-holding members on the server at
+/// `base`, reusing and extending the accounts cached in `cache` (if given).
 ///
 /// # Errors
 /// When a call fails or the cache cannot be read or written.
-pub async fn prepare(base: &str, count: usize, cache: Option<&Path>) -> anyhow::Result<Room> {
+pub async fn prepare(
+    base: &str,
+    count: usize,
+    cache: Option<&Path>,
+    gig: Option<&str>,
+) -> anyhow::Result<Room> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .pool_max_idle_per_host(64)
@@ -85,29 +90,10 @@ pub async fn prepare(base: &str, count: usize, cache: Option<&Path>) -> anyhow::
     }
     members.truncate(count);
 
-    let creator = sign_up(&http, &base, &format!("c{:016x}", rand::random::<u64>())).await?;
-    let now = OffsetDateTime::now_utc();
-    let gig = call(
-        &http,
-        &base,
-        Some(&creator.token),
-        Method::POST,
-        "/gigs",
-        json!({
-            "creator_name": "Benchmark Creator",
-            "title": "Chat fan-out benchmark",
-            "description": "Listed by bookmygig-loadgen chat.",
-            "category": "music",
-            "price": 1_000_000,
-            "starts_at": (now + time::Duration::minutes(5)).format(&Rfc3339)?,
-            "ends_at": (now + time::Duration::minutes(125)).format(&Rfc3339)?,
-            "capacity": null,
-            "payment_pointer": "$wallet.example/bench",
-        }),
-        None,
-    )
-    .await?;
-    let gig_id = text(&gig, "id")?;
+    let gig_id = match gig {
+        Some(gig) => gig.to_owned(),
+        None => new_gig(&http, &base).await?,
+    };
     let started = std::time::Instant::now();
     futures::stream::iter(members.iter())
         .map(|member| {
@@ -136,6 +122,33 @@ pub async fn prepare(base: &str, count: usize, cache: Option<&Path>) -> anyhow::
         started.elapsed().as_secs_f64()
     );
     Ok(Room { gig_id, members })
+}
+
+/// Lists a new gig, starting in 5 minutes, from a new creator; returns its id.
+async fn new_gig(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let creator = sign_up(http, base, &format!("c{:016x}", rand::random::<u64>())).await?;
+    let now = OffsetDateTime::now_utc();
+    let gig = call(
+        http,
+        base,
+        Some(&creator.token),
+        Method::POST,
+        "/gigs",
+        json!({
+            "creator_name": "Benchmark Creator",
+            "title": "Chat fan-out benchmark",
+            "description": "Listed by bookmygig-loadgen chat.",
+            "category": "music",
+            "price": 1_000_000,
+            "starts_at": (now + time::Duration::minutes(5)).format(&Rfc3339)?,
+            "ends_at": (now + time::Duration::minutes(125)).format(&Rfc3339)?,
+            "capacity": null,
+            "payment_pointer": "$wallet.example/bench",
+        }),
+        None,
+    )
+    .await?;
+    text(&gig, "id")
 }
 
 /// Signs up `handle` and tops its wallet up.
