@@ -24,10 +24,29 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
     /// TUI key rebindings: action name (`up`, `down`, `next_tab`, `prev_tab`, `search`,
-    /// `refresh`, `buy`, `tickets`, `open`, `back`, `mouse`, `help`, `quit`) to the keys it
-    /// takes instead of its defaults, e.g. `{"down": ["n", "Down"]}`.
+    /// `refresh`, `buy`, `tickets`, `open`, `room`, `play`, `back`, `mouse`, `help`, `quit`) to
+    /// the keys it takes instead of its defaults, e.g. `{"down": ["n", "Down"]}`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
+    /// How the TUI's player runs mpv.
+    #[serde(default, skip_serializing_if = "PlayerConfig::is_default")]
+    pub player: PlayerConfig,
+}
+
+/// The `player` table of `config.json`.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlayerConfig {
+    /// No window and no sound (mpv's `vo=null`, `ao=null`): for tests and machines without a
+    /// display.
+    #[serde(default)]
+    pub headless: bool,
+}
+
+impl PlayerConfig {
+    /// Whether nothing differs from the defaults (so nothing is written).
+    fn is_default(&self) -> bool {
+        *self == Self::default()
+    }
 }
 
 /// One signed-in session.

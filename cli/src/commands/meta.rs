@@ -58,14 +58,19 @@ pub async fn tui(ctx: &Context) -> Result<()> {
             "`bookmygig tui` needs a terminal on stdin and stdout".to_owned(),
         ));
     }
-    let keymap = crate::tui::Keymap::rebind(&ctx.store.config()?.keys).map_err(|err| {
+    let config = ctx.store.config()?;
+    let keymap = crate::tui::Keymap::rebind(&config.keys).map_err(|err| {
         CliError::Usage(format!(
             "{err} (in {})",
             ctx.store.dir().join("config.json").display()
         ))
     })?;
     let client = ctx.maybe_signed_in()?;
-    crate::tui::run(client, keymap)
+    let player = bookmygig_cli::player::PlayerOptions {
+        headless: config.player.headless,
+        ..bookmygig_cli::player::PlayerOptions::default()
+    };
+    crate::tui::run(client, crate::tui::Options { keymap, player })
         .await
         .map_err(|err| CliError::Local(format!("the terminal failed: {err}")))
 }

@@ -2,11 +2,17 @@
 //! asks for in return ([`Effect`]). Actions come from keys (through the keymap) and from
 //! background tasks reporting back; effects are carried out by tasks the event loop spawns.
 
-use bookmygig_api::{Gig, GigId, Money, MyTicket, Page, Purchased};
+use bookmygig_api::{
+    Account, Gig, GigId, Money, MyTicket, Page, Purchased, ServerMessage, StreamStatus,
+};
+use time::OffsetDateTime;
+
+use super::line_editor::Edit;
+use bookmygig_cli::player::PlayerEvent;
 use bookmygig_client::GigListQuery;
 
 /// Everything that changes the [`State`](super::app::State): a key's meaning or a result.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Action {
     /// Move the selection up one row.
     Up,
@@ -69,6 +75,73 @@ pub enum Action {
         /// The page, or the error in words.
         result: Result<Page<Gig>, String>,
     },
+    /// Enter the live room of the selected gig (or the selected ticket's gig).
+    EnterRoom,
+    /// Play the stream in a side window, or stop it.
+    Play,
+    /// An edit of the chat's input line (while typing in the room).
+    Edit(Edit),
+    /// Send the input line to the chat (Enter while typing).
+    Send,
+    /// Stop typing in the chat (Esc while typing); the line is kept.
+    StopTyping,
+    /// The chat connection of a room reports.
+    Chat {
+        /// The room ([`Room::id`](super::room::Room::id)) whose connection this is.
+        room: u64,
+        /// What happened.
+        event: ChatEvent,
+    },
+    /// A poll of the room's stream facts finished.
+    StreamLoaded {
+        /// The room that asked.
+        room: u64,
+        /// The facts, or the error in words.
+        result: Result<StreamStatus, String>,
+    },
+    /// The player of a room reports.
+    Player {
+        /// The room.
+        room: u64,
+        /// The player run ([`Room::player_run`](super::room::Room::player_run)) it is about.
+        run: u64,
+        /// What happened.
+        update: PlayerUpdate,
+    },
+    /// The clock moved on (once a second): uptime, retries.
+    Tick(OffsetDateTime),
+    /// The signed-in account arrived (or why it did not).
+    MeLoaded(Result<Account, String>),
+}
+
+/// What a room's chat connection reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ChatEvent {
+    /// Entered the room (the server's `history` follows).
+    Connected,
+    /// A message from the server.
+    Message(ServerMessage),
+    /// The connection failed or broke; another attempt follows after a pause.
+    Lost {
+        /// Attempts since the last success.
+        attempt: u32,
+        /// What went wrong, in words.
+        reason: String,
+        /// Seconds until the next attempt.
+        retry_in_s: u64,
+    },
+    /// The server refused entry for good (no ticket, unknown gig): no more attempts.
+    Refused(String),
+}
+
+/// What a player run reports.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PlayerUpdate {
+    /// The player could not be opened at all (no playback URL for us, no display, no libmpv);
+    /// trying again will not help.
+    CannotOpen(String),
+    /// The player's own report.
+    Event(PlayerEvent),
 }
 
 /// Slow work for a background task; its outcome comes back as an [`Action`].
@@ -93,4 +166,35 @@ pub enum Effect {
         /// The same key for every retry of this purchase, so it happens at most once.
         idempotency_key: String,
     },
+    /// `GET /me`; answers with [`Action::MeLoaded`].
+    FetchMe,
+    /// Connect to the gig's chat and poll its stream facts, until [`Effect::LeaveRoom`];
+    /// answers with [`Action::Chat`] and [`Action::StreamLoaded`], again and again.
+    JoinRoom {
+        /// The room's id, tagging the answers.
+        room: u64,
+        /// The gig.
+        gig: GigId,
+    },
+    /// Stop the room's connection and polling, and its player.
+    LeaveRoom,
+    /// Send a chat message in the current room.
+    Say {
+        /// The text.
+        text: String,
+    },
+    /// Get a playback URL and open the player (closing any other); answers with
+    /// [`Action::Player`].
+    StartPlayer {
+        /// The room.
+        room: u64,
+        /// The run, tagging its events.
+        run: u64,
+        /// The gig.
+        gig: GigId,
+        /// The window's title.
+        title: String,
+    },
+    /// Close the player.
+    StopPlayer,
 }

@@ -2,12 +2,15 @@
 //! what [`draw`](super::ui::draw) reads. Nothing here does I/O, so any screen can be built in a
 //! test.
 
-use bookmygig_api::{Category, Gig, Money, MyTicket};
+use std::collections::BTreeSet;
+
+use bookmygig_api::{Account, Category, Gig, GigId, Money, MyTicket};
 use bookmygig_client::GigListQuery;
 use chrono::{DateTime, FixedOffset, Local, TimeZone as _, Utc};
 use time::OffsetDateTime;
 
 use super::event::Keymap;
+use super::room::Room;
 
 /// Which screen is in front.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +21,8 @@ pub enum Screen {
     Gig,
     /// The signed-in account's tickets, with the selected one's gig beside them.
     Tickets,
+    /// The live room of one gig: stream panel, chat, player.
+    Room,
 }
 
 /// The zone times are shown in: the machine's (following its rules for each date) or a fixed
@@ -70,6 +75,11 @@ impl Zone {
             self.parts(start, "%H:%M"),
             self.parts(end, end_format)
         )
+    }
+
+    /// `20:05`: the time of day, for chat lines.
+    pub fn clock(self, at: OffsetDateTime) -> String {
+        self.parts(at, "%H:%M")
     }
 
     /// `May 02 20:00`: short, for list rows.
@@ -163,6 +173,16 @@ pub struct State {
     pub color: bool,
     /// The keys in force; the help overlay lists them.
     pub keymap: Keymap,
+    /// The signed-in account, once known; `None` when signed out or not loaded yet.
+    pub me: Option<Account>,
+    /// Gigs the signed-in account holds a ticket for (from "My tickets" and purchases).
+    pub held: BTreeSet<GigId>,
+    /// The live room, while one is open (it stays open behind the other screens).
+    pub room: Option<Room>,
+    /// Rooms entered in this run, numbering them.
+    pub rooms: u64,
+    /// The time now, as of the last tick: what uptimes are counted to.
+    pub now: OffsetDateTime,
 }
 
 impl State {
@@ -196,7 +216,18 @@ impl State {
             zone,
             color,
             keymap,
+            me: None,
+            held: BTreeSet::new(),
+            room: None,
+            rooms: 0,
+            now: OffsetDateTime::UNIX_EPOCH,
         }
+    }
+
+    /// Whether the signed-in account may enter `gig`'s room: it holds a ticket or is the
+    /// creator.
+    pub fn may_enter(&self, gig: &Gig) -> bool {
+        self.held.contains(&gig.id) || self.me.as_ref().is_some_and(|me| me.id == gig.creator_id)
     }
 
     /// The category of the current tab; `None` on "All".

@@ -64,7 +64,7 @@ impl Key {
 }
 
 /// What a set of keys does, and how the help overlay says it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Binding {
     /// The action's name in the config file's `keys` table (`down`, `quit`…).
     pub name: &'static str,
@@ -77,7 +77,7 @@ pub struct Binding {
 }
 
 /// The keys in force, in the order the help overlay lists them.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Keymap {
     /// The bindings; the first that matches a key wins.
     pub bindings: Vec<Binding>,
@@ -115,7 +115,17 @@ impl Default for Keymap {
                 bind(vec![Key::char('r')], Action::Refresh, "refresh"),
                 bind(vec![Key::char('b')], Action::Buy, "buy a ticket"),
                 bind(vec![Key::char('t')], Action::Tickets, "my tickets"),
-                bind(vec![Key::plain(Enter)], Action::Open, "open the gig"),
+                bind(
+                    vec![Key::plain(Enter)],
+                    Action::Open,
+                    "open the gig; in the room, type",
+                ),
+                bind(
+                    vec![Key::char('c')],
+                    Action::EnterRoom,
+                    "enter the live room",
+                ),
+                bind(vec![Key::char('p')], Action::Play, "play / stop the stream"),
                 bind(
                     vec![Key::plain(Esc), Key::plain(Backspace)],
                     Action::Back,
@@ -155,6 +165,8 @@ fn action_name(action: &Action) -> &'static str {
         Action::Buy => "buy",
         Action::Tickets => "tickets",
         Action::Open => "open",
+        Action::EnterRoom => "room",
+        Action::Play => "play",
         Action::Back => "back",
         Action::ToggleMouse => "mouse",
         Action::Help => "help",
@@ -267,6 +279,9 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
+    if let Some(room) = state.room.as_ref().filter(|room| room.typing) {
+        return typing(event, chord, room.input.is_empty());
+    }
     if state.searching {
         return match event.code {
             KeyCode::Enter => Some(Action::SearchSubmit),
@@ -277,6 +292,38 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
         };
     }
     state.keymap.action(event)
+}
+
+/// What a key means while typing in the chat: editing keys as in a shell (Ctrl-a, Ctrl-e,
+/// Ctrl-u, Ctrl-w, Up/Down for the history), Enter sends, Esc stops typing. Backspace on an
+/// empty line stops typing too, so it cannot be mistaken for "back".
+fn typing(event: &KeyEvent, chord: bool, empty: bool) -> Option<Action> {
+    use super::line_editor::Edit;
+    if event.modifiers.contains(KeyModifiers::CONTROL) {
+        return match event.code {
+            KeyCode::Char('a') => Some(Action::Edit(Edit::Home)),
+            KeyCode::Char('e') => Some(Action::Edit(Edit::End)),
+            KeyCode::Char('u') => Some(Action::Edit(Edit::KillToStart)),
+            KeyCode::Char('w') | KeyCode::Backspace => Some(Action::Edit(Edit::DeleteWord)),
+            _ => None,
+        };
+    }
+    let edit = match event.code {
+        KeyCode::Enter => return Some(Action::Send),
+        KeyCode::Esc => return Some(Action::StopTyping),
+        KeyCode::Backspace if empty => return Some(Action::StopTyping),
+        KeyCode::Backspace => Edit::Backspace,
+        KeyCode::Delete => Edit::Delete,
+        KeyCode::Left => Edit::Left,
+        KeyCode::Right => Edit::Right,
+        KeyCode::Home => Edit::Home,
+        KeyCode::End => Edit::End,
+        KeyCode::Up => Edit::Older,
+        KeyCode::Down => Edit::Newer,
+        KeyCode::Char(c) if !chord => Edit::Insert(c),
+        _ => return None,
+    };
+    Some(Action::Edit(edit))
 }
 
 /// What a mouse event means: the wheel moves the selection. Only seen while capture is on.

@@ -5,7 +5,10 @@
 //! - [`action`]: what can happen ([`Action`]) and the slow work asked for ([`Effect`]).
 //! - [`event`]: keys to actions through the keymap (vim keys and arrows).
 //! - [`mod@update`]: the only place the state changes; pure, returns effects.
+//! - [`room`]: the live room's state; [`line_editor`]: the chat's input line.
 //! - [`ui`]: pure draw functions of `&State`.
+//! - `tasks`: carries out effects: requests, the room's chat connection and stream polling,
+//!   the player.
 //!
 //! This module owns the terminal: raw mode and the alternate screen, restored on exit, on error
 //! and by the panic hook; and one event loop that merges terminal events with the answers of
@@ -15,13 +18,17 @@
 pub mod action;
 pub mod app;
 pub mod event;
+pub mod line_editor;
+pub mod room;
 #[cfg(test)]
 mod sample;
+mod tasks;
 pub mod ui;
 pub mod update;
 
 use std::io::{self, Stdout};
 
+use bookmygig_cli::player::PlayerOptions;
 use bookmygig_client::Client;
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture, Event, EventStream};
 use crossterm::execute;
@@ -31,7 +38,10 @@ use crossterm::terminal::{
 use futures::StreamExt as _;
 use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
+use time::OffsetDateTime;
 use tokio::sync::mpsc;
+
+use self::tasks::Tasks;
 
 pub use self::action::{Action, Effect};
 use self::app::{State, Zone};
@@ -40,6 +50,9 @@ pub use self::update::update;
 
 /// How many finished results may wait for the loop; tasks wait (never drop) beyond it.
 const RESULTS_QUEUE: usize = 64;
+
+/// How often the clock ticks (uptimes, retries of the player).
+const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// Puts the terminal back when dropped: on return, on error, and (through the panic hook,
 /// which runs before unwinding) on panic.
@@ -85,99 +98,80 @@ fn restore() {
     let _ = disable_raw_mode();
 }
 
-/// Runs the TUI against `client` until the user quits.
+/// How the TUI runs, besides the server.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// The keys in force.
+    pub keymap: Keymap,
+    /// How the player opens mpv.
+    pub player: PlayerOptions,
+}
+
+/// Runs the TUI against `client` until the user quits; closes the player (if any) before
+/// returning.
 ///
 /// # Errors
 /// When the terminal cannot be set up, drawn to, or read from.
-pub async fn run(client: Client, keymap: Keymap) -> io::Result<()> {
+pub async fn run(client: Client, options: Options) -> io::Result<()> {
     let mut guard = TerminalGuard::enter()?;
     let mut state = State::new(
         Zone::Local,
         ui::theme::color_from_env(),
-        keymap,
+        options.keymap,
         bookmygig_client::new_idempotency_key(),
     );
+    state.now = OffsetDateTime::now_utc();
+    let signed_in = client.token().is_some();
     let (results, mut incoming) = mpsc::channel::<Action>(RESULTS_QUEUE);
+    let mut tasks = Tasks::new(client, results, options.player);
     let mut events = EventStream::new();
-    for effect in update(&mut state, Action::Refresh) {
-        spawn(effect, &client, &results);
+    let mut effects = update(&mut state, Action::Refresh);
+    if signed_in {
+        effects.extend([Effect::FetchMe, Effect::FetchTickets]);
     }
+    for effect in effects {
+        tasks.run(effect);
+    }
+    let mut clock = tokio::time::interval(TICK);
+    clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     // What the terminal does now; made to follow `state.mouse` before every draw.
     let mut capturing = false;
-    while !state.quit {
+    let outcome = loop {
+        if state.quit {
+            break Ok(());
+        }
         if state.mouse != capturing {
-            if state.mouse {
-                execute!(io::stdout(), EnableMouseCapture)?;
+            let switched = if state.mouse {
+                execute!(io::stdout(), EnableMouseCapture)
             } else {
-                execute!(io::stdout(), DisableMouseCapture)?;
+                execute!(io::stdout(), DisableMouseCapture)
+            };
+            if let Err(err) = switched {
+                break Err(err);
             }
             capturing = state.mouse;
         }
-        guard.terminal.draw(|frame| ui::draw(frame, &state))?;
+        if let Err(err) = guard.terminal.draw(|frame| ui::draw(frame, &state)) {
+            break Err(err);
+        }
         let action = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => event::map_key(&state, &key),
                 Some(Ok(Event::Mouse(mouse))) => event::map_mouse(&mouse),
                 // A resize needs only the redraw at the top of the loop.
                 Some(Ok(_)) => None,
-                Some(Err(err)) => return Err(err),
-                None => break,
+                Some(Err(err)) => break Err(err),
+                None => break Ok(()),
             },
             Some(action) = incoming.recv() => Some(action),
+            _ = clock.tick() => Some(Action::Tick(OffsetDateTime::now_utc())),
         };
         if let Some(action) = action {
             for effect in update(&mut state, action) {
-                spawn(effect, &client, &results);
+                tasks.run(effect);
             }
         }
-    }
-    Ok(())
-}
-
-/// Starts `effect` in a task that reports back on `results`.
-fn spawn(effect: Effect, client: &Client, results: &mpsc::Sender<Action>) {
-    let client = client.clone();
-    let results = results.clone();
-    tokio::spawn(async move {
-        let action = match effect {
-            Effect::FetchCatalogue { request, query } => {
-                let more = query.cursor.is_some();
-                let result = client
-                    .list_gigs(&query)
-                    .await
-                    .map_err(|err| crate::error::CliError::from(err).to_string());
-                if more {
-                    Action::MoreLoaded { request, result }
-                } else {
-                    Action::CatalogueLoaded { request, result }
-                }
-            }
-            Effect::FetchTickets => Action::TicketsLoaded(
-                client
-                    .my_tickets()
-                    .await
-                    .map(|page| page.items)
-                    .map_err(|err| crate::error::CliError::from(err).to_string()),
-            ),
-            Effect::FetchWallet => Action::WalletLoaded(
-                client
-                    .wallet(None, Some(1))
-                    .await
-                    .map(|wallet| wallet.balance)
-                    .map_err(|err| crate::error::CliError::from(err).to_string()),
-            ),
-            Effect::BuyTicket {
-                gig,
-                idempotency_key,
-            } => Action::TicketBought {
-                gig,
-                result: client
-                    .buy_ticket(gig, &idempotency_key)
-                    .await
-                    .map_err(|err| crate::error::CliError::from(err).to_string()),
-            },
-        };
-        // The loop has ended when the channel is closed: nobody wants the answer.
-        let _ = results.send(action).await;
-    });
+    };
+    tasks.shutdown().await;
+    outcome
 }

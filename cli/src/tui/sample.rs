@@ -113,3 +113,33 @@ pub fn my_tickets() -> Vec<bookmygig_api::MyTicket> {
         })
         .collect()
 }
+
+/// The stream facts of the first sample gig: live since 18:00 with 12 viewers at 720p, or
+/// offline after a broadcast.
+pub fn stream(live: bool) -> bookmygig_api::StreamStatus {
+    bookmygig_api::StreamStatus {
+        gig_id: GigId::from_bytes([1; 16]),
+        live,
+        started_at: Some(datetime!(2026-05-02 18:00 UTC)),
+        viewers: if live { 12 } else { 0 },
+        video: live.then(|| bookmygig_api::VideoFacts {
+            codec: "h264".to_owned(),
+            width: Some(1280),
+            height: Some(720),
+            fps: Some(30.0),
+            kbps: Some(2488.0),
+        }),
+        audio: None,
+    }
+}
+
+/// A chat message by `author`, sent `minute` minutes past 18:00.
+pub fn chat_message(n: u8, author: &str, text: &str, minute: u8) -> bookmygig_api::ChatMessage {
+    bookmygig_api::ChatMessage {
+        id: bookmygig_api::MessageId::from_bytes([n; 16]),
+        author: author.to_owned(),
+        display_name: author.to_owned(),
+        text: text.to_owned(),
+        sent_at: datetime!(2026-05-02 18:00 UTC) + time::Duration::minutes(i64::from(minute)),
+    }
+}

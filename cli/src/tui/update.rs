@@ -6,6 +6,8 @@ use bookmygig_client::GigListQuery;
 use super::action::{Action, Effect};
 use super::app::{BuyDialog, BuyPhase, Screen, State, TAB_COUNT};
 
+mod room;
+
 /// Most gigs asked for per page.
 pub const PAGE_SIZE: usize = 50;
 
@@ -22,6 +24,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::WalletLoaded(_)
             | Action::TicketsLoaded(_)
             | Action::TicketBought { .. }
+            | Action::Chat { .. }
+            | Action::StreamLoaded { .. }
+            | Action::Player { .. }
+            | Action::Tick(_)
+            | Action::MeLoaded(_)
     );
     // The help overlay takes the keys (but not the network's answers) until it is closed.
     if state.help && !answer && !matches!(action, Action::Quit | Action::Help | Action::Back) {
@@ -31,6 +38,20 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     if state.buy.is_some()
         && !answer
         && !matches!(action, Action::Quit | Action::Confirm | Action::Back)
+    {
+        return Vec::new();
+    }
+    // In the room, the catalogue's keys do nothing.
+    if state.screen == Screen::Room
+        && matches!(
+            action,
+            Action::NextTab
+                | Action::PrevTab
+                | Action::StartSearch
+                | Action::Refresh
+                | Action::Buy
+                | Action::Tickets
+        )
     {
         return Vec::new();
     }
@@ -60,13 +81,42 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.buy = None;
             Vec::new()
         }
+        Action::Back if state.screen == Screen::Room => room::leave(state),
         Action::Back => {
             state.screen = Screen::Catalogue;
             Vec::new()
         }
+        Action::EnterRoom => match entrance(state) {
+            Some(gig) => room::enter(state, gig),
+            None => Vec::new(),
+        },
+        Action::Play => room::toggle_player(state),
+        Action::Edit(edit) => {
+            room::edit(state, edit);
+            Vec::new()
+        }
+        Action::Send => room::send(state),
+        Action::StopTyping => {
+            room::stop_typing(state);
+            Vec::new()
+        }
+        Action::Chat { room: id, event } => room::chat(state, id, event),
+        Action::StreamLoaded { room: id, result } => room::stream_loaded(state, id, result),
+        Action::Player {
+            room: id,
+            run,
+            update,
+        } => room::player(state, id, run, update),
+        Action::Tick(now) => room::tick(state, now),
+        Action::MeLoaded(result) => {
+            if let Ok(me) = result {
+                state.me = Some(me);
+            }
+            Vec::new()
+        }
         Action::Buy => {
             let selected = match state.screen {
-                Screen::Tickets => None,
+                Screen::Tickets | Screen::Room => None,
                 Screen::Catalogue | Screen::Gig => state.selected_gig().cloned(),
             };
             let Some(gig) = selected else {
@@ -115,6 +165,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             let dialog = state.buy.as_mut().filter(|dialog| dialog.gig.id == gig);
             match result {
                 Ok(_) => {
+                    state.held.insert(gig);
                     state.status = format!("ticket bought: {title}");
                     if let Some(dialog) = dialog {
                         dialog.phase = BuyPhase::Bought;
@@ -132,6 +183,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     None => state.status = format!("could not buy {title}: {reason}"),
                 },
             }
+            Vec::new()
+        }
+        Action::Up if state.screen == Screen::Room => {
+            room::scroll(state, true);
+            Vec::new()
+        }
+        Action::Down if state.screen == Screen::Room => {
+            room::scroll(state, false);
             Vec::new()
         }
         Action::Up if state.screen == Screen::Tickets => {
@@ -203,6 +262,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.tickets_loading = false;
             match result {
                 Ok(tickets) => {
+                    state.held.extend(tickets.iter().map(|t| t.ticket.gig_id));
                     state.tickets = tickets;
                     state.tickets_error = None;
                     state.ticket_selected = state
@@ -213,14 +273,23 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
-        // Gigs are opened from the catalogue; the live room will open from a ticket.
-        Action::Open if state.screen == Screen::Tickets => Vec::new(),
-        Action::Open => {
-            if state.selected_gig().is_some() {
-                state.screen = Screen::Gig;
+        // Enter types in the room's chat; on a ticket or an open gig it enters the room; in
+        // the catalogue it enters the room of a gig one may enter, else shows the gig.
+        Action::Open => match state.screen {
+            Screen::Room => {
+                room::start_typing(state);
+                Vec::new()
             }
-            Vec::new()
-        }
+            Screen::Tickets | Screen::Gig => update(state, Action::EnterRoom),
+            Screen::Catalogue => match state.selected_gig() {
+                Some(gig) if state.may_enter(gig) => update(state, Action::EnterRoom),
+                Some(_) => {
+                    state.screen = Screen::Gig;
+                    Vec::new()
+                }
+                None => Vec::new(),
+            },
+        },
         Action::CatalogueLoaded { request, result } => {
             if request != state.request {
                 return Vec::new();
@@ -261,6 +330,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+    }
+}
+
+/// The gig whose room [`Action::EnterRoom`] enters: the selected ticket's on "My tickets",
+/// else the selected gig; none from inside a room.
+fn entrance(state: &State) -> Option<bookmygig_api::Gig> {
+    match state.screen {
+        Screen::Tickets => state
+            .tickets
+            .get(state.ticket_selected)
+            .map(|ticket| ticket.gig.clone()),
+        Screen::Catalogue | Screen::Gig => state.selected_gig().cloned(),
+        Screen::Room => None,
     }
 }
 

@@ -2,7 +2,8 @@
 //! types.
 //!
 //! [`Client`] has one method per endpoint; every failure is a [`ClientError`], with the server's
-//! RFC 9457 problems kept whole. The live media (RTMP, FLV) and chat are not this crate's concern.
+//! RFC 9457 problems kept whole. [`chat`] enters a gig's chat WebSocket ([`Client::chat`]). The
+//! live media (RTMP, FLV) is not this crate's concern.
 //!
 //! ```no_run
 //! # async fn demo() -> bookmygig_client::Result<()> {
@@ -15,10 +16,12 @@
 //! # }
 //! ```
 
+pub mod chat;
 mod client;
 mod error;
 mod query;
 
+pub use chat::{ChatError, ChatSocket};
 pub use client::Client;
 pub use error::{ClientError, Result};
 pub use query::GigListQuery;

@@ -42,6 +42,14 @@ pub fn overlay(frame: &mut Frame<'_>, area: Rect, state: &State) {
         " While searching: Enter sends, Esc clears",
         theme.dim(),
     )));
+    lines.push(Line::from(Span::styled(
+        " In the chat: Enter sends, Esc stops typing,",
+        theme.dim(),
+    )));
+    lines.push(Line::from(Span::styled(
+        "   ↑ ↓ history, Ctrl-a/e/u/w edit",
+        theme.dim(),
+    )));
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let width = lines
         .iter()

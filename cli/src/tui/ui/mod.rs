@@ -3,6 +3,7 @@
 //!
 //! - [`catalogue`]: category tabs, the gig list with LIVE badges, and the detail pane.
 //! - [`status`]: the bottom line (search input, last message, monetization state, help hint).
+//! - [`room`]: the live room (stream panel, chat, player).
 //! - [`buy`]: the buy dialog (price, balance, the purchase's outcome).
 //! - [`help`]: the `?` overlay, listed from the keymap in force.
 //! - [`theme`]: styles, with colour only when `NO_COLOR` is unset.
@@ -11,6 +12,7 @@ mod buy;
 mod catalogue;
 mod help;
 mod popup;
+mod room;
 mod status;
 pub mod theme;
 
@@ -19,7 +21,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::Line;
 use ratatui::widgets::{Paragraph, Wrap};
 
-use super::app::State;
+use super::app::{Screen, State};
 
 /// The smallest terminal the TUI draws in; below it a "too small" notice is shown instead.
 pub const MIN_WIDTH: u16 = 60;
@@ -39,8 +41,16 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
         Constraint::Length(1),
     ])
     .areas(area);
-    catalogue::tabs(frame, tabs, state);
-    catalogue::body(frame, body, state);
+    match state.room.as_ref().filter(|_| state.screen == Screen::Room) {
+        Some(room) => {
+            room::header(frame, tabs, state, room);
+            room::body(frame, body, state, room);
+        }
+        None => {
+            catalogue::tabs(frame, tabs, state);
+            catalogue::body(frame, body, state);
+        }
+    }
     status::line(frame, status_line, state);
     if let Some(dialog) = &state.buy {
         buy::dialog(frame, body, state, dialog);

@@ -301,3 +301,197 @@ fn my_tickets_error() {
     );
     check("tickets_error", &state);
 }
+
+/// In the first sample gig's room, connected, the stream live with a few minutes of samples,
+/// a short chat, and the clock at 18:42.
+fn room() -> State {
+    use crate::tui::action::ChatEvent;
+    use bookmygig_api::{ChatUser, ServerMessage};
+    let mut state = loaded();
+    update(&mut state, Action::TicketsLoaded(Ok(sample::my_tickets())));
+    state.screen = crate::tui::app::Screen::Catalogue;
+    update(&mut state, Action::Open);
+    update(
+        &mut state,
+        Action::Tick(time::macros::datetime!(2026-05-02 18:42:07 UTC)),
+    );
+    let room = state.room.as_ref().map_or(0, |room| room.id);
+    let mut chat = |event| {
+        update(&mut state, Action::Chat { room, event });
+    };
+    chat(ChatEvent::Connected);
+    chat(ChatEvent::Message(ServerMessage::History {
+        messages: vec![
+            sample::chat_message(1, "ana", "good evening from Porto!", 31),
+            sample::chat_message(2, "bo", "the pianist is on fire tonight", 33),
+        ],
+    }));
+    chat(ChatEvent::Message(ServerMessage::Join(ChatUser {
+        handle: "cy".to_owned(),
+        display_name: "Cy".to_owned(),
+    })));
+    chat(ChatEvent::Message(ServerMessage::Message(
+        sample::chat_message(
+            3,
+            "cy",
+            "a long message that wraps over more than one row of the chat panel, as long ones do",
+            40,
+        ),
+    )));
+    chat(ChatEvent::Message(ServerMessage::Leave(ChatUser {
+        handle: "bo".to_owned(),
+        display_name: "Bo".to_owned(),
+    })));
+    chat(ChatEvent::Message(ServerMessage::Presence { count: 3 }));
+    for n in 0..40_u32 {
+        let mut stream = sample::stream(true);
+        stream.viewers = 5 + n / 4;
+        if let Some(video) = &mut stream.video {
+            video.kbps = Some(2000.0 + f64::from(n % 7) * 100.0);
+        }
+        update(
+            &mut state,
+            Action::StreamLoaded {
+                room,
+                result: Ok(stream),
+            },
+        );
+    }
+    state
+}
+
+#[test]
+fn room_live_with_chat() {
+    check("room_live", &room());
+}
+
+#[test]
+fn room_while_typing_with_the_player_playing() {
+    use crate::tui::line_editor::Edit;
+    let mut state = room();
+    update(&mut state, Action::Play);
+    let (id, run) = state
+        .room
+        .as_ref()
+        .map_or((0, 0), |room| (room.id, room.player_run));
+    update(
+        &mut state,
+        Action::Player {
+            room: id,
+            run,
+            update: crate::tui::action::PlayerUpdate::Event(
+                bookmygig_cli::player::PlayerEvent::Playing { position_s: 75.0 },
+            ),
+        },
+    );
+    update(&mut state, Action::Open);
+    for c in "what a set".chars() {
+        update(&mut state, Action::Edit(Edit::Insert(c)));
+    }
+    update(&mut state, Action::Edit(Edit::Left));
+    check("room_typing_playing", &state);
+}
+
+#[test]
+fn room_entering() {
+    let mut state = loaded();
+    update(&mut state, Action::EnterRoom);
+    check("room_connecting", &state);
+}
+
+#[test]
+fn room_waiting_for_the_host_with_an_empty_chat() {
+    use crate::tui::action::ChatEvent;
+    let mut state = loaded();
+    update(&mut state, Action::EnterRoom);
+    let room = state.room.as_ref().map_or(0, |room| room.id);
+    update(
+        &mut state,
+        Action::Chat {
+            room,
+            event: ChatEvent::Connected,
+        },
+    );
+    let mut offline = sample::stream(false);
+    offline.started_at = None;
+    update(
+        &mut state,
+        Action::StreamLoaded {
+            room,
+            result: Ok(offline),
+        },
+    );
+    update(&mut state, Action::Play);
+    check("room_waiting", &state);
+}
+
+#[test]
+fn room_reconnecting_with_the_stream_unreachable() {
+    use crate::tui::action::ChatEvent;
+    let mut state = room();
+    let room = state.room.as_ref().map_or(0, |room| room.id);
+    update(
+        &mut state,
+        Action::Chat {
+            room,
+            event: ChatEvent::Lost {
+                attempt: 2,
+                reason: "connection refused".to_owned(),
+                retry_in_s: 2,
+            },
+        },
+    );
+    update(
+        &mut state,
+        Action::StreamLoaded {
+            room,
+            result: Err("cannot reach http://127.0.0.1:8080".to_owned()),
+        },
+    );
+    check("room_reconnecting", &state);
+}
+
+#[test]
+fn room_refused_without_a_ticket() {
+    use crate::tui::action::ChatEvent;
+    let mut state = loaded();
+    update(&mut state, Action::Down);
+    update(&mut state, Action::EnterRoom);
+    let room = state.room.as_ref().map_or(0, |room| room.id);
+    update(
+        &mut state,
+        Action::Chat {
+            room,
+            event: ChatEvent::Refused("Forbidden: you need a ticket for this gig".to_owned()),
+        },
+    );
+    update(
+        &mut state,
+        Action::StreamLoaded {
+            room,
+            result: Ok(sample::stream(false)),
+        },
+    );
+    check("room_refused", &state);
+}
+
+#[test]
+fn room_player_failed() {
+    let mut state = room();
+    update(&mut state, Action::Play);
+    let (id, run) = state
+        .room
+        .as_ref()
+        .map_or((0, 0), |room| (room.id, room.player_run));
+    update(
+        &mut state,
+        Action::Player {
+            room: id,
+            run,
+            update: crate::tui::action::PlayerUpdate::CannotOpen(
+                "no display to open the player window on".to_owned(),
+            ),
+        },
+    );
+    check("room_player_failed", &state);
+}

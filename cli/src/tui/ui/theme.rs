@@ -65,4 +65,34 @@ impl Theme {
     pub fn dim(self) -> Style {
         self.paint(Style::new().fg(Color::DarkGray))
     }
+
+    /// Bold text (titles).
+    pub fn bold(self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+
+    /// The sparklines.
+    pub fn chart(self) -> Style {
+        self.paint(Style::new().fg(Color::Green))
+    }
+
+    /// A chat handle: one of a few colours, always the same for the same handle, and bold.
+    pub fn handle(self, handle: &str) -> Style {
+        const PALETTE: [Color; 6] = [
+            Color::Green,
+            Color::Yellow,
+            Color::Blue,
+            Color::Magenta,
+            Color::Cyan,
+            Color::LightRed,
+        ];
+        // FNV-1a: stable across runs and platforms, unlike the std hasher.
+        let hash = handle
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325_u64, |hash, byte| {
+                (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+            });
+        let color = PALETTE[usize::try_from(hash % PALETTE.len() as u64).unwrap_or(0)];
+        self.paint(Style::new().fg(color).add_modifier(Modifier::BOLD))
+    }
 }

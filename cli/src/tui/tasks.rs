@@ -1,0 +1,391 @@
+//! Carries out [`Effect`]s: one-shot requests in tasks that answer with one [`Action`], and
+//! the long-lived work of the live room (its chat connection, the polling of its stream facts,
+//! its player), each in a task of its own that reports through the same channel.
+//!
+//! Nothing here is awaited by the event loop except [`Tasks::shutdown`] at exit, which closes
+//! the player so mpv never outlives the TUI.
+
+use std::time::Duration;
+
+use bookmygig_api::{ChatErrorCode, ClientMessage, GigId, ServerMessage};
+use bookmygig_cli::player::{Player, PlayerEvent, PlayerOptions};
+use bookmygig_client::{ChatError, Client};
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::action::{Action, ChatEvent, Effect, PlayerUpdate};
+use super::room::STREAM_POLL_SECONDS;
+use crate::error::CliError;
+
+/// Chat messages typed faster than they can be sent wait here (the server allows 5 at once).
+const SAY_QUEUE: usize = 16;
+
+/// The longest pause between reconnection attempts.
+const MAX_BACKOFF_SECONDS: u64 = 15;
+
+/// How long quitting waits for mpv to close its window.
+const PLAYER_CLOSE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// The seconds to wait before attempt `attempt` (1, 2, 3…): 1, 2, 4, 8, then 15.
+pub fn backoff_seconds(attempt: u32) -> u64 {
+    2_u64
+        .saturating_pow(attempt.saturating_sub(1))
+        .min(MAX_BACKOFF_SECONDS)
+}
+
+/// The background work of the TUI.
+pub struct Tasks {
+    /// The server, signed in or not.
+    client: Client,
+    /// Where every task reports.
+    results: mpsc::Sender<Action>,
+    /// How the player opens mpv.
+    player_options: PlayerOptions,
+    /// The open room's tasks.
+    room: Option<RoomTasks>,
+    /// The running player.
+    player: Option<PlayerTask>,
+}
+
+/// The tasks of the open room; dropping this stops them.
+struct RoomTasks {
+    /// The room's id, tagging reports.
+    id: u64,
+    /// Messages to send in the chat.
+    say: mpsc::Sender<String>,
+    /// The chat connection (reconnecting by itself).
+    chat: JoinHandle<()>,
+    /// The stream facts' poller.
+    poll: JoinHandle<()>,
+}
+
+impl Drop for RoomTasks {
+    fn drop(&mut self) {
+        self.chat.abort();
+        self.poll.abort();
+    }
+}
+
+/// A player run.
+struct PlayerTask {
+    /// Asks the run to close mpv; dropping it does too.
+    stop: Option<oneshot::Sender<()>>,
+    /// Ends once mpv is gone.
+    done: JoinHandle<()>,
+}
+
+impl Tasks {
+    /// Background work for `client`, reporting on `results`.
+    pub fn new(
+        client: Client,
+        results: mpsc::Sender<Action>,
+        player_options: PlayerOptions,
+    ) -> Self {
+        Self {
+            client,
+            results,
+            player_options,
+            room: None,
+            player: None,
+        }
+    }
+
+    /// Starts `effect`.
+    pub fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::JoinRoom { room, gig } => {
+                let (say, said) = mpsc::channel(SAY_QUEUE);
+                self.room = Some(RoomTasks {
+                    id: room,
+                    say,
+                    chat: tokio::spawn(chat(
+                        self.client.clone(),
+                        room,
+                        gig,
+                        said,
+                        self.results.clone(),
+                    )),
+                    poll: tokio::spawn(poll_stream(
+                        self.client.clone(),
+                        room,
+                        gig,
+                        self.results.clone(),
+                    )),
+                });
+            }
+            Effect::LeaveRoom => {
+                self.room = None;
+                self.player = None;
+            }
+            Effect::Say { text } => {
+                if let Some(room) = &self.room
+                    && room.say.try_send(text).is_err()
+                {
+                    // Only a flood fills the queue; the server would refuse most of it anyway.
+                    let refusal = Action::Chat {
+                        room: room.id,
+                        event: ChatEvent::Message(ServerMessage::Error {
+                            code: ChatErrorCode::RateLimited,
+                            detail: "too many messages waiting to be sent; slow down".to_owned(),
+                        }),
+                    };
+                    let results = self.results.clone();
+                    tokio::spawn(async move {
+                        let _ = results.send(refusal).await;
+                    });
+                }
+            }
+            Effect::StartPlayer {
+                room,
+                run,
+                gig,
+                title,
+            } => {
+                let (stop, stopped) = oneshot::channel();
+                let options = PlayerOptions {
+                    title: Some(title),
+                    ..self.player_options.clone()
+                };
+                let done = tokio::spawn(play(
+                    self.client.clone(),
+                    gig,
+                    options,
+                    stopped,
+                    self.results.clone(),
+                    (room, run),
+                ));
+                // Replacing a run stops the old one.
+                self.player = Some(PlayerTask {
+                    stop: Some(stop),
+                    done,
+                });
+            }
+            Effect::StopPlayer => self.player = None,
+            once => self.once(once),
+        }
+    }
+
+    /// Starts a one-shot request that answers with one action.
+    fn once(&self, effect: Effect) {
+        let client = self.client.clone();
+        let results = self.results.clone();
+        tokio::spawn(async move {
+            let Some(action) = answer(&client, effect).await else {
+                return;
+            };
+            // The loop has ended when the channel is closed: nobody wants the answer.
+            let _ = results.send(action).await;
+        });
+    }
+
+    /// Stops everything; waits (a few seconds at most) for mpv to close its window.
+    pub async fn shutdown(mut self) {
+        self.room = None;
+        if let Some(mut player) = self.player.take() {
+            if let Some(stop) = player.stop.take() {
+                let _ = stop.send(());
+            }
+            let _ = tokio::time::timeout(PLAYER_CLOSE_PATIENCE, &mut player.done).await;
+        }
+    }
+}
+
+/// The answer to a one-shot effect.
+async fn answer(client: &Client, effect: Effect) -> Option<Action> {
+    let words = |err: bookmygig_client::ClientError| CliError::from(err).to_string();
+    Some(match effect {
+        Effect::FetchCatalogue { request, query } => {
+            let more = query.cursor.is_some();
+            let result = client.list_gigs(&query).await.map_err(words);
+            if more {
+                Action::MoreLoaded { request, result }
+            } else {
+                Action::CatalogueLoaded { request, result }
+            }
+        }
+        Effect::FetchTickets => Action::TicketsLoaded(
+            client
+                .my_tickets()
+                .await
+                .map(|page| page.items)
+                .map_err(words),
+        ),
+        Effect::FetchWallet => Action::WalletLoaded(
+            client
+                .wallet(None, Some(1))
+                .await
+                .map(|wallet| wallet.balance)
+                .map_err(words),
+        ),
+        Effect::BuyTicket {
+            gig,
+            idempotency_key,
+        } => Action::TicketBought {
+            gig,
+            result: client
+                .buy_ticket(gig, &idempotency_key)
+                .await
+                .map_err(words),
+        },
+        Effect::FetchMe => Action::MeLoaded(client.me().await.map_err(words)),
+        Effect::JoinRoom { .. }
+        | Effect::LeaveRoom
+        | Effect::Say { .. }
+        | Effect::StartPlayer { .. }
+        | Effect::StopPlayer => return None,
+    })
+}
+
+/// The chat connection of room `room`: connects, forwards what the server says and sends what
+/// is typed; when the connection fails or breaks, says so and tries again after a growing
+/// pause, until the server refuses for good or the room is left (the task is aborted).
+async fn chat(
+    client: Client,
+    room: u64,
+    gig: GigId,
+    mut said: mpsc::Receiver<String>,
+    results: mpsc::Sender<Action>,
+) {
+    let report = |event| {
+        let results = results.clone();
+        async move { results.send(Action::Chat { room, event }).await.is_ok() }
+    };
+    let mut attempt = 0;
+    loop {
+        let reason = match client.chat(gig).await {
+            Ok(mut socket) => {
+                attempt = 0;
+                if !report(ChatEvent::Connected).await {
+                    return;
+                }
+                loop {
+                    tokio::select! {
+                        message = socket.recv() => match message {
+                            Some(Ok(message)) => {
+                                if !report(ChatEvent::Message(message)).await {
+                                    return;
+                                }
+                            }
+                            // A frame this client does not understand is skipped.
+                            Some(Err(ChatError::Decode(_))) => {}
+                            Some(Err(err)) => break err.to_string(),
+                            None => break "the server closed the chat".to_owned(),
+                        },
+                        text = said.recv() => {
+                            let Some(text) = text else { return };
+                            if let Err(err) = socket.send(&ClientMessage::Say { text }).await {
+                                break err.to_string();
+                            }
+                        }
+                    }
+                }
+            }
+            Err(err) if !err.is_retryable() => {
+                report(ChatEvent::Refused(err.to_string())).await;
+                return;
+            }
+            Err(err) => err.to_string(),
+        };
+        attempt += 1;
+        let retry_in_s = backoff_seconds(attempt);
+        if !report(ChatEvent::Lost {
+            attempt,
+            reason,
+            retry_in_s,
+        })
+        .await
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(retry_in_s)).await;
+    }
+}
+
+/// Polls the stream facts of the room's gig every [`STREAM_POLL_SECONDS`], errors included
+/// (the panel shows them and recovers with the next success).
+async fn poll_stream(client: Client, room: u64, gig: GigId, results: mpsc::Sender<Action>) {
+    let mut every = tokio::time::interval(Duration::from_secs(STREAM_POLL_SECONDS));
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        let result = client
+            .stream_status(gig)
+            .await
+            .map_err(|err| CliError::from(err).to_string());
+        if results
+            .send(Action::StreamLoaded { room, result })
+            .await
+            .is_err()
+        {
+            return;
+        }
+    }
+}
+
+/// One player run: a playback URL, then mpv, its events forwarded until the last one. A stop
+/// request (or its sender dropped) closes mpv; the run ends once mpv is gone.
+async fn play(
+    client: Client,
+    gig: GigId,
+    options: PlayerOptions,
+    mut stop: oneshot::Receiver<()>,
+    results: mpsc::Sender<Action>,
+    (room, run): (u64, u64),
+) {
+    let report = |update| {
+        let results = results.clone();
+        async move {
+            let _ = results.send(Action::Player { room, run, update }).await;
+        }
+    };
+    let playback = tokio::select! {
+        playback = client.playback(gig) => playback,
+        _ = &mut stop => return,
+    };
+    let url = match playback {
+        Ok(playback) => playback.flv_url,
+        Err(err) => {
+            let transient = err.status().is_none_or(|status| status >= 500);
+            let reason = CliError::from(err).to_string();
+            let update = if transient {
+                PlayerUpdate::Event(PlayerEvent::Error(reason))
+            } else {
+                PlayerUpdate::CannotOpen(reason)
+            };
+            return report(update).await;
+        }
+    };
+    let (player, mut events) = match Player::open(&url, options) {
+        Ok(opened) => opened,
+        Err(err) => return report(PlayerUpdate::CannotOpen(err.to_string())).await,
+    };
+    let mut player = Some(player);
+    loop {
+        tokio::select! {
+            _ = &mut stop, if player.is_some() => {
+                if let Some(player) = player.take() {
+                    player.stop();
+                }
+            }
+            event = events.recv() => {
+                let Some(event) = event else { return };
+                let last = event.is_last();
+                report(PlayerUpdate::Event(event)).await;
+                if last {
+                    return;
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnection_pauses_double_up_to_fifteen_seconds() {
+        let pauses: Vec<_> = (1..=7).map(backoff_seconds).collect();
+        assert_eq!(pauses, [1, 2, 4, 8, 15, 15, 15]);
+    }
+}

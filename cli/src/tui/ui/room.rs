@@ -1,0 +1,382 @@
+//! The live room: a header with the gig, the stream panel (status, viewers, resolution,
+//! bitrate, uptime, the player, sparklines of bitrate and viewers) and the chat (scrollback
+//! with coloured handles, join and leave lines, the connection's state, the input line).
+
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Sparkline, Wrap};
+
+use super::theme::Theme;
+use crate::tui::app::State;
+use crate::tui::room::{ChatLine, Connection, PlayerState, Room, SAMPLES, STREAM_POLL_SECONDS};
+
+/// The most rows a sparkline takes.
+const CHART_ROWS: u16 = 5;
+
+/// The room's header row: the app's name, the stream's badge, the gig's title and host.
+pub fn header(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
+    let theme = Theme::new(state.color);
+    let badge = match &room.stream {
+        Some(stream) if stream.live => Span::styled(" LIVE ", theme.live()),
+        Some(_) => Span::styled(" OFFLINE ", theme.dim()),
+        None => Span::styled(" … ", theme.dim()),
+    };
+    let line = Line::from(vec![
+        Span::styled(" BookMyGig  ", theme.accent()),
+        badge,
+        Span::raw(" "),
+        Span::styled(room.gig.title.as_str(), theme.bold()),
+        Span::styled(format!(" — {}", room.gig.creator_name), theme.dim()),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+/// The stream panel and the chat side by side.
+pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
+    let panel_width = if area.width >= 110 { 42 } else { 32 };
+    let [panel, chat_area] =
+        Layout::horizontal([Constraint::Length(panel_width), Constraint::Min(0)]).areas(area);
+    stream_panel(frame, panel, state, room);
+    chat(frame, chat_area, state, room);
+}
+
+/// `1:02:03` or `2:03`.
+fn clock(seconds: i64) -> String {
+    let seconds = seconds.max(0);
+    let (h, m, s) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// The stream's facts, the player's state and the sparklines.
+fn stream_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
+    let theme = Theme::new(state.color);
+    let block = Block::bordered().title(" Stream ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let label = |text: &'static str| Span::styled(format!("{text:<9}"), theme.dim());
+    let mut lines = Vec::new();
+    let status = match &room.stream {
+        None if room.stream_error.is_none() => Line::from(Span::styled("Loading…", theme.dim())),
+        None => Line::from(Span::styled("Status unknown", theme.dim())),
+        Some(stream) if stream.live => Line::from(vec![
+            Span::styled(" LIVE ", theme.live()),
+            Span::raw(" on air"),
+        ]),
+        Some(stream) if stream.started_at.is_some() => Line::from("Offline: the host stopped"),
+        Some(_) => Line::from("Waiting for the host"),
+    };
+    lines.push(status);
+    if let Some(error) = &room.stream_error {
+        lines.push(Line::from(Span::styled(
+            format!("unreachable, retrying: {error}"),
+            theme.error(),
+        )));
+    }
+    let stream = room.stream.as_ref();
+    let live = stream.filter(|s| s.live);
+    lines.push(Line::from(vec![
+        label("Viewers"),
+        Span::raw(stream.map_or("–".to_owned(), |s| s.viewers.to_string())),
+    ]));
+    let video = live.and_then(|s| s.video.as_ref());
+    let resolution = match video {
+        Some(video) => {
+            let size = match (video.width, video.height) {
+                (Some(w), Some(h)) => format!("{w}×{h}"),
+                _ => video.codec.clone(),
+            };
+            match video.fps {
+                Some(fps) => format!("{size} {fps:.0} fps"),
+                None => size,
+            }
+        }
+        None => "–".to_owned(),
+    };
+    lines.push(Line::from(vec![label("Video"), Span::raw(resolution)]));
+    let bitrate = video
+        .and_then(|v| v.kbps)
+        .map_or("–".to_owned(), |kbps| format!("{kbps:.0} kb/s"));
+    lines.push(Line::from(vec![label("Bitrate"), Span::raw(bitrate)]));
+    let uptime = live
+        .and_then(|s| s.started_at)
+        .map_or("–".to_owned(), |at| {
+            clock((state.now - at).whole_seconds())
+        });
+    lines.push(Line::from(vec![label("Uptime"), Span::raw(uptime)]));
+    lines.push(Line::from(vec![label("Player"), player(room, &theme)]));
+    let text_height = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let [text_area, charts] =
+        Layout::vertical([Constraint::Length(text_height), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text_area);
+    let minutes = (SAMPLES as u64 * STREAM_POLL_SECONDS).div_ceil(60);
+    let [
+        bitrate_label,
+        bitrate_chart,
+        viewers_label,
+        viewers_chart,
+        _,
+    ] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Max(CHART_ROWS),
+        Constraint::Length(1),
+        Constraint::Max(CHART_ROWS),
+        Constraint::Fill(1),
+    ])
+    .areas(charts);
+    if charts.height < 4 {
+        return;
+    }
+    let width = usize::from(inner.width);
+    let last = |samples: &std::collections::VecDeque<u64>| -> Vec<u64> {
+        samples
+            .iter()
+            .skip(samples.len().saturating_sub(width))
+            .copied()
+            .collect()
+    };
+    let bitrate_data = last(&room.bitrate);
+    let viewers_data = last(&room.viewers);
+    let (low, high) = (
+        bitrate_data
+            .iter()
+            .copied()
+            .filter(|&kbps| kbps > 0)
+            .min()
+            .unwrap_or(0),
+        bitrate_data.iter().copied().max().unwrap_or(0),
+    );
+    // A bitrate moves within a band far above zero: drawn from zero every bar would look
+    // full, so the floor sits as far below the lowest sample as the band is wide.
+    let floor = low.saturating_sub((high - low).max(high / 10));
+    let bitrate_bars: Vec<u64> = bitrate_data
+        .iter()
+        .map(|&kbps| kbps.saturating_sub(floor))
+        .collect();
+    let bitrate_title = if high > 0 {
+        format!("Bitrate {low}–{high} kb/s, {minutes} min")
+    } else {
+        format!("Bitrate, last {minutes} min")
+    };
+    frame.render_widget(
+        Paragraph::new(Span::styled(bitrate_title, theme.dim())),
+        bitrate_label,
+    );
+    frame.render_widget(
+        Sparkline::default()
+            .data(&bitrate_bars)
+            .style(theme.chart()),
+        bitrate_chart,
+    );
+    frame.render_widget(
+        Paragraph::new(Span::styled(
+            format!("Viewers (max {})", viewers_data.iter().max().unwrap_or(&0)),
+            theme.dim(),
+        )),
+        viewers_label,
+    );
+    frame.render_widget(
+        Sparkline::default()
+            .data(&viewers_data)
+            .style(theme.chart()),
+        viewers_chart,
+    );
+}
+
+/// The player's state in words.
+fn player(room: &Room, theme: &Theme) -> Span<'static> {
+    match &room.player {
+        PlayerState::Off => Span::styled("p to play", theme.dim()),
+        PlayerState::Starting => Span::raw("starting…"),
+        PlayerState::WaitingForStream => Span::raw("opens when live"),
+        PlayerState::Loading => Span::raw("connecting…"),
+        PlayerState::Playing { position_s } => Span::styled(
+            format!("▶ playing {}", clock(position_s.round() as i64)),
+            theme.accent(),
+        ),
+        PlayerState::Buffering => Span::raw("buffering…"),
+        PlayerState::Paused => Span::raw("paused"),
+        PlayerState::Ended if room.want_play => Span::raw("ended; re-opens when live"),
+        PlayerState::Ended => Span::raw("ended"),
+        PlayerState::Failed(reason) => Span::styled(format!("failed: {reason}"), theme.error()),
+    }
+}
+
+/// The chat: scrollback above, input line below.
+fn chat(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
+    let theme = Theme::new(state.color);
+    let here = room
+        .presence
+        .map(|n| format!(" · {n} here"))
+        .unwrap_or_default();
+    let (connection, connection_style) = match &room.connection {
+        Connection::Connecting => ("connecting…".to_owned(), theme.dim()),
+        Connection::Connected => ("connected".to_owned(), theme.dim()),
+        Connection::Reconnecting { attempt, .. } => {
+            (format!("reconnecting (attempt {attempt})…"), theme.error())
+        }
+        Connection::Refused(_) => ("closed".to_owned(), theme.error()),
+    };
+    let scrolled = if room.scroll > 0 {
+        format!(" · ↑{}", room.scroll)
+    } else {
+        String::new()
+    };
+    let block = Block::bordered()
+        .title(format!(" Chat{here}{scrolled} "))
+        .title(
+            Line::from(Span::styled(format!(" {connection} "), connection_style)).right_aligned(),
+        );
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [messages, input] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    scrollback(frame, messages, state, room);
+    input_line(frame, input, room, &theme);
+}
+
+/// The newest lines that fit (or those above the scroll position), wrapped by characters.
+fn scrollback(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
+    let theme = Theme::new(state.color);
+    if room.chat.is_empty() {
+        let notice = match room.connection {
+            Connection::Connecting => "Connecting to the chat…",
+            _ => "No messages yet. Press Enter to say something.",
+        };
+        frame.render_widget(
+            Paragraph::new(Span::styled(notice, theme.dim())).wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    let width = usize::from(area.width.max(1));
+    let height = usize::from(area.height);
+    let mut rows: Vec<Line<'_>> = Vec::new();
+    for line in room.chat.iter().rev().skip(room.scroll) {
+        let wrapped = wrap(chat_line(line, state, &theme), width);
+        rows.splice(0..0, wrapped);
+        if rows.len() >= height {
+            break;
+        }
+    }
+    let overflow = rows.len().saturating_sub(height);
+    rows.drain(..overflow);
+    // The newest line sits at the bottom, as in every chat.
+    let padding = height - rows.len();
+    rows.splice(0..0, std::iter::repeat_n(Line::default(), padding));
+    frame.render_widget(Paragraph::new(rows), area);
+}
+
+/// One scrollback entry as a styled line.
+fn chat_line<'a>(line: &'a ChatLine, state: &State, theme: &Theme) -> Line<'a> {
+    match line {
+        ChatLine::Message(message) => {
+            let mine = state
+                .me
+                .as_ref()
+                .is_some_and(|me| me.handle == message.author);
+            let mut handle = theme.handle(&message.author);
+            if mine {
+                handle = handle.add_modifier(ratatui::style::Modifier::UNDERLINED);
+            }
+            Line::from(vec![
+                Span::styled(
+                    format!("{} ", state.zone.clock(message.sent_at)),
+                    theme.dim(),
+                ),
+                Span::styled(message.author.as_str(), handle),
+                Span::raw(": "),
+                Span::raw(message.text.as_str()),
+            ])
+        }
+        ChatLine::Joined(handle) => {
+            Line::from(Span::styled(format!("→ {handle} joined"), theme.dim()))
+        }
+        ChatLine::Left(handle) => Line::from(Span::styled(format!("← {handle} left"), theme.dim())),
+        ChatLine::Notice(text) => Line::from(Span::styled(format!("· {text}"), theme.dim())),
+        ChatLine::Error(text) => Line::from(Span::styled(format!("! {text}"), theme.error())),
+    }
+}
+
+/// `line` cut into rows of at most `width` columns, at spaces where it can (a word longer
+/// than a row is cut), each character keeping its style.
+fn wrap(line: Line<'_>, width: usize) -> Vec<Line<'static>> {
+    let chars: Vec<(char, Style, usize)> = line
+        .spans
+        .iter()
+        .flat_map(|span| {
+            span.content
+                .chars()
+                .map(move |c| (c, span.style, Span::raw(c.to_string()).width()))
+        })
+        .collect();
+    let mut rows = Vec::new();
+    let mut start = 0;
+    while start < chars.len() {
+        // The most characters from `start` that fit.
+        let mut end = start;
+        let mut used = 0;
+        while end < chars.len() && (used + chars[end].2 <= width || end == start) {
+            used += chars[end].2;
+            end += 1;
+        }
+        // Break after the last space instead, if the row is not the line's end.
+        if end < chars.len()
+            && let Some(space) = (start + 1..end).rev().find(|&i| chars[i - 1].0 == ' ')
+        {
+            end = space;
+        }
+        rows.push(styled_row(&chars[start..end]));
+        start = end;
+    }
+    if rows.is_empty() {
+        rows.push(Line::default());
+    }
+    rows
+}
+
+/// One row of characters, regrouped into spans of equal style.
+fn styled_row(chars: &[(char, Style, usize)]) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    for &(c, style, _) in chars {
+        match spans.last_mut() {
+            Some(span) if span.style == style => span.content.to_mut().push(c),
+            _ => spans.push(Span::styled(c.to_string(), style)),
+        }
+    }
+    Line::from(spans)
+}
+
+/// The input line: the text with its cursor while typing, else a hint (and any kept text).
+fn input_line(frame: &mut Frame<'_>, area: Rect, room: &Room, theme: &Theme) {
+    let text = room.input.text();
+    if !room.typing {
+        let hint = if text.is_empty() {
+            Span::styled("Enter: chat · p: play · Esc: leave", theme.dim())
+        } else {
+            Span::styled(format!("› {text}  (Enter to go on)"), theme.dim())
+        };
+        frame.render_widget(Paragraph::new(hint), area);
+        return;
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let cursor = room.input.cursor().min(chars.len());
+    // Keep the cursor in view: show the end of a line longer than the row.
+    let room_for_text = usize::from(area.width).saturating_sub(3);
+    let start = (cursor + 1).saturating_sub(room_for_text);
+    let before: String = chars[start..cursor].iter().collect();
+    let under: String = chars.get(cursor).map_or(" ".to_owned(), char::to_string);
+    let after: String = chars.iter().skip(cursor + 1).collect();
+    let line = Line::from(vec![
+        Span::styled("› ", theme.accent()),
+        Span::raw(before),
+        Span::styled(under, theme.selected()),
+        Span::raw(after),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}

@@ -1,0 +1,633 @@
+//! The live room's part of [`update`](super::update): entering and leaving, the chat
+//! connection's reports, the stream's facts, the input line and the player.
+//!
+//! The player follows the viewer's wish ([`Room::want_play`]): it opens when asked and the
+//! stream is live, re-opens when the stream comes back after going offline (or after a failure
+//! while live), and stays closed once the viewer closes its window or presses `p` again.
+
+use bookmygig_api::{Gig, ServerMessage, StreamStatus};
+use time::{Duration, OffsetDateTime};
+
+use crate::tui::action::{ChatEvent, Effect, PlayerUpdate};
+use crate::tui::app::{Screen, State};
+use crate::tui::line_editor::Edit;
+use crate::tui::room::{ChatLine, Connection, PLAYER_RETRY_SECONDS, PlayerState, Room};
+use bookmygig_cli::player::PlayerEvent;
+
+/// Opens the room of `gig` (leaving any other) and starts its connection.
+pub(super) fn enter(state: &mut State, gig: Gig) -> Vec<Effect> {
+    let mut effects = Vec::new();
+    if state.room.is_some() {
+        effects.push(Effect::LeaveRoom);
+    }
+    state.rooms += 1;
+    let id = state.rooms;
+    let gig_id = gig.id;
+    state.status = format!("entering the room of {}", gig.title);
+    state.room = Some(Room::new(id, gig));
+    state.screen = Screen::Room;
+    effects.push(Effect::JoinRoom {
+        room: id,
+        gig: gig_id,
+    });
+    effects
+}
+
+/// Leaves the room: its connection, polling and player stop.
+pub(super) fn leave(state: &mut State) -> Vec<Effect> {
+    state.screen = Screen::Catalogue;
+    match state.room.take() {
+        Some(_) => vec![Effect::LeaveRoom],
+        None => Vec::new(),
+    }
+}
+
+/// Scrolls the chat `lines` towards older lines (negative: towards newer).
+pub(super) fn scroll(state: &mut State, older: bool) {
+    if let Some(room) = &mut state.room {
+        room.scroll = if older {
+            (room.scroll + 1).min(room.chat.len().saturating_sub(1))
+        } else {
+            room.scroll.saturating_sub(1)
+        };
+    }
+}
+
+/// Starts typing in the chat.
+pub(super) fn start_typing(state: &mut State) {
+    if let Some(room) = &mut state.room {
+        room.typing = true;
+    }
+}
+
+/// Stops typing; the line stays for later.
+pub(super) fn stop_typing(state: &mut State) {
+    if let Some(room) = &mut state.room {
+        room.typing = false;
+    }
+}
+
+/// Applies an edit to the input line.
+pub(super) fn edit(state: &mut State, edit: Edit) {
+    if let Some(room) = &mut state.room {
+        room.input.apply(edit);
+    }
+}
+
+/// Sends the input line, if the chat is connected.
+pub(super) fn send(state: &mut State) -> Vec<Effect> {
+    let Some(room) = &mut state.room else {
+        return Vec::new();
+    };
+    if room.connection != Connection::Connected {
+        if !room.input.is_empty() {
+            state.status = "not connected to the chat: the message is kept".to_owned();
+        }
+        return Vec::new();
+    }
+    room.scroll = 0;
+    match room.input.submit() {
+        Some(text) => vec![Effect::Say { text }],
+        None => Vec::new(),
+    }
+}
+
+/// `p`: play when stopped, stop when playing.
+pub(super) fn toggle_player(state: &mut State) -> Vec<Effect> {
+    let Some(room) = &mut state.room else {
+        return Vec::new();
+    };
+    if room.player.is_active() || room.player == PlayerState::WaitingForStream {
+        room.want_play = false;
+        room.player = PlayerState::Off;
+        // Later events of the stopped run are stale.
+        room.player_run += 1;
+        state.status = "player stopped".to_owned();
+        return vec![Effect::StopPlayer];
+    }
+    room.want_play = true;
+    if room.stream.as_ref().is_some_and(|s| !s.live) {
+        room.player = PlayerState::WaitingForStream;
+        state.status = "the player opens when the host goes live".to_owned();
+        return Vec::new();
+    }
+    vec![start_player(room)]
+}
+
+/// A new player run for the room.
+fn start_player(room: &mut Room) -> Effect {
+    room.player_run += 1;
+    room.player = PlayerState::Starting;
+    room.player_retry_at = None;
+    Effect::StartPlayer {
+        room: room.id,
+        run: room.player_run,
+        gig: room.gig.id,
+        title: format!("{} — BookMyGig", room.gig.title),
+    }
+}
+
+/// New stream facts (from a poll, `sample`, or from the chat): re-opens the player when the
+/// stream came back and the viewer wants to watch.
+fn stream_changed(room: &mut Room, status: StreamStatus, sample: bool) -> Vec<Effect> {
+    let was_live = room.live();
+    if sample {
+        room.sample(status);
+    } else {
+        room.stream = Some(status);
+    }
+    let came_back = !was_live && room.live();
+    if came_back && room.want_play && !room.player.is_active() {
+        return vec![start_player(room)];
+    }
+    Vec::new()
+}
+
+/// What the chat connection reported.
+pub(super) fn chat(state: &mut State, id: u64, event: ChatEvent) -> Vec<Effect> {
+    let Some(room) = state.room.as_mut().filter(|room| room.id == id) else {
+        return Vec::new();
+    };
+    match event {
+        ChatEvent::Connected => {
+            room.connection = Connection::Connected;
+            state.status = format!("in the room of {}", room.gig.title);
+            Vec::new()
+        }
+        ChatEvent::Lost {
+            attempt,
+            reason,
+            retry_in_s,
+        } => {
+            if attempt == 1 {
+                room.push(ChatLine::Notice(format!(
+                    "connection lost ({reason}); reconnecting…"
+                )));
+            }
+            state.status = format!("chat: reconnecting in {retry_in_s} s (attempt {attempt})");
+            room.connection = Connection::Reconnecting { attempt, reason };
+            Vec::new()
+        }
+        ChatEvent::Refused(reason) => {
+            room.push(ChatLine::Error(reason.clone()));
+            if !state.held.contains(&room.gig.id) {
+                room.push(ChatLine::Notice(
+                    "the room is for ticket holders: Esc, then b to buy a ticket".to_owned(),
+                ));
+            }
+            room.connection = Connection::Refused(reason);
+            Vec::new()
+        }
+        ChatEvent::Message(message) => server_message(room, message),
+    }
+}
+
+/// One message of the server.
+fn server_message(room: &mut Room, message: ServerMessage) -> Vec<Effect> {
+    match message {
+        ServerMessage::History { messages } => {
+            room.replace_history(messages);
+            room.entered += 1;
+            if room.entered > 1 {
+                room.push(ChatLine::Notice("reconnected".to_owned()));
+            }
+        }
+        ServerMessage::Message(message) => room.push(ChatLine::Message(message)),
+        ServerMessage::Join(user) => room.push(ChatLine::Joined(user.handle)),
+        ServerMessage::Leave(user) => room.push(ChatLine::Left(user.handle)),
+        ServerMessage::Presence { count } => room.presence = Some(count),
+        ServerMessage::Stream(status) => return stream_changed(room, status, false),
+        ServerMessage::Deleted { id } => room.delete(id),
+        ServerMessage::Error { detail, .. } => room.push(ChatLine::Error(detail)),
+    }
+    Vec::new()
+}
+
+/// A poll of the stream's facts finished.
+pub(super) fn stream_loaded(
+    state: &mut State,
+    id: u64,
+    result: Result<StreamStatus, String>,
+) -> Vec<Effect> {
+    let Some(room) = state.room.as_mut().filter(|room| room.id == id) else {
+        return Vec::new();
+    };
+    match result {
+        Ok(status) => stream_changed(room, status, true),
+        Err(reason) => {
+            room.stream_error = Some(reason);
+            Vec::new()
+        }
+    }
+}
+
+/// What the player reported.
+pub(super) fn player(state: &mut State, id: u64, run: u64, update: PlayerUpdate) -> Vec<Effect> {
+    let now = state.now;
+    let Some(room) = state
+        .room
+        .as_mut()
+        .filter(|room| room.id == id && room.player_run == run)
+    else {
+        return Vec::new();
+    };
+    let retry_at = now + Duration::seconds(PLAYER_RETRY_SECONDS);
+    room.player = match update {
+        PlayerUpdate::CannotOpen(reason) => {
+            room.want_play = false;
+            state.status = format!("cannot play: {reason}");
+            PlayerState::Failed(reason)
+        }
+        PlayerUpdate::Event(event) => match event {
+            PlayerEvent::Loading => PlayerState::Loading,
+            PlayerEvent::Playing { position_s } => PlayerState::Playing { position_s },
+            PlayerEvent::Buffering => PlayerState::Buffering,
+            PlayerEvent::Paused => PlayerState::Paused,
+            // Catching up is the player's own business; it keeps playing.
+            PlayerEvent::LiveEdge { .. } => return Vec::new(),
+            PlayerEvent::Ended => {
+                room.player_retry_at = Some(retry_at);
+                PlayerState::Ended
+            }
+            PlayerEvent::Error(reason) => {
+                room.player_retry_at = Some(retry_at);
+                PlayerState::Failed(reason)
+            }
+            PlayerEvent::Closed => {
+                room.want_play = false;
+                state.status = "player window closed (p opens it again)".to_owned();
+                PlayerState::Off
+            }
+        },
+    };
+    Vec::new()
+}
+
+/// A second passed: a player that ended or failed while the stream is still live is tried again.
+pub(super) fn tick(state: &mut State, now: OffsetDateTime) -> Vec<Effect> {
+    state.now = now;
+    let Some(room) = &mut state.room else {
+        return Vec::new();
+    };
+    let due = room.player_retry_at.is_some_and(|at| at <= now);
+    if due
+        && room.want_play
+        && room.live()
+        && matches!(room.player, PlayerState::Ended | PlayerState::Failed(_))
+    {
+        return vec![start_player(room)];
+    }
+    Vec::new()
+}
+
+#[cfg(test)]
+mod tests {
+    use bookmygig_api::{ChatUser, Page};
+
+    use super::*;
+    use crate::tui::action::Action;
+    use crate::tui::app::Zone;
+    use crate::tui::sample;
+    use crate::tui::update::update;
+
+    /// The catalogue loaded, holding a ticket for the first gig.
+    fn catalogue() -> State {
+        let mut state = State::for_tests(Zone::Local);
+        update(&mut state, Action::Refresh);
+        let request = state.request;
+        update(
+            &mut state,
+            Action::CatalogueLoaded {
+                request,
+                result: Ok(Page {
+                    items: sample::gigs(),
+                    next_cursor: None,
+                }),
+            },
+        );
+        update(&mut state, Action::TicketsLoaded(Ok(sample::my_tickets())));
+        state.screen = Screen::Catalogue;
+        state
+    }
+
+    /// In the first gig's room, connected, the stream live.
+    fn in_room() -> State {
+        let mut state = catalogue();
+        update(&mut state, Action::Open);
+        chat(&mut state, ChatEvent::Connected);
+        chat(
+            &mut state,
+            ChatEvent::Message(ServerMessage::Stream(sample::stream(true))),
+        );
+        state
+    }
+
+    fn room(state: &State) -> &Room {
+        state.room.as_ref().unwrap_or_else(|| panic!("no room"))
+    }
+
+    fn chat(state: &mut State, event: ChatEvent) -> Vec<Effect> {
+        let room = room(state).id;
+        update(state, Action::Chat { room, event })
+    }
+
+    fn player_event(state: &mut State, event: PlayerEvent) -> Vec<Effect> {
+        let (room, run) = (room(state).id, room(state).player_run);
+        update(
+            state,
+            Action::Player {
+                room,
+                run,
+                update: PlayerUpdate::Event(event),
+            },
+        )
+    }
+
+    fn stream(state: &mut State, live: bool) -> Vec<Effect> {
+        let room = room(state).id;
+        update(
+            state,
+            Action::StreamLoaded {
+                room,
+                result: Ok(sample::stream(live)),
+            },
+        )
+    }
+
+    fn starts_player(effects: &[Effect]) -> bool {
+        matches!(effects, [Effect::StartPlayer { .. }])
+    }
+
+    #[test]
+    fn enter_on_a_gig_with_a_ticket_enters_its_room_and_joins_the_chat() {
+        let mut state = catalogue();
+        let effects = update(&mut state, Action::Open);
+        assert_eq!(state.screen, Screen::Room);
+        let gig = sample::gigs()[0].id;
+        assert_eq!(effects, [Effect::JoinRoom { room: 1, gig }]);
+    }
+
+    #[test]
+    fn enter_on_a_gig_without_a_ticket_shows_it_and_c_tries_the_room_anyway() {
+        let mut state = catalogue();
+        update(&mut state, Action::Down);
+        update(&mut state, Action::Down);
+        update(&mut state, Action::Open);
+        assert_eq!(state.screen, Screen::Gig);
+        let effects = update(&mut state, Action::EnterRoom);
+        assert_eq!(state.screen, Screen::Room);
+        assert!(matches!(effects[..], [Effect::JoinRoom { .. }]));
+        chat(
+            &mut state,
+            ChatEvent::Refused("Forbidden: no ticket".to_owned()),
+        );
+        assert_eq!(
+            room(&state).connection,
+            Connection::Refused("Forbidden: no ticket".to_owned())
+        );
+        assert!(room(&state).chat.iter().any(
+            |line| matches!(line, ChatLine::Notice(text) if text.contains("b to buy a ticket"))
+        ));
+    }
+
+    #[test]
+    fn the_creator_enters_their_own_gig_with_enter() {
+        let mut state = catalogue();
+        state.held.clear();
+        update(&mut state, Action::Down);
+        let creator = sample::gigs()[1].creator_id;
+        update(
+            &mut state,
+            Action::MeLoaded(Ok(bookmygig_api::Account {
+                id: creator,
+                handle: "mira".to_owned(),
+                display_name: "Mira".to_owned(),
+                created_at: time::macros::datetime!(2026-01-01 0:00 UTC),
+            })),
+        );
+        update(&mut state, Action::Open);
+        assert_eq!(state.screen, Screen::Room);
+    }
+
+    #[test]
+    fn history_messages_joins_and_leaves_fill_the_scrollback() {
+        let mut state = in_room();
+        chat(
+            &mut state,
+            ChatEvent::Message(ServerMessage::History {
+                messages: vec![sample::chat_message(1, "ana", "hi", 1)],
+            }),
+        );
+        let user = ChatUser {
+            handle: "bo".to_owned(),
+            display_name: "Bo".to_owned(),
+        };
+        chat(
+            &mut state,
+            ChatEvent::Message(ServerMessage::Join(user.clone())),
+        );
+        chat(
+            &mut state,
+            ChatEvent::Message(ServerMessage::Message(sample::chat_message(
+                2, "bo", "hello", 2,
+            ))),
+        );
+        chat(&mut state, ChatEvent::Message(ServerMessage::Leave(user)));
+        chat(
+            &mut state,
+            ChatEvent::Message(ServerMessage::Presence { count: 4 }),
+        );
+        let lines: Vec<_> = room(&state).chat.iter().cloned().collect();
+        assert_eq!(lines.len(), 4);
+        assert!(matches!(&lines[1], ChatLine::Joined(h) if h == "bo"));
+        assert!(matches!(&lines[3], ChatLine::Left(h) if h == "bo"));
+        assert_eq!(room(&state).presence, Some(4));
+    }
+
+    #[test]
+    fn typing_and_enter_sends_only_while_connected() {
+        let mut state = in_room();
+        update(&mut state, Action::Open);
+        assert!(room(&state).typing);
+        for c in "hey".chars() {
+            update(&mut state, Action::Edit(Edit::Insert(c)));
+        }
+        let effects = update(&mut state, Action::Send);
+        assert_eq!(
+            effects,
+            [Effect::Say {
+                text: "hey".to_owned()
+            }]
+        );
+        assert!(room(&state).input.is_empty());
+        chat(
+            &mut state,
+            ChatEvent::Lost {
+                attempt: 1,
+                reason: "reset".to_owned(),
+                retry_in_s: 1,
+            },
+        );
+        update(&mut state, Action::Edit(Edit::Insert('x')));
+        assert!(update(&mut state, Action::Send).is_empty());
+        assert_eq!(
+            room(&state).input.text(),
+            "x",
+            "kept for after the reconnection"
+        );
+    }
+
+    #[test]
+    fn a_lost_connection_is_shown_once_and_the_next_history_says_reconnected() {
+        let mut state = in_room();
+        chat(
+            &mut state,
+            ChatEvent::Message(ServerMessage::History { messages: vec![] }),
+        );
+        for attempt in 1..=3 {
+            chat(
+                &mut state,
+                ChatEvent::Lost {
+                    attempt,
+                    reason: "connection refused".to_owned(),
+                    retry_in_s: 1,
+                },
+            );
+        }
+        assert!(matches!(
+            room(&state).connection,
+            Connection::Reconnecting { attempt: 3, .. }
+        ));
+        assert_eq!(room(&state).chat.len(), 1);
+        chat(&mut state, ChatEvent::Connected);
+        chat(
+            &mut state,
+            ChatEvent::Message(ServerMessage::History {
+                messages: vec![sample::chat_message(1, "ana", "hi", 1)],
+            }),
+        );
+        assert_eq!(room(&state).connection, Connection::Connected);
+        assert!(matches!(
+            room(&state).chat.back(),
+            Some(ChatLine::Notice(text)) if text == "reconnected"
+        ));
+    }
+
+    #[test]
+    fn p_plays_a_live_stream_and_again_stops_it() {
+        let mut state = in_room();
+        let effects = update(&mut state, Action::Play);
+        assert!(starts_player(&effects), "{effects:?}");
+        player_event(&mut state, PlayerEvent::Loading);
+        player_event(&mut state, PlayerEvent::Playing { position_s: 3.0 });
+        assert_eq!(
+            room(&state).player,
+            PlayerState::Playing { position_s: 3.0 }
+        );
+        assert_eq!(update(&mut state, Action::Play), [Effect::StopPlayer]);
+        assert_eq!(room(&state).player, PlayerState::Off);
+        player_event(&mut state, PlayerEvent::Closed);
+        assert_eq!(room(&state).player, PlayerState::Off);
+    }
+
+    #[test]
+    fn the_player_reopens_when_the_stream_comes_back() {
+        let mut state = in_room();
+        update(&mut state, Action::Play);
+        player_event(&mut state, PlayerEvent::Playing { position_s: 1.0 });
+        player_event(&mut state, PlayerEvent::Ended);
+        assert!(stream(&mut state, false).is_empty());
+        assert_eq!(room(&state).player, PlayerState::Ended);
+        assert!(starts_player(&stream(&mut state, true)));
+    }
+
+    #[test]
+    fn p_while_offline_waits_for_the_host() {
+        let mut state = catalogue();
+        update(&mut state, Action::Open);
+        stream(&mut state, false);
+        assert!(update(&mut state, Action::Play).is_empty());
+        assert_eq!(room(&state).player, PlayerState::WaitingForStream);
+        assert!(starts_player(&chat(
+            &mut state,
+            ChatEvent::Message(ServerMessage::Stream(sample::stream(true)))
+        )));
+    }
+
+    #[test]
+    fn closing_the_window_keeps_it_closed() {
+        let mut state = in_room();
+        update(&mut state, Action::Play);
+        player_event(&mut state, PlayerEvent::Closed);
+        assert!(!room(&state).want_play);
+        stream(&mut state, false);
+        assert!(stream(&mut state, true).is_empty());
+    }
+
+    #[test]
+    fn a_failure_while_live_is_retried_after_a_pause_but_cannot_open_is_not() {
+        let mut state = in_room();
+        let t0 = time::macros::datetime!(2026-05-02 18:30 UTC);
+        update(&mut state, Action::Tick(t0));
+        update(&mut state, Action::Play);
+        player_event(&mut state, PlayerEvent::Error("reset".to_owned()));
+        assert!(update(&mut state, Action::Tick(t0 + Duration::seconds(1))).is_empty());
+        let effects = update(&mut state, Action::Tick(t0 + Duration::seconds(6)));
+        assert!(starts_player(&effects));
+        let (room_id, run) = (room(&state).id, room(&state).player_run);
+        update(
+            &mut state,
+            Action::Player {
+                room: room_id,
+                run,
+                update: PlayerUpdate::CannotOpen("no display".to_owned()),
+            },
+        );
+        assert!(update(&mut state, Action::Tick(t0 + Duration::seconds(60))).is_empty());
+    }
+
+    #[test]
+    fn answers_for_an_earlier_room_or_player_run_are_dropped() {
+        let mut state = in_room();
+        update(&mut state, Action::Play);
+        let old_run = room(&state).player_run;
+        update(&mut state, Action::Play);
+        let id = room(&state).id;
+        update(
+            &mut state,
+            Action::Player {
+                room: id,
+                run: old_run,
+                update: PlayerUpdate::Event(PlayerEvent::Playing { position_s: 1.0 }),
+            },
+        );
+        assert_eq!(room(&state).player, PlayerState::Off);
+        update(
+            &mut state,
+            Action::Chat {
+                room: 99,
+                event: ChatEvent::Refused("x".to_owned()),
+            },
+        );
+        assert_eq!(room(&state).connection, Connection::Connected);
+    }
+
+    #[test]
+    fn esc_leaves_the_room_and_stops_its_work() {
+        let mut state = in_room();
+        assert_eq!(update(&mut state, Action::Back), [Effect::LeaveRoom]);
+        assert_eq!(state.screen, Screen::Catalogue);
+        assert!(state.room.is_none());
+    }
+
+    #[test]
+    fn the_scrollback_keeps_the_newest_lines() {
+        let mut state = in_room();
+        let room = state.room.as_mut().unwrap_or_else(|| panic!("no room"));
+        for n in 0..crate::tui::room::SCROLLBACK + 5 {
+            room.push(ChatLine::Notice(n.to_string()));
+        }
+        assert_eq!(room.chat.len(), crate::tui::room::SCROLLBACK);
+        assert_eq!(room.chat.front(), Some(&ChatLine::Notice("5".to_owned())));
+    }
+}
