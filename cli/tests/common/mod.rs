@@ -3,6 +3,8 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // A harness failure is a test failure.
 
+pub mod tmux;
+
 use std::path::Path;
 use std::process::Stdio;
 
@@ -227,4 +229,136 @@ pub fn slot(east: i64, in_minutes: i64) -> (String, String, String) {
         format!("{:02}:{:02}", start.hour(), start.minute()),
         format!("{:02}:{:02}", end.hour(), end.minute()),
     )
+}
+
+/// Panics with the install command when a tool the test needs is missing.
+pub fn require_tool(tool: &str, package: &str) {
+    let found = std::process::Command::new(tool)
+        .arg("-V")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok();
+    assert!(
+        found,
+        "{tool} not found: run scripts/bootstrap (or: sudo apt-get install -y {package})"
+    );
+}
+
+/// A real `ffmpeg` publishing a synthetic 640×360 stream (H.264 + AAC, 2 s GOP) in real time;
+/// killed when dropped.
+pub struct FfmpegPublisher {
+    child: std::process::Child,
+}
+
+impl FfmpegPublisher {
+    /// Publishes to `url` for at most `seconds`.
+    pub fn start(url: &str, seconds: u32) -> Self {
+        require_tool("ffmpeg", "ffmpeg");
+        let child = std::process::Command::new("ffmpeg")
+            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
+            .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-re"])
+            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
+            .args(["-t", &seconds.to_string()])
+            .args([
+                "-c:v",
+                "libx264",
+                "-preset",
+                "veryfast",
+                "-tune",
+                "zerolatency",
+            ])
+            .args(["-g", "50", "-b:v", "800k", "-c:a", "aac", "-f", "flv", url])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("ffmpeg starts");
+        FfmpegPublisher { child }
+    }
+}
+
+impl Drop for FfmpegPublisher {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl TestServer {
+    /// A client of this server, without credentials.
+    pub fn anonymous(&self) -> bookmygig_client::Client {
+        bookmygig_client::Client::new(&self.base).expect("client")
+    }
+
+    /// Signs `handle` up through the API, tops its wallet up by `dollars`, and returns a client
+    /// carrying its token.
+    pub async fn account(&self, handle: &str, dollars: i64) -> bookmygig_client::Client {
+        let signed = self
+            .anonymous()
+            .sign_up(&bookmygig_api::NewAccount {
+                handle: handle.into(),
+                display_name: format!("{handle} (test)"),
+                password: format!("{handle}-password"),
+            })
+            .await
+            .expect("sign up");
+        let client = self.anonymous().with_token(signed.token);
+        client
+            .top_up(bookmygig_api::Money::from_dollars(dollars), None)
+            .await
+            .expect("top up");
+        client
+    }
+
+    /// A creator's gig titled `title` that starts in ten minutes (so its stream key works now);
+    /// the creator's view, with the key.
+    pub async fn gig_starting_soon(
+        &self,
+        creator: &bookmygig_client::Client,
+        title: &str,
+    ) -> bookmygig_api::Gig {
+        let starts_at = OffsetDateTime::now_utc() + time::Duration::minutes(10);
+        creator
+            .create_gig(&bookmygig_api::NewGig {
+                creator_name: "Test Host".into(),
+                title: title.into(),
+                description: "A test gig.".into(),
+                category: bookmygig_api::Category::Music,
+                price: bookmygig_api::Money::from_dollars(5),
+                starts_at,
+                ends_at: starts_at + time::Duration::hours(1),
+                capacity: None,
+                payment_pointer: "$wallet.example/host".into(),
+                micropayment_rate: None,
+            })
+            .await
+            .expect("gig")
+    }
+
+    /// The RTMP publish URL of `gig` (the creator's view, which carries the key).
+    pub fn publish_url(&self, gig: &bookmygig_api::Gig) -> String {
+        let key = gig.stream_key.as_ref().expect("creator view has the key");
+        format!("rtmp://127.0.0.1:{}/live/{}", self.rtmp_port, key.expose())
+    }
+
+    /// Waits (up to `within`) until the gig's stream is live.
+    pub async fn await_live(&self, gig: bookmygig_api::GigId, within: std::time::Duration) {
+        let client = self.anonymous();
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            if client
+                .stream_status(gig)
+                .await
+                .is_ok_and(|status| status.live && status.video.is_some())
+            {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the stream of {gig} did not go live within {within:?}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
 }

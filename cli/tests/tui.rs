@@ -1,0 +1,151 @@
+//! `bookmygig tui` end to end: the real binary in a real terminal (tmux), against a real
+//! server with a live ffmpeg stream, read through `tmux capture-pane`.
+
+#![allow(clippy::expect_used)] // A harness failure is a test failure.
+
+mod common;
+
+use std::time::Duration;
+
+use bookmygig_api::ServerMessage;
+use common::tmux::Tmux;
+use common::{BIN, FfmpegPublisher, TestServer, User};
+
+/// Generous: the CI machine has two cores and compiles other crates meanwhile.
+const PATIENCE: Duration = Duration::from_secs(20);
+
+/// The environment of `user`'s TUI: its config dir, server and zone.
+fn env(user: &User) -> Vec<(&'static str, String)> {
+    let dir = user.config_dir().display().to_string();
+    vec![
+        ("BOOKMYGIG_CONFIG_DIR", dir.clone()),
+        ("BOOKMYGIG_SERVER", user.server.clone()),
+        ("HOME", dir.clone()),
+        ("XDG_CONFIG_HOME", dir),
+        ("TZ", user.tz.clone()),
+    ]
+}
+
+/// Receives chat messages until one satisfies `wanted`.
+async fn until(
+    socket: &mut bookmygig_client::ChatSocket,
+    wanted: impl Fn(&ServerMessage) -> bool,
+) -> ServerMessage {
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            let message = socket
+                .recv()
+                .await
+                .expect("the chat stays open")
+                .expect("a server message");
+            if wanted(&message) {
+                return message;
+            }
+        }
+    })
+    .await
+    .expect("the awaited chat message arrives")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
+    let server = TestServer::start().await;
+    let creator = server.account("host", 99).await;
+    let gig = server
+        .gig_starting_soon(&creator, "Midnight Sax Session")
+        .await;
+    server
+        .gig_starting_soon(&creator_two(&server).await, "Morning Pilates")
+        .await;
+    let _publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
+    server.await_live(gig.id, PATIENCE).await;
+
+    // A second member of the room, on a WebSocket of its own.
+    let friend = server.account("friend", 20).await;
+    friend
+        .buy_ticket(gig.id, "friend-ticket")
+        .await
+        .expect("ticket");
+    let mut socket = friend
+        .chat(gig.id)
+        .await
+        .expect("the friend enters the chat");
+
+    let viewer = User::new(&server);
+    viewer.sign_up_with_funds("viewer").await;
+    std::fs::write(
+        viewer.config_dir().join("config.json"),
+        r#"{"player": {"headless": true}}"#,
+    )
+    .expect("config");
+    let tmux = Tmux::start(
+        "watch",
+        (120, 40),
+        &env(&viewer),
+        &[BIN.to_owned(), "tui".to_owned()],
+    )
+    .await;
+
+    // Find the gig by search.
+    tmux.wait_for("Midnight Sax Session", PATIENCE).await;
+    tmux.keys(&["/"]).await;
+    tmux.type_text("midnight").await;
+    tmux.keys(&["Enter"]).await;
+    let screen = tmux.wait_for("1 gig", PATIENCE).await;
+    assert!(!screen.contains("Morning Pilates"), "{screen}");
+
+    // Buy a ticket.
+    tmux.keys(&["b"]).await;
+    tmux.wait_for("$5.00", PATIENCE).await;
+    tmux.keys(&["y"]).await;
+    tmux.wait_for("ticket bought", PATIENCE).await;
+    tmux.keys(&["Enter"]).await;
+
+    // Enter the room: the stream panel says LIVE, the chat connects.
+    tmux.keys(&["c"]).await;
+    let screen = tmux.wait_for("connected", PATIENCE).await;
+    assert!(screen.contains("Midnight Sax Session"), "{screen}");
+    tmux.wait_for("640×360", PATIENCE).await;
+
+    // Say something; the friend hears it.
+    tmux.keys(&["Enter"]).await;
+    tmux.type_text("hello from the terminal").await;
+    tmux.keys(&["Enter"]).await;
+    let heard = until(&mut socket, |m| {
+        matches!(m, ServerMessage::Message(message) if message.text == "hello from the terminal")
+    })
+    .await;
+    let ServerMessage::Message(heard) = heard else {
+        unreachable!()
+    };
+    assert_eq!(heard.author, "viewer");
+
+    // The friend answers; the TUI shows it.
+    socket
+        .send(&bookmygig_api::ClientMessage::Say {
+            text: "welcome, viewer!".to_owned(),
+        })
+        .await
+        .expect("the friend speaks");
+    let screen = tmux.wait_for("friend: welcome, viewer!", PATIENCE).await;
+    assert!(
+        screen.contains("viewer: hello from the terminal"),
+        "{screen}"
+    );
+
+    // Play: mpv (headless, per the config) plays the stream.
+    // (Esc and p sent together would read as Alt-p: wait for the Esc to land first.)
+    tmux.keys(&["Escape"]).await;
+    tmux.wait_for("Enter: chat", PATIENCE).await;
+    tmux.keys(&["p"]).await;
+    tmux.wait_for("▶ playing", PATIENCE).await;
+
+    // Quit: the TUI ends cleanly and takes mpv with it.
+    tmux.keys(&["q"]).await;
+    assert_eq!(tmux.wait_exit(PATIENCE).await, 0);
+}
+
+/// A second creator, so the catalogue has a gig the search must leave out.
+async fn creator_two(server: &TestServer) -> bookmygig_client::Client {
+    server.account("other_host", 99).await
+}
