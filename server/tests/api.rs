@@ -1245,3 +1245,27 @@ async fn redis_outage_answers_503_and_recovers() {
     .await
     .expect("the server answers again once Redis is back");
 }
+
+/// The fees in force are public, so clients can show them before anyone pays.
+#[tokio::test]
+async fn pricing_is_public_and_follows_the_flags() {
+    let server = TestServer::start_with(
+        Backend::Embedded,
+        &[
+            "--listing-fee",
+            "12.50",
+            "--ticket-commission",
+            "7.5",
+            "--micropayment-rate",
+            "0.60",
+        ],
+    )
+    .await;
+    let pricing = server.anonymous().pricing().await.unwrap();
+    assert_eq!(pricing.listing_fee, Money::from_micros(12_500_000));
+    assert_eq!(pricing.ticket_commission_bps, 750);
+    assert_eq!(
+        pricing.default_micropayment_rate,
+        Money::from_micros(600_000)
+    );
+}

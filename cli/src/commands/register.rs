@@ -284,6 +284,11 @@ async fn confirm_fee(client: &Client, gig: &NewGig, yes: bool, interactive: bool
         ));
     }
     let balance = client.wallet(None, Some(1)).await?.balance;
+    // A server older than `GET /pricing` cannot say; its fee was always $99.00 by default.
+    let fee = match client.pricing().await {
+        Ok(pricing) => format!("The listing fee, {},", pricing.listing_fee),
+        Err(_) => "The server's listing fee ($99.00 unless it is set otherwise)".to_owned(),
+    };
     eprintln!(
         "\n{}",
         fields(&[
@@ -302,7 +307,7 @@ async fn confirm_fee(client: &Client, gig: &NewGig, yes: bool, interactive: bool
     );
     let confirmed = dialoguer::Confirm::new()
         .with_prompt(format!(
-            "Register it? The server's listing fee ($99.00 unless it is set otherwise) is taken from your wallet (balance {balance})"
+            "Register it? {fee} is taken from your wallet (balance {balance})"
         ))
         .default(true)
         .interact()

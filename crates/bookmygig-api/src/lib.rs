@@ -25,7 +25,7 @@ pub use chat::{ChatErrorCode, ChatMessage, ChatUser, ClientMessage, ServerMessag
 pub use gig::{Category, Gig, GigPatch, GigStatus, NewGig, StreamKey, StreamKeyInfo};
 pub use ids::{AccountId, GigId, MessageId, TicketId, TransactionId};
 pub use live::{AudioFacts, Playback, StreamStatus, VideoFacts};
-pub use monetization::{Earnings, GigEarnings, MonetizationEvent, StopReason};
+pub use monetization::{Earnings, GigEarnings, MonetizationEvent, Pricing, StopReason};
 pub use money::Money;
 pub use page::Page;
 pub use pointer::PaymentPointer;

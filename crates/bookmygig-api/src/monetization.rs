@@ -121,3 +121,17 @@ mod tests {
         );
     }
 }
+
+/// What the platform charges, as this server is configured (`GET /pricing`): shown before a
+/// creator registers a gig or a viewer starts watching, so nobody is charged a surprise.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Pricing {
+    /// Charged to the creator's wallet when a gig is registered.
+    pub listing_fee: Money,
+    /// The platform's share of each ticket sale, in basis points (1/100 of a percent).
+    pub ticket_commission_bps: u32,
+    /// Micro-USD per hour watched, for gigs that set no rate of their own; also what browsing
+    /// pays the platform.
+    pub default_micropayment_rate: Money,
+}

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bookmygig_api::{
     API_PREFIX, Account, Earnings, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER, Money, MyTicket,
-    NewAccount, NewGig, NewSession, Page, Playback, Problem, Purchased, Session, SignedUp,
+    NewAccount, NewGig, NewSession, Page, Playback, Pricing, Problem, Purchased, Session, SignedUp,
     StreamKeyInfo, StreamStatus, TopUp, TopUpReceipt, Wallet,
 };
 use reqwest::{Method, RequestBuilder, Response, Url};
@@ -332,6 +332,16 @@ impl Client {
     /// any error of [`ClientError`].
     pub async fn earnings(&self) -> Result<Earnings> {
         self.send(self.request(Method::GET, "/me/earnings")).await
+    }
+
+    /// The fees the server charges (listing fee, ticket commission, default micropayment
+    /// rate); needs no session.
+    ///
+    /// # Errors
+    /// A `not-found` problem from a server older than the endpoint, or any error of
+    /// [`ClientError`].
+    pub async fn pricing(&self) -> Result<Pricing> {
+        self.send(self.request(Method::GET, "/pricing")).await
     }
 
     /// Sends `request` and decodes a 2xx JSON body as `T`.

@@ -7,10 +7,12 @@ pub mod deadline;
 pub mod earnings;
 pub mod gigs;
 pub mod health;
+pub mod internal;
 pub mod json;
 pub mod live;
 pub mod monetization;
 pub mod openapi;
+pub mod pricing;
 pub mod problem;
 pub mod tickets;
 pub mod wallet;
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me/tickets", get(tickets::mine))
         .route("/me/earnings", get(earnings::mine))
         .route("/monetization", get(monetization::channel))
+        .route("/pricing", get(pricing::show))
         .route("/gigs", get(gigs::list).post(gigs::create))
         .route(
             "/gigs/{id}",
@@ -69,6 +72,8 @@ pub fn router(state: AppState) -> Router {
         // The FLV stream logs its own joins and ends: a request span entered on every poll of
         // an endless body costs the fan-out a few percent of its CPU.
         .route("/live/{file}", get(live::flv))
+        // Other nodes' relays (Redis mode); not in the OpenAPI document.
+        .route("/internal/v1/live/{file}", get(internal::relay_flv))
         .with_state(state)
 }
 

@@ -3,7 +3,7 @@
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use super::{accounts, chat, earnings, gigs, health, live, monetization, tickets, wallet};
+use super::{accounts, chat, earnings, gigs, health, live, monetization, pricing, tickets, wallet};
 
 /// The whole API, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -16,7 +16,7 @@ use super::{accounts, chat, earnings, gigs, health, live, monetization, tickets,
         live::playback, live::status,
         chat::enter,
         wallet::show, wallet::top_up, monetization::channel, earnings::mine,
-        health::healthz,
+        health::healthz, pricing::show,
     ),
     components(schemas(bookmygig_api::Problem, bookmygig_api::ClientMessage, bookmygig_api::ServerMessage)),
     modifiers(&BearerAuth),
