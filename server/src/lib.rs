@@ -5,7 +5,8 @@
 //! - [`http`] — the REST API (router, problems, auth extractors, one module per resource).
 //! - [`catalogue`] — the cache of serialized catalogue pages.
 //! - [`chat`] — the live chat rooms (WebSocket sessions, fan-out, moderation, limits).
-//! - [`cluster`] — several nodes on one Redis: node identity, the shared Redis connection.
+//! - [`cluster`] — several nodes on one Redis: node identity, the shared Redis connection, the
+//!   stream registry and the relays between nodes.
 //! - [`money`] — the micropayment meter (accrual while watching or browsing, settlement).
 //! - [`forms`] — validation of what people type.
 //! - [`secret`], [`password`]: tokens, stream keys and password hashes.
@@ -72,6 +73,9 @@ pub enum ServerError {
     /// The node could not join its cluster.
     #[error("cannot join the cluster: {0}")]
     Cluster(#[from] cluster::ClusterError),
+    /// The stream relays could not be set up.
+    #[error("cannot set up stream relays: {0}")]
+    Relay(#[from] cluster::relay::RelayError),
     /// A socket failed.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -166,6 +170,28 @@ pub async fn serve(
     let heartbeat = cluster
         .as_ref()
         .map(|cluster| tokio::spawn(Arc::clone(cluster).heartbeat(stopping.clone())));
+    // Redis mode: the stream registry, the relays that serve gigs published on other nodes,
+    // and the sweeper that takes the gigs of dead nodes off air (instead of the recovery above).
+    let relays = match &cluster {
+        Some(cluster) => {
+            let registry = cluster::registry::StreamRegistry::new(Arc::clone(cluster));
+            let relay_key = cluster::relay_token::RelayKey::derive(&cluster.shared_secret().await?);
+            Some(cluster::relay::Relays::new(
+                registry,
+                Arc::clone(&hub),
+                relay_key,
+                stopping.clone(),
+            )?)
+        }
+        None => None,
+    };
+    let sweeper = relays.as_ref().map(|relays| {
+        tokio::spawn(cluster::sweeper::run(
+            Arc::clone(relays.registry()),
+            Arc::clone(&store),
+            stopping.clone(),
+        ))
+    });
     let chat = ChatRooms::new();
     let chat_stream = tokio::spawn(chat::rooms::forward_stream_events(
         Arc::clone(&chat),
@@ -195,6 +221,7 @@ pub async fn serve(
         hub: Arc::clone(&hub),
         playback_key: playback_key.clone(),
         cluster: cluster.clone(),
+        relays: relays.clone(),
         shutdown: stopping.clone(),
     };
     let rtmp_context = RtmpContext {
@@ -207,6 +234,7 @@ pub async fn serve(
             late: time::Duration::minutes(i64::from(config.publish_late_minutes)),
         },
         idle_timeout: std::time::Duration::from_secs(config.rtmp_idle_timeout),
+        relays,
     };
     tracing::info!(
         http = %http_addr,
@@ -244,6 +272,9 @@ pub async fn serve(
     let _ = chat_stream.await;
     if let Some(heartbeat) = heartbeat {
         let _ = heartbeat.await;
+    }
+    if let Some(sweeper) = sweeper {
+        let _ = sweeper.await;
     }
     let _ = meter_stop.send(());
     let _ = metering.await;

@@ -11,6 +11,7 @@ use tokio::sync::watch;
 use crate::catalogue::CatalogueCache;
 use crate::chat::ChatRooms;
 use crate::cluster::Cluster;
+use crate::cluster::relay::Relays;
 use crate::live::StreamHub;
 use crate::money::Meter;
 use crate::playback::PlaybackKey;
@@ -52,6 +53,8 @@ pub struct AppState {
     pub playback_key: PlaybackKey,
     /// This node's place in a cluster (Redis mode); `None` on a single embedded node.
     pub cluster: Option<Arc<Cluster>>,
+    /// Streams published on other nodes, relayed here (Redis mode); `None` on one node.
+    pub relays: Option<Arc<Relays>>,
     /// Turns true when the server stops, so endless responses (FLV) end too.
     pub shutdown: watch::Receiver<bool>,
 }

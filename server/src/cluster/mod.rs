@@ -4,6 +4,11 @@
 //!
 //! Keys live under the same `bmg:` prefix as the store's, so one Redis holds one deployment.
 
+pub mod registry;
+pub mod relay;
+pub mod relay_token;
+pub mod sweeper;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,5 +1,6 @@
 //! Live video over HTTP: playback grants, the stream's status, the HTTP-FLV stream itself, and
-//! the Prometheus metrics of the live side.
+//! the Prometheus metrics of the live side. In Redis mode a gig published on another node is
+//! watched through this node's relay of it, and its status comes from the stream registry.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
@@ -21,6 +22,8 @@ use super::gigs::{gig_id, load};
 use super::json::ApiJson;
 use super::problem::ApiError;
 use crate::access;
+use crate::live::metrics::StreamMetrics;
+use crate::live::stream::Subscription;
 use crate::live::{LiveMetrics, ViewerFeed};
 use crate::money::WatchGuard;
 use crate::playback::PlaybackGrant;
@@ -73,17 +76,44 @@ pub async fn status(
     Path(id): Path<String>,
 ) -> Result<ApiJson<StreamStatus>, ApiError> {
     let gig = load(&state, gig_id(&id)?).await?;
-    Ok(ApiJson(match state.hub.stream(gig.id) {
-        Some(stream) => stream.status(),
-        None => StreamStatus {
-            gig_id: gig.id,
-            live: false,
-            started_at: None,
-            viewers: 0,
-            video: None,
-            audio: None,
-        },
-    }))
+    Ok(ApiJson(stream_status(&state, gig.id).await?))
+}
+
+/// The status of `gig`'s stream as this node knows it. On one node: the local stream. In
+/// Redis mode: the origin's status, with the viewers of every node that relays it.
+///
+/// # Errors
+/// When the stream registry cannot be read.
+pub async fn stream_status(state: &AppState, gig: GigId) -> Result<StreamStatus, ApiError> {
+    let Some(relays) = &state.relays else {
+        return Ok(state
+            .hub
+            .stream(gig)
+            .map_or_else(|| offline_status(gig), |s| s.status()));
+    };
+    let (origin, relayed_viewers) = relays
+        .registry()
+        .status(gig)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    let mut status = match (state.hub.published_stream(gig), origin) {
+        (Some(local), _) => local.status(),
+        (None, Some(origin)) => origin,
+        (None, None) => return Ok(offline_status(gig)),
+    };
+    status.viewers = status.viewers.saturating_add(relayed_viewers);
+    Ok(status)
+}
+
+fn offline_status(gig: GigId) -> StreamStatus {
+    StreamStatus {
+        gig_id: gig,
+        live: false,
+        started_at: None,
+        viewers: 0,
+        video: None,
+        audio: None,
+    }
 }
 
 /// `GET /live/{gig_id}.flv?token=…`: the live stream as HTTP-FLV, for players such as mpv.
@@ -109,11 +139,36 @@ pub async fn flv(
     if !access::may_watch(state.store.as_ref(), &gig, grant.account_id).await? {
         return Err(ApiError::Forbidden("no valid ticket for this gig".into()));
     }
-    let stream = state
-        .hub
-        .stream(gig_id)
+    let stream = crate::cluster::relay::stream_to_watch(&state.hub, state.relays.as_ref(), gig_id)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?
         .ok_or_else(|| ApiError::NotFound("this gig is not live right now".into()))?;
-    let subscription = stream.subscribe();
+    tracing::info!(gig = %gig_id, account = %grant.account_id, "FLV viewer joined");
+    let viewer = ViewerCheck {
+        store: Arc::clone(&state.store),
+        account: grant.account_id,
+        recheck: tokio::time::interval_at(
+            tokio::time::Instant::now() + ACCESS_RECHECK,
+            ACCESS_RECHECK,
+        ),
+        _watching: state.meter.watch(grant.account_id, &gig),
+    };
+    Ok(flv_response(
+        &state,
+        gig_id,
+        stream.subscribe(),
+        Some(viewer),
+    ))
+}
+
+/// An endless HTTP-FLV response: the file header, `subscription`'s start sequence, then its
+/// feed. `viewer`, when given, is re-checked and metered while the response lives.
+pub(super) fn flv_response(
+    state: &AppState,
+    gig_id: GigId,
+    subscription: Subscription,
+    viewer: Option<ViewerCheck>,
+) -> Response {
     let (has_audio, has_video) = if subscription.has_audio || subscription.has_video {
         (subscription.has_audio, subscription.has_video)
     } else {
@@ -124,24 +179,17 @@ pub async fn flv(
         has_audio, has_video,
     )));
     pending.extend(subscription.start.iter().map(|tag| tag.flv.clone()));
-    tracing::info!(gig = %gig_id, account = %grant.account_id, "FLV viewer joined");
     let body = FlvBody {
         pending,
         feed: subscription.feed,
-        store: Arc::clone(&state.store),
         gig: gig_id,
-        account: grant.account_id,
         metrics: Arc::clone(&state.hub.metrics),
-        recheck: tokio::time::interval_at(
-            tokio::time::Instant::now() + ACCESS_RECHECK,
-            ACCESS_RECHECK,
-        ),
+        viewer,
         shutdown: state.shutdown.clone(),
         ended: false,
-        _watching: state.meter.watch(grant.account_id, &gig),
     };
     let stream = futures::stream::unfold(body, FlvBody::next_chunk);
-    Ok((
+    (
         StatusCode::OK,
         [
             (header::CONTENT_TYPE, "video/x-flv"),
@@ -149,7 +197,7 @@ pub async fn flv(
         ],
         Body::from_stream(stream),
     )
-        .into_response())
+        .into_response()
 }
 
 /// What woke an FLV body up.
@@ -160,19 +208,26 @@ enum Woke {
     Recheck,
 }
 
+/// A person watching through an FLV response: their right to watch is checked again now and
+/// then, and they pay while it lives. (Another node's relay connection has none.)
+pub(super) struct ViewerCheck {
+    store: Arc<dyn Store>,
+    account: AccountId,
+    recheck: tokio::time::Interval,
+    /// Accrues micropayments while the body lives; a disconnect drops it and settles.
+    _watching: WatchGuard,
+}
+
 /// The state of one FLV response body.
 struct FlvBody {
     /// Header and start sequence, sent first.
     pending: VecDeque<Bytes>,
     feed: ViewerFeed,
-    store: Arc<dyn Store>,
     gig: GigId,
-    account: AccountId,
     metrics: Arc<LiveMetrics>,
-    recheck: tokio::time::Interval,
+    /// `None` for a relay connection.
+    viewer: Option<ViewerCheck>,
     shutdown: watch::Receiver<bool>,
-    /// Accrues micropayments while the body lives; a disconnect drops it and settles.
-    _watching: WatchGuard,
     /// The feed ended while coalescing: send what was gathered, then finish.
     ended: bool,
 }
@@ -187,7 +242,7 @@ impl FlvBody {
             None => loop {
                 let woke = tokio::select! {
                     tag = self.feed.next() => Woke::Tag(tag),
-                    _ = self.recheck.tick() => Woke::Recheck,
+                    () = recheck_due(self.viewer.as_mut()) => Woke::Recheck,
                     _ = self.shutdown.wait_for(|stopping| *stopping) => return None,
                 };
                 match woke {
@@ -197,7 +252,7 @@ impl FlvBody {
                         return None;
                     }
                     Woke::Recheck if !self.still_allowed().await => {
-                        tracing::info!(gig = %self.gig, account = %self.account, "FLV viewer's access ended");
+                        tracing::info!(gig = %self.gig, "FLV viewer's access ended");
                         return None;
                     }
                     Woke::Recheck => {}
@@ -231,20 +286,40 @@ impl FlvBody {
     }
 
     async fn still_allowed(&self) -> bool {
-        access::still_may_watch(self.store.as_ref(), self.gig, self.account).await
+        match &self.viewer {
+            Some(viewer) => {
+                access::still_may_watch(viewer.store.as_ref(), self.gig, viewer.account).await
+            }
+            None => true,
+        }
+    }
+}
+
+/// Resolves when a viewer's next access check is due; never for a relay connection.
+async fn recheck_due(viewer: Option<&mut ViewerCheck>) {
+    match viewer {
+        Some(viewer) => {
+            viewer.recheck.tick().await;
+        }
+        None => std::future::pending().await,
     }
 }
 
 /// Prometheus metrics of the live side.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
-    let ingest: Vec<(String, f64)> = state
+    let streams: Vec<StreamMetrics> = state
         .hub
         .streams()
         .iter()
-        .map(|s| (s.gig_id.to_string(), s.ingest_kbps()))
+        .filter(|s| s.source == crate::live::StreamSource::Publisher)
+        .map(|s| StreamMetrics {
+            gig: s.gig_id.to_string(),
+            ingest_kbps: s.ingest_kbps(),
+            relay_connections: s.relay_connections(),
+        })
         .collect();
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.hub.metrics.render(&ingest),
+        state.hub.metrics.render(&streams),
     )
 }

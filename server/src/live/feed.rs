@@ -13,7 +13,7 @@ use tokio::sync::broadcast::{
 };
 
 use super::metrics::LiveMetrics;
-use super::stream::LiveStream;
+use super::stream::{FeedKind, LiveStream};
 
 /// Overflows tolerated within [`OVERFLOW_WINDOW`] before the viewer is dropped: one skip is a
 /// hiccup, the next within a minute means the viewer cannot keep up with the stream.
@@ -36,6 +36,8 @@ pub struct ViewerFeed {
     stream: Arc<LiveStream>,
     receiver: broadcast::Receiver<Arc<MediaTag>>,
     metrics: Arc<LiveMetrics>,
+    /// A viewer or a relay, for the counts when it leaves.
+    kind: FeedKind,
     /// After an overflow: drop tags until a keyframe (or, for audio-only, any audio).
     resyncing: bool,
     overflows: Vec<Instant>,
@@ -46,11 +48,13 @@ impl ViewerFeed {
         stream: Arc<LiveStream>,
         receiver: broadcast::Receiver<Arc<MediaTag>>,
         metrics: Arc<LiveMetrics>,
+        kind: FeedKind,
     ) -> Self {
         ViewerFeed {
             stream,
             receiver,
             metrics,
+            kind,
             resyncing: false,
             overflows: Vec::new(),
         }
@@ -133,6 +137,6 @@ impl ViewerFeed {
 
 impl Drop for ViewerFeed {
     fn drop(&mut self) {
-        self.stream.viewer_left();
+        self.stream.feed_left(self.kind);
     }
 }

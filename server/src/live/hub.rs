@@ -1,4 +1,6 @@
-//! `StreamHub`: which gigs are on air on this node, and the one publisher each may have.
+//! `StreamHub`: which gigs are on air on this node, and the one source each may have: a
+//! publisher connected here, or (Redis mode) a relay from the node that holds the publisher.
+//! Only publishers make [`HubEvent`]s: the origin's events reach every node's chat already.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -8,7 +10,7 @@ use bookmygig_media::gop::MediaTag;
 use tokio::sync::broadcast;
 
 use super::metrics::LiveMetrics;
-use super::stream::LiveStream;
+use super::stream::{LiveStream, StreamSource};
 
 /// Something other parts (the chat rooms, the store) want to know about a stream.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,7 +37,8 @@ pub struct StreamHub {
 #[error("this gig already has a publisher")]
 pub struct AlreadyPublishing;
 
-/// The right to publish one gig; dropping it takes the gig off air.
+/// The right to feed one gig's stream (as its publisher or its relay); dropping it takes the
+/// stream off air here and tells its viewers it finished.
 #[derive(Debug)]
 pub struct Publisher {
     hub: Arc<StreamHub>,
@@ -53,20 +56,16 @@ impl StreamHub {
         })
     }
 
-    /// Puts `gig` on air with a new publisher.
+    /// Puts `gig` on air with a new publisher. A relay of the gig still running here is ended
+    /// (its origin is gone, or this publisher could not have claimed the gig).
     ///
     /// # Errors
-    /// [`AlreadyPublishing`] when the gig has one.
+    /// [`AlreadyPublishing`] when the gig has a publisher here.
     pub fn start_publishing(self: &Arc<Self>, gig: GigId) -> Result<Publisher, AlreadyPublishing> {
-        let stream = {
-            let mut streams = self.streams.lock().map_err(|_| AlreadyPublishing)?;
-            if streams.contains_key(&gig) {
-                return Err(AlreadyPublishing);
-            }
-            let stream = Arc::new(LiveStream::new(gig, Arc::clone(&self.metrics)));
-            streams.insert(gig, Arc::clone(&stream));
-            stream
-        };
+        let (stream, replaced) = self.insert(gig, StreamSource::Publisher)?;
+        if let Some(relay) = replaced {
+            relay.end();
+        }
         LiveMetrics::add(&self.metrics.publishers, 1);
         let _ = self.events.send(HubEvent::Live(stream.status()));
         Ok(Publisher {
@@ -75,9 +74,51 @@ impl StreamHub {
         })
     }
 
-    /// The stream of `gig`, if it is on air here.
+    /// Puts `gig` on air fed by a relay from another node. No [`HubEvent`] is sent, now or
+    /// when the relay ends.
+    ///
+    /// # Errors
+    /// [`AlreadyPublishing`] when the gig is on air here already.
+    pub fn start_relay(self: &Arc<Self>, gig: GigId) -> Result<Publisher, AlreadyPublishing> {
+        let (stream, _) = self.insert(gig, StreamSource::Relay)?;
+        LiveMetrics::add(&self.metrics.relayed_streams, 1);
+        Ok(Publisher {
+            hub: Arc::clone(self),
+            stream,
+        })
+    }
+
+    /// Registers a new stream for `gig`; a publisher may replace a relay, nothing else replaces
+    /// anything. Returns the new stream and the one it replaced.
+    fn insert(
+        &self,
+        gig: GigId,
+        source: StreamSource,
+    ) -> Result<(Arc<LiveStream>, Option<Arc<LiveStream>>), AlreadyPublishing> {
+        let mut streams = self.streams.lock().map_err(|_| AlreadyPublishing)?;
+        let replaceable = match streams.get(&gig) {
+            None => true,
+            Some(existing) => {
+                source == StreamSource::Publisher && existing.source == StreamSource::Relay
+            }
+        };
+        if !replaceable {
+            return Err(AlreadyPublishing);
+        }
+        let stream = Arc::new(LiveStream::new(gig, source, Arc::clone(&self.metrics)));
+        let replaced = streams.insert(gig, Arc::clone(&stream));
+        Ok((stream, replaced))
+    }
+
+    /// The stream of `gig`, if it is on air here (published or relayed).
     pub fn stream(&self, gig: GigId) -> Option<Arc<LiveStream>> {
         self.streams.lock().ok()?.get(&gig).cloned()
+    }
+
+    /// The stream of `gig` if its publisher is connected to this node.
+    pub fn published_stream(&self, gig: GigId) -> Option<Arc<LiveStream>> {
+        self.stream(gig)
+            .filter(|stream| stream.source == StreamSource::Publisher)
     }
 
     /// Every stream on air here.
@@ -102,10 +143,16 @@ impl StreamHub {
             streams.remove(&stream.gig_id);
         }
         stream.end();
-        self.metrics
-            .publishers
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        let _ = self.events.send(HubEvent::Offline(stream.gig_id));
+        let relaxed = std::sync::atomic::Ordering::Relaxed;
+        match stream.source {
+            StreamSource::Publisher => {
+                self.metrics.publishers.fetch_sub(1, relaxed);
+                let _ = self.events.send(HubEvent::Offline(stream.gig_id));
+            }
+            StreamSource::Relay => {
+                self.metrics.relayed_streams.fetch_sub(1, relaxed);
+            }
+        }
     }
 }
 
@@ -118,7 +165,7 @@ impl Publisher {
     /// Sends one tag to every viewer.
     pub fn push(&self, tag: MediaTag) {
         LiveMetrics::add(&self.hub.metrics.bytes_in, tag.payload.len() as u64);
-        if self.stream.push(tag) {
+        if self.stream.push(tag) && self.stream.source == StreamSource::Publisher {
             let _ = self.hub.events.send(HubEvent::Facts(self.stream.status()));
         }
     }
@@ -169,6 +216,33 @@ mod tests {
             hub.start_publishing(gig).is_ok(),
             "the gig can go live again"
         );
+    }
+
+    #[tokio::test]
+    async fn relays_are_silent_and_give_way_to_a_publisher() {
+        let hub = StreamHub::new();
+        let mut events = hub.subscribe();
+        let gig = GigId::new();
+        let relay = hub.start_relay(gig).unwrap();
+        assert!(hub.start_relay(gig).is_err(), "one relay per gig and node");
+        relay.push(video(0, true));
+        let mut sub = hub.stream(gig).unwrap().subscribe();
+        assert!(hub.published_stream(gig).is_none());
+        let publisher = hub.start_publishing(gig).unwrap();
+        assert_eq!(
+            sub.feed.next().await,
+            Err(super::super::FeedEnd::StreamEnded),
+            "the relay's viewers see its end"
+        );
+        drop(relay);
+        assert!(
+            hub.published_stream(gig).is_some(),
+            "the old relay leaving does not take the publisher's stream off air"
+        );
+        assert!(matches!(events.try_recv(), Ok(HubEvent::Live(_))));
+        assert!(events.try_recv().is_err(), "the relay made no events");
+        drop(publisher);
+        assert!(matches!(events.try_recv(), Ok(HubEvent::Offline(g)) if g == gig));
     }
 
     #[tokio::test]

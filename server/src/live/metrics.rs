@@ -20,6 +20,21 @@ pub struct LiveMetrics {
     pub publishers: AtomicU64,
     /// RTMP connections closed because of bad input or timeouts.
     pub rtmp_rejected: AtomicU64,
+    /// Other nodes' relay connections to this node's streams now (Redis mode).
+    pub relay_connections: AtomicU64,
+    /// Streams this node pulls from another node now (Redis mode).
+    pub relayed_streams: AtomicU64,
+}
+
+/// One stream's line in the per-gig metrics.
+#[derive(Clone, Debug)]
+pub struct StreamMetrics {
+    /// The gig, as text.
+    pub gig: String,
+    /// Measured ingest bitrate.
+    pub ingest_kbps: f64,
+    /// Other nodes relaying it from here.
+    pub relay_connections: u32,
 }
 
 impl LiveMetrics {
@@ -28,8 +43,9 @@ impl LiveMetrics {
         counter.fetch_add(n, Ordering::Relaxed);
     }
 
-    /// The counters plus the per-stream ingest bitrates, as Prometheus text.
-    pub fn render(&self, ingest_kbps: &[(String, f64)]) -> String {
+    /// The counters plus the per-stream ingest bitrates and relay connections, as Prometheus
+    /// text.
+    pub fn render(&self, streams: &[StreamMetrics]) -> String {
         let mut out = String::new();
         let mut metric = |name: &str, kind: &str, help: &str, value: u64| {
             let _ = writeln!(
@@ -75,6 +91,18 @@ impl LiveMetrics {
             load(&self.viewer_skips),
         );
         metric(
+            "bookmygig_relay_connections_open",
+            "gauge",
+            "Other nodes' relay connections to streams published here, now.",
+            load(&self.relay_connections),
+        );
+        metric(
+            "bookmygig_relayed_streams",
+            "gauge",
+            "Streams this node relays from the node that holds their publisher, now.",
+            load(&self.relayed_streams),
+        );
+        metric(
             "bookmygig_rtmp_rejected_total",
             "counter",
             "RTMP connections closed for bad input or timeouts.",
@@ -84,8 +112,23 @@ impl LiveMetrics {
             out,
             "# HELP bookmygig_ingest_kbps Measured ingest bitrate per live gig.\n# TYPE bookmygig_ingest_kbps gauge"
         );
-        for (gig, kbps) in ingest_kbps {
-            let _ = writeln!(out, "bookmygig_ingest_kbps{{gig=\"{gig}\"}} {kbps:.1}");
+        for stream in streams {
+            let _ = writeln!(
+                out,
+                "bookmygig_ingest_kbps{{gig=\"{}\"}} {:.1}",
+                stream.gig, stream.ingest_kbps
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP bookmygig_relay_connections Other nodes' relay connections per gig published here.\n# TYPE bookmygig_relay_connections gauge"
+        );
+        for stream in streams {
+            let _ = writeln!(
+                out,
+                "bookmygig_relay_connections{{gig=\"{}\"}} {}",
+                stream.gig, stream.relay_connections
+            );
         }
         out
     }

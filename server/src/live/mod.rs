@@ -1,6 +1,8 @@
 //! Live video inside one node: the [`hub::StreamHub`] holds a [`stream::LiveStream`] per gig
 //! on air; publishers push tags into it and every viewer reads them through a
-//! [`feed::ViewerFeed`], which never slows the publisher or the other viewers.
+//! [`feed::ViewerFeed`], which never slows the publisher or the other viewers. In Redis mode a
+//! stream published on another node is fed into this hub by a relay (see
+//! [`crate::cluster::relay`]), so the same fan-out serves it.
 
 pub mod feed;
 pub mod hub;
@@ -11,4 +13,4 @@ pub mod stream;
 pub use feed::{FeedEnd, ViewerFeed};
 pub use hub::{HubEvent, Publisher, StreamHub};
 pub use metrics::LiveMetrics;
-pub use stream::LiveStream;
+pub use stream::{FeedKind, LiveStream, StreamSource};

@@ -22,15 +22,36 @@ pub const VIEWER_QUEUE_TAGS: usize = 512;
 /// Window over which the ingest bitrate is measured.
 const BITRATE_WINDOW: Duration = Duration::from_secs(5);
 
+/// Where a stream's tags come from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StreamSource {
+    /// A publisher connected to this node (the stream's origin).
+    Publisher,
+    /// A relay pulling the stream from the node that holds its publisher (Redis mode).
+    Relay,
+}
+
+/// Who reads a feed: a person, or another node relaying the stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FeedKind {
+    /// A viewer (counted in `viewers`).
+    Viewer,
+    /// Another node's relay connection (counted in `relay_connections`, not as a viewer).
+    Relay,
+}
+
 /// One gig on air.
 #[derive(Debug)]
 pub struct LiveStream {
     /// The gig.
     pub gig_id: GigId,
-    /// When the publisher connected.
+    /// When the publisher connected (for a relayed stream: when the relay started).
     pub started_at: OffsetDateTime,
+    /// A local publisher or a relay.
+    pub source: StreamSource,
     state: Mutex<StreamState>,
     viewers: AtomicU32,
+    relay_connections: AtomicU32,
     metrics: Arc<LiveMetrics>,
 }
 
@@ -61,11 +82,12 @@ pub struct Subscription {
 
 impl LiveStream {
     /// A stream with no media yet.
-    pub fn new(gig_id: GigId, metrics: Arc<LiveMetrics>) -> Self {
+    pub fn new(gig_id: GigId, source: StreamSource, metrics: Arc<LiveMetrics>) -> Self {
         let (sender, _) = broadcast::channel(VIEWER_QUEUE_TAGS);
         LiveStream {
             gig_id,
             started_at: OffsetDateTime::now_utc(),
+            source,
             state: Mutex::new(StreamState {
                 sender: Some(sender),
                 gop: GopCache::new(GopLimits::default()),
@@ -76,6 +98,7 @@ impl LiveStream {
                 recent_bytes: 0,
             }),
             viewers: AtomicU32::new(0),
+            relay_connections: AtomicU32::new(0),
             metrics,
         }
     }
@@ -117,6 +140,11 @@ impl LiveStream {
 
     /// Starts a viewer: its start sequence and its feed, consistent with each other.
     pub fn subscribe(self: &Arc<Self>) -> Subscription {
+        self.subscribe_as(FeedKind::Viewer)
+    }
+
+    /// Starts a feed for `kind` of reader (another node's relay is not counted as a viewer).
+    pub fn subscribe_as(self: &Arc<Self>, kind: FeedKind) -> Subscription {
         let ended = || broadcast::channel(1).1;
         let (start, receiver, has_audio, has_video) = match self.state.lock() {
             Ok(state) => match &state.sender {
@@ -130,13 +158,21 @@ impl LiveStream {
             },
             Err(_) => (Vec::new(), ended(), true, true),
         };
-        self.viewers.fetch_add(1, Ordering::Relaxed);
-        LiveMetrics::add(&self.metrics.viewers, 1);
+        match kind {
+            FeedKind::Viewer => {
+                self.viewers.fetch_add(1, Ordering::Relaxed);
+                LiveMetrics::add(&self.metrics.viewers, 1);
+            }
+            FeedKind::Relay => {
+                self.relay_connections.fetch_add(1, Ordering::Relaxed);
+                LiveMetrics::add(&self.metrics.relay_connections, 1);
+            }
+        }
         Subscription {
             has_audio,
             has_video,
             start,
-            feed: ViewerFeed::new(Arc::clone(self), receiver, Arc::clone(&self.metrics)),
+            feed: ViewerFeed::new(Arc::clone(self), receiver, Arc::clone(&self.metrics), kind),
         }
     }
 
@@ -148,15 +184,30 @@ impl LiveStream {
         }
     }
 
-    /// Called by a feed when its viewer leaves.
-    pub(super) fn viewer_left(&self) {
-        self.viewers.fetch_sub(1, Ordering::Relaxed);
-        self.metrics.viewers.fetch_sub(1, Ordering::Relaxed);
+    /// Called by a feed when its reader leaves.
+    pub(super) fn feed_left(&self, kind: FeedKind) {
+        match kind {
+            FeedKind::Viewer => {
+                self.viewers.fetch_sub(1, Ordering::Relaxed);
+                self.metrics.viewers.fetch_sub(1, Ordering::Relaxed);
+            }
+            FeedKind::Relay => {
+                self.relay_connections.fetch_sub(1, Ordering::Relaxed);
+                self.metrics
+                    .relay_connections
+                    .fetch_sub(1, Ordering::Relaxed);
+            }
+        }
     }
 
-    /// Viewers watching now.
+    /// Viewers watching now (on this node).
     pub fn viewers(&self) -> u32 {
         self.viewers.load(Ordering::Relaxed)
+    }
+
+    /// Other nodes relaying this stream now.
+    pub fn relay_connections(&self) -> u32 {
+        self.relay_connections.load(Ordering::Relaxed)
     }
 
     /// Ingest bitrate over the last few seconds, in kbit/s.

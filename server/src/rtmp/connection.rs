@@ -27,8 +27,9 @@ use tokio::sync::watch;
 
 use super::RtmpContext;
 use super::guard::{ChunkGuard, GuardError};
-use super::policy::{self, PlayRefusal, PublishRefusal};
+use super::policy::{self, PlayRefusal, PublishGrant, PublishRefusal};
 use crate::access;
+use crate::cluster::registry::StreamClaim;
 use crate::live::{FeedEnd, LiveMetrics, Publisher, ViewerFeed};
 use crate::money::WatchGuard;
 
@@ -68,6 +69,8 @@ enum Closed {
     TooSlow,
     #[error("watching is no longer allowed (ticket refunded or revoked)")]
     AccessRevoked,
+    #[error("another publisher took the gig while this node's claim had lapsed")]
+    ClaimLost,
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
 }
@@ -77,7 +80,12 @@ enum Role {
     /// Connected, neither publishing nor playing yet.
     Idle,
     /// Sending a gig's media.
-    Publishing { gig: GigId, publisher: Publisher },
+    Publishing {
+        gig: GigId,
+        publisher: Publisher,
+        /// The gig's claim across the cluster (Redis mode).
+        claim: Option<StreamClaim>,
+    },
     /// Receiving a gig's media.
     Playing {
         gig: GigId,
@@ -201,14 +209,15 @@ impl Connection {
                     }
                     self.handle_input(&buffer[..read], &mut writer).await?;
                 }
-                tag = next_tag(&mut self.role), if playing => {
-                    match tag {
-                        Ok(tag) => self.send_tag(&tag, &mut writer).await?,
-                        Err(FeedEnd::StreamEnded) => {
+                event = role_event(&mut self.role) => {
+                    match event {
+                        RoleEvent::Tag(Ok(tag)) => self.send_tag(&tag, &mut writer).await?,
+                        RoleEvent::Tag(Err(FeedEnd::StreamEnded)) => {
                             self.finish_playing(&mut writer).await?;
                             return Ok(());
                         }
-                        Err(FeedEnd::TooSlow) => return Err(Closed::TooSlow),
+                        RoleEvent::Tag(Err(FeedEnd::TooSlow)) => return Err(Closed::TooSlow),
+                        RoleEvent::ClaimLost => return Err(Closed::ClaimLost),
                     }
                 }
                 _ = recheck.tick(), if playing => self.recheck_access().await?,
@@ -298,7 +307,11 @@ impl Connection {
                 }
                 let now = OffsetDateTime::now_utc();
                 match policy::authorize_publish(&self.context, &stream_key, now).await {
-                    Ok((gig, publisher)) => {
+                    Ok(PublishGrant {
+                        gig,
+                        publisher,
+                        mut claim,
+                    }) => {
                         let results = self
                             .session()?
                             .accept_request(request_id)
@@ -312,9 +325,16 @@ impl Connection {
                             tracing::warn!(gig = %gig.id, %error, "could not mark the gig live");
                         }
                         tracing::info!(gig = %gig.id, "publisher connected: gig is live");
+                        if let Some(claim) = &mut claim {
+                            claim.keep_alive(
+                                Arc::clone(publisher.stream()),
+                                Arc::clone(&self.context.store),
+                            );
+                        }
                         self.role = Role::Publishing {
                             gig: gig.id,
                             publisher,
+                            claim,
                         };
                         Ok(results)
                     }
@@ -492,8 +512,16 @@ impl Connection {
     }
 
     async fn stop_publishing(&mut self) {
-        if let Role::Publishing { gig, publisher } = std::mem::replace(&mut self.role, Role::Idle) {
+        if let Role::Publishing {
+            gig,
+            publisher,
+            claim,
+        } = std::mem::replace(&mut self.role, Role::Idle)
+        {
             drop(publisher);
+            if let Some(claim) = claim {
+                claim.release().await;
+            }
             if let Err(error) = self
                 .context
                 .store
@@ -513,9 +541,24 @@ impl Connection {
     }
 }
 
-async fn next_tag(role: &mut Role) -> Result<Arc<MediaTag>, FeedEnd> {
+/// What the role (rather than the peer) has to say.
+enum RoleEvent {
+    /// A player's next tag, or the end of its feed.
+    Tag(Result<Arc<MediaTag>, FeedEnd>),
+    /// A publisher's cluster claim was taken by another node's publisher.
+    ClaimLost,
+}
+
+/// The next [`RoleEvent`]; never resolves for an idle connection.
+async fn role_event(role: &mut Role) -> RoleEvent {
     match role {
-        Role::Playing { feed, .. } => feed.next().await,
+        Role::Playing { feed, .. } => RoleEvent::Tag(feed.next().await),
+        Role::Publishing {
+            claim: Some(claim), ..
+        } => {
+            claim.lost().await;
+            RoleEvent::ClaimLost
+        }
         _ => std::future::pending().await,
     }
 }

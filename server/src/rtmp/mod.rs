@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use bookmygig_store::Store;
 
+use crate::cluster::relay::Relays;
 use crate::live::StreamHub;
 use crate::playback::PlaybackKey;
 
@@ -35,4 +36,7 @@ pub struct RtmpContext {
     pub window: policy::PublishWindow,
     /// How long a peer may stay silent (including during the handshake).
     pub idle_timeout: Duration,
+    /// Redis mode: the stream registry (one publisher per gig across nodes) and the relays
+    /// that serve gigs published elsewhere. `None` on one node.
+    pub relays: Option<Arc<Relays>>,
 }

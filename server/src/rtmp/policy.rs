@@ -9,6 +9,7 @@ use time::{Duration, OffsetDateTime};
 
 use super::RtmpContext;
 use crate::access;
+use crate::cluster::registry::{RegistryError, StreamClaim};
 use crate::live::{LiveStream, Publisher};
 use crate::playback::TokenError;
 use crate::secret;
@@ -49,6 +50,9 @@ pub enum PublishRefusal {
     /// The store failed.
     #[error("storage unavailable: {0}")]
     Store(#[from] StoreError),
+    /// The stream registry (Redis mode) could not be asked.
+    #[error("{0}")]
+    Registry(String),
 }
 
 impl PublishRefusal {
@@ -62,8 +66,21 @@ impl PublishRefusal {
     }
 }
 
+/// What an accepted publish holds: the gig, its slot in this node's hub, and (Redis mode) its
+/// claim in the stream registry.
+#[derive(Debug)]
+pub struct PublishGrant {
+    /// The gig being published.
+    pub gig: GigRecord,
+    /// The slot in this node's hub.
+    pub publisher: Publisher,
+    /// The gig's claim across the cluster, `None` on one node.
+    pub claim: Option<StreamClaim>,
+}
+
 /// Checks a publish request for `raw_key` (anything after `?` is ignored) and, if it may go
-/// ahead, takes the gig's publisher slot.
+/// ahead, takes the gig's publisher slot — in Redis mode across every node first, so a second
+/// publisher is refused wherever it connects.
 ///
 /// # Errors
 /// Why not.
@@ -71,7 +88,7 @@ pub async fn authorize_publish(
     context: &RtmpContext,
     raw_key: &str,
     now: OffsetDateTime,
-) -> Result<(GigRecord, Publisher), PublishRefusal> {
+) -> Result<PublishGrant, PublishRefusal> {
     let key = raw_key.split('?').next().unwrap_or_default();
     let gig = context
         .store
@@ -92,11 +109,23 @@ pub async fn authorize_publish(
             opens_at,
         });
     }
+    let claim = match &context.relays {
+        Some(relays) => Some(relays.registry().claim(gig.id).await.map_err(|e| match e {
+            RegistryError::Taken(_) => PublishRefusal::AlreadyLive(gig.id),
+            RegistryError::Redis(cause) => PublishRefusal::Registry(cause),
+        })?),
+        None => None,
+    };
+    // On failure the claim, dropped, is released.
     let publisher = context
         .hub
         .start_publishing(gig.id)
         .map_err(|_| PublishRefusal::AlreadyLive(gig.id))?;
-    Ok((gig, publisher))
+    Ok(PublishGrant {
+        gig,
+        publisher,
+        claim,
+    })
 }
 
 /// Why a play request was refused.
@@ -111,9 +140,12 @@ pub enum PlayRefusal {
     /// The account holds no valid ticket.
     #[error("no valid ticket for this gig")]
     NoTicket,
-    /// Nobody is publishing the gig (on this node).
+    /// Nobody is publishing the gig.
     #[error("the gig is not live")]
     NotLive,
+    /// The gig is published on another node that could not be relayed from.
+    #[error("the stream is unavailable: {0}")]
+    Unavailable(String),
     /// The store failed.
     #[error("storage unavailable: {0}")]
     Store(#[from] StoreError),
@@ -159,7 +191,11 @@ pub async fn authorize_play(
     if !access::may_watch(context.store.as_ref(), &gig, grant.account_id).await? {
         return Err(PlayRefusal::NoTicket);
     }
-    let stream = context.hub.stream(gig_id).ok_or(PlayRefusal::NotLive)?;
+    let stream =
+        crate::cluster::relay::stream_to_watch(&context.hub, context.relays.as_ref(), gig_id)
+            .await
+            .map_err(|e| PlayRefusal::Unavailable(e.to_string()))?
+            .ok_or(PlayRefusal::NotLive)?;
     Ok((gig, grant.account_id, stream))
 }
 

@@ -1,0 +1,272 @@
+//! Live video across a cluster: three real server processes on one real redis-server, ffmpeg
+//! publishing to one node, ffprobe and plain HTTP-FLV viewers on the others. Proves the stream
+//! registry (one publisher per gig on any node), the relays (one connection per other node,
+//! however many viewers it has), and what happens when the publishing node is SIGKILLed.
+
+#![allow(clippy::expect_used, clippy::unwrap_used)] // A harness failure is a test failure.
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use bookmygig_api::{Gig, GigId, GigStatus, Money, NewAccount, StreamStatus};
+use bookmygig_client::Client;
+use bookmygig_media::flv::{FlvReader, TagKind};
+use bookmygig_media::video::parse_video_tag;
+use bookmygig_server::cluster::registry::STREAM_TTL;
+use bookmygig_server::cluster::sweeper::SWEEP_INTERVAL;
+use common::cluster::ClusterNodes;
+use common::{FfmpegPublisher, ServerProcess, live_gig_form, require_tool};
+use tokio::time::Instant;
+
+/// Viewers watching through the nodes that do not hold the publisher.
+const VIEWERS: usize = 20;
+/// How long something that should happen at once may take on a busy 2-core machine.
+const PATIENCE: Duration = Duration::from_secs(30);
+
+async fn sign_up(node: &ServerProcess, handle: &str) -> Client {
+    let signed = node
+        .client()
+        .sign_up(&NewAccount {
+            handle: handle.into(),
+            display_name: handle.into(),
+            password: format!("{handle}-password"),
+        })
+        .await
+        .expect("sign up");
+    node.client().with_token(signed.token)
+}
+
+fn publish_url(node: &ServerProcess, gig: &Gig) -> String {
+    let key = gig.stream_key.as_ref().expect("the creator sees the key");
+    format!("rtmp://{}/live/{}", node.rtmp, key.expose())
+}
+
+async fn stream_status(node: &ServerProcess, gig: GigId) -> Option<StreamStatus> {
+    let response = reqwest::get(format!("{}/api/v1/gigs/{gig}/stream", node.base))
+        .await
+        .ok()?;
+    response.json().await.ok()
+}
+
+/// Waits until `node` reports a stream status for `gig` that satisfies `done`.
+async fn await_status(
+    node: &ServerProcess,
+    gig: GigId,
+    within: Duration,
+    done: impl Fn(&StreamStatus) -> bool,
+) -> StreamStatus {
+    let deadline = Instant::now() + within;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let status = stream_status(node, gig).await;
+        if let Some(status) = status.as_ref().filter(|s| done(s)) {
+            return status.clone();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never reported the awaited stream state; last: {status:?}",
+            node.base
+        );
+    }
+}
+
+/// Waits until `node` stores `gig` with `status`.
+async fn await_gig_status(node: &ServerProcess, gig: GigId, status: GigStatus, within: Duration) {
+    let deadline = Instant::now() + within;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let seen = node.client().gig(gig).await.map(|g| g.status);
+        if matches!(&seen, Ok(s) if *s == status) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never showed the gig {status:?}; last: {seen:?}",
+            node.base
+        );
+    }
+}
+
+/// A gauge from `node`'s /metrics (`name` with its labels), `None` when absent.
+async fn gauge(node: &ServerProcess, name: &str) -> Option<u64> {
+    let text = reqwest::get(format!("{}/metrics", node.base))
+        .await
+        .ok()?
+        .text()
+        .await
+        .ok()?;
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+}
+
+fn ffprobe_streams(url: &str) -> String {
+    require_tool("ffprobe", "ffmpeg");
+    let output = Command::new("ffprobe")
+        .args(["-v", "error", "-rw_timeout", "15000000"])
+        .args(["-show_entries", "stream=codec_type,codec_name"])
+        .args(["-of", "compact", url])
+        .output()
+        .expect("ffprobe runs");
+    assert!(
+        output.status.success(),
+        "ffprobe failed on {}: {}",
+        url.split('?').next().unwrap_or_default(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn assert_h264_and_aac(url: &str) {
+    let probed = ffprobe_streams(url);
+    assert!(
+        probed.contains("codec_name=h264|codec_type=video"),
+        "{probed}"
+    );
+    assert!(
+        probed.contains("codec_name=aac|codec_type=audio"),
+        "{probed}"
+    );
+}
+
+/// One HTTP-FLV viewer: connects, reports once it has a keyframe, then reads until the stream
+/// ends; returns whether the end was a clean end of the body.
+fn spawn_viewer(
+    url: String,
+    started: tokio::sync::mpsc::Sender<()>,
+) -> tokio::task::JoinHandle<bool> {
+    tokio::spawn(async move {
+        let mut response = reqwest::get(&url).await.expect("FLV request");
+        assert_eq!(response.status(), 200, "the viewer is let in");
+        let mut reader = FlvReader::new();
+        let mut keyframe_seen = false;
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) => {
+                    reader.push(&chunk);
+                    while let Some(tag) = reader.next_tag().expect("valid FLV") {
+                        let keyframe = tag.kind == TagKind::Video
+                            && parse_video_tag(&tag.data).is_ok_and(|v| v.is_keyframe());
+                        if keyframe && !keyframe_seen {
+                            keyframe_seen = true;
+                            let _ = started.send(()).await;
+                        }
+                    }
+                }
+                Ok(None) => return keyframe_seen,
+                Err(_) => return false,
+            }
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stream_published_on_one_node_is_relayed_once_per_node_and_survives_its_node() {
+    let mut cluster = ClusterNodes::start(3, &[]);
+    let (a, b, c) = (cluster.node(0), cluster.node(1), cluster.node(2));
+
+    let creator = sign_up(a, "alice").await;
+    creator
+        .top_up(Money::from_dollars(99), None)
+        .await
+        .expect("top up");
+    let gig = creator
+        .create_gig(&live_gig_form("Across the cluster"))
+        .await
+        .expect("gig");
+    let viewer = sign_up(b, "bob").await;
+    viewer.top_up(Money::from_dollars(10), None).await.unwrap();
+    viewer.buy_ticket(gig.id, "cluster-live").await.unwrap();
+
+    // Publish to A; every node reports the stream with its facts.
+    let _on_a = FfmpegPublisher::start(&publish_url(a, &gig), "320x240", 30, 600);
+    for node in [a, b, c] {
+        let status = await_status(node, gig.id, PATIENCE, |s| {
+            s.live && s.video.is_some() && s.audio.is_some()
+        })
+        .await;
+        assert_eq!(status.video.unwrap().codec, "h264", "{}", node.base);
+    }
+
+    // A second publisher is refused on another node too.
+    let second = FfmpegPublisher::start(&publish_url(c, &gig), "320x240", 30, 5);
+    let (ok, said) = second.wait();
+    assert!(!ok, "a second publisher on node C is refused: {said}");
+
+    // ffprobe through B and C: the relays carry h264 + aac.
+    let token = viewer.token().expect("signed in").to_owned();
+    let flv_on = |node: &ServerProcess| {
+        let viewer = Client::new(&node.base)
+            .expect("client")
+            .with_token(token.clone());
+        async move { viewer.playback(gig.id).await.expect("playback").flv_url }
+    };
+    let (flv_b, flv_c) = (flv_on(b).await, flv_on(c).await);
+    assert!(flv_b.starts_with(&b.base) && flv_c.starts_with(&c.base));
+    assert_h264_and_aac(&flv_b);
+    assert_h264_and_aac(&flv_c);
+
+    // 20 viewers through B and C, all at once.
+    let (started_tx, mut started) = tokio::sync::mpsc::channel(VIEWERS);
+    let viewers: Vec<_> = (0..VIEWERS)
+        .map(|i| {
+            let url = if i % 2 == 0 { &flv_b } else { &flv_c };
+            spawn_viewer(url.clone(), started_tx.clone())
+        })
+        .collect();
+    drop(started_tx);
+    for _ in 0..VIEWERS {
+        tokio::time::timeout(PATIENCE, started.recv())
+            .await
+            .expect("every viewer gets a keyframe in time")
+            .expect("a viewer task ended early");
+    }
+    let relay_gauge = format!("bookmygig_relay_connections{{gig=\"{}\"}}", gig.id);
+    assert_eq!(
+        gauge(a, &relay_gauge).await,
+        Some(2),
+        "exactly one relay connection per other node"
+    );
+    for node in [b, c] {
+        assert_eq!(gauge(node, "bookmygig_relayed_streams").await, Some(1));
+        assert_eq!(gauge(node, "bookmygig_viewers").await, Some(10));
+    }
+    let across = await_status(a, gig.id, PATIENCE, |s| s.viewers == VIEWERS as u32).await;
+    assert!(across.live);
+    await_status(c, gig.id, PATIENCE, |s| s.viewers == VIEWERS as u32).await;
+    assert_eq!(
+        gauge(a, &relay_gauge).await,
+        Some(2),
+        "still one relay connection per node"
+    );
+
+    // SIGKILL the publishing node: B and C take the gig off air within the TTL.
+    cluster.kill(0);
+    let killed_at = Instant::now();
+    let (b, c) = (cluster.node(1), cluster.node(2));
+    let limit = STREAM_TTL + SWEEP_INTERVAL + Duration::from_secs(2);
+    for node in [b, c] {
+        await_status(node, gig.id, limit, |s| !s.live).await;
+        await_gig_status(node, gig.id, GigStatus::Offline, limit).await;
+    }
+    let took = killed_at.elapsed();
+    assert!(took <= limit, "offline everywhere after {took:?}");
+    eprintln!("offline on B and C {took:?} after node A was killed");
+    for viewer in viewers {
+        tokio::time::timeout(PATIENCE, viewer)
+            .await
+            .expect("every relayed viewer is told the stream finished")
+            .expect("viewer task");
+    }
+
+    // Republish to B: live again on B and C, and C relays from B now.
+    let _on_b = FfmpegPublisher::start(&publish_url(b, &gig), "320x240", 30, 600);
+    for node in [b, c] {
+        await_status(node, gig.id, PATIENCE, |s| s.live && s.video.is_some()).await;
+        await_gig_status(node, gig.id, GigStatus::Live, PATIENCE).await;
+    }
+    assert_h264_and_aac(&flv_on(c).await);
+}
