@@ -140,6 +140,34 @@ impl Store {
         self.write("credentials.json", credentials, true)
     }
 
+    /// Keeps `token` as the session of `server` (for `handle`) and makes `server` the default,
+    /// as signing in or up does.
+    ///
+    /// # Errors
+    /// When either file cannot be read or written.
+    pub fn remember_session(
+        &self,
+        server: &str,
+        handle: &str,
+        token: &str,
+    ) -> Result<(), CliError> {
+        let mut credentials = self.credentials()?;
+        credentials.servers.insert(
+            server.to_owned(),
+            Credential {
+                handle: handle.to_owned(),
+                token: token.to_owned(),
+            },
+        );
+        self.save_credentials(&credentials)?;
+        let mut config = self.config()?;
+        if config.server.as_deref() != Some(server) {
+            config.server = Some(server.to_owned());
+            self.save_config(&config)?;
+        }
+        Ok(())
+    }
+
     fn read<T: for<'de> Deserialize<'de> + Default>(&self, name: &str) -> Result<T, CliError> {
         let path = self.dir.join(name);
         match fs::read(&path) {

@@ -1,5 +1,6 @@
 //! `bookmygig tui` end to end: the real binary in a real terminal (tmux), against a real
-//! server with a live ffmpeg stream, read through `tmux capture-pane`.
+//! server with a live ffmpeg stream, read through `tmux capture-pane`: sign up in the first-run
+//! form, find a gig by search, buy a ticket, chat with a second WebSocket client, play.
 
 #![allow(clippy::expect_used)] // A harness failure is a test failure.
 
@@ -72,7 +73,6 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
         .expect("the friend enters the chat");
 
     let viewer = User::new(&server);
-    viewer.sign_up_with_funds("viewer").await;
     std::fs::write(
         viewer.config_dir().join("config.json"),
         r#"{"player": {"headless": true}}"#,
@@ -85,6 +85,20 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
         &[BIN.to_owned(), "tui".to_owned()],
     )
     .await;
+
+    // First run: the sign-up form, on the server of the environment.
+    let screen = tmux.wait_for("Welcome to BookMyGig", PATIENCE).await;
+    assert!(screen.contains(&server.base), "{screen}");
+    tmux.keys(&["BTab", "BTab", "Space", "Tab", "Tab"]).await;
+    tmux.type_text("viewer").await;
+    tmux.keys(&["Tab"]).await;
+    tmux.type_text("Vera Viewer").await;
+    tmux.keys(&["Tab"]).await;
+    tmux.type_text("viewer-password").await;
+    tmux.keys(&["Enter"]).await;
+    tmux.wait_for("@viewer · ", PATIENCE).await;
+    // The session was saved: the command line uses it to fund the wallet.
+    viewer.run(&["wallet", "topup", "20"]).await.ok();
 
     // Find the gig by search.
     tmux.wait_for("Midnight Sax Session", PATIENCE).await;

@@ -13,7 +13,6 @@ use super::interactive;
 use crate::Result;
 use crate::context::Context;
 use crate::error::CliError;
-use crate::settings::Credential;
 
 /// `bookmygig signup`.
 #[derive(Debug, Args)]
@@ -185,21 +184,8 @@ fn password(from_stdin: bool, new: bool) -> Result<String> {
 
 /// Keeps the session of `ctx.server` and makes that server the default.
 fn remember(ctx: &Context, account: &Account, token: String) -> Result<()> {
-    let mut credentials = ctx.store.credentials()?;
-    credentials.servers.insert(
-        ctx.server.clone(),
-        Credential {
-            handle: account.handle.clone(),
-            token,
-        },
-    );
-    ctx.store.save_credentials(&credentials)?;
-    let mut config = ctx.store.config()?;
-    if config.server.as_deref() != Some(&ctx.server) {
-        config.server = Some(ctx.server.clone());
-        ctx.store.save_config(&config)?;
-    }
-    Ok(())
+    ctx.store
+        .remember_session(&ctx.server, &account.handle, &token)
 }
 
 fn report(ctx: &Context, what: &str, account: &Account) -> Result<()> {

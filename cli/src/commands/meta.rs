@@ -41,7 +41,8 @@ pub fn man() -> Result<()> {
         .map_err(|err| CliError::Local(format!("cannot write the man page: {err}")))
 }
 
-/// `bookmygig tui`: the full-screen client (signed in when a session is saved for the server).
+/// `bookmygig tui`: the full-screen client (signed in when a session is saved for the server,
+/// else it opens on the sign-in form).
 ///
 /// # Errors
 /// A usage error with `--json` or when stdin or stdout is not a terminal; a local error when the
@@ -70,7 +71,13 @@ pub async fn tui(ctx: &Context) -> Result<()> {
         headless: config.player.headless,
         ..bookmygig_cli::player::PlayerOptions::default()
     };
-    crate::tui::run(client, crate::tui::Options { keymap, player })
+    let options = crate::tui::Options {
+        keymap,
+        player,
+        server: ctx.server.clone(),
+        store: ctx.store.clone(),
+    };
+    crate::tui::run(client, options)
         .await
         .map_err(|err| CliError::Local(format!("the terminal failed: {err}")))
 }

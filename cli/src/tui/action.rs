@@ -8,6 +8,7 @@ use bookmygig_api::{
 use time::OffsetDateTime;
 
 use super::line_editor::Edit;
+use super::sign_in::Submission;
 use bookmygig_cli::player::PlayerEvent;
 use bookmygig_client::GigListQuery;
 
@@ -112,6 +113,48 @@ pub enum Action {
     Tick(OffsetDateTime),
     /// The signed-in account arrived (or why it did not).
     MeLoaded(Result<Account, String>),
+    /// Open the sign-in / sign-up form.
+    SignIn,
+    /// A key for the sign-in form.
+    Form(FormKey),
+    /// A sign-in or sign-up finished (the session is saved by then).
+    SignedIn(Result<SignedInAs, String>),
+}
+
+/// What a key does in the sign-in form.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FormKey {
+    /// Edit the focused text field.
+    Edit(Edit),
+    /// The next row (Tab, Down).
+    Next,
+    /// The previous row (Shift-Tab, Up).
+    Prev,
+    /// Send the form (Enter).
+    Submit,
+    /// Close the form and browse without an account (Esc).
+    Cancel,
+}
+
+/// A session just opened.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SignedInAs {
+    /// The server it is on.
+    pub server: String,
+    /// The account.
+    pub account: Account,
+    /// The session's bearer token.
+    pub token: String,
+}
+
+impl std::fmt::Debug for SignedInAs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a credential: never let it reach a log.
+        f.debug_struct("SignedInAs")
+            .field("server", &self.server)
+            .field("account", &self.account.handle)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What a room's chat connection reports.
@@ -197,4 +240,9 @@ pub enum Effect {
     },
     /// Close the player.
     StopPlayer,
+    /// Sign in or up on the submission's server and save the session there; answers with
+    /// [`Action::SignedIn`].
+    Authenticate(Submission),
+    /// From now on talk to the session's server with its token.
+    UseSession(SignedInAs),
 }

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use super::event::Keymap;
 use super::room::Room;
+use super::sign_in::SignInForm;
 
 /// Which screen is in front.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -183,6 +184,10 @@ pub struct State {
     pub rooms: u64,
     /// The time now, as of the last tick: what uptimes are counted to.
     pub now: OffsetDateTime,
+    /// The server's base URL.
+    pub server: String,
+    /// The sign-in form, while open.
+    pub form: Option<SignInForm>,
 }
 
 impl State {
@@ -221,6 +226,8 @@ impl State {
             room: None,
             rooms: 0,
             now: OffsetDateTime::UNIX_EPOCH,
+            server: crate::settings::DEFAULT_SERVER.to_owned(),
+            form: None,
         }
     }
 

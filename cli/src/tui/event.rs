@@ -3,7 +3,7 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind};
 
-use super::action::Action;
+use super::action::{Action, FormKey};
 use super::app::State;
 
 /// One key with its modifiers.
@@ -126,6 +126,7 @@ impl Default for Keymap {
                     "enter the live room",
                 ),
                 bind(vec![Key::char('p')], Action::Play, "play / stop the stream"),
+                bind(vec![Key::char('s')], Action::SignIn, "sign in / sign up"),
                 bind(
                     vec![Key::plain(Esc), Key::plain(Backspace)],
                     Action::Back,
@@ -167,6 +168,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::Open => "open",
         Action::EnterRoom => "room",
         Action::Play => "play",
+        Action::SignIn => "sign_in",
         Action::Back => "back",
         Action::ToggleMouse => "mouse",
         Action::Help => "help",
@@ -279,6 +281,9 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
             _ => None,
         };
     }
+    if state.form.is_some() {
+        return form_key(event, chord).map(Action::Form);
+    }
     if let Some(room) = state.room.as_ref().filter(|room| room.typing) {
         return typing(event, chord, room.input.is_empty());
     }
@@ -292,6 +297,36 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
         };
     }
     state.keymap.action(event)
+}
+
+/// What a key means in the sign-in form: Tab and the arrows move between rows, Enter sends,
+/// Esc closes, the rest edits the focused field.
+fn form_key(event: &KeyEvent, chord: bool) -> Option<FormKey> {
+    use super::line_editor::Edit;
+    if event.modifiers.contains(KeyModifiers::CONTROL) {
+        return match event.code {
+            KeyCode::Char('a') => Some(FormKey::Edit(Edit::Home)),
+            KeyCode::Char('e') => Some(FormKey::Edit(Edit::End)),
+            KeyCode::Char('u') => Some(FormKey::Edit(Edit::KillToStart)),
+            KeyCode::Char('w') | KeyCode::Backspace => Some(FormKey::Edit(Edit::DeleteWord)),
+            _ => None,
+        };
+    }
+    let edit = match event.code {
+        KeyCode::Enter => return Some(FormKey::Submit),
+        KeyCode::Esc => return Some(FormKey::Cancel),
+        KeyCode::Tab | KeyCode::Down => return Some(FormKey::Next),
+        KeyCode::BackTab | KeyCode::Up => return Some(FormKey::Prev),
+        KeyCode::Backspace => Edit::Backspace,
+        KeyCode::Delete => Edit::Delete,
+        KeyCode::Left => Edit::Left,
+        KeyCode::Right => Edit::Right,
+        KeyCode::Home => Edit::Home,
+        KeyCode::End => Edit::End,
+        KeyCode::Char(c) if !chord => Edit::Insert(c),
+        _ => return None,
+    };
+    Some(FormKey::Edit(edit))
 }
 
 /// What a key means while typing in the chat: editing keys as in a shell (Ctrl-a, Ctrl-e,

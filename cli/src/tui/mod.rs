@@ -22,6 +22,7 @@ pub mod line_editor;
 pub mod room;
 #[cfg(test)]
 mod sample;
+pub mod sign_in;
 mod tasks;
 pub mod ui;
 pub mod update;
@@ -41,6 +42,7 @@ use ratatui::backend::CrosstermBackend;
 use time::OffsetDateTime;
 use tokio::sync::mpsc;
 
+use self::sign_in::SignInForm;
 use self::tasks::Tasks;
 
 pub use self::action::{Action, Effect};
@@ -105,6 +107,10 @@ pub struct Options {
     pub keymap: Keymap,
     /// How the player opens mpv.
     pub player: PlayerOptions,
+    /// The server's base URL (the client's), shown in the sign-in form.
+    pub server: String,
+    /// Where a session opened in the sign-in form is saved.
+    pub store: crate::settings::Store,
 }
 
 /// Runs the TUI against `client` until the user quits; closes the player (if any) before
@@ -121,9 +127,13 @@ pub async fn run(client: Client, options: Options) -> io::Result<()> {
         bookmygig_client::new_idempotency_key(),
     );
     state.now = OffsetDateTime::now_utc();
+    state.server = options.server;
     let signed_in = client.token().is_some();
+    if !signed_in {
+        state.form = Some(SignInForm::new(&state.server));
+    }
     let (results, mut incoming) = mpsc::channel::<Action>(RESULTS_QUEUE);
-    let mut tasks = Tasks::new(client, results, options.player);
+    let mut tasks = Tasks::new(client, results, options.player, options.store);
     let mut events = EventStream::new();
     let mut effects = update(&mut state, Action::Refresh);
     if signed_in {

@@ -7,15 +7,17 @@
 
 use std::time::Duration;
 
-use bookmygig_api::{ChatErrorCode, ClientMessage, GigId, ServerMessage};
+use bookmygig_api::{ChatErrorCode, ClientMessage, GigId, NewAccount, NewSession, ServerMessage};
 use bookmygig_cli::player::{Player, PlayerEvent, PlayerOptions};
 use bookmygig_client::{ChatError, Client};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::action::{Action, ChatEvent, Effect, PlayerUpdate};
+use super::action::{Action, ChatEvent, Effect, PlayerUpdate, SignedInAs};
 use super::room::STREAM_POLL_SECONDS;
+use super::sign_in::{Mode, Submission};
 use crate::error::CliError;
+use crate::settings::Store;
 
 /// Chat messages typed faster than they can be sent wait here (the server allows 5 at once).
 const SAY_QUEUE: usize = 16;
@@ -45,6 +47,8 @@ pub struct Tasks {
     room: Option<RoomTasks>,
     /// The running player.
     player: Option<PlayerTask>,
+    /// Where sessions are saved.
+    store: Store,
 }
 
 /// The tasks of the open room; dropping this stops them.
@@ -75,11 +79,13 @@ struct PlayerTask {
 }
 
 impl Tasks {
-    /// Background work for `client`, reporting on `results`.
+    /// Background work for `client`, reporting on `results`; sessions opened are saved in
+    /// `store`.
     pub fn new(
         client: Client,
         results: mpsc::Sender<Action>,
         player_options: PlayerOptions,
+        store: Store,
     ) -> Self {
         Self {
             client,
@@ -87,6 +93,7 @@ impl Tasks {
             player_options,
             room: None,
             player: None,
+            store,
         }
     }
 
@@ -161,6 +168,20 @@ impl Tasks {
                 });
             }
             Effect::StopPlayer => self.player = None,
+            // The URL was checked when the session was opened on it, so this cannot fail.
+            Effect::UseSession(session) => {
+                if let Ok(client) = Client::new(&session.server) {
+                    self.client = client.with_token(session.token);
+                }
+            }
+            Effect::Authenticate(submission) => {
+                let store = self.store.clone();
+                let results = self.results.clone();
+                tokio::spawn(async move {
+                    let result = authenticate(submission, &store).await;
+                    let _ = results.send(Action::SignedIn(result)).await;
+                });
+            }
             once => self.once(once),
         }
     }
@@ -229,10 +250,50 @@ async fn answer(client: &Client, effect: Effect) -> Option<Action> {
         },
         Effect::FetchMe => Action::MeLoaded(client.me().await.map_err(words)),
         Effect::JoinRoom { .. }
+        | Effect::Authenticate(_)
+        | Effect::UseSession(_)
         | Effect::LeaveRoom
         | Effect::Say { .. }
         | Effect::StartPlayer { .. }
         | Effect::StopPlayer => return None,
+    })
+}
+
+/// Signs in or up as the form says, and saves the session (as `bookmygig login` does, making
+/// the server the default).
+async fn authenticate(submission: Submission, store: &Store) -> Result<SignedInAs, String> {
+    let words = |err: bookmygig_client::ClientError| CliError::from(err).to_string();
+    let client = Client::new(&submission.server).map_err(words)?;
+    let (account, token) = match submission.mode {
+        Mode::SignIn => {
+            let session = client
+                .sign_in(&NewSession {
+                    handle: submission.handle,
+                    password: submission.password,
+                })
+                .await
+                .map_err(words)?;
+            (session.account, session.token)
+        }
+        Mode::SignUp => {
+            let signed = client
+                .sign_up(&NewAccount {
+                    handle: submission.handle,
+                    display_name: submission.display_name,
+                    password: submission.password,
+                })
+                .await
+                .map_err(words)?;
+            (signed.account, signed.token)
+        }
+    };
+    store
+        .remember_session(&submission.server, &account.handle, &token)
+        .map_err(|err| err.to_string())?;
+    Ok(SignedInAs {
+        server: submission.server,
+        account,
+        token,
     })
 }
 

@@ -7,6 +7,7 @@ use super::action::{Action, Effect};
 use super::app::{BuyDialog, BuyPhase, Screen, State, TAB_COUNT};
 
 mod room;
+mod sign_in;
 
 /// Most gigs asked for per page.
 pub const PAGE_SIZE: usize = 50;
@@ -29,7 +30,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::Player { .. }
             | Action::Tick(_)
             | Action::MeLoaded(_)
+            | Action::SignedIn(_)
     );
+    // The sign-in form takes every key while it is open.
+    if state.form.is_some() && !answer && !matches!(action, Action::Quit | Action::Form(_)) {
+        return Vec::new();
+    }
     // The help overlay takes the keys (but not the network's answers) until it is closed.
     if state.help && !answer && !matches!(action, Action::Quit | Action::Help | Action::Back) {
         return Vec::new();
@@ -51,6 +57,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 | Action::Refresh
                 | Action::Buy
                 | Action::Tickets
+                | Action::SignIn
         )
     {
         return Vec::new();
@@ -108,6 +115,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             update,
         } => room::player(state, id, run, update),
         Action::Tick(now) => room::tick(state, now),
+        Action::SignIn => {
+            sign_in::open(state);
+            Vec::new()
+        }
+        Action::Form(key) => sign_in::key(state, key),
+        Action::SignedIn(result) => sign_in::signed_in(state, result),
         Action::MeLoaded(result) => {
             if let Ok(me) = result {
                 state.me = Some(me);

@@ -5,6 +5,7 @@
 //! - [`status`]: the bottom line (search input, last message, monetization state, help hint).
 //! - [`room`]: the live room (stream panel, chat, player).
 //! - [`buy`]: the buy dialog (price, balance, the purchase's outcome).
+//! - [`sign_in`]: the first-run sign-in / sign-up form.
 //! - [`help`]: the `?` overlay, listed from the keymap in force.
 //! - [`theme`]: styles, with colour only when `NO_COLOR` is unset.
 
@@ -13,6 +14,7 @@ mod catalogue;
 mod help;
 mod popup;
 mod room;
+mod sign_in;
 mod status;
 pub mod theme;
 
@@ -54,6 +56,9 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     status::line(frame, status_line, state);
     if let Some(dialog) = &state.buy {
         buy::dialog(frame, body, state, dialog);
+    }
+    if let Some(form) = &state.form {
+        sign_in::form(frame, body, state, form);
     }
     if state.help {
         help::overlay(frame, body, state);

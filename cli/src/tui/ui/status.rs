@@ -1,5 +1,5 @@
-//! The status line: the search being typed or the last message on the left; the monetization
-//! state and the help hint on the right.
+//! The status line: the search being typed or the last message on the left; who is signed in,
+//! the monetization state and the help hint on the right.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -17,7 +17,12 @@ const MONETIZATION: &str = "supporting BookMyGig";
 /// Draws the status line into `area` (one row).
 pub fn line(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let theme = Theme::new(state.color);
-    let right = format!("{MONETIZATION} · ? help ");
+    let who = state
+        .me
+        .as_ref()
+        .map(|me| format!("@{} · ", me.handle))
+        .unwrap_or_default();
+    let right = format!("{who}{MONETIZATION} · ? help ");
     let width = u16::try_from(right.chars().count()).unwrap_or(u16::MAX);
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);

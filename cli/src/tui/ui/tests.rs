@@ -495,3 +495,72 @@ fn room_player_failed() {
     );
     check("room_player_failed", &state);
 }
+
+/// The first-run form over the loaded catalogue.
+fn signing_in() -> State {
+    let mut state = loaded();
+    update(&mut state, Action::SignIn);
+    state
+}
+
+fn form_key(state: &mut State, key: crate::tui::action::FormKey) {
+    update(state, Action::Form(key));
+}
+
+fn form_text(state: &mut State, text: &str) {
+    for c in text.chars() {
+        form_key(
+            state,
+            crate::tui::action::FormKey::Edit(crate::tui::line_editor::Edit::Insert(c)),
+        );
+    }
+}
+
+#[test]
+fn sign_in_form_first_run() {
+    check("sign_in_form", &signing_in());
+}
+
+#[test]
+fn sign_up_form_refused() {
+    use crate::tui::action::FormKey;
+    let mut state = signing_in();
+    form_text(&mut state, "ana");
+    form_key(&mut state, FormKey::Prev);
+    form_key(&mut state, FormKey::Prev);
+    form_key(&mut state, FormKey::Submit);
+    for _ in 0..3 {
+        form_key(&mut state, FormKey::Next);
+    }
+    form_text(&mut state, "Ana Lima");
+    form_key(&mut state, FormKey::Next);
+    form_text(&mut state, "correct horse");
+    form_key(&mut state, FormKey::Submit);
+    update(
+        &mut state,
+        Action::SignedIn(Err(
+            "Conflict (handle): the handle `ana` is taken".to_owned()
+        )),
+    );
+    check("sign_up_refused", &state);
+}
+
+#[test]
+fn sign_in_form_while_signing_in() {
+    use crate::tui::action::FormKey;
+    let mut state = signing_in();
+    form_text(&mut state, "ana");
+    form_key(&mut state, FormKey::Next);
+    form_text(&mut state, "secret-words");
+    form_key(&mut state, FormKey::Submit);
+    check("sign_in_busy", &state);
+}
+
+#[test]
+fn sign_in_form_with_a_bad_handle() {
+    use crate::tui::action::FormKey;
+    let mut state = signing_in();
+    form_text(&mut state, "Not A Handle");
+    form_key(&mut state, FormKey::Submit);
+    check("sign_in_bad_handle", &state);
+}
