@@ -6,7 +6,7 @@
 //! - [`catalogue`] — the cache of serialized catalogue pages.
 //! - [`chat`] — the live chat rooms (WebSocket sessions, fan-out, moderation, limits).
 //! - [`cluster`] — several nodes on one Redis: node identity, the shared Redis connection, the
-//!   stream registry and the relays between nodes.
+//!   stream registry and the relays between nodes, the chat bus and presence, metering leases.
 //! - [`money`] — the micropayment meter (accrual while watching or browsing, settlement).
 //! - [`forms`] — validation of what people type.
 //! - [`secret`], [`password`]: tokens, stream keys and password hashes.
@@ -192,17 +192,39 @@ pub async fn serve(
             stopping.clone(),
         ))
     });
-    let chat = ChatRooms::new();
+    // Redis mode: chat events and presence cross nodes through Redis.
+    let (chat, chat_links) = match &cluster {
+        Some(cluster) => {
+            let bus = cluster::chat_bus::ChatBus::new(Arc::clone(cluster));
+            let presence = cluster::chat_presence::ChatPresence::new(Arc::clone(cluster));
+            let chat = ChatRooms::linked(bus.clone(), presence.clone());
+            let links = vec![
+                tokio::spawn(bus.run(Arc::clone(&chat), stopping.clone())),
+                tokio::spawn(presence.run(stopping.clone())),
+            ];
+            (chat, links)
+        }
+        None => (ChatRooms::new(), Vec::new()),
+    };
     let chat_stream = tokio::spawn(chat::rooms::forward_stream_events(
         Arc::clone(&chat),
         hub.subscribe(),
         stopping.clone(),
     ));
-    let meter = money::Meter::new(
-        Arc::clone(&store),
-        config.micropayment_rate,
-        config.platform_pointer.resolve(),
-    );
+    // Redis mode: a lease per (account, gig) decides which node charges.
+    let meter = match &cluster {
+        Some(cluster) => money::Meter::clustered(
+            Arc::clone(&store),
+            config.micropayment_rate,
+            config.platform_pointer.resolve(),
+            cluster::watch_lease::RedisWatchLeases::new(Arc::clone(cluster)),
+        ),
+        None => money::Meter::new(
+            Arc::clone(&store),
+            config.micropayment_rate,
+            config.platform_pointer.resolve(),
+        ),
+    };
     // The meter's last settlement runs once HTTP and RTMP are done, so every session that
     // ended in the drain is paid for before the store is flushed.
     let (meter_stop, meter_stopping) = tokio::sync::oneshot::channel::<()>();
@@ -270,6 +292,9 @@ pub async fn serve(
     }
     let _ = rtmp.await;
     let _ = chat_stream.await;
+    for link in chat_links {
+        let _ = link.await;
+    }
     if let Some(heartbeat) = heartbeat {
         let _ = heartbeat.await;
     }

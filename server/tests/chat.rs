@@ -43,9 +43,8 @@ fn error_code(message: ServerMessage) -> ChatErrorCode {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_ticket_holders_see_each_others_join_messages_and_leave() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn two_ticket_holders_see_each_others_join_messages_and_leave(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (_creator, gig) = server.creator_with_gig("ann", None).await;
     let bob = server.ticket_holder("bob", gig.id).await;
     let cid = server.ticket_holder("cid", gig.id).await;
@@ -103,9 +102,8 @@ async fn two_ticket_holders_see_each_others_join_messages_and_leave() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn only_ticket_holders_and_the_creator_get_in_and_refusals_are_problems() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn only_ticket_holders_and_the_creator_get_in_and_refusals_are_problems(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (creator, gig) = server.creator_with_gig("ann", None).await;
     let url = server.chat_url(gig.id);
 
@@ -164,9 +162,8 @@ async fn only_ticket_holders_and_the_creator_get_in_and_refusals_are_problems() 
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_banned_user_is_closed_with_a_reason_and_kept_out_until_unbanned() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn a_banned_user_is_closed_with_a_reason_and_kept_out_until_unbanned(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (creator, gig) = server.creator_with_gig("ann", None).await;
     let bob = server.ticket_holder("bob", gig.id).await;
     let cid = server.ticket_holder("cid", gig.id).await;
@@ -227,9 +224,8 @@ async fn a_banned_user_is_closed_with_a_reason_and_kept_out_until_unbanned() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_creator_deletes_a_message_and_everyone_receives_deleted() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn the_creator_deletes_a_message_and_everyone_receives_deleted(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (creator, gig) = server.creator_with_gig("ann", None).await;
     let bob = server.ticket_holder("bob", gig.id).await;
     let (mut host, _) = server.enter_chat(&creator, gig.id).await;
@@ -309,9 +305,10 @@ async fn history_is_in_order_and_survives_a_restart_redis() {
     history_is_in_order_and_survives_a_restart(Backend::Redis).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_sixth_message_inside_a_second_is_rate_limited_and_the_socket_stays_usable() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn the_sixth_message_inside_a_second_is_rate_limited_and_the_socket_stays_usable(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
     let (_creator, gig) = server.creator_with_gig("ann", None).await;
     let bob = server.ticket_holder("bob", gig.id).await;
     let (mut socket, _) = server.enter_chat(&bob, gig.id).await;
@@ -345,9 +342,10 @@ async fn the_sixth_message_inside_a_second_is_rate_limited_and_the_socket_stays_
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_frames_get_an_error_naming_the_problem_and_leave_socket_and_room_alone() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn bad_frames_get_an_error_naming_the_problem_and_leave_socket_and_room_alone(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
     let (_creator, gig) = server.creator_with_gig("ann", None).await;
     let bob = server.ticket_holder("bob", gig.id).await;
     let cid = server.ticket_holder("cid", gig.id).await;
@@ -397,9 +395,8 @@ async fn bad_frames_get_an_error_naming_the_problem_and_leave_socket_and_room_al
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_oversized_frame_closes_only_that_socket_with_1009() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn an_oversized_frame_closes_only_that_socket_with_1009(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (_creator, gig) = server.creator_with_gig("ann", None).await;
     let bob = server.ticket_holder("bob", gig.id).await;
     let cid = server.ticket_holder("cid", gig.id).await;
@@ -421,9 +418,8 @@ async fn an_oversized_frame_closes_only_that_socket_with_1009() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn at_most_three_sockets_per_account_and_presence_counts_people() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn at_most_three_sockets_per_account_and_presence_counts_people(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (_creator, gig) = server.creator_with_gig("ann", None).await;
     let bob = server.ticket_holder("bob", gig.id).await;
     let mut sockets = Vec::new();
@@ -452,9 +448,10 @@ async fn at_most_three_sockets_per_account_and_presence_counts_people() {
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn publishing_with_ffmpeg_shows_live_with_resolution_and_stopping_shows_offline() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn publishing_with_ffmpeg_shows_live_with_resolution_and_stopping_shows_offline(
+    backend: Backend,
+) {
+    let server = TestServer::start(backend).await;
     let (_creator, gig) = server.live_gig("ann").await;
     let bob = server.ticket_holder("bob", gig.id).await;
     let (mut socket, _) = server.enter_chat(&bob, gig.id).await;
@@ -485,9 +482,8 @@ async fn publishing_with_ffmpeg_shows_live_with_resolution_and_stopping_shows_of
     server.stop().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn stopping_the_server_closes_chat_sockets_as_going_away() {
-    let server = TestServer::start(Backend::Embedded).await;
+async fn stopping_the_server_closes_chat_sockets_as_going_away(backend: Backend) {
+    let server = TestServer::start(backend).await;
     let (creator, gig) = server.creator_with_gig("ann", None).await;
     let (mut socket, _) = server.enter_chat(&creator, gig.id).await;
     let stopping = tokio::spawn(server.stop());
@@ -498,3 +494,41 @@ async fn stopping_the_server_closes_chat_sockets_as_going_away() {
         .expect("the server stops promptly")
         .unwrap();
 }
+
+/// Runs each scenario on both stores, as `embedded::NAME` and `redis::NAME` (on Redis the
+/// server is a one-node cluster: chat goes through the Redis bus and presence through Redis).
+macro_rules! on_both_stores {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(Backend::Embedded).await;
+                }
+            )*
+        }
+        mod redis {
+            use super::*;
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $scenario() {
+                    super::$scenario(Backend::Redis).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_stores!(
+    two_ticket_holders_see_each_others_join_messages_and_leave,
+    only_ticket_holders_and_the_creator_get_in_and_refusals_are_problems,
+    a_banned_user_is_closed_with_a_reason_and_kept_out_until_unbanned,
+    the_creator_deletes_a_message_and_everyone_receives_deleted,
+    the_sixth_message_inside_a_second_is_rate_limited_and_the_socket_stays_usable,
+    bad_frames_get_an_error_naming_the_problem_and_leave_socket_and_room_alone,
+    an_oversized_frame_closes_only_that_socket_with_1009,
+    at_most_three_sockets_per_account_and_presence_counts_people,
+    publishing_with_ffmpeg_shows_live_with_resolution_and_stopping_shows_offline,
+    stopping_the_server_closes_chat_sockets_as_going_away,
+);

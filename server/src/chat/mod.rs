@@ -1,5 +1,7 @@
 //! Live chat: one room per gig, entered over a WebSocket by ticket holders and the creator.
 //!
+//! - [`bus`] — what the rooms need from a cluster (the bus between nodes, the roster of
+//!   people), and the bus's wire form of an event.
 //! - [`inbound`] — parsing what clients send (sans-IO).
 //! - [`text`] — what a message's text may be.
 //! - [`rate`] — the per-person token bucket.
@@ -10,6 +12,7 @@
 //! The HTTP side (`GET /api/v1/gigs/{id}/chat`: who may enter, the upgrade) is in
 //! [`crate::http::chat`]; the protocol's types are in `bookmygig_api::chat`.
 
+pub mod bus;
 pub mod inbound;
 pub mod rate;
 pub mod room;
@@ -17,5 +20,6 @@ pub mod rooms;
 pub mod session;
 pub mod text;
 
-pub use room::{ChatRoom, Kick, Outbound};
+pub use bus::{BusError, RoomBus, Roster};
+pub use room::{ChatRoom, FrameKind, Kick, Outbound};
 pub use rooms::{ChatRooms, RoomEvent, Seat};

@@ -4,10 +4,14 @@
 //! (`Utf8Bytes` is reference-counted), and a member whose queue is full is cut loose on the spot:
 //! the room never waits for anyone. All bookkeeping is under one std `Mutex` that is never held
 //! across an `.await`.
+//!
+//! On a single node the room announces people itself (`join`, `leave`, `presence`). In a
+//! cluster it is built [`ChatRoom::with_roster`]: it then tells the [`Roster`] who arrived and
+//! who left this node, and the announcements come back through the bus like any other event.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use axum::extract::ws::Utf8Bytes;
@@ -16,6 +20,7 @@ use bookmygig_api::{AccountId, ChatUser, GigId, MessageId, ServerMessage};
 use tokio::sync::{mpsc, oneshot};
 use tokio::time::Instant;
 
+use super::bus::Roster;
 use super::rate::TokenBucket;
 
 /// Frames a member may have waiting before it counts as too slow and is dropped.
@@ -23,22 +28,36 @@ pub const OUTBOUND_QUEUE: usize = 256;
 /// After the burst, one message per this long.
 pub const RATE_REFILL: Duration = Duration::from_secs(1);
 
+/// What a frame is, as far as delivery cares.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FrameKind {
+    /// A `message` (so a newcomer can skip one that its history already holds).
+    Message(MessageId),
+    /// A `presence` (a newcomer's greeting follows the first one it gets).
+    Presence,
+    /// A `join` of this account, which the account's own sockets do not get (in a cluster,
+    /// where it comes back through the bus after the newcomer joined).
+    Join(AccountId),
+    /// Anything else.
+    Other,
+}
+
 /// One serialized server message, shared by every member it goes to.
 #[derive(Clone, Debug)]
 pub struct Outbound {
     /// The JSON text.
     pub frame: Utf8Bytes,
-    /// The chat message it carries, if it is a `message` (so a newcomer can skip one that its
-    /// history already holds).
-    pub message: Option<MessageId>,
+    /// What it is.
+    pub kind: FrameKind,
 }
 
 impl Outbound {
     /// Serializes `message` once.
     pub fn new(message: &ServerMessage) -> Self {
-        let id = match message {
-            ServerMessage::Message(m) => Some(m.id),
-            _ => None,
+        let kind = match message {
+            ServerMessage::Message(m) => FrameKind::Message(m.id),
+            ServerMessage::Presence { .. } => FrameKind::Presence,
+            _ => FrameKind::Other,
         };
         let json = serde_json::to_string(message).unwrap_or_else(|e| {
             // Not reachable with these types; a member still gets a well-formed frame.
@@ -47,7 +66,15 @@ impl Outbound {
         });
         Outbound {
             frame: Utf8Bytes::from(json),
-            message: id,
+            kind,
+        }
+    }
+
+    /// The chat message it carries, if it is a `message`.
+    pub fn message(&self) -> Option<MessageId> {
+        match self.kind {
+            FrameKind::Message(id) => Some(id),
+            _ => None,
         }
     }
 }
@@ -79,6 +106,8 @@ pub struct Membership {
     pub queue: mpsc::Receiver<Outbound>,
     /// Fires when the room drops the member (the queue then receives nothing more).
     pub kicked: oneshot::Receiver<Kick>,
+    /// In a cluster: true once the roster announced the arrival (see [`Roster::arrived`]).
+    pub announced: Option<oneshot::Receiver<bool>>,
 }
 
 /// One gig's chat on this node.
@@ -89,8 +118,11 @@ pub struct ChatRoom {
     state: Mutex<RoomState>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct RoomState {
+    gig: GigId,
+    /// Who announces people in a cluster; `None`: this room does.
+    roster: Option<Arc<dyn Roster>>,
     next_member: u64,
     members: HashMap<MemberId, Member>,
     /// Sockets per account, counting those reserved before their upgrade finished.
@@ -107,6 +139,8 @@ struct Member {
     account: AccountId,
     queue: mpsc::Sender<Outbound>,
     kick: Option<oneshot::Sender<Kick>>,
+    /// Sent right after the first `presence` this member gets (the newcomer's `stream`).
+    greeting: Option<Outbound>,
 }
 
 #[derive(Debug)]
@@ -120,9 +154,26 @@ struct Person {
 impl ChatRoom {
     /// An empty room.
     pub fn new(gig: GigId) -> Self {
+        Self::built(gig, None)
+    }
+
+    /// An empty room whose people `roster` counts and announces (a cluster node's room).
+    pub fn with_roster(gig: GigId, roster: Arc<dyn Roster>) -> Self {
+        Self::built(gig, Some(roster))
+    }
+
+    fn built(gig: GigId, roster: Option<Arc<dyn Roster>>) -> Self {
         ChatRoom {
             gig,
-            state: Mutex::new(RoomState::default()),
+            state: Mutex::new(RoomState {
+                gig,
+                roster,
+                next_member: 0,
+                members: HashMap::new(),
+                seats: HashMap::new(),
+                people: HashMap::new(),
+                banned: HashSet::new(),
+            }),
         }
     }
 
@@ -162,6 +213,20 @@ impl ChatRoom {
     /// # Errors
     /// [`Kick::Banned`] when the account was banned while the socket was upgrading.
     pub fn join(&self, account: AccountId, user: ChatUser) -> Result<Membership, Kick> {
+        self.join_greeted(account, user, None)
+    }
+
+    /// [`ChatRoom::join`], with `greeting` sent to the newcomer right after its first
+    /// `presence` (in a cluster that `presence` comes back through the bus).
+    ///
+    /// # Errors
+    /// [`Kick::Banned`] when the account was banned while the socket was upgrading.
+    pub fn join_greeted(
+        &self,
+        account: AccountId,
+        user: ChatUser,
+        greeting: Option<Outbound>,
+    ) -> Result<Membership, Kick> {
         let mut state = self.state();
         if state.banned.contains(&account) {
             return Err(Kick::Banned);
@@ -184,20 +249,34 @@ impl ChatRoom {
                 true
             }
         };
-        if newcomer {
-            state.deliver(Outbound::new(&ServerMessage::Join(user)));
-        }
+        let announced = match &state.roster {
+            Some(roster) => Some(roster.arrived(self.gig, account, &user)),
+            None => {
+                if newcomer {
+                    state.deliver(Outbound::new(&ServerMessage::Join(user)));
+                }
+                None
+            }
+        };
         state.members.insert(
             id,
             Member {
                 account,
                 queue: queue_tx,
                 kick: Some(kick_tx),
+                greeting,
             },
         );
-        let presence = state.presence();
-        state.deliver(presence);
-        Ok(Membership { id, queue, kicked })
+        if state.roster.is_none() {
+            let presence = state.presence();
+            state.deliver(presence);
+        }
+        Ok(Membership {
+            id,
+            queue,
+            kicked,
+            announced,
+        })
     }
 
     /// Removes a member (if the room has not already let it go) and frees its slot.
@@ -277,8 +356,19 @@ impl RoomState {
         let mut pending = VecDeque::from([first]);
         while let Some(frame) = pending.pop_front() {
             let mut gone = Vec::new();
-            for (id, member) in &self.members {
-                match member.queue.try_send(frame.clone()) {
+            let presence = frame.kind == FrameKind::Presence;
+            for (id, member) in &mut self.members {
+                if frame.kind == FrameKind::Join(member.account) {
+                    continue;
+                }
+                let mut sent = member.queue.try_send(frame.clone());
+                if sent.is_ok()
+                    && presence
+                    && let Some(greeting) = member.greeting.take()
+                {
+                    sent = member.queue.try_send(greeting);
+                }
+                match sent {
                     Ok(()) => {}
                     Err(mpsc::error::TrySendError::Full(_)) => {
                         gone.push((*id, Some(Kick::TooSlow)))
@@ -319,6 +409,10 @@ impl RoomState {
             return Vec::new();
         }
         let user = person.remove().user;
+        if let Some(roster) = &self.roster {
+            roster.departed(self.gig, member.account, &user);
+            return Vec::new();
+        }
         vec![Outbound::new(&ServerMessage::Leave(user)), self.presence()]
     }
 }
@@ -417,6 +511,62 @@ mod tests {
         assert!(fast.kicked.try_recv().is_err());
         room.broadcast(say(7));
         assert_eq!(drain(&mut fast), [ServerMessage::Presence { count: 7 }]);
+    }
+
+    /// Records what a cluster room tells its roster.
+    #[derive(Debug, Default)]
+    struct Recorder(Mutex<Vec<String>>);
+
+    impl Roster for Recorder {
+        fn arrived(&self, _: GigId, _: AccountId, user: &ChatUser) -> oneshot::Receiver<bool> {
+            self.0.lock().unwrap().push(format!("+{}", user.handle));
+            oneshot::channel().1
+        }
+
+        fn departed(&self, _: GigId, _: AccountId, user: &ChatUser) {
+            self.0.lock().unwrap().push(format!("-{}", user.handle));
+        }
+    }
+
+    #[test]
+    fn a_cluster_room_reports_people_to_its_roster_and_greets_after_the_first_presence() {
+        let recorder = Arc::new(Recorder::default());
+        let room = ChatRoom::with_roster(GigId::new(), recorder.clone());
+        let (ann, bob) = (AccountId::new(), AccountId::new());
+        let greeting = Outbound::new(&ServerMessage::Deleted {
+            id: MessageId::new(),
+        });
+        room.reserve(ann).unwrap();
+        let mut a = room
+            .join_greeted(ann, user("ann"), Some(greeting.clone()))
+            .unwrap();
+        assert!(a.announced.is_some());
+        let b1 = joined(&room, bob, "bob");
+        let b2 = joined(&room, bob, "bob");
+        assert!(
+            drain(&mut a).is_empty(),
+            "the roster announces, not the room"
+        );
+        room.broadcast(Outbound::new(&ServerMessage::Presence { count: 2 }));
+        let deleted: ServerMessage = serde_json::from_str(greeting.frame.as_str()).unwrap();
+        assert_eq!(
+            drain(&mut a),
+            [ServerMessage::Presence { count: 2 }, deleted]
+        );
+        room.broadcast(Outbound::new(&ServerMessage::Presence { count: 2 }));
+        assert_eq!(
+            drain(&mut a),
+            [ServerMessage::Presence { count: 2 }],
+            "once"
+        );
+        room.leave(b1.id, bob);
+        room.leave(b2.id, bob);
+        room.set_banned(ann, true);
+        assert!(drain(&mut a).is_empty());
+        assert_eq!(
+            *recorder.0.lock().unwrap(),
+            ["+ann", "+bob", "+bob", "-bob", "-ann"]
+        );
     }
 
     #[test]

@@ -1,21 +1,30 @@
 //! `ChatRooms`: this node's rooms by gig, created on the first seat and forgotten when the
 //! last socket goes; the one place room-wide events enter ([`ChatRooms::publish`]); and the
 //! bridge from the stream hub to the rooms.
+//!
+//! Alone, a node delivers published events to its own room at once. In a cluster
+//! ([`ChatRooms::linked`]) it delivers *only* what comes back from the [`RoomBus`], its own
+//! events included: every node then shows one gig's events in the one order Redis gave them,
+//! and nothing is delivered twice without any echo to filter (each node subscribes once per
+//! gig). The price is a Redis round trip before a node's own members see a message, which in
+//! Redis mode is paid anyway to store it.
 
 use std::collections::HashMap;
+use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use bookmygig_api::{AccountId, ChatUser, GigId, ServerMessage, StreamStatus};
 use tokio::sync::{Notify, broadcast, watch};
 
+use super::bus::{BusError, RoomBus, Roster};
 use super::room::{ChatRoom, Kick, MemberId, Membership, Outbound, RoomFull};
 use crate::live::HubEvent;
 
 /// Something every member of a gig's room must see or undergo.
 ///
-/// Today [`ChatRooms::publish`] hands it to this node's room. With several nodes (Redis mode)
-/// it is what crosses nodes over pub/sub: every variant is plain data for that reason.
+/// [`ChatRooms::publish`] hands it to this node's room, or with several nodes (Redis mode) to
+/// the bus that takes it to every node: every variant is plain data for that reason.
 #[derive(Clone, Debug)]
 pub enum RoomEvent {
     /// A serialized message for everyone (`message`, `deleted`, `stream`).
@@ -34,12 +43,35 @@ pub struct ChatRooms {
     sessions: AtomicUsize,
     /// Woken when `sessions` drops to zero.
     idle: Notify,
+    /// The other nodes, in a cluster.
+    link: Option<Link>,
+}
+
+/// How a cluster node's rooms reach the others.
+struct Link {
+    bus: Arc<dyn RoomBus>,
+    roster: Arc<dyn Roster>,
+}
+
+impl fmt::Debug for Link {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Link").finish_non_exhaustive()
+    }
 }
 
 impl ChatRooms {
-    /// No rooms yet.
+    /// No rooms yet; a single node.
     pub fn new() -> Arc<Self> {
         Arc::new(ChatRooms::default())
+    }
+
+    /// No rooms yet; a cluster node whose events travel over `bus` and whose people `roster`
+    /// counts. Whoever runs the bus delivers what arrives with [`ChatRooms::deliver`].
+    pub fn linked(bus: Arc<dyn RoomBus>, roster: Arc<dyn Roster>) -> Arc<Self> {
+        Arc::new(ChatRooms {
+            link: Some(Link { bus, roster }),
+            ..ChatRooms::default()
+        })
     }
 
     fn rooms(&self) -> MutexGuard<'_, HashMap<GigId, Arc<ChatRoom>>> {
@@ -55,14 +87,17 @@ impl ChatRooms {
             // The registry lock is held while reserving, so a room being emptied cannot be
             // forgotten between the lookup and the reservation.
             let mut rooms = self.rooms();
-            let room = Arc::clone(
-                rooms
-                    .entry(gig)
-                    .or_insert_with(|| Arc::new(ChatRoom::new(gig))),
-            );
+            let room = Arc::clone(rooms.entry(gig).or_insert_with(|| match &self.link {
+                Some(link) => {
+                    link.bus.want(gig);
+                    Arc::new(ChatRoom::with_roster(gig, Arc::clone(&link.roster)))
+                }
+                None => Arc::new(ChatRoom::new(gig)),
+            }));
             if let Err(full) = room.reserve(account) {
                 if room.is_idle() {
                     rooms.remove(&gig);
+                    self.unwant(gig);
                 }
                 return Err(full);
             }
@@ -82,14 +117,38 @@ impl ChatRooms {
         self.rooms().get(&gig).cloned()
     }
 
-    /// Hands a room-wide event to everyone in the gig's room. The seam where several nodes
-    /// will meet: every `message`, `deleted`, `stream`, ban and unban goes through here.
-    pub fn publish(&self, gig: GigId, event: RoomEvent) {
-        self.deliver_local(gig, event);
+    /// Hands a room-wide event to everyone in the gig's room, on every node in a cluster. The
+    /// seam where nodes meet: every `message`, `deleted`, `stream`, ban and unban goes through
+    /// here.
+    ///
+    /// # Errors
+    /// In a cluster, when the bus could not take the event (nobody received it).
+    pub async fn publish(&self, gig: GigId, event: RoomEvent) -> Result<(), BusError> {
+        match &self.link {
+            Some(link) => link.bus.publish(gig, &event).await,
+            None => {
+                self.deliver(gig, event);
+                Ok(())
+            }
+        }
     }
 
-    /// Applies an event to this node's room of the gig, if it has one.
-    fn deliver_local(&self, gig: GigId, event: RoomEvent) {
+    /// Completes once events published for `gig` on any node reach this node's room (at once
+    /// on a single node). A session waits for it before it reads the history, so that no
+    /// message falls between the two.
+    ///
+    /// # Errors
+    /// When the bus stopped.
+    pub async fn listening(&self, gig: GigId) -> Result<(), BusError> {
+        match &self.link {
+            Some(link) => link.bus.listening(gig).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Applies an event to this node's room of the gig, if it has one: what the bus calls
+    /// with each event that reaches this node.
+    pub fn deliver(&self, gig: GigId, event: RoomEvent) {
         let Some(room) = self.room(gig) else { return };
         match event {
             RoomEvent::Broadcast(frame) => room.broadcast(frame),
@@ -125,6 +184,13 @@ impl ChatRooms {
                 .is_some_and(|current| Arc::ptr_eq(current, room))
         {
             rooms.remove(&room.gig);
+            self.unwant(room.gig);
+        }
+    }
+
+    fn unwant(&self, gig: GigId) {
+        if let Some(link) = &self.link {
+            link.bus.unwant(gig);
         }
     }
 }
@@ -150,7 +216,19 @@ impl Seat {
     /// # Errors
     /// [`Kick::Banned`] when a ban came while the socket was upgrading.
     pub fn join(&mut self, user: ChatUser) -> Result<Membership, Kick> {
-        let membership = self.room.join(self.account, user)?;
+        self.join_greeted(user, None)
+    }
+
+    /// [`Seat::join`], with `greeting` sent to this socket right after its first `presence`.
+    ///
+    /// # Errors
+    /// [`Kick::Banned`] when a ban came while the socket was upgrading.
+    pub fn join_greeted(
+        &mut self,
+        user: ChatUser,
+        greeting: Option<Outbound>,
+    ) -> Result<Membership, Kick> {
+        let membership = self.room.join_greeted(self.account, user, greeting)?;
         self.member = Some(membership.id);
         Ok(membership)
     }
@@ -192,6 +270,10 @@ pub fn offline(gig: GigId) -> StreamStatus {
 }
 
 /// Forwards the stream hub's events into the rooms as `stream` messages until shutdown.
+///
+/// In a cluster every node forwards its own hub's events to every node, so `events` must carry
+/// only the streams whose publisher is on this node (not those it relays from another), or the
+/// rooms would see each change once per relaying node.
 pub async fn forward_stream_events(
     rooms: Arc<ChatRooms>,
     mut events: broadcast::Receiver<HubEvent>,
@@ -205,9 +287,13 @@ pub async fn forward_stream_events(
         match event {
             Ok(event) => {
                 let (gig, message) = stream_message(&event);
-                // Serialized only for gigs whose room is open here.
-                if rooms.room(gig).is_some() {
-                    rooms.publish(gig, RoomEvent::Broadcast(Outbound::new(&message)));
+                // Alone, serialized only for gigs whose room is open here; in a cluster the
+                // members may be on any node.
+                if rooms.link.is_some() || rooms.room(gig).is_some() {
+                    let event = RoomEvent::Broadcast(Outbound::new(&message));
+                    if let Err(error) = rooms.publish(gig, event).await {
+                        tracing::warn!(%gig, %error, "a stream event did not reach the chat");
+                    }
                 }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {

@@ -121,10 +121,34 @@ where
         handle: ctx.account.handle.clone(),
         display_name: ctx.account.display_name.clone(),
     };
-    let membership = match ctx.seat.join(user) {
+    // In a cluster, events from other nodes must flow before the arrival is announced (the
+    // newcomer's own `presence` comes back that way) and before the history is read.
+    if let Err(e) = ctx.rooms.listening(ctx.gig).await {
+        tracing::error!(gig = %ctx.gig, error = %e, "chat room cannot hear the other nodes");
+        return close(&mut sink, Ending::Unavailable).await;
+    }
+    // The current `stream` follows the newcomer's first `presence`.
+    let greeting = Outbound::new(&ServerMessage::Stream(ctx.stream.clone()));
+    let mut membership = match ctx.seat.join_greeted(user, Some(greeting)) {
         Ok(membership) => membership,
         Err(kick) => return close(&mut sink, Ending::Kicked(kick)).await,
     };
+    if let Some(announced) = membership.announced.take()
+        && announced.await != Ok(true)
+    {
+        tracing::error!(gig = %ctx.gig, "chat arrival could not be announced");
+        return close(&mut sink, Ending::Unavailable).await;
+    }
+    // A ban stored on another node after the upgrade's check, but published before this node
+    // listened, is caught here.
+    match ctx.store.is_chat_banned(ctx.gig, ctx.account.id).await {
+        Ok(false) => {}
+        Ok(true) => return close(&mut sink, Ending::Kicked(Kick::Banned)).await,
+        Err(e) => {
+            tracing::error!(gig = %ctx.gig, error = %e, "cannot read chat bans");
+            return close(&mut sink, Ending::Unavailable).await;
+        }
+    }
     // Joined before reading the history, so no message falls between the two; one in both is
     // skipped by id in the writer.
     let history = match ctx.store.chat_history(ctx.gig, CHAT_HISTORY_ON_JOIN).await {
@@ -136,10 +160,6 @@ where
     };
     let room = Arc::clone(ctx.seat.room());
     let member = membership.id;
-    room.send_to(
-        member,
-        Outbound::new(&ServerMessage::Stream(ctx.stream.clone())),
-    );
     tracing::info!(gig = %ctx.gig, account = %ctx.account.id, "chat member joined");
 
     let (stop, stopped) = oneshot::channel();
@@ -235,7 +255,7 @@ where
                     if !seen.is_empty() {
                         if Instant::now() > dedupe_until {
                             seen = HashSet::new();
-                        } else if out.message.is_some_and(|id| seen.remove(&id)) {
+                        } else if out.message().is_some_and(|id| seen.remove(&id)) {
                             continue;
                         }
                     }
@@ -415,8 +435,10 @@ impl Reader {
             .await
             .map_err(|e| self.unavailable("store a chat message", e))?;
         let frame = Outbound::new(&ServerMessage::Message(record.message));
-        self.rooms.publish(self.gig, RoomEvent::Broadcast(frame));
-        Ok(())
+        self.rooms
+            .publish(self.gig, RoomEvent::Broadcast(frame))
+            .await
+            .map_err(|e| self.unavailable("send a chat message", e))
     }
 
     async fn ban(&self, handle: &str, banned: bool) -> Result<(), Refusal> {
@@ -443,8 +465,10 @@ impl Reader {
         } else {
             RoomEvent::Unban(target.id)
         };
-        self.rooms.publish(self.gig, event);
-        Ok(())
+        self.rooms
+            .publish(self.gig, event)
+            .await
+            .map_err(|e| self.unavailable("announce a ban", e))
     }
 
     async fn delete(&self, id: MessageId) -> Result<(), Refusal> {
@@ -461,8 +485,10 @@ impl Reader {
             ));
         }
         let frame = Outbound::new(&ServerMessage::Deleted { id });
-        self.rooms.publish(self.gig, RoomEvent::Broadcast(frame));
-        Ok(())
+        self.rooms
+            .publish(self.gig, RoomEvent::Broadcast(frame))
+            .await
+            .map_err(|e| self.unavailable("announce a deletion", e))
     }
 
     /// As the original disabled its send button when monetization stopped: an empty wallet

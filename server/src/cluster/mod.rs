@@ -9,6 +9,10 @@ pub mod relay;
 pub mod relay_token;
 pub mod sweeper;
 
+pub mod chat_bus;
+pub mod chat_presence;
+pub mod watch_lease;
+
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;

@@ -10,12 +10,20 @@
 //! *stopped*: the paid-for playback goes on, nothing more accrues until a top-up (seen at the
 //! next settlement) resumes payments.
 //!
+//! With several nodes (Redis mode) each accrual charges only while this node holds its
+//! *lease* ([`WatchLeases`], one per (account, gig), or per account while browsing): a viewer
+//! watching one gig through two nodes is charged by one of them. Leases are claimed as soon as
+//! something starts and renewed every [`LEASE_RENEW`]; time is charged exactly for the spans
+//! this node held the lease, so the switch from one node to another neither loses nor doubles
+//! a millisecond beyond the Redis round trip.
+//!
 //! Time is `tokio::time::Instant`, so tests drive the meter with paused time.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
+use async_trait::async_trait;
 use bookmygig_api::{AccountId, EntryKind, GigId, Money};
 use bookmygig_store::{GigRecord, LedgerAccount, Store, StoreError, Transaction};
 use time::OffsetDateTime;
@@ -24,6 +32,40 @@ use tokio::time::Instant;
 
 /// Milliseconds per hour: rates are per hour, elapsed time is in milliseconds.
 const MS_PER_HOUR: u128 = 3_600_000;
+
+/// How often a clustered meter renews its leases (well inside their TTL).
+pub const LEASE_RENEW: Duration = Duration::from_secs(2);
+
+/// What one lease covers: an account watching a gig, or browsing (`gig: None`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct MeteredPair {
+    /// Who pays.
+    pub account: AccountId,
+    /// The gig watched; `None` while browsing.
+    pub gig: Option<GigId>,
+}
+
+/// Why leases could not be claimed or released.
+#[derive(Debug, thiserror::Error)]
+#[error("metering lease: {0}")]
+pub struct LeaseError(pub String);
+
+/// Decides which node charges each [`MeteredPair`] (a cluster). Without it a meter charges
+/// everything it meters.
+#[async_trait]
+pub trait WatchLeases: Send + Sync + std::fmt::Debug {
+    /// Claims, or renews, the lease of each pair; answers per pair whether this node holds it.
+    ///
+    /// # Errors
+    /// When the answer is unknown (the meter then charges none of them).
+    async fn claim(&self, pairs: &[MeteredPair]) -> Result<Vec<bool>, LeaseError>;
+
+    /// Gives up leases this node holds, so another node can take over at once.
+    ///
+    /// # Errors
+    /// When they could not be released (they then expire by themselves).
+    async fn release(&self, pairs: &[MeteredPair]) -> Result<(), LeaseError>;
+}
 
 /// Where an account's micropayments go right now.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -66,10 +108,12 @@ struct Accrual {
     carry: u128,
     /// Accrued, not yet posted.
     due: i64,
+    /// This node charges it (holds its lease, or there are no leases) since `last`.
+    charging: bool,
 }
 
 impl Accrual {
-    fn new(to: Recipient, rate: Money, now: Instant) -> Self {
+    fn new(to: Recipient, rate: Money, now: Instant, charging: bool) -> Self {
         Accrual {
             to,
             rate,
@@ -77,15 +121,16 @@ impl Accrual {
             last: now,
             carry: 0,
             due: 0,
+            charging,
         }
     }
 
-    /// Brings the accrual up to `now`; time spent stopped is not charged.
+    /// Brings the accrual up to `now`; time spent stopped, or not charging here, is free.
     fn accrue(&mut self, now: Instant, stopped: bool) {
         let ms = now.saturating_duration_since(self.last).as_millis();
         // Whole milliseconds only; the fraction stays for next time.
         self.last += Duration::from_millis(u64::try_from(ms).unwrap_or(u64::MAX));
-        if stopped || self.rate.0 <= 0 {
+        if stopped || !self.charging || self.rate.0 <= 0 {
             return;
         }
         let rate = u128::try_from(self.rate.0).unwrap_or(0);
@@ -152,6 +197,12 @@ pub struct Meter {
     payers: Mutex<HashMap<AccountId, Payer>>,
     /// A session ended: settle now rather than at the next tick.
     wake: Notify,
+    /// Who charges what, in a cluster.
+    leases: Option<Arc<dyn WatchLeases>>,
+    /// Something started: claim its lease now rather than at the next renewal.
+    lease_wake: Notify,
+    /// Leases of ended accruals, given back at the next settlement.
+    to_release: Mutex<Vec<MeteredPair>>,
 }
 
 impl std::fmt::Debug for Meter {
@@ -166,13 +217,40 @@ impl Meter {
     /// A meter posting to `store`; browsing pays `browse_rate` per hour to the platform, whose
     /// resolved payment pointer is `platform_url`.
     pub fn new(store: Arc<dyn Store>, browse_rate: Money, platform_url: String) -> Arc<Self> {
+        Self::build(store, browse_rate, platform_url, None)
+    }
+
+    /// A meter like [`Meter::new`] on a cluster node: it charges only what `leases` grant it.
+    pub fn clustered(
+        store: Arc<dyn Store>,
+        browse_rate: Money,
+        platform_url: String,
+        leases: Arc<dyn WatchLeases>,
+    ) -> Arc<Self> {
+        Self::build(store, browse_rate, platform_url, Some(leases))
+    }
+
+    fn build(
+        store: Arc<dyn Store>,
+        browse_rate: Money,
+        platform_url: String,
+        leases: Option<Arc<dyn WatchLeases>>,
+    ) -> Arc<Self> {
         Arc::new(Meter {
             store,
             browse_rate,
             platform_url,
             payers: Mutex::new(HashMap::new()),
             wake: Notify::new(),
+            leases,
+            lease_wake: Notify::new(),
+            to_release: Mutex::new(Vec::new()),
         })
+    }
+
+    /// Whether a new accrual charges from the start (no leases) or waits for its lease.
+    fn charges_at_once(&self) -> bool {
+        self.leases.is_none()
     }
 
     fn payers(&self) -> MutexGuard<'_, HashMap<AccountId, Payer>> {
@@ -216,10 +294,12 @@ impl Meter {
         match payer.watches.get_mut(&gig.id) {
             Some(accrual) => accrual.connections += 1,
             None => {
-                payer.watches.insert(gig.id, Accrual::new(to, rate, now));
+                let accrual = Accrual::new(to, rate, now, self.charges_at_once());
+                payer.watches.insert(gig.id, accrual);
+                self.lease_wake.notify_one();
             }
         }
-        self.rebalance(payer, now);
+        self.rebalance(account, payer, now);
         WatchGuard {
             meter: Arc::clone(self),
             account,
@@ -233,7 +313,7 @@ impl Meter {
         let mut payers = self.payers();
         let payer = self.payer(&mut payers, account);
         payer.channels += 1;
-        self.rebalance(payer, now);
+        self.rebalance(account, payer, now);
         ChannelGuard {
             status: payer.status.subscribe(),
             meter: Arc::clone(self),
@@ -258,10 +338,11 @@ impl Meter {
                 && let Some(mut accrual) = payer.watches.remove(&gig)
             {
                 accrual.accrue(now, payer.stopped);
+                self.ended_lease(account, Some(gig), &accrual);
                 payer.ended.push(accrual);
             }
         }
-        self.rebalance(payer, now);
+        self.rebalance(account, payer, now);
         drop(payers);
         self.wake.notify_one();
     }
@@ -273,14 +354,24 @@ impl Meter {
             return;
         };
         payer.channels = payer.channels.saturating_sub(1);
-        self.rebalance(payer, now);
+        self.rebalance(account, payer, now);
         drop(payers);
         self.wake.notify_one();
     }
 
+    /// Remembers to give back the lease of an accrual that ended while charging.
+    fn ended_lease(&self, account: AccountId, gig: Option<GigId>, accrual: &Accrual) {
+        if self.leases.is_some() && accrual.charging {
+            self.to_release
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(MeteredPair { account, gig });
+        }
+    }
+
     /// Starts or ends browsing as watches and channels come and go, and tells the channels
     /// when the recipient changed.
-    fn rebalance(&self, payer: &mut Payer, now: Instant) {
+    fn rebalance(&self, account: AccountId, payer: &mut Payer, now: Instant) {
         let browsing = payer.channels > 0 && payer.watches.is_empty();
         match (&payer.browse, browsing) {
             (None, true) => {
@@ -290,11 +381,18 @@ impl Meter {
                     memo: "Browsing BookMyGig".into(),
                     gig: None,
                 };
-                payer.browse = Some(Accrual::new(to, self.browse_rate, now));
+                payer.browse = Some(Accrual::new(
+                    to,
+                    self.browse_rate,
+                    now,
+                    self.charges_at_once(),
+                ));
+                self.lease_wake.notify_one();
             }
             (Some(_), false) => {
                 if let Some(mut accrual) = payer.browse.take() {
                     accrual.accrue(now, payer.stopped);
+                    self.ended_lease(account, None, &accrual);
                     payer.ended.push(accrual);
                 }
             }
@@ -315,23 +413,115 @@ impl Meter {
 
     /// Runs settlement rounds every `interval` and whenever a session ends, until `stop`
     /// resolves; then settles everything one last time.
+    /// In a cluster it also claims leases for whatever starts and renews them every
+    /// [`LEASE_RENEW`].
     pub async fn run(self: Arc<Self>, interval: Duration, stop: impl Future<Output = ()>) {
         let mut ticks = tokio::time::interval(interval);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut renewals = tokio::time::interval(LEASE_RENEW);
+        renewals.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let clustered = self.leases.is_some();
         tokio::pin!(stop);
         loop {
             tokio::select! {
                 _ = ticks.tick() => {}
                 () = self.wake.notified() => {}
+                () = self.lease_wake.notified(), if clustered => {
+                    self.claim_leases().await;
+                    continue;
+                }
+                _ = renewals.tick(), if clustered => {
+                    self.claim_leases().await;
+                    continue;
+                }
                 () = &mut stop => break,
             }
             self.settle().await;
         }
         self.settle().await;
+        self.release_leases().await;
+    }
+
+    /// Claims or renews the lease of everything metered here, and switches each accrual to
+    /// charging or not accordingly (charging up to now under the old state first).
+    pub async fn claim_leases(&self) {
+        let Some(leases) = &self.leases else { return };
+        let pairs: Vec<MeteredPair> = self
+            .payers()
+            .iter()
+            .flat_map(|(&account, payer)| {
+                let watched = payer.watches.keys().map(move |&gig| MeteredPair {
+                    account,
+                    gig: Some(gig),
+                });
+                let browsing = payer
+                    .browse
+                    .as_ref()
+                    .map(|_| MeteredPair { account, gig: None });
+                watched.chain(browsing)
+            })
+            .collect();
+        if pairs.is_empty() {
+            return;
+        }
+        let held = match leases.claim(&pairs).await {
+            Ok(held) if held.len() == pairs.len() => held,
+            Ok(_) => vec![false; pairs.len()],
+            Err(error) => {
+                // Unsure who charges: charging nobody cannot double-charge.
+                tracing::warn!(%error, "metering leases unknown; charging paused on this node");
+                vec![false; pairs.len()]
+            }
+        };
+        let now = Instant::now();
+        let mut payers = self.payers();
+        for (pair, held) in pairs.into_iter().zip(held) {
+            let Some(payer) = payers.get_mut(&pair.account) else {
+                continue;
+            };
+            let stopped = payer.stopped;
+            let accrual = match pair.gig {
+                Some(gig) => payer.watches.get_mut(&gig),
+                None => payer.browse.as_mut(),
+            };
+            if let Some(accrual) = accrual
+                && accrual.charging != held
+            {
+                accrual.accrue(now, stopped);
+                accrual.charging = held;
+            }
+        }
+    }
+
+    /// Gives back the leases of accruals that ended, unless metered here again meanwhile.
+    async fn release_leases(&self) {
+        let Some(leases) = &self.leases else { return };
+        let ended = std::mem::take(&mut *self.to_release.lock().unwrap_or_else(|e| e.into_inner()));
+        if ended.is_empty() {
+            return;
+        }
+        let pairs: Vec<MeteredPair> = {
+            let payers = self.payers();
+            ended
+                .into_iter()
+                .filter(|pair| {
+                    payers
+                        .get(&pair.account)
+                        .is_none_or(|payer| match pair.gig {
+                            Some(gig) => !payer.watches.contains_key(&gig),
+                            None => payer.browse.is_none(),
+                        })
+                })
+                .collect()
+        };
+        if let Err(error) = leases.release(&pairs).await {
+            tracing::warn!(%error, "metering leases not released; they expire by themselves");
+        }
     }
 
     /// One settlement round: brings every accrual up to now and books what is due.
     pub async fn settle(&self) {
+        self.release_leases().await;
         let now = Instant::now();
         let mut dues = Vec::new();
         let mut stopped = Vec::new();
@@ -477,7 +667,7 @@ impl Meter {
         match open {
             Some(accrual) => accrual.due += due.amount,
             None => {
-                let mut accrual = Accrual::new(due.to, Money::ZERO, Instant::now());
+                let mut accrual = Accrual::new(due.to, Money::ZERO, Instant::now(), true);
                 accrual.due = due.amount;
                 payer.ended.push(accrual);
             }
@@ -690,6 +880,85 @@ mod tests {
         tokio::time::advance(Duration::from_secs(10)).await;
         f.meter.settle().await;
         assert_eq!(balance(&f.store, viewer).await, 9_000);
+    }
+
+    /// Leases held in memory, shared by meters standing for two nodes.
+    #[derive(Debug, Default)]
+    struct SharedLeases {
+        holders: Mutex<HashMap<MeteredPair, usize>>,
+    }
+
+    /// One node's view of [`SharedLeases`].
+    #[derive(Debug)]
+    struct NodeLeases {
+        shared: Arc<SharedLeases>,
+        node: usize,
+    }
+
+    #[async_trait]
+    impl WatchLeases for NodeLeases {
+        async fn claim(&self, pairs: &[MeteredPair]) -> Result<Vec<bool>, LeaseError> {
+            let mut holders = self.shared.holders.lock().unwrap();
+            Ok(pairs
+                .iter()
+                .map(|pair| *holders.entry(*pair).or_insert(self.node) == self.node)
+                .collect())
+        }
+
+        async fn release(&self, pairs: &[MeteredPair]) -> Result<(), LeaseError> {
+            let mut holders = self.shared.holders.lock().unwrap();
+            for pair in pairs {
+                if holders.get(pair) == Some(&self.node) {
+                    holders.remove(pair);
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn one_viewer_on_two_nodes_pays_once_and_the_other_node_takes_over() {
+        let f = fixture(1_000_000).await;
+        let creator = LedgerAccount::User(f.gig.creator_id);
+        let shared = Arc::new(SharedLeases::default());
+        let node = |node| {
+            Meter::clustered(
+                Arc::clone(&f.store),
+                RATE,
+                "https://wallet.example/bookmygig".into(),
+                Arc::new(NodeLeases {
+                    shared: Arc::clone(&shared),
+                    node,
+                }),
+            )
+        };
+        let (a, b) = (node(0), node(1));
+        let on_a = a.watch(f.viewer, &f.gig);
+        a.claim_leases().await;
+        let on_b = b.watch(f.viewer, &f.gig);
+        b.claim_leases().await;
+        tokio::time::advance(Duration::from_secs(60)).await;
+        a.settle().await;
+        b.settle().await;
+        assert_eq!(balance(&f.store, creator).await, 6_000, "charged once");
+
+        // A stops; B takes over at its next claim and charges from then on only.
+        drop(on_a);
+        a.settle().await;
+        b.claim_leases().await;
+        tokio::time::advance(Duration::from_secs(30)).await;
+        b.settle().await;
+        drop(on_b);
+        b.settle().await;
+        assert_eq!(balance(&f.store, creator).await, 9_000);
+        assert_eq!(
+            balance(&f.store, LedgerAccount::User(f.viewer)).await,
+            991_000
+        );
+        assert!(
+            shared.holders.lock().unwrap().is_empty(),
+            "leases given back"
+        );
     }
 
     #[tokio::test(start_paused = true)]
