@@ -353,6 +353,64 @@ async fn a_ban_on_one_node_closes_sockets_on_the_others_and_keeps_the_user_out_e
     );
 }
 
+/// Says `text` every second (the rate limit's pace) on `socket` until the socket gets it back,
+/// riding out `unavailable` errors while Redis is away. Returns the attempt that got through.
+async fn say_until_echoed(socket: &mut ChatSocket, text: &str) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let mut beat = tokio::time::interval(Duration::from_secs(1));
+    for n in 0.. {
+        beat.tick().await;
+        let attempt = format!("{text} #{n}");
+        socket.say(&attempt).await;
+        let answer = socket
+            .until(|m| match m {
+                ServerMessage::Message(message) => message.text == attempt,
+                ServerMessage::Error { .. } => true,
+                _ => false,
+            })
+            .await;
+        if matches!(answer, ServerMessage::Message(_)) {
+            return attempt;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never got through");
+    }
+    unreachable!()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chat_crosses_nodes_again_once_redis_is_back_and_the_loss_is_logged_once() {
+    let mut redis = bookmygig_testkit::RedisServer::start_durable();
+    let url = redis.url();
+    let a = ServerProcess::spawn(&["--redis-url", &url], &[]);
+    let b = ServerProcess::spawn(&["--redis-url", &url], &[]);
+    let (_creator, gig) = creator_with_gig(&a, None).await;
+    let bob = ticket_holder(&a, "bob", gig.id).await;
+    let cid = ticket_holder(&b, "cid", gig.id).await;
+    let mut bob_on_a = enter(&a, &bob, gig.id).await;
+    let mut cid_on_b = enter(&b, &cid, gig.id).await;
+    bob_on_a
+        .until(|m| *m == ServerMessage::Presence { count: 2 })
+        .await;
+
+    redis.crash_and_restart();
+    // Each node hears its own members again once its subscription is back...
+    say_until_echoed(&mut cid_on_b, "B back").await;
+    say_until_echoed(&mut bob_on_a, "A back").await;
+    // ...and then the other node's.
+    cid_on_b.say("both back").await;
+    for socket in [&mut bob_on_a, &mut cid_on_b] {
+        socket
+            .until(|m| matches!(m, ServerMessage::Message(message) if message.text == "both back"))
+            .await;
+    }
+
+    for node in [a, b] {
+        let log = node.terminate();
+        assert_eq!(log.matches("chat bus lost Redis").count(), 1, "{log}");
+        assert_eq!(log.matches("chat bus reconnected").count(), 1, "{log}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_purchases_over_three_nodes_sell_exactly_the_capacity() {
     const BUYERS: usize = 300;
