@@ -220,10 +220,11 @@ async fn the_people_of_a_node_that_dies_leave_within_the_ttl() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_metering_one_viewer_charge_once() {
+async fn two_nodes_metering_one_viewer_charge_once_and_browsing_elsewhere_is_free() {
     use bookmygig_server::cluster::Cluster;
     use bookmygig_server::cluster::watch_lease::RedisWatchLeases;
     use bookmygig_server::money::Meter;
+    use bookmygig_store::LedgerAccount;
 
     let cluster = ClusterNodes::start(1, &[]);
     let node = cluster.node(0);
@@ -245,16 +246,28 @@ async fn two_nodes_metering_one_viewer_charge_once() {
             .expect("the cluster's Redis"),
     );
     let record = store.gig(gig.id).await.unwrap().expect("the gig");
-    let creator_wallet = bookmygig_store::LedgerAccount::User(record.creator_id);
-    let before = store.balance(&creator_wallet).await.unwrap();
+    let creator_wallet = LedgerAccount::User(record.creator_id);
+    let creator_before = store.balance(&creator_wallet).await.unwrap().0;
+    let platform_before = store
+        .balance(&LedgerAccount::PlatformRevenue)
+        .await
+        .unwrap()
+        .0;
+    let viewer_before = store
+        .balance(&LedgerAccount::User(viewer_id))
+        .await
+        .unwrap()
+        .0;
+    // Nodes A and B play the gig to the viewer; on node C the viewer's TUI is open (browsing,
+    // which would pay the platform if the viewer watched nothing anywhere).
     let mut meters = Vec::new();
-    for name in ["a", "b"] {
+    for name in ["a", "b", "c"] {
         let member = Cluster::join(&url, &format!("http://node-{name}"))
             .await
             .expect("joins");
         let meter = Meter::clustered(
             Arc::clone(&store),
-            Money::ZERO,
+            Money::from_dollars(36),
             "https://wallet.example/bookmygig".into(),
             RedisWatchLeases::new(member),
         );
@@ -266,14 +279,23 @@ async fn two_nodes_metering_one_viewer_charge_once() {
         );
         meters.push((meter, stop, run));
     }
+    let (browsing_node, stop_browsing, browsing_run) = meters.pop().unwrap();
 
     let started = tokio::time::Instant::now();
     let watching: Vec<_> = meters
         .iter()
         .map(|(meter, _, _)| meter.watch(viewer_id, &record))
         .collect();
+    for (meter, _, _) in &meters {
+        meter.claim_leases().await;
+    }
+    let channel = browsing_node.open_channel(viewer_id);
+    browsing_node.claim_leases().await;
     // The span watched is what is under test, not a readiness wait.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    drop(channel);
+    let _ = stop_browsing.send(());
+    browsing_run.await.unwrap();
     drop(watching);
     let watched = started.elapsed();
     for (_, stop, run) in meters {
@@ -281,7 +303,7 @@ async fn two_nodes_metering_one_viewer_charge_once() {
         run.await.unwrap();
     }
 
-    let paid = store.balance(&creator_wallet).await.unwrap().0 - before.0;
+    let paid = store.balance(&creator_wallet).await.unwrap().0 - creator_before;
     let ceiling = i64::try_from(watched.as_millis()).unwrap() * 10;
     assert!(
         paid <= ceiling,
@@ -291,13 +313,20 @@ async fn two_nodes_metering_one_viewer_charge_once() {
         paid >= ceiling - 5_000,
         "paid {paid} for {watched:?}: too little"
     );
-    let viewer_balance = store
-        .balance(&bookmygig_store::LedgerAccount::User(viewer_id))
+    let platform = store
+        .balance(&LedgerAccount::PlatformRevenue)
         .await
-        .unwrap();
+        .unwrap()
+        .0;
+    assert_eq!(platform, platform_before, "no browsing while watching");
+    let viewer_after = store
+        .balance(&LedgerAccount::User(viewer_id))
+        .await
+        .unwrap()
+        .0;
     assert_eq!(
-        viewer_balance.0,
-        Money::from_dollars(10).0 - 7_500_000 - paid,
+        viewer_before - viewer_after,
+        paid,
         "the viewer paid exactly what the creator got"
     );
 }

@@ -5,6 +5,10 @@
 //! a TTL of [`LEASE_TTL`]. The meter claims or renews the leases of everything it meters every
 //! [`crate::money::meter::LEASE_RENEW`] and charges only while it holds them; a node that dies
 //! stops renewing, and another node metering the same pair takes over once the lease expires.
+//!
+//! Browsing pays only while the account watches nothing (as on one node): every held watch
+//! lease also sets `bmg:meter:{account}:watching` with the same TTL, and a browse lease is
+//! refused while it exists, whichever node watches.
 
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -18,36 +22,56 @@ use crate::money::meter::{LeaseError, MeteredPair, WatchLeases};
 /// How long a lease lasts without renewal.
 pub const LEASE_TTL: Duration = Duration::from_secs(10);
 
+/// Shared by both scripts: the account's `watching` key, and whether a key is a browse lease.
+const PRELUDE: &str = r#"
+local function watching(key)
+  return string.match(key, '^(.*):[^:]+$') .. ':watching'
+end
+local function browsing(key)
+  return string.sub(key, -7) == ':browse'
+end
+"#;
+
 /// KEYS: leases. ARGV: node, TTL ms. Takes every free lease, renews this node's, and answers
-/// 1 (held) or 0 (another node's) per key.
+/// 1 (held) or 0 (another node's, or browsing while watching somewhere) per key.
 static CLAIM: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{PRELUDE}{}",
         r#"
 local held = {}
 for i, key in ipairs(KEYS) do
   local holder = redis.call('GET', key)
-  if not holder or holder == ARGV[1] then
+  held[i] = 0
+  if browsing(key) and redis.call('EXISTS', watching(key)) == 1 then
+    -- Watching on some node: browsing is free.
+  elseif not holder or holder == ARGV[1] then
     redis.call('SET', key, ARGV[1], 'PX', ARGV[2])
+    if not browsing(key) then redis.call('SET', watching(key), ARGV[1], 'PX', ARGV[2]) end
     held[i] = 1
-  else
-    held[i] = 0
   end
 end
 return held
-"#,
-    )
+"#
+    ))
 });
 
 /// KEYS: leases. ARGV: node. Gives up the leases this node holds.
 static RELEASE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    Script::new(&format!(
+        "{PRELUDE}{}",
         r#"
 for _, key in ipairs(KEYS) do
-  if redis.call('GET', key) == ARGV[1] then redis.call('DEL', key) end
+  if redis.call('GET', key) == ARGV[1] then
+    redis.call('DEL', key)
+    -- Another gig still watched here sets it again at the next renewal.
+    if not browsing(key) and redis.call('GET', watching(key)) == ARGV[1] then
+      redis.call('DEL', watching(key))
+    end
+  end
 end
 return 1
-"#,
-    )
+"#
+    ))
 });
 
 /// The meter's leases in Redis.

@@ -12,7 +12,6 @@ use super::auth::SocketAuthenticated;
 use super::gigs::{gig_id, load};
 use super::problem::ApiError;
 use crate::access;
-use crate::chat::rooms::offline;
 use crate::chat::session::{self, SessionContext};
 use crate::state::AppState;
 
@@ -62,10 +61,8 @@ pub async fn enter(
             ),
             field: None,
         })?;
-    let stream = state
-        .hub
-        .stream(gig.id)
-        .map_or_else(|| offline(gig.id), |s| s.status());
+    // In Redis mode the stream may be on air on another node: ask the registry.
+    let stream = super::live::stream_status(&state, gig.id).await?;
     let context = SessionContext {
         store: state.store.clone(),
         rooms: state.chat.clone(),
