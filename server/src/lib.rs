@@ -189,6 +189,7 @@ pub async fn serve(
         tokio::spawn(cluster::sweeper::run(
             Arc::clone(relays.registry()),
             Arc::clone(&store),
+            Arc::clone(&hub),
             stopping.clone(),
         ))
     });

@@ -10,14 +10,16 @@ mod common;
 use std::process::Command;
 use std::time::Duration;
 
-use bookmygig_api::{Gig, GigId, GigStatus, Money, NewAccount, StreamStatus};
+use bookmygig_api::ServerMessage;
+use bookmygig_api::{Gig, GigId, GigStatus, Money, NewAccount, Playback, StreamStatus};
 use bookmygig_client::Client;
 use bookmygig_media::flv::{FlvReader, TagKind};
 use bookmygig_media::video::parse_video_tag;
-use bookmygig_server::cluster::registry::STREAM_TTL;
+use bookmygig_server::cluster::registry::{HEARTBEAT, STREAM_TTL};
+use bookmygig_server::cluster::relay::RELAY_LINGER;
 use bookmygig_server::cluster::sweeper::SWEEP_INTERVAL;
 use common::cluster::ClusterNodes;
-use common::{FfmpegPublisher, ServerProcess, live_gig_form, require_tool};
+use common::{ChatSocket, FfmpegPublisher, ServerProcess, TokenIn, live_gig_form, require_tool};
 use tokio::time::Instant;
 
 /// Viewers watching through the nodes that do not hold the publisher.
@@ -163,51 +165,109 @@ fn spawn_viewer(
     })
 }
 
+/// Waits until `node`'s gauge `name` reads `value`.
+async fn await_gauge(node: &ServerProcess, name: &str, value: u64, within: Duration) {
+    let deadline = Instant::now() + within;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let seen = gauge(node, name).await;
+        if seen == Some(value) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{} never showed {name} {value}; last: {seen:?}",
+            node.base
+        );
+    }
+}
+
+/// A ticket holder, signed in on every node (sessions live in Redis).
+struct Holder {
+    token: String,
+}
+
+impl Holder {
+    /// Playback URLs handed out by `node`.
+    async fn playback_on(&self, node: &ServerProcess, gig: GigId) -> Playback {
+        Client::new(&node.base)
+            .expect("client")
+            .with_token(self.token.clone())
+            .playback(gig)
+            .await
+            .expect("playback")
+    }
+}
+
+/// A gig on air: its creator signed up on node A, a ticket holder, and ffmpeg publishing.
+struct Show {
+    gig: Gig,
+    viewer: Holder,
+    publisher: FfmpegPublisher,
+}
+
+impl Show {
+    /// Registers a gig, sells a ticket and publishes to `node` until the node reports the
+    /// stream with its facts.
+    async fn publish_to(node: &ServerProcess) -> Self {
+        let creator = sign_up(node, "alice").await;
+        creator
+            .top_up(Money::from_dollars(99), None)
+            .await
+            .expect("top up");
+        let gig = creator
+            .create_gig(&live_gig_form("Across the cluster"))
+            .await
+            .expect("gig");
+        let viewer = sign_up(node, "bob").await;
+        viewer.top_up(Money::from_dollars(10), None).await.unwrap();
+        viewer.buy_ticket(gig.id, "cluster-live").await.unwrap();
+        let publisher = FfmpegPublisher::start(&publish_url(node, &gig), "320x240", 30, 600);
+        await_live_with_facts(node, gig.id).await;
+        Show {
+            gig,
+            viewer: Holder {
+                token: viewer.token().expect("signed in").to_owned(),
+            },
+            publisher,
+        }
+    }
+}
+
+/// Waits until `node` reports `gig` live with h264 video and audio facts.
+async fn await_live_with_facts(node: &ServerProcess, gig: GigId) {
+    let status = await_status(node, gig, PATIENCE, |s| {
+        s.live && s.video.is_some() && s.audio.is_some()
+    })
+    .await;
+    assert_eq!(status.video.unwrap().codec, "h264", "{}", node.base);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stream_published_on_one_node_is_relayed_once_per_node_and_survives_its_node() {
     let mut cluster = ClusterNodes::start(3, &[]);
     let (a, b, c) = (cluster.node(0), cluster.node(1), cluster.node(2));
 
-    let creator = sign_up(a, "alice").await;
-    creator
-        .top_up(Money::from_dollars(99), None)
-        .await
-        .expect("top up");
-    let gig = creator
-        .create_gig(&live_gig_form("Across the cluster"))
-        .await
-        .expect("gig");
-    let viewer = sign_up(b, "bob").await;
-    viewer.top_up(Money::from_dollars(10), None).await.unwrap();
-    viewer.buy_ticket(gig.id, "cluster-live").await.unwrap();
-
-    // Publish to A; every node reports the stream with its facts.
-    let _on_a = FfmpegPublisher::start(&publish_url(a, &gig), "320x240", 30, 600);
-    for node in [a, b, c] {
-        let status = await_status(node, gig.id, PATIENCE, |s| {
-            s.live && s.video.is_some() && s.audio.is_some()
-        })
-        .await;
-        assert_eq!(status.video.unwrap().codec, "h264", "{}", node.base);
+    let show = Show::publish_to(a).await;
+    let gig = show.gig.clone();
+    let on_a = show.publisher;
+    for node in [b, c] {
+        await_live_with_facts(node, gig.id).await;
     }
 
-    // A second publisher is refused on another node too.
-    let second = FfmpegPublisher::start(&publish_url(c, &gig), "320x240", 30, 5);
-    let (ok, said) = second.wait();
-    assert!(!ok, "a second publisher on node C is refused: {said}");
-
     // ffprobe through B and C: the relays carry h264 + aac.
-    let token = viewer.token().expect("signed in").to_owned();
-    let flv_on = |node: &ServerProcess| {
-        let viewer = Client::new(&node.base)
-            .expect("client")
-            .with_token(token.clone());
-        async move { viewer.playback(gig.id).await.expect("playback").flv_url }
-    };
-    let (flv_b, flv_c) = (flv_on(b).await, flv_on(c).await);
+    let (flv_b, flv_c) = (
+        show.viewer.playback_on(b, gig.id).await.flv_url,
+        show.viewer.playback_on(c, gig.id).await.flv_url,
+    );
     assert!(flv_b.starts_with(&b.base) && flv_c.starts_with(&c.base));
     assert_h264_and_aac(&flv_b);
     assert_h264_and_aac(&flv_c);
+    // RTMP play through a node without the publisher is relayed too.
+    let rtmp_c = show.viewer.playback_on(c, gig.id).await.rtmp_url;
+    assert!(rtmp_c.contains(&c.rtmp), "{}", c.rtmp);
+    assert_h264_and_aac(&rtmp_c);
 
     // 20 viewers through B and C, all at once.
     let (started_tx, mut started) = tokio::sync::mpsc::channel(VIEWERS);
@@ -243,8 +303,21 @@ async fn a_stream_published_on_one_node_is_relayed_once_per_node_and_survives_it
         "still one relay connection per node"
     );
 
+    // A chat member on C, to hear the stream go and come back.
+    let chat_url = format!(
+        "{}/api/v1/gigs/{}/chat",
+        c.base.replacen("http://", "ws://", 1),
+        gig.id
+    );
+    let mut chat = ChatSocket::connect(&chat_url, Some(&show.viewer.token), TokenIn::Header)
+        .await
+        .expect("the ticket holder enters the chat on C");
+    chat.until(|m| matches!(m, ServerMessage::Stream(s) if s.live))
+        .await;
+
     // SIGKILL the publishing node: B and C take the gig off air within the TTL.
     cluster.kill(0);
+    drop(on_a);
     let killed_at = Instant::now();
     let (b, c) = (cluster.node(1), cluster.node(2));
     let limit = STREAM_TTL + SWEEP_INTERVAL + Duration::from_secs(2);
@@ -252,6 +325,8 @@ async fn a_stream_published_on_one_node_is_relayed_once_per_node_and_survives_it
         await_status(node, gig.id, limit, |s| !s.live).await;
         await_gig_status(node, gig.id, GigStatus::Offline, limit).await;
     }
+    chat.until(|m| matches!(m, ServerMessage::Stream(s) if !s.live))
+        .await;
     let took = killed_at.elapsed();
     assert!(took <= limit, "offline everywhere after {took:?}");
     eprintln!("offline on B and C {took:?} after node A was killed");
@@ -268,5 +343,115 @@ async fn a_stream_published_on_one_node_is_relayed_once_per_node_and_survives_it
         await_status(node, gig.id, PATIENCE, |s| s.live && s.video.is_some()).await;
         await_gig_status(node, gig.id, GigStatus::Live, PATIENCE).await;
     }
-    assert_h264_and_aac(&flv_on(c).await);
+    chat.until(|m| matches!(m, ServerMessage::Stream(s) if s.live))
+        .await;
+    assert_h264_and_aac(&show.viewer.playback_on(c, gig.id).await.flv_url);
+
+    // With its last viewer gone, C's relay lingers a little, then ends.
+    await_gauge(
+        b,
+        &relay_gauge,
+        0,
+        RELAY_LINGER + HEARTBEAT + Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(gauge(c, "bookmygig_relayed_streams").await, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_publisher_and_tokenless_relays_are_refused_on_every_node() {
+    let cluster = ClusterNodes::start(2, &[]);
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let show = Show::publish_to(a).await;
+    let gig = show.gig.clone();
+
+    // A second publisher is refused on the other node too, and the first keeps the gig.
+    let second = FfmpegPublisher::start(&publish_url(b, &gig), "320x240", 30, 5);
+    let (ok, said) = second.wait();
+    assert!(!ok, "a second publisher on node B is refused: {said}");
+    assert!(stream_status(a, gig.id).await.is_some_and(|s| s.live));
+
+    // The internal endpoint wants a relay token: none, or a playback token, is refused; and
+    // it is not in the public API document.
+    let flv = show.viewer.playback_on(b, gig.id).await.flv_url;
+    let internal = format!("{}/internal/v1/live/{}.flv", a.base, gig.id);
+    let http = reqwest::Client::new();
+    assert_eq!(http.get(&internal).send().await.unwrap().status(), 403);
+    let playback_token = flv.split("token=").nth(1).unwrap();
+    assert_eq!(
+        http.get(&internal)
+            .bearer_auth(playback_token)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        403,
+        "a playback token is no relay token"
+    );
+    let openapi = reqwest::get(format!("{}/api/v1/openapi.json", a.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!openapi.contains("/internal"));
+}
+
+#[tokio::test]
+async fn the_registry_claims_once_releases_only_its_own_claim_and_hands_each_orphan_to_one_node() {
+    use bookmygig_server::cluster::Cluster;
+    use bookmygig_server::cluster::registry::{RegistryError, StreamRegistry};
+
+    let redis = bookmygig_testkit::RedisServer::start();
+    let join = |url: &'static str| {
+        let redis_url = redis.url();
+        async move { StreamRegistry::new(Cluster::join(&redis_url, url).await.expect("joins")) }
+    };
+    let (one, two) = (join("http://one").await, join("http://two").await);
+    let gig = GigId::new();
+
+    let first = one.claim(gig).await.expect("the first claim wins");
+    assert!(matches!(two.claim(gig).await, Err(RegistryError::Taken(_))));
+    let origin = two.origin(gig).await.unwrap().expect("registered");
+    assert_eq!(
+        (origin.node, origin.url.as_str()),
+        (one.node(), "http://one")
+    );
+    assert!(
+        !two.take_orphan(gig).await.unwrap(),
+        "no orphan while claimed"
+    );
+
+    // The first claim lapses (as during a long Redis outage) and node two claims the gig: the
+    // late release of the first claim must not delete the second.
+    let _: () = redis::cmd("DEL")
+        .arg(format!("bmg:stream:{gig}"))
+        .query_async(&mut one.cluster().connection())
+        .await
+        .unwrap();
+    let second = two.claim(gig).await.expect("free again");
+    first.release().await;
+    assert_eq!(
+        one.origin(gig).await.unwrap().map(|o| o.node),
+        Some(two.node()),
+        "compare-and-delete left the newer claim alone"
+    );
+    drop(second);
+
+    // Dropping the claim releases it in the background; then exactly one node takes the orphan.
+    let deadline = Instant::now() + PATIENCE;
+    let mut tick = tokio::time::interval(Duration::from_millis(20));
+    while one.origin(gig).await.unwrap().is_some() {
+        assert!(
+            Instant::now() < deadline,
+            "the dropped claim was never released"
+        );
+        tick.tick().await;
+    }
+    let taken = [
+        one.take_orphan(gig).await.unwrap(),
+        two.take_orphan(gig).await.unwrap(),
+    ];
+    assert_eq!(taken, [true, false], "one node settles the orphan, once");
+    assert!(one.tracked().await.unwrap().is_empty());
 }

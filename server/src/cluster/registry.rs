@@ -138,7 +138,7 @@ static READ_STATUS: LazyLock<Script> = LazyLock::new(|| {
 });
 
 /// Why the registry could not answer.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum RegistryError {
     /// Redis failed (the message never holds the URL).
     #[error("stream registry: {0}")]

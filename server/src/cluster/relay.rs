@@ -55,7 +55,7 @@ pub async fn stream_to_watch(
 }
 
 /// Why no relay could be opened.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum RelayError {
     /// The registry could not be read.
     #[error("{0}")]
@@ -65,8 +65,9 @@ pub enum RelayError {
     Origin(String),
 }
 
-/// A relay being opened: the first viewer opens it, the others wait for the same outcome.
-type Opening = OnceCell<Option<Arc<LiveStream>>>;
+/// A relay being opened: the first viewer opens it, the others wait for the same outcome
+/// (a failure too, so a dead origin is not asked once per waiting viewer).
+type Opening = OnceCell<Result<Option<Arc<LiveStream>>, RelayError>>;
 
 /// This node's relays, one per gig at most.
 #[derive(Debug)]
@@ -135,7 +136,7 @@ impl Relays {
                 .entry(gig)
                 .or_default(),
         );
-        let opened = cell.get_or_try_init(|| self.open(gig)).await.cloned();
+        let opened = cell.get_or_init(|| self.open(gig)).await.clone();
         let mut opening = self.opening.lock().unwrap_or_else(PoisonError::into_inner);
         if opening.get(&gig).is_some_and(|c| Arc::ptr_eq(c, &cell)) {
             opening.remove(&gig);

@@ -1,5 +1,6 @@
 //! The stream sweeper (Redis mode, on every node): a gig stored as `live` whose claim in the
-//! [`StreamRegistry`] lapsed — its publishing node died without a word — is marked `offline`.
+//! [`StreamRegistry`] lapsed — its publishing node died without a word — is marked `offline`,
+//! and the sweeping node announces it in the hub's events, which the chat spreads to every node.
 //! Every node sweeps, so the cluster notices while any node runs; the registry hands each
 //! lapsed claim to exactly one node ([`StreamRegistry::take_orphan`]), so nodes never write
 //! over each other. A publishing node that finds its gig marked offline regardless (a race
@@ -18,6 +19,7 @@ use time::OffsetDateTime;
 use tokio::sync::watch;
 
 use super::registry::{RegistryError, StreamRegistry};
+use crate::live::StreamHub;
 
 /// How often each node looks for lapsed claims.
 pub const SWEEP_INTERVAL: Duration = Duration::from_secs(1);
@@ -38,6 +40,7 @@ pub enum SweepError {
 pub async fn run(
     registry: Arc<StreamRegistry>,
     store: Arc<dyn Store>,
+    hub: Arc<StreamHub>,
     mut stopping: watch::Receiver<bool>,
 ) {
     if let Err(error) = track_stored_live_gigs(&registry, store.as_ref()).await {
@@ -48,7 +51,7 @@ pub async fn run(
     loop {
         tokio::select! {
             _ = ticks.tick() => {
-                if let Err(error) = sweep(&registry, store.as_ref()).await {
+                if let Err(error) = sweep(&registry, store.as_ref(), &hub).await {
                     tracing::warn!(%error, "stream sweep failed");
                 }
             }
@@ -57,12 +60,16 @@ pub async fn run(
     }
 }
 
-/// Marks offline every tracked gig whose claim lapsed and that this node wins; returns how
-/// many it marked.
+/// Marks offline (and announces so) every tracked gig whose claim lapsed and that this node
+/// wins; returns how many it marked.
 ///
 /// # Errors
 /// When Redis or the store fails (a gig taken but not written is tracked again).
-pub async fn sweep(registry: &StreamRegistry, store: &dyn Store) -> Result<usize, SweepError> {
+pub async fn sweep(
+    registry: &StreamRegistry,
+    store: &dyn Store,
+    hub: &StreamHub,
+) -> Result<usize, SweepError> {
     let mut marked = 0;
     for gig in registry.tracked().await? {
         if !registry.take_orphan(gig).await? {
@@ -81,6 +88,7 @@ pub async fn sweep(registry: &StreamRegistry, store: &dyn Store) -> Result<usize
         match written {
             Ok(true) => {
                 tracing::info!(gig = %gig, "publishing node is gone: gig is offline");
+                hub.announce_gone_elsewhere(gig);
                 marked += 1;
             }
             Ok(false) => {}

@@ -129,6 +129,15 @@ impl StreamHub {
             .unwrap_or_default()
     }
 
+    /// Announces that `gig`'s publisher, connected to another node that died without a word,
+    /// is gone: the [`HubEvent::Offline`] its own node could not send. Nothing if the gig is
+    /// published here.
+    pub fn announce_gone_elsewhere(&self, gig: GigId) {
+        if self.published_stream(gig).is_none() {
+            let _ = self.events.send(HubEvent::Offline(gig));
+        }
+    }
+
     /// Stream events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<HubEvent> {
         self.events.subscribe()
