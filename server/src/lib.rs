@@ -193,20 +193,23 @@ pub async fn serve(
             stopping.clone(),
         ))
     });
-    // Redis mode: chat events and presence cross nodes through Redis.
-    let (chat, chat_links) = match &cluster {
+    // Rooms write to their members in batches, every ROOM_TICK. Redis mode: chat events and
+    // presence cross nodes through Redis.
+    let tick = Some(chat::rooms::ROOM_TICK);
+    let (chat, mut chat_links) = match &cluster {
         Some(cluster) => {
             let bus = cluster::chat_bus::ChatBus::new(Arc::clone(cluster));
             let presence = cluster::chat_presence::ChatPresence::new(Arc::clone(cluster));
-            let chat = ChatRooms::linked(bus.clone(), presence.clone());
+            let chat = ChatRooms::configured(Some((bus.clone(), presence.clone())), tick);
             let links = vec![
                 tokio::spawn(bus.run(Arc::clone(&chat), stopping.clone())),
                 tokio::spawn(presence.run(stopping.clone())),
             ];
             (chat, links)
         }
-        None => (ChatRooms::new(), Vec::new()),
+        None => (ChatRooms::configured(None, tick), Vec::new()),
     };
+    chat_links.push(tokio::spawn(Arc::clone(&chat).run_ticks(stopping.clone())));
     let chat_stream = tokio::spawn(chat::rooms::forward_stream_events(
         Arc::clone(&chat),
         hub.subscribe(),

@@ -6,8 +6,14 @@
 //! across an `.await`.
 //!
 //! On a single node the room announces people itself (`join`, `leave`, `presence`). In a
-//! cluster it is built [`ChatRoom::with_roster`]: it then tells the [`Roster`] who arrived and
-//! who left this node, and the announcements come back through the bus like any other event.
+//! cluster it is built with a [`Roster`]: it then tells the roster who arrived and who left this
+//! node, and the announcements come back through the bus like any other event.
+//!
+//! A room delivers each broadcast at once ([`ChatRoom::new`]), or, built [`ChatRoom::batched`],
+//! collects them until [`ChatRoom::flush`] (the server calls it every few milliseconds) and then
+//! hands every member the whole batch as one shared [`Delivery`]: one queue slot, one wake-up and
+//! one write per member per tick instead of per message, and of several `presence` frames in a
+//! batch only the last is sent.
 
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -97,13 +103,32 @@ pub struct RoomFull;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemberId(u64);
 
+/// What a member's queue carries: one frame, or a tick's frames shared by the whole room.
+#[derive(Clone, Debug)]
+pub enum Delivery {
+    /// One frame.
+    One(Outbound),
+    /// Several frames, in order.
+    Batch(Arc<[Outbound]>),
+}
+
+impl Delivery {
+    /// The frames, in order.
+    pub fn frames(&self) -> &[Outbound] {
+        match self {
+            Delivery::One(frame) => std::slice::from_ref(frame),
+            Delivery::Batch(frames) => frames,
+        }
+    }
+}
+
 /// What a member reads: its queue, and the word if the room lets it go.
 #[derive(Debug)]
 pub struct Membership {
     /// Its id in the room.
     pub id: MemberId,
     /// Frames to send, in order.
-    pub queue: mpsc::Receiver<Outbound>,
+    pub queue: mpsc::Receiver<Delivery>,
     /// Fires when the room drops the member (the queue then receives nothing more).
     pub kicked: oneshot::Receiver<Kick>,
     /// In a cluster: true once the roster announced the arrival (see [`Roster::arrived`]).
@@ -132,12 +157,14 @@ struct RoomState {
     /// Banned while the room existed; the store is asked before every upgrade, this catches
     /// sockets that were already upgrading when the ban came.
     banned: HashSet<AccountId>,
+    /// Broadcasts waiting for the next [`ChatRoom::flush`]; `None`: delivered at once.
+    pending: Option<Vec<Outbound>>,
 }
 
 #[derive(Debug)]
 struct Member {
     account: AccountId,
-    queue: mpsc::Sender<Outbound>,
+    queue: mpsc::Sender<Delivery>,
     kick: Option<oneshot::Sender<Kick>>,
     /// Sent right after the first `presence` this member gets (the newcomer's `stream`).
     greeting: Option<Outbound>,
@@ -152,17 +179,23 @@ struct Person {
 }
 
 impl ChatRoom {
-    /// An empty room.
+    /// An empty room that delivers at once.
     pub fn new(gig: GigId) -> Self {
-        Self::built(gig, None)
+        Self::built(gig, None, false)
     }
 
     /// An empty room whose people `roster` counts and announces (a cluster node's room).
     pub fn with_roster(gig: GigId, roster: Arc<dyn Roster>) -> Self {
-        Self::built(gig, Some(roster))
+        Self::built(gig, Some(roster), false)
     }
 
-    fn built(gig: GigId, roster: Option<Arc<dyn Roster>>) -> Self {
+    /// An empty room that delivers broadcasts in batches, at each [`ChatRoom::flush`]; its
+    /// people are announced by `roster` if given (a cluster node), else by the room.
+    pub fn batched(gig: GigId, roster: Option<Arc<dyn Roster>>) -> Self {
+        Self::built(gig, roster, true)
+    }
+
+    fn built(gig: GigId, roster: Option<Arc<dyn Roster>>, batched: bool) -> Self {
         ChatRoom {
             gig,
             state: Mutex::new(RoomState {
@@ -173,6 +206,7 @@ impl ChatRoom {
                 seats: HashMap::new(),
                 people: HashMap::new(),
                 banned: HashSet::new(),
+                pending: batched.then(Vec::new),
             }),
         }
     }
@@ -253,7 +287,9 @@ impl ChatRoom {
             Some(roster) => Some(roster.arrived(self.gig, account, &user)),
             None => {
                 if newcomer {
-                    state.deliver(Outbound::new(&ServerMessage::Join(user)));
+                    let mut join = Outbound::new(&ServerMessage::Join(user));
+                    join.kind = FrameKind::Join(account);
+                    state.deliver(join);
                 }
                 None
             }
@@ -285,16 +321,21 @@ impl ChatRoom {
         self.release(account);
     }
 
-    /// Sends `frame` to every member.
+    /// Sends `frame` to every member (at the next [`ChatRoom::flush`] if batched).
     pub fn broadcast(&self, frame: Outbound) {
         self.state().deliver(frame);
+    }
+
+    /// Hands every member the broadcasts collected since the last flush (a batched room).
+    pub fn flush(&self) {
+        self.state().flush();
     }
 
     /// Sends `frame` to one member (an answer to what it sent).
     pub fn send_to(&self, id: MemberId, frame: Outbound) {
         let mut state = self.state();
         let full = match state.members.get(&id) {
-            Some(member) => member.queue.try_send(frame).is_err(),
+            Some(member) => member.queue.try_send(Delivery::One(frame)).is_err(),
             None => false,
         };
         if full {
@@ -350,9 +391,13 @@ impl RoomState {
         Outbound::new(&ServerMessage::Presence { count })
     }
 
-    /// Offers `first` to every member; whoever cannot take it is dropped, and the `leave` and
-    /// `presence` that follow are delivered the same way.
+    /// Offers `first` to every member (or keeps it for the next flush); whoever cannot take it
+    /// is dropped, and the `leave` and `presence` that follow are delivered the same way.
     fn deliver(&mut self, first: Outbound) {
+        if let Some(batch) = &mut self.pending {
+            batch.push(first);
+            return;
+        }
         let mut pending = VecDeque::from([first]);
         while let Some(frame) = pending.pop_front() {
             let mut gone = Vec::new();
@@ -361,12 +406,12 @@ impl RoomState {
                 if frame.kind == FrameKind::Join(member.account) {
                     continue;
                 }
-                let mut sent = member.queue.try_send(frame.clone());
+                let mut sent = member.queue.try_send(Delivery::One(frame.clone()));
                 if sent.is_ok()
                     && presence
                     && let Some(greeting) = member.greeting.take()
                 {
-                    sent = member.queue.try_send(greeting);
+                    sent = member.queue.try_send(Delivery::One(greeting));
                 }
                 match sent {
                     Ok(()) => {}
@@ -378,6 +423,49 @@ impl RoomState {
             }
             for (id, kick) in gone {
                 pending.extend(self.remove_member(id, kick));
+            }
+        }
+    }
+
+    /// Hands every member the pending batch; those who cannot take it are dropped (their
+    /// `leave` and `presence` go into the next batch).
+    fn flush(&mut self) {
+        let Some(pending) = self.pending.as_mut() else {
+            return;
+        };
+        if pending.is_empty() {
+            return;
+        }
+        let frames = only_last_presence(std::mem::take(pending));
+        let has_presence = frames.iter().any(|f| f.kind == FrameKind::Presence);
+        let joined: Vec<AccountId> = frames
+            .iter()
+            .filter_map(|f| match f.kind {
+                FrameKind::Join(account) => Some(account),
+                _ => None,
+            })
+            .collect();
+        let batch: Arc<[Outbound]> = frames.into();
+        let mut gone = Vec::new();
+        for (id, member) in &mut self.members {
+            // Most members share the batch; a newcomer gets its greeting after the presence,
+            // and nobody gets their own join.
+            let delivery = if (has_presence && member.greeting.is_some())
+                || joined.contains(&member.account)
+            {
+                Delivery::Batch(personal(&batch, member))
+            } else {
+                Delivery::Batch(Arc::clone(&batch))
+            };
+            match member.queue.try_send(delivery) {
+                Ok(()) => {}
+                Err(mpsc::error::TrySendError::Full(_)) => gone.push((*id, Some(Kick::TooSlow))),
+                Err(mpsc::error::TrySendError::Closed(_)) => gone.push((*id, None)),
+            }
+        }
+        for (id, kick) in gone {
+            for frame in self.remove_member(id, kick) {
+                self.deliver(frame);
             }
         }
     }
@@ -417,6 +505,38 @@ impl RoomState {
     }
 }
 
+/// `frames` without the `presence` frames that a later one supersedes.
+fn only_last_presence(mut frames: Vec<Outbound>) -> Vec<Outbound> {
+    let Some(last) = frames.iter().rposition(|f| f.kind == FrameKind::Presence) else {
+        return frames;
+    };
+    let mut index = 0;
+    frames.retain(|f| {
+        let keep = f.kind != FrameKind::Presence || index == last;
+        index += 1;
+        keep
+    });
+    frames
+}
+
+/// `batch` as `member` must get it: without its own `join`, with its greeting after the first
+/// `presence`.
+fn personal(batch: &[Outbound], member: &mut Member) -> Arc<[Outbound]> {
+    let mut frames = Vec::with_capacity(batch.len() + 1);
+    for frame in batch {
+        if frame.kind == FrameKind::Join(member.account) {
+            continue;
+        }
+        frames.push(frame.clone());
+        if frame.kind == FrameKind::Presence
+            && let Some(greeting) = member.greeting.take()
+        {
+            frames.push(greeting);
+        }
+    }
+    frames.into()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -430,8 +550,10 @@ mod tests {
 
     fn drain(membership: &mut Membership) -> Vec<ServerMessage> {
         let mut seen = Vec::new();
-        while let Ok(out) = membership.queue.try_recv() {
-            seen.push(serde_json::from_str(out.frame.as_str()).unwrap());
+        while let Ok(delivery) = membership.queue.try_recv() {
+            for out in delivery.frames() {
+                seen.push(serde_json::from_str(out.frame.as_str()).unwrap());
+            }
         }
         seen
     }
@@ -566,6 +688,67 @@ mod tests {
         assert_eq!(
             *recorder.0.lock().unwrap(),
             ["+ann", "+bob", "+bob", "-bob", "-ann"]
+        );
+    }
+
+    #[test]
+    fn a_batched_room_delivers_at_flush_one_batch_per_member_with_the_last_presence_only() {
+        let room = ChatRoom::batched(GigId::new(), None);
+        let (ann, bob) = (AccountId::new(), AccountId::new());
+        let mut a = joined(&room, ann, "ann");
+        room.flush();
+        assert_eq!(drain(&mut a), [ServerMessage::Presence { count: 1 }]);
+        room.reserve(bob).unwrap();
+        let greeting = Outbound::new(&ServerMessage::Deleted {
+            id: MessageId::new(),
+        });
+        let mut b = room
+            .join_greeted(bob, user("bob"), Some(greeting.clone()))
+            .unwrap();
+        let said = Outbound::new(&ServerMessage::Presence { count: 99 });
+        room.broadcast(Outbound {
+            kind: FrameKind::Other,
+            ..said
+        });
+        assert!(drain(&mut a).is_empty(), "nothing before the flush");
+        room.flush();
+        let batch = a.queue.try_recv().unwrap();
+        assert!(a.queue.try_recv().is_err(), "one delivery for the tick");
+        let frames: Vec<ServerMessage> = batch
+            .frames()
+            .iter()
+            .map(|f| serde_json::from_str(f.frame.as_str()).unwrap())
+            .collect();
+        assert_eq!(
+            frames,
+            [
+                ServerMessage::Join(user("bob")),
+                ServerMessage::Presence { count: 2 },
+                ServerMessage::Presence { count: 99 },
+            ]
+        );
+        let greeting: ServerMessage = serde_json::from_str(greeting.frame.as_str()).unwrap();
+        assert_eq!(
+            drain(&mut b),
+            [
+                ServerMessage::Presence { count: 2 },
+                greeting,
+                ServerMessage::Presence { count: 99 },
+            ],
+            "no own join; the greeting right after the presence"
+        );
+        // Two joins in one tick: one presence, the last.
+        let (cid, dan) = (AccountId::new(), AccountId::new());
+        let _c = joined(&room, cid, "cid");
+        let _d = joined(&room, dan, "dan");
+        room.flush();
+        assert_eq!(
+            drain(&mut a),
+            [
+                ServerMessage::Join(user("cid")),
+                ServerMessage::Join(user("dan")),
+                ServerMessage::Presence { count: 4 },
+            ]
         );
     }
 

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use bookmygig_api::{AccountId, ChatUser, GigId, ServerMessage, StreamStatus};
 use tokio::sync::{Notify, broadcast, watch};
@@ -20,6 +21,11 @@ use tokio::sync::{Notify, broadcast, watch};
 use super::bus::{BusError, RoomBus, Roster};
 use super::room::{ChatRoom, Kick, MemberId, Membership, Outbound, RoomFull};
 use crate::live::HubEvent;
+
+/// How often the server's rooms hand their members what was broadcast meanwhile: long enough
+/// to batch several messages per member in a busy room (one wake-up and one write each), short
+/// enough not to be noticed.
+pub const ROOM_TICK: Duration = Duration::from_millis(20);
 
 /// Something every member of a gig's room must see or undergo.
 ///
@@ -45,6 +51,8 @@ pub struct ChatRooms {
     idle: Notify,
     /// The other nodes, in a cluster.
     link: Option<Link>,
+    /// Rooms deliver in batches this often ([`ChatRooms::run_ticks`]); `None`: at once.
+    tick: Option<Duration>,
 }
 
 /// How a cluster node's rooms reach the others.
@@ -60,18 +68,47 @@ impl fmt::Debug for Link {
 }
 
 impl ChatRooms {
-    /// No rooms yet; a single node.
+    /// No rooms yet; a single node, delivering at once.
     pub fn new() -> Arc<Self> {
-        Arc::new(ChatRooms::default())
+        Self::configured(None, None)
     }
 
     /// No rooms yet; a cluster node whose events travel over `bus` and whose people `roster`
     /// counts. Whoever runs the bus delivers what arrives with [`ChatRooms::deliver`].
     pub fn linked(bus: Arc<dyn RoomBus>, roster: Arc<dyn Roster>) -> Arc<Self> {
+        Self::configured(Some((bus, roster)), None)
+    }
+
+    /// No rooms yet; linked to a cluster when `link` is given, and, with a `tick`, rooms that
+    /// deliver broadcasts in batches every `tick` while [`ChatRooms::run_ticks`] runs.
+    pub fn configured(
+        link: Option<(Arc<dyn RoomBus>, Arc<dyn Roster>)>,
+        tick: Option<Duration>,
+    ) -> Arc<Self> {
         Arc::new(ChatRooms {
-            link: Some(Link { bus, roster }),
+            link: link.map(|(bus, roster)| Link { bus, roster }),
+            tick,
             ..ChatRooms::default()
         })
+    }
+
+    /// Flushes every room's batch once per tick until `shutdown` turns true (returns at once
+    /// when the rooms deliver without batches).
+    pub async fn run_ticks(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
+        let Some(tick) = self.tick else { return };
+        let mut ticks = tokio::time::interval(tick);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticks.tick() => {
+                    let rooms: Vec<Arc<ChatRoom>> = self.rooms().values().cloned().collect();
+                    for room in rooms {
+                        room.flush();
+                    }
+                }
+                () = async { drop(shutdown.wait_for(|stopping| *stopping).await) } => return,
+            }
+        }
     }
 
     fn rooms(&self) -> MutexGuard<'_, HashMap<GigId, Arc<ChatRoom>>> {
@@ -87,12 +124,16 @@ impl ChatRooms {
             // The registry lock is held while reserving, so a room being emptied cannot be
             // forgotten between the lookup and the reservation.
             let mut rooms = self.rooms();
-            let room = Arc::clone(rooms.entry(gig).or_insert_with(|| match &self.link {
-                Some(link) => {
+            let room = Arc::clone(rooms.entry(gig).or_insert_with(|| {
+                let roster = self.link.as_ref().map(|link| {
                     link.bus.want(gig);
-                    Arc::new(ChatRoom::with_roster(gig, Arc::clone(&link.roster)))
-                }
-                None => Arc::new(ChatRoom::new(gig)),
+                    Arc::clone(&link.roster)
+                });
+                Arc::new(match (roster, self.tick) {
+                    (roster, Some(_)) => ChatRoom::batched(gig, roster),
+                    (Some(roster), None) => ChatRoom::with_roster(gig, roster),
+                    (None, None) => ChatRoom::new(gig),
+                })
             }));
             if let Err(full) = room.reserve(account) {
                 if room.is_idle() {
@@ -348,12 +389,20 @@ mod tests {
         let _presence = membership.queue.recv().await.unwrap();
         let publisher = hub.start_publishing(gig).unwrap();
         let _elsewhere = hub.start_publishing(other).unwrap();
-        let live: ServerMessage =
-            serde_json::from_str(membership.queue.recv().await.unwrap().frame.as_str()).unwrap();
+        let live: ServerMessage = serde_json::from_str(
+            membership.queue.recv().await.unwrap().frames()[0]
+                .frame
+                .as_str(),
+        )
+        .unwrap();
         assert!(matches!(&live, ServerMessage::Stream(s) if s.live && s.gig_id == gig));
         drop(publisher);
-        let offline_now: ServerMessage =
-            serde_json::from_str(membership.queue.recv().await.unwrap().frame.as_str()).unwrap();
+        let offline_now: ServerMessage = serde_json::from_str(
+            membership.queue.recv().await.unwrap().frames()[0]
+                .frame
+                .as_str(),
+        )
+        .unwrap();
         assert_eq!(offline_now, ServerMessage::Stream(offline(gig)));
         stop.send(true).unwrap();
         forward.await.unwrap();

@@ -34,7 +34,7 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 /// Longest one write may take before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Most queued frames written with one flush.
+/// Most queued deliveries written with one flush.
 const WRITE_BATCH: usize = 64;
 /// How long a closing socket waits for the peer's side of the close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
@@ -240,28 +240,30 @@ where
                 Err(_) => Ending::ClientClosed,
             },
             () = stopping(&mut shutdown) => Ending::Shutdown,
-            out = membership.queue.recv() => {
-                let Some(out) = out else { return Ending::ClientClosed };
-                // Frames already waiting go out with it: buffered, then one flush (one write
-                // system call) for the batch, so a member that fell behind catches up cheaply.
-                let mut next = Some(out);
+            delivery = membership.queue.recv() => {
+                let Some(delivery) = delivery else { return Ending::ClientClosed };
+                // Deliveries already waiting go out with it: buffered, then one flush (one
+                // write system call), so a member that fell behind catches up cheaply.
+                let mut next = Some(delivery);
                 let mut batch = 0;
                 let mut fed = true;
-                while let Some(out) = next.take() {
+                'feeding: while let Some(delivery) = next.take() {
                     batch += 1;
                     if batch < WRITE_BATCH {
                         next = membership.queue.try_recv().ok();
                     }
-                    if !seen.is_empty() {
-                        if Instant::now() > dedupe_until {
-                            seen = HashSet::new();
-                        } else if out.message().is_some_and(|id| seen.remove(&id)) {
-                            continue;
+                    for out in delivery.frames() {
+                        if !seen.is_empty() {
+                            if Instant::now() > dedupe_until {
+                                seen = HashSet::new();
+                            } else if out.message().is_some_and(|id| seen.remove(&id)) {
+                                continue;
+                            }
                         }
-                    }
-                    if !feed(&mut sink, Message::Text(out.frame)).await {
-                        fed = false;
-                        break;
+                        if !feed(&mut sink, Message::Text(out.frame.clone())).await {
+                            fed = false;
+                            break 'feeding;
+                        }
                     }
                 }
                 if fed && flush(&mut sink).await {
