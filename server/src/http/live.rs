@@ -68,9 +68,11 @@ pub async fn playback(
     }))
 }
 
-/// Whether the gig is on air, since when, for how many, and what the media says about itself.
+/// Whether the gig is on air, since when, for how many (every node of a cluster counted, as of
+/// the last second), and what the media says about itself.
 #[utoipa::path(get, path = "/api/v1/gigs/{id}/stream", tag = "live", params(("id" = GigId, Path)),
-    responses((status = 200, body = StreamStatus), (status = 404, body = bookmygig_api::Problem)))]
+    responses((status = 200, body = StreamStatus), (status = 404, body = bookmygig_api::Problem),
+        (status = 503, body = bookmygig_api::Problem)))]
 pub async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,
