@@ -360,7 +360,7 @@ async fn a_stream_published_on_one_node_is_relayed_once_per_node_and_survives_it
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_second_publisher_and_tokenless_relays_are_refused_on_every_node() {
+async fn a_second_publisher_and_tokenless_relays_are_refused_and_a_lapsed_claim_is_taken_back() {
     let cluster = ClusterNodes::start(2, &[]);
     let (a, b) = (cluster.node(0), cluster.node(1));
     let show = Show::publish_to(a).await;
@@ -396,6 +396,36 @@ async fn a_second_publisher_and_tokenless_relays_are_refused_on_every_node() {
         .await
         .unwrap();
     assert!(!openapi.contains("/internal"));
+
+    // The claim lapses (as if Redis had been out for longer than the TTL): the publishing node
+    // takes it back, and the gig is live on both nodes again (whichever ran first, its renewal
+    // or a sweeper).
+    let redis = redis::Client::open(cluster.redis().url()).unwrap();
+    let mut redis = redis.get_multiplexed_async_connection().await.unwrap();
+    let entry = format!("bmg:stream:{}", gig.id);
+    let _: () = redis::cmd("DEL")
+        .arg(&entry)
+        .query_async(&mut redis)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + PATIENCE;
+    let mut tick = tokio::time::interval(Duration::from_millis(100));
+    loop {
+        tick.tick().await;
+        let back: bool = redis::cmd("EXISTS")
+            .arg(&entry)
+            .query_async(&mut redis)
+            .await
+            .unwrap();
+        if back {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the claim was never taken back");
+    }
+    for node in [a, b] {
+        await_status(node, gig.id, PATIENCE, |s| s.live).await;
+        await_gig_status(node, gig.id, GigStatus::Live, PATIENCE).await;
+    }
 }
 
 #[tokio::test]

@@ -27,7 +27,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{Cluster, ClusterError, NodeId};
-use crate::live::LiveStream;
+use crate::live::{LiveStream, StreamHub};
 
 /// How long a publishing node's claim outlives its last renewal: a node killed without a word
 /// leaves its gigs live on other nodes for at most this long (plus one sweep).
@@ -411,9 +411,15 @@ impl fmt::Debug for StreamClaim {
 
 impl StreamClaim {
     /// Renews the claim every [`HEARTBEAT`] with `stream`'s status until it is released, and
-    /// keeps the stored gig `live` meanwhile (a sweeper that raced this publish, or a lapse
-    /// during a Redis outage, may have marked it offline).
-    pub fn keep_alive(&mut self, stream: Arc<LiveStream>, store: Arc<dyn Store>) {
+    /// keeps the stored gig `live` meanwhile: a sweeper that raced this publish, or one that ran
+    /// while a Redis outage let the claim lapse, may have marked it offline — then the gig is
+    /// marked live and announced live again through `hub`.
+    pub fn keep_alive(
+        &mut self,
+        stream: Arc<LiveStream>,
+        hub: Arc<StreamHub>,
+        store: Arc<dyn Store>,
+    ) {
         let Some(lost_tx) = self.lost_tx.take() else {
             return;
         };
@@ -443,8 +449,11 @@ impl StreamClaim {
                     && record.state == GigState::Offline
                 {
                     tracing::info!(gig = %gig, "gig was stored offline while published here; live again");
-                    if let Err(error) = store.set_gig_state(gig, GigState::Live).await {
-                        tracing::warn!(gig = %gig, %error, "could not mark the gig live");
+                    match store.set_gig_state(gig, GigState::Live).await {
+                        Ok(_) => hub.announce_live_again(&stream),
+                        Err(error) => {
+                            tracing::warn!(gig = %gig, %error, "could not mark the gig live");
+                        }
                     }
                 }
             }

@@ -138,6 +138,17 @@ impl StreamHub {
         }
     }
 
+    /// Announces `stream` live again (after a sweeper took it off air while this node's claim
+    /// had lapsed). Nothing unless it is the gig's published stream here.
+    pub fn announce_live_again(&self, stream: &Arc<LiveStream>) {
+        if self
+            .published_stream(stream.gig_id)
+            .is_some_and(|current| Arc::ptr_eq(&current, stream))
+        {
+            let _ = self.events.send(HubEvent::Live(stream.status()));
+        }
+    }
+
     /// Stream events from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<HubEvent> {
         self.events.subscribe()

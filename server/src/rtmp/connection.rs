@@ -328,6 +328,7 @@ impl Connection {
                         if let Some(claim) = &mut claim {
                             claim.keep_alive(
                                 Arc::clone(publisher.stream()),
+                                Arc::clone(&self.context.hub),
                                 Arc::clone(&self.context.store),
                             );
                         }
