@@ -9,8 +9,9 @@ mod common;
 use std::time::Duration;
 
 use bookmygig_api::ServerMessage;
+use common::process::{SERVE_TEST, ServerProcess};
 use common::tmux::Tmux;
-use common::{BIN, FfmpegPublisher, TestServer, User};
+use common::{BIN, FfmpegPublisher, Serving as _, TestServer, User};
 
 /// Generous: the CI machine has two cores and compiles other crates meanwhile.
 const PATIENCE: Duration = Duration::from_secs(20);
@@ -162,4 +163,74 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
 /// A second creator, so the catalogue has a gig the search must leave out.
 async fn creator_two(server: &TestServer) -> bookmygig_client::Client {
     server.account("other_host", 99).await
+}
+
+/// Not a test: the server of [`the_room_shows_the_lost_server_and_recovers_when_it_returns`],
+/// run by it in a child process so that it can be killed.
+#[test]
+#[ignore = "a server for other tests, started by them in a child process"]
+fn serve_for_other_tests() {
+    common::process::serve_in_this_process();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_room_shows_the_lost_server_and_recovers_when_it_returns() {
+    assert_eq!(SERVE_TEST, "serve_for_other_tests");
+    let data = tempfile::tempdir().expect("temp dir");
+    let any = "127.0.0.1:0".parse().expect("address");
+    let server = ServerProcess::start(data.path(), any, any);
+    let creator = server.account("host", 99).await;
+    let gig = server.gig_starting_soon(&creator, "Resilient Jazz").await;
+    let publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
+    server.await_live(gig.id, PATIENCE).await;
+    let viewer = User::new(&server);
+    viewer.sign_up_with_funds("viewer").await;
+    viewer
+        .run(&["ticket", "buy", &gig.id.to_string()])
+        .await
+        .ok();
+    std::fs::write(
+        viewer.config_dir().join("config.json"),
+        r#"{"player": {"headless": true}}"#,
+    )
+    .expect("config");
+    let tmux = Tmux::start(
+        "restart",
+        (120, 40),
+        &env(&viewer),
+        &[BIN.to_owned(), "tui".to_owned()],
+    )
+    .await;
+    tmux.wait_for("Resilient Jazz", PATIENCE).await;
+    tmux.keys(&["c"]).await;
+    tmux.wait_for(" connected ", PATIENCE).await;
+    tmux.keys(&["p"]).await;
+    tmux.wait_for("▶ playing", PATIENCE).await;
+
+    // The server is killed (and the publisher loses it): every part says so, nothing panics.
+    let killed = server.kill();
+    drop(publisher);
+    let screen = tmux
+        .wait_until("the lost server", PATIENCE, |screen| {
+            screen.contains("reconnecting (attempt")
+                && screen.contains("unreachable, retrying")
+                && screen.contains("Player   retrying")
+        })
+        .await;
+    assert!(screen.contains("connection lost"), "{screen}");
+    assert_eq!(tmux.exit_status().await, None, "the TUI is still running");
+
+    // It comes back: the chat reconnects, the panel shows the stream again, and the player
+    // re-opens by itself once the host is live again.
+    let server = killed.restart();
+    let _publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
+    let screen = tmux
+        .wait_until("the recovered room", Duration::from_secs(45), |screen| {
+            screen.contains(" connected ") && screen.contains("reconnected")
+        })
+        .await;
+    assert!(!screen.contains("unreachable"), "{screen}");
+    tmux.wait_for("▶ playing", Duration::from_secs(45)).await;
+    tmux.keys(&["q"]).await;
+    assert_eq!(tmux.wait_exit(PATIENCE).await, 0);
 }

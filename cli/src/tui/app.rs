@@ -188,6 +188,17 @@ pub struct State {
     pub server: String,
     /// The sign-in form, while open.
     pub form: Option<SignInForm>,
+    /// After a failed catalogue load: when it is tried again by itself.
+    pub catalogue_retry: Option<Retry>,
+}
+
+/// A retry scheduled after failures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Retry {
+    /// Failures in a row so far.
+    pub attempt: u32,
+    /// When to try again.
+    pub at: OffsetDateTime,
 }
 
 impl State {
@@ -228,6 +239,7 @@ impl State {
             now: OffsetDateTime::UNIX_EPOCH,
             server: crate::settings::DEFAULT_SERVER.to_owned(),
             form: None,
+            catalogue_retry: None,
         }
     }
 

@@ -17,6 +17,7 @@
 
 pub mod action;
 pub mod app;
+mod backoff;
 pub mod event;
 pub mod line_editor;
 pub mod room;

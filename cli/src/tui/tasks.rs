@@ -14,6 +14,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use super::action::{Action, ChatEvent, Effect, PlayerUpdate, SignedInAs};
+use super::backoff::backoff_seconds;
 use super::room::STREAM_POLL_SECONDS;
 use super::sign_in::{Mode, Submission};
 use crate::error::CliError;
@@ -22,18 +23,8 @@ use crate::settings::Store;
 /// Chat messages typed faster than they can be sent wait here (the server allows 5 at once).
 const SAY_QUEUE: usize = 16;
 
-/// The longest pause between reconnection attempts.
-const MAX_BACKOFF_SECONDS: u64 = 15;
-
 /// How long quitting waits for mpv to close its window.
 const PLAYER_CLOSE_PATIENCE: Duration = Duration::from_secs(5);
-
-/// The seconds to wait before attempt `attempt` (1, 2, 3…): 1, 2, 4, 8, then 15.
-pub fn backoff_seconds(attempt: u32) -> u64 {
-    2_u64
-        .saturating_pow(attempt.saturating_sub(1))
-        .min(MAX_BACKOFF_SECONDS)
-}
 
 /// The background work of the TUI.
 pub struct Tasks {
@@ -437,16 +428,5 @@ async fn play(
                 }
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reconnection_pauses_double_up_to_fifteen_seconds() {
-        let pauses: Vec<_> = (1..=7).map(backoff_seconds).collect();
-        assert_eq!(pauses, [1, 2, 4, 8, 15, 15, 15]);
     }
 }

@@ -4,7 +4,8 @@
 use bookmygig_client::GigListQuery;
 
 use super::action::{Action, Effect};
-use super::app::{BuyDialog, BuyPhase, Screen, State, TAB_COUNT};
+use super::app::{BuyDialog, BuyPhase, Retry, Screen, State, TAB_COUNT};
+use super::backoff::backoff_seconds;
 
 mod room;
 mod sign_in;
@@ -114,7 +115,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             run,
             update,
         } => room::player(state, id, run, update),
-        Action::Tick(now) => room::tick(state, now),
+        Action::Tick(now) => {
+            let mut effects = room::tick(state, now);
+            if state.catalogue_retry.is_some_and(|retry| retry.at <= now) && !state.loading {
+                effects.extend(reload(state));
+            }
+            effects
+        }
         Action::SignIn => {
             sign_in::open(state);
             Vec::new()
@@ -311,6 +318,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             match result {
                 Ok(page) => {
                     state.error = None;
+                    state.catalogue_retry = None;
                     state.status = format!(
                         "{} gig{}",
                         page.items.len(),
@@ -321,7 +329,14 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     state.selected = state.selected.min(state.visible().len().saturating_sub(1));
                 }
                 Err(reason) => {
-                    state.status = "could not load the gigs; r to retry".to_owned();
+                    let attempt = state.catalogue_retry.map_or(1, |retry| retry.attempt + 1);
+                    let pause = backoff_seconds(attempt);
+                    state.catalogue_retry = Some(Retry {
+                        attempt,
+                        at: state.now
+                            + time::Duration::seconds(pause.try_into().unwrap_or(i64::MAX)),
+                    });
+                    state.status = format!("could not load the gigs; retrying in {pause} s");
                     state.error = Some(reason);
                 }
             }
@@ -357,6 +372,17 @@ fn entrance(state: &State) -> Option<bookmygig_api::Gig> {
         Screen::Catalogue | Screen::Gig => state.selected_gig().cloned(),
         Screen::Room => None,
     }
+}
+
+/// Loads the current listing again, leaving the screen and the selection alone (a retry).
+fn reload(state: &mut State) -> Vec<Effect> {
+    state.request += 1;
+    state.loading = true;
+    state.loading_more = false;
+    vec![Effect::FetchCatalogue {
+        request: state.request,
+        query: state.listing.clone(),
+    }]
 }
 
 /// Asks for the page after the loaded ones, unless one is on its way or there is none.
@@ -521,6 +547,57 @@ mod tests {
         );
         assert!(!state.loading);
         assert_eq!(state.error.as_deref(), Some("cannot reach the server"));
+    }
+
+    #[test]
+    fn a_failed_load_is_tried_again_by_itself_with_growing_pauses() {
+        let mut state = loaded();
+        let t0 = time::macros::datetime!(2026-05-02 18:00 UTC);
+        update(&mut state, Action::Tick(t0));
+        state.screen = Screen::Gig;
+        let fail = |state: &mut State| {
+            let request = state.request;
+            update(
+                state,
+                Action::CatalogueLoaded {
+                    request,
+                    result: Err("cannot reach the server".to_owned()),
+                },
+            );
+        };
+        update(&mut state, Action::Refresh);
+        state.screen = Screen::Gig;
+        fail(&mut state);
+        assert!(
+            update(
+                &mut state,
+                Action::Tick(t0 + time::Duration::milliseconds(500))
+            )
+            .is_empty()
+        );
+        let effects = update(&mut state, Action::Tick(t0 + time::Duration::seconds(1)));
+        assert!(matches!(effects[..], [Effect::FetchCatalogue { .. }]));
+        assert_eq!(state.screen, Screen::Gig, "a retry leaves the screen alone");
+        fail(&mut state);
+        let retry = state.catalogue_retry.unwrap_or_else(|| panic!("a retry"));
+        assert_eq!(
+            (retry.attempt, retry.at),
+            (2, t0 + time::Duration::seconds(3))
+        );
+        update(&mut state, Action::Tick(retry.at));
+        let request = state.request;
+        update(
+            &mut state,
+            Action::CatalogueLoaded {
+                request,
+                result: Ok(Page {
+                    items: sample::gigs(),
+                    next_cursor: None,
+                }),
+            },
+        );
+        assert_eq!(state.catalogue_retry, None);
+        assert_eq!(state.error, None);
     }
 
     #[test]

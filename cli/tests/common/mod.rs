@@ -3,6 +3,7 @@
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // A harness failure is a test failure.
 
+pub mod process;
 pub mod tmux;
 
 use std::path::Path;
@@ -24,28 +25,36 @@ pub struct TestServer {
     /// Where it accepts RTMP.
     pub rtmp_port: u16,
     stop: Option<oneshot::Sender<()>>,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 impl TestServer {
     /// Starts a server on an embedded store in a temporary directory.
     pub async fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
+        let any = "127.0.0.1:0".parse().expect("address");
+        let mut server = Self::serve_at(dir.path(), any, any).await;
+        server._dir = Some(dir);
+        server
+    }
+
+    /// Starts a server on the data in `data`, listening on `http` and `rtmp` (port 0: any).
+    pub async fn serve_at(
+        data: &Path,
+        http: std::net::SocketAddr,
+        rtmp: std::net::SocketAddr,
+    ) -> Self {
         let config = Config::try_parse_from([
             "bookmygig-server".to_owned(),
             "--http".into(),
             "127.0.0.1:0".into(),
             "--data-dir".into(),
-            dir.path().display().to_string(),
+            data.display().to_string(),
         ])
         .expect("valid flags");
         let store = open_store(&config).await.expect("store opens");
-        let http = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let rtmp = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
+        let http = tokio::net::TcpListener::bind(http).await.expect("bind");
+        let rtmp = tokio::net::TcpListener::bind(rtmp).await.expect("bind");
         let base = format!("http://{}", http.local_addr().expect("addr"));
         let rtmp_port = rtmp.local_addr().expect("addr").port();
         let (stop, stopped) = oneshot::channel::<()>();
@@ -61,7 +70,7 @@ impl TestServer {
             base,
             rtmp_port,
             stop: Some(stop),
-            _dir: dir,
+            _dir: None,
         }
     }
 }
@@ -123,10 +132,10 @@ pub struct User {
 
 impl User {
     /// A user of `server` whose local time is around noon, so test gigs stay on one date.
-    pub fn new(server: &TestServer) -> Self {
+    pub fn new(server: &impl Serving) -> Self {
         let (tz, east) = noon_tz();
         Self {
-            server: server.base.clone(),
+            server: server.base().to_owned(),
             tz,
             east,
             config: tempfile::tempdir().expect("temp dir"),
@@ -285,15 +294,23 @@ impl Drop for FfmpegPublisher {
     }
 }
 
-impl TestServer {
+/// What the tests do with a server, wherever it runs (in this process or a child).
+#[allow(async_fn_in_trait)] // Test code: the futures stay on the test's runtime.
+pub trait Serving {
+    /// `http://127.0.0.1:PORT`.
+    fn base(&self) -> &str;
+
+    /// Where it accepts RTMP.
+    fn rtmp_port(&self) -> u16;
+
     /// A client of this server, without credentials.
-    pub fn anonymous(&self) -> bookmygig_client::Client {
-        bookmygig_client::Client::new(&self.base).expect("client")
+    fn anonymous(&self) -> bookmygig_client::Client {
+        bookmygig_client::Client::new(self.base()).expect("client")
     }
 
     /// Signs `handle` up through the API, tops its wallet up by `dollars`, and returns a client
     /// carrying its token.
-    pub async fn account(&self, handle: &str, dollars: i64) -> bookmygig_client::Client {
+    async fn account(&self, handle: &str, dollars: i64) -> bookmygig_client::Client {
         let signed = self
             .anonymous()
             .sign_up(&bookmygig_api::NewAccount {
@@ -313,7 +330,7 @@ impl TestServer {
 
     /// A creator's gig titled `title` that starts in ten minutes (so its stream key works now);
     /// the creator's view, with the key.
-    pub async fn gig_starting_soon(
+    async fn gig_starting_soon(
         &self,
         creator: &bookmygig_client::Client,
         title: &str,
@@ -337,13 +354,17 @@ impl TestServer {
     }
 
     /// The RTMP publish URL of `gig` (the creator's view, which carries the key).
-    pub fn publish_url(&self, gig: &bookmygig_api::Gig) -> String {
+    fn publish_url(&self, gig: &bookmygig_api::Gig) -> String {
         let key = gig.stream_key.as_ref().expect("creator view has the key");
-        format!("rtmp://127.0.0.1:{}/live/{}", self.rtmp_port, key.expose())
+        format!(
+            "rtmp://127.0.0.1:{}/live/{}",
+            self.rtmp_port(),
+            key.expose()
+        )
     }
 
     /// Waits (up to `within`) until the gig's stream is live.
-    pub async fn await_live(&self, gig: bookmygig_api::GigId, within: std::time::Duration) {
+    async fn await_live(&self, gig: bookmygig_api::GigId, within: std::time::Duration) {
         let client = self.anonymous();
         let deadline = tokio::time::Instant::now() + within;
         loop {
@@ -360,5 +381,25 @@ impl TestServer {
             );
             tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         }
+    }
+}
+
+impl Serving for TestServer {
+    fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn rtmp_port(&self) -> u16 {
+        self.rtmp_port
+    }
+}
+
+impl Serving for process::ServerProcess {
+    fn base(&self) -> &str {
+        &self.base
+    }
+
+    fn rtmp_port(&self) -> u16 {
+        self.rtmp_port
     }
 }

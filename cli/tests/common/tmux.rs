@@ -64,7 +64,25 @@ impl Tmux {
         ])
         .await;
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        tmux.run(&args).await;
+        // Two tmux servers starting at the same instant (tests run in parallel) sometimes
+        // lose one ("server exited unexpectedly"); starting again is safe.
+        for attempt in 1.. {
+            let out = Command::new("tmux")
+                .arg("-L")
+                .arg(&tmux.socket)
+                .args(&args)
+                .output()
+                .await
+                .expect("tmux runs");
+            if out.status.success() {
+                break;
+            }
+            assert!(
+                attempt < 3,
+                "tmux new-session failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
         // The command is interactive, so it is still running: its pane will stay when it exits.
         tmux.run(&["set-option", "-w", "-t", "main", "remain-on-exit", "on"])
             .await;

@@ -77,7 +77,17 @@ fn list(frame: &mut Frame<'_>, area: Rect, state: &State) {
             Line::from(Span::styled("Could not load the gigs", theme.error())),
             Line::from(error.as_str()),
             Line::from(""),
-            Line::from(Span::styled("Press r to retry.", theme.dim())),
+            Line::from(Span::styled(
+                match &state.catalogue_retry {
+                    Some(retry) => format!(
+                        "Retrying in {} s (attempt {}); r: now.",
+                        (retry.at - state.now).whole_seconds().max(0),
+                        retry.attempt + 1
+                    ),
+                    None => "Press r to retry.".to_owned(),
+                },
+                theme.dim(),
+            )),
         ])
     } else if visible.is_empty() && state.loading {
         Some(vec![Line::from(Span::styled("Loading gigs…", theme.dim()))])

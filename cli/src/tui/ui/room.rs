@@ -72,9 +72,10 @@ fn stream_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
         Some(_) => Line::from("Waiting for the host"),
     };
     lines.push(status);
-    if let Some(error) = &room.stream_error {
+    // One line: the reason is long (a URL and an OS error) and the chat's notice has it.
+    if room.stream_error.is_some() {
         lines.push(Line::from(Span::styled(
-            format!("unreachable, retrying: {error}"),
+            "unreachable, retrying…",
             theme.error(),
         )));
     }
@@ -203,6 +204,9 @@ fn player(room: &Room, theme: &Theme) -> Span<'static> {
         PlayerState::Paused => Span::raw("paused"),
         PlayerState::Ended if room.want_play => Span::raw("ended; re-opens when live"),
         PlayerState::Ended => Span::raw("ended"),
+        PlayerState::Failed(reason) if room.want_play => {
+            Span::styled(format!("retrying ({reason})"), theme.error())
+        }
         PlayerState::Failed(reason) => Span::styled(format!("failed: {reason}"), theme.error()),
     }
 }
