@@ -1,4 +1,5 @@
-//! The only code that touches libmpv: creating a handle, and the thread that owns it.
+//! The only code that drives libmpv (through the [`libmpv`] binding): creating a handle, and the
+//! thread that owns it.
 //!
 //! Rules of libmpv this follows (checked against libmpv 0.35.1, client API 2.0):
 //! - One thread waits on a handle, and the data of an event is only valid until the next wait,
@@ -9,24 +10,23 @@
 //! - After `quit` (or the viewer closing the window) the handle is finished; playing again needs a
 //!   new one, so a [`Player`](super::Player) plays one stream once.
 //!
-//! About `LC_NUMERIC=C`: `mpv_create` refuses to run (returns NULL, and libmpv2 reports
-//! `Error::Null`) when the process's numeric locale is anything but `C` or `C.UTF-8`, because it
-//! parses and prints floating-point option values with the C library. libmpv2 7.0 does not call
-//! `setlocale` itself, and we cannot (it is `unsafe`, which the workspace forbids). Nothing is
-//! needed: a C program starts in the `C` locale until it calls `setlocale(LC_ALL, "")`, and
-//! neither Rust's runtime nor our dependencies call it, so the `LANG`/`LC_*` variables of the
-//! environment do not matter. (Checked: with `LC_ALL=de_DE.UTF-8` in the environment `Mpv::new`
-//! works; after `setlocale(LC_NUMERIC, "de_DE.UTF-8")` it fails.) Should a future dependency call
-//! `setlocale`, [`PlayerError::Create`] says so.
+//! libmpv itself is loaded at the first [`create`], not linked: see [`libmpv`].
+//!
+//! About `LC_NUMERIC=C`: `mpv_create` refuses to run (returns NULL) when the process's numeric
+//! locale is anything but `C` or `C.UTF-8`, because it parses and prints floating-point option
+//! values with the C library. We do not call `setlocale`, and nothing is needed: a C program
+//! starts in the `C` locale until it calls `setlocale(LC_ALL, "")`, and neither Rust's runtime
+//! nor our dependencies call it, so the `LANG`/`LC_*` variables of the environment do not matter.
+//! (Checked: with `LC_ALL=de_DE.UTF-8` in the environment `mpv_create` works; after
+//! `setlocale(LC_NUMERIC, "de_DE.UTF-8")` it fails.) Should a future dependency call `setlocale`,
+//! [`PlayerError::Create`] says so.
 
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::thread;
 use std::time::Instant;
 
-use libmpv2::events::{Event, PropertyData};
-use libmpv2::{Format, Mpv, mpv_end_file_reason, mpv_error};
-
+use super::libmpv::{self, EndFileReason, Error, Event, Format, Handle, PropertyValue, error_code};
 use super::live_edge::LiveEdgeConfig;
 use super::outbox::Outbox;
 use super::session::{EndReason, Output, Session, Signal};
@@ -36,7 +36,8 @@ use super::{PlayerError, PlayerEvent, PlayerOptions};
 /// and the resolution of stall detection.
 const WAIT_SLICE_S: f64 = 0.1;
 
-/// The properties the session needs, with the format to receive them in.
+/// The properties the session needs, with the format to receive them in. Each is observed with
+/// its position here plus one as its id, which its change events carry.
 const OBSERVED: [(&str, Format); 4] = [
     ("time-pos", Format::Double),
     ("demuxer-cache-duration", Format::Double),
@@ -105,40 +106,31 @@ pub(crate) fn display_available(var: impl Fn(&str) -> Option<std::ffi::OsString>
 }
 
 /// Creates and initializes an mpv handle with `options`. Cheap (a few milliseconds): no file is
-/// opened and no window is shown yet.
-pub(crate) fn create(options: &PlayerOptions) -> Result<Mpv, PlayerError> {
-    let settings = mpv_options(options);
-    let mut rejected: Option<&'static str> = None;
-    // Note: libmpv2 7.0 leaks the unfinished handle when the initializer fails; that only
-    // happens on a programming error (an unknown option), so it is not worth working around.
-    let created = Mpv::with_initializer(|init| {
-        for (name, value) in &settings {
-            if let Err(err) = init.set_option(name, value.as_str()) {
-                rejected = Some(name);
-                return Err(err);
-            }
-        }
-        Ok(())
-    });
-    created.map_err(|err| match (rejected, err) {
-        (Some(name), err) => PlayerError::Option {
-            name,
-            reason: describe(&err),
-        },
-        (None, libmpv2::Error::Null) => PlayerError::Create,
-        (None, libmpv2::Error::VersionMismatch { loaded, .. }) => PlayerError::Version {
-            major: loaded >> 16,
-            minor: loaded & 0xffff,
-        },
-        (None, err) => PlayerError::Init(describe(&err)),
-    })
+/// opened and no window is shown yet. The first call also loads libmpv (tens of milliseconds).
+pub(crate) fn create(options: &PlayerOptions) -> Result<Handle, PlayerError> {
+    let api = libmpv::load().map_err(|err| match err {
+        libmpv::LoadError::Version { major, minor } => PlayerError::Version { major, minor },
+        err => PlayerError::Library(err.to_string()),
+    })?;
+    // On an error below, dropping the unfinished handle destroys it.
+    let mpv = Handle::create(api).ok_or(PlayerError::Create)?;
+    for (name, value) in mpv_options(options) {
+        mpv.set_option(name, &value)
+            .map_err(|err| PlayerError::Option {
+                name,
+                reason: describe(&err),
+            })?;
+    }
+    mpv.initialize()
+        .map_err(|err| PlayerError::Init(describe(&err)))?;
+    Ok(mpv)
 }
 
 /// Starts the thread that owns `mpv`: it loads `url`, reports through `outbox` and ends (after
 /// destroying the handle) on [`Command::Stop`], when the [`Player`](super::Player) is dropped,
 /// or when playback ends.
 pub(crate) fn spawn(
-    mpv: Mpv,
+    mpv: Handle,
     url: String,
     live_edge: Option<LiveEdgeConfig>,
     commands: Receiver<Command>,
@@ -162,7 +154,7 @@ pub(crate) fn spawn(
 
 /// The event loop; returns the last event once playback is over or a stop was requested.
 fn drive(
-    mpv: &Mpv,
+    mpv: &Handle,
     url: &str,
     live_edge: Option<LiveEdgeConfig>,
     commands: &Receiver<Command>,
@@ -178,7 +170,6 @@ fn drive(
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return PlayerEvent::Closed,
             Err(TryRecvError::Empty) => {}
         }
-        // The event borrows from the handle; `to_signal` copies what matters before the next wait.
         let signal = mpv.wait_event(WAIT_SLICE_S).and_then(to_signal);
         let now = Instant::now();
         if let Some(signal) = signal {
@@ -190,10 +181,10 @@ fn drive(
                 Output::Event(event) => outbox.send(event),
                 // Best effort: if mpv refused, playing on at the old speed is the safe outcome.
                 Output::SetSpeed(speed) => {
-                    let _ = mpv.set_property("speed", speed);
+                    let _ = mpv.set_property_f64("speed", speed);
                 }
                 Output::Reload => {
-                    if let Err(err) = mpv.command("loadfile", &[url, "replace"]) {
+                    if let Err(err) = mpv.command(&["loadfile", url, "replace"]) {
                         return PlayerEvent::Error(describe(&err));
                     }
                 }
@@ -204,17 +195,16 @@ fn drive(
 }
 
 /// Subscribes to what the session needs and starts loading `url`.
-fn start(mpv: &Mpv, url: &str) -> libmpv2::Result<()> {
-    // `idle` and `tick` are deprecated and only wake us up for nothing.
+fn start(mpv: &Handle, url: &str) -> Result<(), Error> {
     mpv.disable_deprecated_events()?;
     for (id, (name, format)) in (1..).zip(OBSERVED) {
-        mpv.observe_property(name, format, id)?;
+        mpv.observe_property(id, name, format)?;
     }
-    mpv.command("loadfile", &[url])
+    mpv.command(&["loadfile", url])
 }
 
 /// Translates one mpv event into what the session understands.
-fn to_signal(event: libmpv2::Result<Event<'_>>) -> Option<Signal> {
+fn to_signal(event: Result<Event, Error>) -> Option<Signal> {
     let event = match event {
         Ok(event) => event,
         // We make no asynchronous requests, so an error here is a failed (re)load.
@@ -225,43 +215,49 @@ fn to_signal(event: libmpv2::Result<Event<'_>>) -> Option<Signal> {
         Event::PlaybackRestart => Signal::PlaybackRestart,
         Event::Shutdown => Signal::Shutdown,
         Event::EndFile(reason) => Signal::EndFile(match reason {
-            mpv_end_file_reason::Eof => EndReason::Eof,
-            mpv_end_file_reason::Stop => EndReason::Stop,
-            mpv_end_file_reason::Quit => EndReason::Quit,
-            mpv_end_file_reason::Redirect => EndReason::Redirect,
-            _ => EndReason::Error,
+            EndFileReason::Eof => EndReason::Eof,
+            EndFileReason::Stop => EndReason::Stop,
+            EndFileReason::Quit => EndReason::Quit,
+            EndFileReason::Redirect => EndReason::Redirect,
+            EndFileReason::Error | EndFileReason::Unknown(_) => EndReason::Error,
         }),
-        Event::PropertyChange { name, change, .. } => match (name, change) {
-            ("time-pos", PropertyData::Double(v)) => Signal::TimePos(v),
-            ("demuxer-cache-duration", PropertyData::Double(v)) => Signal::CacheDuration(v),
-            ("paused-for-cache", PropertyData::Flag(b)) => Signal::PausedForCache(b),
-            ("pause", PropertyData::Flag(b)) => Signal::Pause(b),
-            // `None` data: the property is unavailable (between files).
+        Event::PropertyChange { id, value } => match (observed_name(id)?, value) {
+            ("time-pos", PropertyValue::Double(v)) => Signal::TimePos(v),
+            ("demuxer-cache-duration", PropertyValue::Double(v)) => Signal::CacheDuration(v),
+            ("paused-for-cache", PropertyValue::Flag(b)) => Signal::PausedForCache(b),
+            ("pause", PropertyValue::Flag(b)) => Signal::Pause(b),
+            // `None`: the property is unavailable (between files).
             _ => return None,
         },
-        _ => return None,
+        Event::Other => return None,
     })
 }
 
-/// A sentence for a libmpv error, for people (libmpv2 only offers its `Debug` form).
-fn describe(err: &libmpv2::Error) -> String {
-    match err {
-        libmpv2::Error::Raw(code) => match *code {
-            mpv_error::LoadingFailed => {
+/// The name of the property observed with `id` (see [`OBSERVED`]).
+fn observed_name(id: u64) -> Option<&'static str> {
+    let index = usize::try_from(id).ok()?.checked_sub(1)?;
+    OBSERVED.get(index).map(|(name, _)| *name)
+}
+
+/// A sentence for a libmpv error, for people.
+fn describe(err: &Error) -> String {
+    match *err {
+        Error::Mpv { code, text } => match code {
+            error_code::LOADING_FAILED => {
                 "could not load the stream (unreachable, refused, or not media)".to_owned()
             }
-            mpv_error::UnknownFormat => "the stream is in a format mpv does not know".to_owned(),
-            mpv_error::NothingToPlay => "the stream has no audio or video to play".to_owned(),
-            mpv_error::Unsupported => "the stream uses something mpv does not support".to_owned(),
-            mpv_error::AoInitFailed => "could not open the audio output".to_owned(),
-            mpv_error::VoInitFailed => "could not open the video output".to_owned(),
-            mpv_error::OptionNotFound => "no such option in this mpv".to_owned(),
-            mpv_error::OptionFormat | mpv_error::OptionError => "invalid option value".to_owned(),
-            code => format!("mpv error {code}"),
+            error_code::UNKNOWN_FORMAT => "the stream is in a format mpv does not know".to_owned(),
+            error_code::NOTHING_TO_PLAY => "the stream has no audio or video to play".to_owned(),
+            error_code::UNSUPPORTED => "the stream uses something mpv does not support".to_owned(),
+            error_code::AO_INIT_FAILED => "could not open the audio output".to_owned(),
+            error_code::VO_INIT_FAILED => "could not open the video output".to_owned(),
+            error_code::OPTION_NOT_FOUND => "no such option in this mpv".to_owned(),
+            error_code::OPTION_FORMAT | error_code::OPTION_ERROR => {
+                "invalid option value".to_owned()
+            }
+            code => format!("mpv error {code}: {text}"),
         },
-        libmpv2::Error::InvalidUtf8 => "mpv returned text that is not UTF-8".to_owned(),
-        libmpv2::Error::Null => "text with a NUL byte, or mpv could not start".to_owned(),
-        libmpv2::Error::VersionMismatch { .. } => "libmpv client API version mismatch".to_owned(),
+        Error::Nul => "text with a NUL byte".to_owned(),
     }
 }
 
@@ -354,10 +350,30 @@ mod tests {
 
     #[test]
     fn load_failures_read_as_sentences() {
+        let error = |code| Error::Mpv {
+            code,
+            text: "unknown error",
+        };
         assert_eq!(
-            describe(&libmpv2::Error::Raw(mpv_error::LoadingFailed)),
+            describe(&error(error_code::LOADING_FAILED)),
             "could not load the stream (unreachable, refused, or not media)"
         );
-        assert_eq!(describe(&libmpv2::Error::Raw(-999)), "mpv error -999");
+        assert_eq!(describe(&error(-999)), "mpv error -999: unknown error");
+    }
+
+    #[test]
+    fn property_changes_are_told_apart_by_their_observation_id() {
+        let change = |id, value| to_signal(Ok(Event::PropertyChange { id, value }));
+        assert_eq!(
+            change(1, PropertyValue::Double(1.5)),
+            Some(Signal::TimePos(1.5))
+        );
+        assert_eq!(
+            change(3, PropertyValue::Flag(true)),
+            Some(Signal::PausedForCache(true))
+        );
+        assert_eq!(change(1, PropertyValue::None), None);
+        assert_eq!(change(0, PropertyValue::Double(1.0)), None);
+        assert_eq!(change(9, PropertyValue::Double(1.0)), None);
     }
 }

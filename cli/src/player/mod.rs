@@ -12,9 +12,12 @@
 //! This module does not know where URLs come from (the playback API) nor when to reopen a
 //! stream that went offline: that is the caller's business.
 //!
-//! Building needs `libmpv-dev` (libmpv2 links `-lmpv`); `scripts/bootstrap` installs it.
+//! libmpv is not linked: the first [`Player::open`] loads it (`libmpv.so.2`, Debian's `libmpv2`
+//! package, which `scripts/bootstrap` installs), so the program starts, and runs everything but
+//! playback, without it.
 
 mod engine;
+mod libmpv;
 pub mod live_edge;
 mod outbox;
 mod session;
@@ -96,6 +99,13 @@ impl PlayerEvent {
 /// Why a player could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum PlayerError {
+    /// libmpv could not be loaded: it is not installed, or one of the libraries it needs is
+    /// missing. The text is the dynamic loader's reason.
+    #[error(
+        "libmpv, which plays the streams, could not be loaded; install it with \
+         `sudo apt-get install -y libmpv2` (or run scripts/bootstrap) ({0})"
+    )]
+    Library(String),
     /// `mpv_create` refused. The likely cause: something in this process called `setlocale`
     /// and the numeric locale is no longer `C`.
     #[error(
