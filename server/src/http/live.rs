@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Response};
 use bookmygig_api::{AccountId, GigId, Playback, StreamStatus};
 use bookmygig_media::flv;
 use bookmygig_store::Store;
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use time::OffsetDateTime;
 use tokio::sync::watch;
 
@@ -23,7 +23,7 @@ use super::json::ApiJson;
 use super::problem::ApiError;
 use crate::access;
 use crate::live::metrics::StreamMetrics;
-use crate::live::stream::Subscription;
+use crate::live::stream::{Segment, Subscription};
 use crate::live::{LiveMetrics, ViewerFeed};
 use crate::money::WatchGuard;
 use crate::playback::PlaybackGrant;
@@ -31,8 +31,8 @@ use crate::state::AppState;
 
 /// How long a playback URL opens new connections.
 const PLAYBACK_TTL: time::Duration = time::Duration::minutes(10);
-/// Most bytes of waiting tags joined into one write.
-const COALESCE_LIMIT: usize = 256 * 1024;
+/// Most waiting segments taken at once for hyper to gather into one write.
+const COALESCE_SEGMENTS: usize = 16;
 /// How often a running FLV viewer's right to watch is checked again.
 const ACCESS_RECHECK: Duration = Duration::from_secs(3);
 
@@ -188,7 +188,7 @@ pub(super) fn flv_response(
         metrics: Arc::clone(&state.hub.metrics),
         viewer,
         shutdown: state.shutdown.clone(),
-        ended: false,
+        pending_end: false,
     };
     let stream = futures::stream::unfold(body, FlvBody::next_chunk);
     (
@@ -204,8 +204,8 @@ pub(super) fn flv_response(
 
 /// What woke an FLV body up.
 enum Woke {
-    /// The feed gave a tag (or ended).
-    Tag(Result<Arc<bookmygig_media::gop::MediaTag>, crate::live::FeedEnd>),
+    /// The feed gave a segment (or ended).
+    Segment(Result<Arc<Segment>, crate::live::FeedEnd>),
     /// Time to check the viewer's right to watch again.
     Recheck,
 }
@@ -230,26 +230,24 @@ struct FlvBody {
     /// `None` for a relay connection.
     viewer: Option<ViewerCheck>,
     shutdown: watch::Receiver<bool>,
-    /// The feed ended while coalescing: send what was gathered, then finish.
-    ended: bool,
+    /// The feed ended while gathering waiting segments: send `pending`, then finish.
+    pending_end: bool,
 }
 
 impl FlvBody {
     async fn next_chunk(mut self) -> Option<(Result<Bytes, std::io::Error>, Self)> {
-        if self.ended {
-            return None;
-        }
         let bytes = match self.pending.pop_front() {
             Some(bytes) => bytes,
+            None if self.pending_end => return None,
             None => loop {
                 let woke = tokio::select! {
-                    tag = self.feed.next() => Woke::Tag(tag),
+                    segment = self.feed.next_segment() => Woke::Segment(segment),
                     () = recheck_due(self.viewer.as_mut()) => Woke::Recheck,
                     _ = self.shutdown.wait_for(|stopping| *stopping) => return None,
                 };
                 match woke {
-                    Woke::Tag(Ok(tag)) => break self.with_waiting_tags(&tag.flv),
-                    Woke::Tag(Err(end)) => {
+                    Woke::Segment(Ok(segment)) => break self.with_waiting_segments(&segment),
+                    Woke::Segment(Err(end)) => {
                         tracing::info!(gig = %self.gig, ?end, "FLV viewer's stream ended");
                         return None;
                     }
@@ -265,26 +263,21 @@ impl FlvBody {
         Some((Ok(bytes), self))
     }
 
-    /// `first`, followed by every tag already waiting (up to [`COALESCE_LIMIT`] bytes), so a
-    /// viewer who is a little behind catches up in one write instead of one per tag.
-    fn with_waiting_tags(&mut self, first: &Bytes) -> Bytes {
-        let mut joined: Option<BytesMut> = None;
-        while joined.as_ref().map_or(first.len(), BytesMut::len) < COALESCE_LIMIT {
-            match self.feed.try_next() {
-                Some(Ok(tag)) => {
-                    joined
-                        .get_or_insert_with(|| BytesMut::from(first.as_ref()))
-                        .extend_from_slice(&tag.flv);
-                }
+    /// `first`'s bytes; the segments already waiting go to `pending`, so hyper gathers them
+    /// into one write without copying (a viewer a little behind catches up at once).
+    fn with_waiting_segments(&mut self, first: &Segment) -> Bytes {
+        while self.pending.len() < COALESCE_SEGMENTS {
+            match self.feed.try_next_segment() {
+                Some(Ok(segment)) => self.pending.push_back(segment.flv.clone()),
                 Some(Err(end)) => {
                     tracing::info!(gig = %self.gig, ?end, "FLV viewer's stream ended");
-                    self.ended = true;
+                    self.pending_end = true;
                     break;
                 }
                 None => break,
             }
         }
-        joined.map_or_else(|| first.clone(), BytesMut::freeze)
+        first.flv.clone()
     }
 
     async fn still_allowed(&self) -> bool {

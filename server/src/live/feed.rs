@@ -5,7 +5,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bookmygig_media::flv::TagKind;
 use bookmygig_media::gop::MediaTag;
 use tokio::sync::broadcast::{
     self,
@@ -13,7 +12,7 @@ use tokio::sync::broadcast::{
 };
 
 use super::metrics::LiveMetrics;
-use super::stream::{FeedKind, LiveStream};
+use super::stream::{FeedKind, LiveStream, Segment};
 
 /// Overflows tolerated within [`OVERFLOW_WINDOW`] before the viewer is dropped: one skip is a
 /// hiccup, the next within a minute means the viewer cannot keep up with the stream.
@@ -34,7 +33,9 @@ pub enum FeedEnd {
 #[derive(Debug)]
 pub struct ViewerFeed {
     stream: Arc<LiveStream>,
-    receiver: broadcast::Receiver<Arc<MediaTag>>,
+    receiver: broadcast::Receiver<Arc<Segment>>,
+    /// The segment [`ViewerFeed::next`] is handing out tag by tag, and its next index.
+    current: Option<(Arc<Segment>, usize)>,
     metrics: Arc<LiveMetrics>,
     /// A viewer or a relay, for the counts when it leaves.
     kind: FeedKind,
@@ -46,13 +47,14 @@ pub struct ViewerFeed {
 impl ViewerFeed {
     pub(super) fn new(
         stream: Arc<LiveStream>,
-        receiver: broadcast::Receiver<Arc<MediaTag>>,
+        receiver: broadcast::Receiver<Arc<Segment>>,
         metrics: Arc<LiveMetrics>,
         kind: FeedKind,
     ) -> Self {
         ViewerFeed {
             stream,
             receiver,
+            current: None,
             metrics,
             kind,
             resyncing: false,
@@ -65,11 +67,11 @@ impl ViewerFeed {
         &self.stream
     }
 
-    /// The next tag to send.
+    /// The next segment to send (HTTP-FLV writes it as it is).
     ///
     /// # Errors
     /// Why the feed is over.
-    pub async fn next(&mut self) -> Result<Arc<MediaTag>, FeedEnd> {
+    pub async fn next_segment(&mut self) -> Result<Arc<Segment>, FeedEnd> {
         loop {
             let received = self.receiver.recv().await;
             if let Some(outcome) = self.take(received) {
@@ -78,12 +80,12 @@ impl ViewerFeed {
         }
     }
 
-    /// The next tag if one is already waiting (`None` when the viewer is caught up), so a
-    /// writer can send several tags in one write.
-    pub fn try_next(&mut self) -> Option<Result<Arc<MediaTag>, FeedEnd>> {
+    /// The next segment if one is already waiting (`None` when the viewer is caught up), so a
+    /// writer can send several in one write.
+    pub fn try_next_segment(&mut self) -> Option<Result<Arc<Segment>, FeedEnd>> {
         loop {
             let received = match self.receiver.try_recv() {
-                Ok(tag) => Ok(tag),
+                Ok(segment) => Ok(segment),
                 Err(TryRecvError::Empty) => return None,
                 Err(TryRecvError::Lagged(n)) => Err(RecvError::Lagged(n)),
                 Err(TryRecvError::Closed) => Err(RecvError::Closed),
@@ -94,24 +96,39 @@ impl ViewerFeed {
         }
     }
 
+    /// The next tag to send, for writers that send tag by tag (RTMP play). Do not mix with
+    /// the segment methods.
+    ///
+    /// # Errors
+    /// Why the feed is over.
+    pub async fn next(&mut self) -> Result<Arc<MediaTag>, FeedEnd> {
+        loop {
+            if let Some((segment, index)) = &mut self.current {
+                if let Some(tag) = segment.tags.get(*index) {
+                    *index += 1;
+                    return Ok(Arc::clone(tag));
+                }
+                self.current = None;
+            }
+            let segment = self.next_segment().await?;
+            self.current = Some((segment, 0));
+        }
+    }
+
     /// Applies the overflow policy to what the channel gave; `None` means "skip, read on".
     fn take(
         &mut self,
-        received: Result<Arc<MediaTag>, RecvError>,
-    ) -> Option<Result<Arc<MediaTag>, FeedEnd>> {
+        received: Result<Arc<Segment>, RecvError>,
+    ) -> Option<Result<Arc<Segment>, FeedEnd>> {
         match received {
-            Ok(tag) => {
+            Ok(segment) => {
                 if self.resyncing {
-                    let resumes = tag.keyframe
-                        || tag.sequence_header
-                        || tag.metadata
-                        || (tag.kind == TagKind::Audio && !self.stream_has_video());
-                    if !resumes {
+                    if !segment.resumes {
                         return None;
                     }
                     self.resyncing = false;
                 }
-                Some(Ok(tag))
+                Some(Ok(segment))
             }
             Err(RecvError::Lagged(_)) => {
                 let now = Instant::now();
@@ -128,10 +145,6 @@ impl ViewerFeed {
             }
             Err(RecvError::Closed) => Some(Err(FeedEnd::StreamEnded)),
         }
-    }
-
-    fn stream_has_video(&self) -> bool {
-        self.stream.facts().video_codec.is_some()
     }
 }
 

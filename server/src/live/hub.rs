@@ -271,7 +271,7 @@ mod tests {
         let gig = GigId::new();
         let publisher = hub.start_publishing(gig).unwrap();
         let mut sub = hub.stream(gig).unwrap().subscribe();
-        let queue = super::super::stream::VIEWER_QUEUE_TAGS as u32;
+        let queue = super::super::stream::VIEWER_QUEUE_SEGMENTS as u32;
         for i in 0..queue * 2 {
             publisher.push(video(i, false));
         }

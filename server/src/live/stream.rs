@@ -1,6 +1,8 @@
-//! `LiveStream`: one gig on air. The publisher's tags go to a bounded broadcast channel as
-//! shared bytes (no copy per viewer) and into the GOP cache, under one lock, so a newcomer's
-//! start sequence and its live feed meet without a gap or a duplicate.
+//! `LiveStream`: one gig on air. The publisher's tags are gathered into [`Segment`]s (the audio
+//! since the last video frame, then that frame: one write per video frame instead of one per
+//! tag), each muxed once and fanned out as shared bytes through a bounded broadcast channel (no
+//! copy per viewer), and into the GOP cache, under one lock, so a newcomer's start sequence and
+//! its live feed meet without a gap or a duplicate.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -11,14 +13,18 @@ use bookmygig_api::{AudioFacts, GigId, StreamStatus, VideoFacts};
 use bookmygig_media::flv::TagKind;
 use bookmygig_media::gop::{GopCache, GopLimits, MediaTag};
 use bookmygig_media::metadata::StreamFacts;
+use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
 
 use super::feed::ViewerFeed;
 use super::metrics::LiveMetrics;
 
-/// Tags a viewer may fall behind before it overflows (about 7 s of 30 fps video with audio).
-pub const VIEWER_QUEUE_TAGS: usize = 512;
+/// Segments a viewer may fall behind before it overflows (about 8 s of 30 fps video).
+pub const VIEWER_QUEUE_SEGMENTS: usize = 256;
+/// Audio tags held for the next video frame at most (about 90 ms of AAC), so audio keeps
+/// flowing when the video stalls.
+const AUDIO_HELD_MAX: usize = 4;
 /// Window over which the ingest bitrate is measured.
 const BITRATE_WINDOW: Duration = Duration::from_secs(5);
 
@@ -55,10 +61,24 @@ pub struct LiveStream {
     metrics: Arc<LiveMetrics>,
 }
 
+/// Tags that go to viewers together, muxed once for all of them.
+#[derive(Debug)]
+pub struct Segment {
+    /// The tags, in order (RTMP play sends them one by one).
+    pub tags: Vec<Arc<MediaTag>>,
+    /// The same tags as FLV bytes, ready for every HTTP-FLV viewer.
+    pub flv: Bytes,
+    /// A viewer that skipped ahead may resume here: the segment holds a keyframe, a sequence
+    /// header or metadata (or it is audio of a stream without video).
+    pub resumes: bool,
+}
+
 #[derive(Debug)]
 struct StreamState {
     /// `None` once the publisher is gone: viewers then drain and see the end.
-    sender: Option<broadcast::Sender<Arc<MediaTag>>>,
+    sender: Option<broadcast::Sender<Arc<Segment>>>,
+    /// Tags waiting for the end of their segment (not yet in the GOP cache or sent).
+    held: Vec<MediaTag>,
     gop: GopCache,
     facts: StreamFacts,
     has_video: bool,
@@ -66,6 +86,37 @@ struct StreamState {
     /// (arrival, bytes) of recent media tags, for the bitrate.
     recent: VecDeque<(Instant, usize)>,
     recent_bytes: usize,
+}
+
+impl StreamState {
+    /// Closes the segment of the held tags: into the GOP cache, muxed, to every viewer.
+    fn send_held(&mut self) {
+        if self.held.is_empty() {
+            return;
+        }
+        let held = std::mem::take(&mut self.held);
+        let has_video = self.has_video;
+        let mut flv = BytesMut::with_capacity(held.iter().map(|tag| tag.flv.len()).sum());
+        let mut resumes = false;
+        let mut tags = Vec::with_capacity(held.len());
+        for tag in held {
+            self.gop.push(&tag);
+            flv.extend_from_slice(&tag.flv);
+            resumes |= tag.keyframe
+                || tag.sequence_header
+                || tag.metadata
+                || (tag.kind == TagKind::Audio && !has_video);
+            tags.push(Arc::new(tag));
+        }
+        if let Some(sender) = &self.sender {
+            // An error only means nobody is watching right now.
+            let _ = sender.send(Arc::new(Segment {
+                tags,
+                flv: flv.freeze(),
+                resumes,
+            }));
+        }
+    }
 }
 
 /// What a new viewer gets: the tags to start with, and the live feed after them.
@@ -83,13 +134,14 @@ pub struct Subscription {
 impl LiveStream {
     /// A stream with no media yet.
     pub fn new(gig_id: GigId, source: StreamSource, metrics: Arc<LiveMetrics>) -> Self {
-        let (sender, _) = broadcast::channel(VIEWER_QUEUE_TAGS);
+        let (sender, _) = broadcast::channel(VIEWER_QUEUE_SEGMENTS);
         LiveStream {
             gig_id,
             started_at: OffsetDateTime::now_utc(),
             source,
             state: Mutex::new(StreamState {
                 sender: Some(sender),
+                held: Vec::new(),
                 gop: GopCache::new(GopLimits::default()),
                 facts: StreamFacts::default(),
                 has_video: false,
@@ -130,10 +182,15 @@ impl LiveStream {
             state.recent.pop_front();
             state.recent_bytes -= bytes;
         }
-        state.gop.push(&tag);
-        if let Some(sender) = &state.sender {
-            // An error only means nobody is watching right now.
-            let _ = sender.send(Arc::new(tag));
+        // Video ends a segment; so do metadata and sequence headers (rare, and newcomers need
+        // them at once), audio when the stream has no video, and audio held for long enough.
+        let ends_segment = tag.kind != TagKind::Audio
+            || tag.sequence_header
+            || !state.has_video
+            || state.held.len() >= AUDIO_HELD_MAX;
+        state.held.push(tag);
+        if ends_segment {
+            state.send_held();
         }
         changed
     }
@@ -179,6 +236,7 @@ impl LiveStream {
     /// Ends the stream: viewers receive what is queued, then the end.
     pub fn end(&self) {
         if let Ok(mut state) = self.state.lock() {
+            state.send_held();
             state.sender = None;
             state.gop.clear();
         }
@@ -255,5 +313,108 @@ impl LiveStream {
                 channels: facts.audio_channels,
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(kind: TagKind, ts: u32, payload: &[u8]) -> MediaTag {
+        MediaTag::new(kind, ts, Bytes::copy_from_slice(payload)).unwrap()
+    }
+    /// AAC raw frame (sound format 10, 44 kHz, 16-bit, stereo; packet type 1).
+    fn audio(ts: u32) -> MediaTag {
+        tag(TagKind::Audio, ts, &[0xAF, 0x01, 0x21])
+    }
+    /// AVC NALU, key or inter frame.
+    fn video(ts: u32, key: bool) -> MediaTag {
+        tag(
+            TagKind::Video,
+            ts,
+            &[if key { 0x17 } else { 0x27 }, 1, 0, 0, 0, 0xAA],
+        )
+    }
+    fn stamps(segment: &Segment) -> Vec<u32> {
+        segment.tags.iter().map(|t| t.timestamp_ms).collect()
+    }
+
+    #[tokio::test]
+    async fn audio_waits_for_the_next_video_frame_and_goes_out_with_it() {
+        let stream = Arc::new(LiveStream::new(
+            GigId::new(),
+            StreamSource::Publisher,
+            Arc::default(),
+        ));
+        stream.push(video(0, true));
+        let mut viewer = stream.subscribe();
+        stream.push(audio(10));
+        stream.push(audio(33));
+        assert!(
+            viewer.feed.try_next_segment().is_none(),
+            "audio is held for the next video frame"
+        );
+        stream.push(video(33, false));
+        let segment = viewer.feed.next_segment().await.unwrap();
+        assert_eq!(stamps(&segment), vec![10, 33, 33]);
+        let muxed: Vec<u8> = segment
+            .tags
+            .iter()
+            .flat_map(|t| t.flv.iter().copied())
+            .collect();
+        assert_eq!(
+            segment.flv.as_ref(),
+            muxed.as_slice(),
+            "muxed once, in order"
+        );
+        assert!(!segment.resumes, "no keyframe in it");
+    }
+
+    #[tokio::test]
+    async fn held_audio_is_bounded_and_audio_only_streams_are_not_held() {
+        let stream = Arc::new(LiveStream::new(
+            GigId::new(),
+            StreamSource::Publisher,
+            Arc::default(),
+        ));
+        let mut viewer = stream.subscribe();
+        stream.push(audio(0));
+        let first = viewer.feed.next_segment().await.unwrap();
+        assert_eq!(stamps(&first), vec![0], "without video, audio goes at once");
+        assert!(first.resumes);
+        stream.push(video(10, true));
+        viewer.feed.next_segment().await.unwrap();
+        for ts in 20..20 + AUDIO_HELD_MAX as u32 {
+            stream.push(audio(ts));
+        }
+        assert!(viewer.feed.try_next_segment().is_none());
+        stream.push(audio(99));
+        let stalled_video = viewer.feed.next_segment().await.unwrap();
+        assert_eq!(stalled_video.tags.len(), AUDIO_HELD_MAX + 1);
+    }
+
+    #[tokio::test]
+    async fn a_newcomer_gets_held_tags_once_and_the_end_flushes_them() {
+        let stream = Arc::new(LiveStream::new(
+            GigId::new(),
+            StreamSource::Publisher,
+            Arc::default(),
+        ));
+        stream.push(video(0, true));
+        stream.push(audio(5));
+        // The held audio is in no start sequence yet: it arrives in the live feed.
+        let mut newcomer = stream.subscribe();
+        assert_eq!(
+            newcomer
+                .start
+                .iter()
+                .map(|t| t.timestamp_ms)
+                .collect::<Vec<_>>(),
+            vec![0]
+        );
+        stream.end();
+        let rest = newcomer.feed.next_segment().await.unwrap();
+        assert_eq!(stamps(&rest), vec![5]);
+        assert!(newcomer.feed.next_segment().await.is_err(), "then the end");
     }
 }
