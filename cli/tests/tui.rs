@@ -154,6 +154,9 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
     tmux.wait_for("Enter: chat", PATIENCE).await;
     tmux.keys(&["p"]).await;
     tmux.wait_for("▶ playing", PATIENCE).await;
+    // Watching pays the host, and the status line says so (after the first settlement).
+    tmux.wait_for("contributing to $wallet.example/host", PATIENCE)
+        .await;
 
     // Quit: the TUI ends cleanly and takes mpv with it.
     tmux.keys(&["q"]).await;

@@ -3,7 +3,8 @@
 //! background tasks reporting back; effects are carried out by tasks the event loop spawns.
 
 use bookmygig_api::{
-    Account, Gig, GigId, Money, MyTicket, Page, Purchased, ServerMessage, StreamStatus,
+    Account, Gig, GigId, MonetizationEvent, Money, MyTicket, Page, Purchased, ServerMessage,
+    StreamStatus,
 };
 use time::OffsetDateTime;
 
@@ -119,6 +120,17 @@ pub enum Action {
     Form(FormKey),
     /// A sign-in or sign-up finished (the session is saved by then).
     SignedIn(Result<SignedInAs, String>),
+    /// The monetization channel reports.
+    Monetization(MonetizationUpdate),
+}
+
+/// What the monetization channel reports.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MonetizationUpdate {
+    /// The state changed (or was sent again with a new total).
+    Event(MonetizationEvent),
+    /// The channel is down; it is opened again after a pause.
+    Lost(String),
 }
 
 /// What a key does in the sign-in form.
@@ -245,4 +257,7 @@ pub enum Effect {
     Authenticate(Submission),
     /// From now on talk to the session's server with its token.
     UseSession(SignedInAs),
+    /// Hold the monetization channel open (again, with the current session), reopening it
+    /// after losses; answers with [`Action::Monetization`].
+    WatchMonetization,
 }

@@ -190,6 +190,21 @@ pub struct State {
     pub form: Option<SignInForm>,
     /// After a failed catalogue load: when it is tried again by itself.
     pub catalogue_retry: Option<Retry>,
+    /// Where the monetization channel stands.
+    pub monetization: Monetization,
+}
+
+/// The monetization channel as the status line shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Monetization {
+    /// Not signed in: no channel.
+    Off,
+    /// Opening the channel.
+    Connecting,
+    /// The last state the server sent.
+    State(bookmygig_api::MonetizationEvent),
+    /// The channel is down and being reopened.
+    Lost(String),
 }
 
 /// A retry scheduled after failures.
@@ -240,6 +255,7 @@ impl State {
             server: crate::settings::DEFAULT_SERVER.to_owned(),
             form: None,
             catalogue_retry: None,
+            monetization: Monetization::Off,
         }
     }
 

@@ -248,6 +248,16 @@ impl Keymap {
         Ok(keymap)
     }
 
+    /// The label of the first key bound to the action named `name` (`"?"` for `help` by
+    /// default), for hints that follow the keymap in force.
+    pub fn first_key(&self, name: &str) -> Option<String> {
+        self.bindings
+            .iter()
+            .find(|binding| binding.name == name)
+            .and_then(|binding| binding.keys.first())
+            .map(Key::label)
+    }
+
     /// The action bound to `event`, if any.
     pub fn action(&self, event: &KeyEvent) -> Option<Action> {
         self.bindings

@@ -138,7 +138,12 @@ pub async fn run(client: Client, options: Options) -> io::Result<()> {
     let mut events = EventStream::new();
     let mut effects = update(&mut state, Action::Refresh);
     if signed_in {
-        effects.extend([Effect::FetchMe, Effect::FetchTickets]);
+        state.monetization = app::Monetization::Connecting;
+        effects.extend([
+            Effect::FetchMe,
+            Effect::FetchTickets,
+            Effect::WatchMonetization,
+        ]);
     }
     for effect in effects {
         tasks.run(effect);

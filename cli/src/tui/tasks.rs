@@ -9,11 +9,11 @@ use std::time::Duration;
 
 use bookmygig_api::{ChatErrorCode, ClientMessage, GigId, NewAccount, NewSession, ServerMessage};
 use bookmygig_cli::player::{Player, PlayerEvent, PlayerOptions};
-use bookmygig_client::{ChatError, Client};
+use bookmygig_client::{ChatError, Client, ClientError};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use super::action::{Action, ChatEvent, Effect, PlayerUpdate, SignedInAs};
+use super::action::{Action, ChatEvent, Effect, MonetizationUpdate, PlayerUpdate, SignedInAs};
 use super::backoff::backoff_seconds;
 use super::room::STREAM_POLL_SECONDS;
 use super::sign_in::{Mode, Submission};
@@ -22,6 +22,10 @@ use crate::settings::Store;
 
 /// Chat messages typed faster than they can be sent wait here (the server allows 5 at once).
 const SAY_QUEUE: usize = 16;
+
+/// The monetization channel sends a keep-alive every 15 s: this long without a byte means the
+/// connection is dead even if the socket says nothing.
+const MONETIZATION_SILENCE: Duration = Duration::from_secs(45);
 
 /// How long quitting waits for mpv to close its window.
 const PLAYER_CLOSE_PATIENCE: Duration = Duration::from_secs(5);
@@ -40,6 +44,8 @@ pub struct Tasks {
     player: Option<PlayerTask>,
     /// Where sessions are saved.
     store: Store,
+    /// The monetization channel's task.
+    monetization: Option<JoinHandle<()>>,
 }
 
 /// The tasks of the open room; dropping this stops them.
@@ -85,6 +91,7 @@ impl Tasks {
             room: None,
             player: None,
             store,
+            monetization: None,
         }
     }
 
@@ -165,6 +172,15 @@ impl Tasks {
                     self.client = client.with_token(session.token);
                 }
             }
+            Effect::WatchMonetization => {
+                if let Some(task) = self.monetization.take() {
+                    task.abort();
+                }
+                self.monetization = Some(tokio::spawn(watch_monetization(
+                    self.client.clone(),
+                    self.results.clone(),
+                )));
+            }
             Effect::Authenticate(submission) => {
                 let store = self.store.clone();
                 let results = self.results.clone();
@@ -193,6 +209,9 @@ impl Tasks {
     /// Stops everything; waits (a few seconds at most) for mpv to close its window.
     pub async fn shutdown(mut self) {
         self.room = None;
+        if let Some(task) = self.monetization.take() {
+            task.abort();
+        }
         if let Some(mut player) = self.player.take() {
             if let Some(stop) = player.stop.take() {
                 let _ = stop.send(());
@@ -243,11 +262,54 @@ async fn answer(client: &Client, effect: Effect) -> Option<Action> {
         Effect::JoinRoom { .. }
         | Effect::Authenticate(_)
         | Effect::UseSession(_)
+        | Effect::WatchMonetization
         | Effect::LeaveRoom
         | Effect::Say { .. }
         | Effect::StartPlayer { .. }
         | Effect::StopPlayer => return None,
     })
+}
+
+/// Holds the monetization channel open, forwarding its events; reopens it after a loss (or
+/// [`MONETIZATION_SILENCE`] without even a keep-alive) after a growing pause. Ends when the
+/// server says the session is not valid, or when the loop is gone.
+async fn watch_monetization(client: Client, results: mpsc::Sender<Action>) {
+    let report = |update| {
+        let results = results.clone();
+        async move { results.send(Action::Monetization(update)).await.is_ok() }
+    };
+    let mut attempt = 0;
+    loop {
+        let reason = match client.monetization().await {
+            Ok(mut channel) => {
+                attempt = 0;
+                loop {
+                    match tokio::time::timeout(MONETIZATION_SILENCE, channel.next()).await {
+                        Ok(Some(Ok(event))) => {
+                            if !report(MonetizationUpdate::Event(event)).await {
+                                return;
+                            }
+                        }
+                        // An event this client does not understand is skipped.
+                        Ok(Some(Err(ClientError::Decode(_)))) => {}
+                        Ok(Some(Err(err))) => break CliError::from(err).to_string(),
+                        Ok(None) => break "the server closed the channel".to_owned(),
+                        Err(_) => break "the channel went silent".to_owned(),
+                    }
+                }
+            }
+            Err(err) if err.status() == Some(401) => {
+                report(MonetizationUpdate::Lost("not signed in".to_owned())).await;
+                return;
+            }
+            Err(err) => CliError::from(err).to_string(),
+        };
+        if !report(MonetizationUpdate::Lost(reason)).await {
+            return;
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_secs(backoff_seconds(attempt))).await;
+    }
 }
 
 /// Signs in or up as the form says, and saves the session (as `bookmygig login` does, making

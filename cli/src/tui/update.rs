@@ -3,8 +3,8 @@
 
 use bookmygig_client::GigListQuery;
 
-use super::action::{Action, Effect};
-use super::app::{BuyDialog, BuyPhase, Retry, Screen, State, TAB_COUNT};
+use super::action::{Action, Effect, MonetizationUpdate};
+use super::app::{BuyDialog, BuyPhase, Monetization, Retry, Screen, State, TAB_COUNT};
 use super::backoff::backoff_seconds;
 
 mod room;
@@ -32,6 +32,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::Tick(_)
             | Action::MeLoaded(_)
             | Action::SignedIn(_)
+            | Action::Monetization(_)
     );
     // The sign-in form takes every key while it is open.
     if state.form.is_some() && !answer && !matches!(action, Action::Quit | Action::Form(_)) {
@@ -128,6 +129,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Form(key) => sign_in::key(state, key),
         Action::SignedIn(result) => sign_in::signed_in(state, result),
+        Action::Monetization(update) => {
+            state.monetization = match update {
+                MonetizationUpdate::Event(event) => Monetization::State(event),
+                MonetizationUpdate::Lost(reason) => Monetization::Lost(reason),
+            };
+            Vec::new()
+        }
         Action::MeLoaded(result) => {
             if let Ok(me) = result {
                 state.me = Some(me);

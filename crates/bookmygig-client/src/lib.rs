@@ -2,8 +2,9 @@
 //! types.
 //!
 //! [`Client`] has one method per endpoint; every failure is a [`ClientError`], with the server's
-//! RFC 9457 problems kept whole. [`chat`] enters a gig's chat WebSocket ([`Client::chat`]). The
-//! live media (RTMP, FLV) is not this crate's concern.
+//! RFC 9457 problems kept whole. [`chat`] enters a gig's chat WebSocket ([`Client::chat`]);
+//! [`monetization`] reads the monetization channel's server-sent events. The live media (RTMP,
+//! FLV) is not this crate's concern.
 //!
 //! ```no_run
 //! # async fn demo() -> bookmygig_client::Result<()> {
@@ -19,11 +20,13 @@
 pub mod chat;
 mod client;
 mod error;
+pub mod monetization;
 mod query;
 
 pub use chat::{ChatError, ChatSocket};
 pub use client::Client;
 pub use error::{ClientError, Result};
+pub use monetization::MonetizationStream;
 pub use query::GigListQuery;
 
 /// A fresh `Idempotency-Key` for [`Client::buy_ticket`] or [`Client::top_up`]: a UUID, so keys of

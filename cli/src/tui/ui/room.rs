@@ -241,7 +241,7 @@ fn chat(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
     let [messages, input] =
         Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
     scrollback(frame, messages, state, room);
-    input_line(frame, input, room, &theme);
+    input_line(frame, input, state, room, &theme);
 }
 
 /// The newest lines that fit (or those above the scroll position), wrapped by characters.
@@ -357,13 +357,22 @@ fn styled_row(chars: &[(char, Style, usize)]) -> Line<'static> {
 }
 
 /// The input line: the text with its cursor while typing, else a hint (and any kept text).
-fn input_line(frame: &mut Frame<'_>, area: Rect, room: &Room, theme: &Theme) {
+fn input_line(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room, theme: &Theme) {
     let text = room.input.text();
     if !room.typing {
+        let key = |name| state.keymap.first_key(name).unwrap_or_default();
         let hint = if text.is_empty() {
-            Span::styled("Enter: chat · p: play · Esc: leave", theme.dim())
+            Span::styled(
+                format!(
+                    "{}: chat · {}: play · {}: leave",
+                    key("open"),
+                    key("play"),
+                    key("back")
+                ),
+                theme.dim(),
+            )
         } else {
-            Span::styled(format!("› {text}  (Enter to go on)"), theme.dim())
+            Span::styled(format!("› {text}  ({} to go on)", key("open")), theme.dim())
         };
         frame.render_widget(Paragraph::new(hint), area);
         return;

@@ -7,12 +7,36 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 use super::theme::Theme;
-use crate::tui::app::State;
+use bookmygig_api::MonetizationEvent;
 
-/// What the status line says about money. Until the monetization stream is wired in, the
-/// catalogue always supports BookMyGig (DESIGN.md §1: "supporting BookMyGig" elsewhere than in a
-/// gig).
-const MONETIZATION: &str = "supporting BookMyGig";
+use crate::tui::app::{Monetization, State};
+
+/// What the status line says about money (DESIGN.md §1): "contributing to <creator pointer>"
+/// while paying the creator of the gig in the room, "supporting BookMyGig" while paying the
+/// platform, "stopped" when the wallet is empty.
+fn monetization(state: &State) -> String {
+    match &state.monetization {
+        Monetization::Off => "not signed in".to_owned(),
+        Monetization::Connecting => "payments: connecting…".to_owned(),
+        Monetization::Lost(_) => "payments: reconnecting…".to_owned(),
+        Monetization::State(MonetizationEvent::Pending { .. }) => {
+            "payments: setting up…".to_owned()
+        }
+        Monetization::State(MonetizationEvent::Started { recipient, .. }) => {
+            match state
+                .room
+                .as_ref()
+                .filter(|room| room.gig.payment_url == *recipient)
+            {
+                Some(room) => format!("contributing to {}", room.gig.payment_pointer),
+                None => "supporting BookMyGig".to_owned(),
+            }
+        }
+        Monetization::State(MonetizationEvent::Stopped { .. }) => {
+            "payments stopped: wallet empty".to_owned()
+        }
+    }
+}
 
 /// Draws the status line into `area` (one row).
 pub fn line(frame: &mut Frame<'_>, area: Rect, state: &State) {
@@ -22,7 +46,8 @@ pub fn line(frame: &mut Frame<'_>, area: Rect, state: &State) {
         .as_ref()
         .map(|me| format!("@{} · ", me.handle))
         .unwrap_or_default();
-    let right = format!("{who}{MONETIZATION} · ? help ");
+    let help = state.keymap.first_key("help").unwrap_or_default();
+    let right = format!("{who}{} · {help} help ", monetization(state));
     let width = u16::try_from(right.chars().count()).unwrap_or(u16::MAX);
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);

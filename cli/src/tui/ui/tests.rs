@@ -343,6 +343,16 @@ fn room() -> State {
         display_name: "Bo".to_owned(),
     })));
     chat(ChatEvent::Message(ServerMessage::Presence { count: 3 }));
+    let recipient = sample::gigs()[0].payment_url.clone();
+    update(
+        &mut state,
+        Action::Monetization(crate::tui::action::MonetizationUpdate::Event(
+            bookmygig_api::MonetizationEvent::Started {
+                recipient,
+                total: bookmygig_api::Money(1_234),
+            },
+        )),
+    );
     for n in 0..40_u32 {
         let mut stream = sample::stream(true);
         stream.viewers = 5 + n / 4;
@@ -563,4 +573,43 @@ fn sign_in_form_with_a_bad_handle() {
     form_text(&mut state, "Not A Handle");
     form_key(&mut state, FormKey::Submit);
     check("sign_in_bad_handle", &state);
+}
+
+#[test]
+fn status_line_while_browsing_pays_the_platform() {
+    let mut state = loaded();
+    update(
+        &mut state,
+        Action::MeLoaded(Ok(bookmygig_api::Account {
+            id: bookmygig_api::AccountId::from_bytes([7; 16]),
+            handle: "ana".to_owned(),
+            display_name: "Ana".to_owned(),
+            created_at: time::macros::datetime!(2026-01-01 0:00 UTC),
+        })),
+    );
+    update(
+        &mut state,
+        Action::Monetization(crate::tui::action::MonetizationUpdate::Event(
+            bookmygig_api::MonetizationEvent::Started {
+                recipient: "https://wallet.example/bookmygig".to_owned(),
+                total: bookmygig_api::Money(10),
+            },
+        )),
+    );
+    check("status_supporting", &state);
+}
+
+#[test]
+fn status_line_when_the_wallet_ran_dry() {
+    let mut state = loaded();
+    update(
+        &mut state,
+        Action::Monetization(crate::tui::action::MonetizationUpdate::Event(
+            bookmygig_api::MonetizationEvent::Stopped {
+                reason: bookmygig_api::StopReason::WalletEmpty,
+                total: bookmygig_api::Money(10),
+            },
+        )),
+    );
+    check("status_stopped", &state);
 }

@@ -171,9 +171,12 @@ pub(super) fn chat(state: &mut State, id: u64, event: ChatEvent) -> Vec<Effect> 
         ChatEvent::Refused(reason) => {
             room.push(ChatLine::Error(reason.clone()));
             if !state.held.contains(&room.gig.id) {
-                room.push(ChatLine::Notice(
-                    "the room is for ticket holders: Esc, then b to buy a ticket".to_owned(),
-                ));
+                let key = |name| state.keymap.first_key(name).unwrap_or_default();
+                room.push(ChatLine::Notice(format!(
+                    "the room is for ticket holders: {}, then {} to buy a ticket",
+                    key("back"),
+                    key("buy")
+                )));
             }
             room.connection = Connection::Refused(reason);
             Vec::new()

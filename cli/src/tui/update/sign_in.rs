@@ -58,7 +58,12 @@ pub(super) fn signed_in(state: &mut State, result: Result<SignedInAs, String>) -
             state.held.clear();
             state.tickets.clear();
             state.screen = Screen::Catalogue;
-            let mut effects = vec![Effect::UseSession(session), Effect::FetchTickets];
+            state.monetization = crate::tui::app::Monetization::Connecting;
+            let mut effects = vec![
+                Effect::UseSession(session),
+                Effect::WatchMonetization,
+                Effect::FetchTickets,
+            ];
             effects.extend(super::fetch(state));
             effects
         }
@@ -131,6 +136,7 @@ mod tests {
             &effects[..],
             [
                 Effect::UseSession(_),
+                Effect::WatchMonetization,
                 Effect::FetchTickets,
                 Effect::FetchCatalogue { .. }
             ]
