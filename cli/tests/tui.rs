@@ -98,8 +98,17 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
     tmux.type_text("viewer-password").await;
     tmux.keys(&["Enter"]).await;
     tmux.wait_for("@viewer · ", PATIENCE).await;
-    // The session was saved: the command line uses it to fund the wallet.
-    viewer.run(&["wallet", "topup", "20"]).await.ok();
+    // Fund the wallet in the wallet screen.
+    tmux.keys(&["w"]).await;
+    tmux.wait_for("Balance  $0.00", PATIENCE).await;
+    tmux.keys(&["+"]).await;
+    tmux.wait_for("Development provider", PATIENCE).await;
+    tmux.type_text("20").await;
+    tmux.keys(&["Enter"]).await;
+    tmux.wait_for("Balance  $20.00", PATIENCE).await;
+    tmux.keys(&["Escape"]).await;
+    // The session was saved where the command line finds it.
+    assert!(viewer.run(&["whoami"]).await.ok().contains("viewer"));
 
     // Find the gig by search.
     tmux.wait_for("Midnight Sax Session", PATIENCE).await;

@@ -4,7 +4,7 @@
 
 use bookmygig_api::{
     Account, Gig, GigId, MonetizationEvent, Money, MyTicket, Page, Purchased, ServerMessage,
-    StreamStatus,
+    StreamStatus, TopUpReceipt, Wallet,
 };
 use time::OffsetDateTime;
 
@@ -122,6 +122,21 @@ pub enum Action {
     SignedIn(Result<SignedInAs, String>),
     /// The monetization channel reports.
     Monetization(MonetizationUpdate),
+    /// Show the wallet (loading it afresh).
+    Wallet,
+    /// A page of the wallet arrived.
+    WalletPageLoaded {
+        /// It continues the loaded history (else it replaces it).
+        more: bool,
+        /// The page, or the error in words.
+        result: Result<Wallet, String>,
+    },
+    /// Open the top-up dialog (on the wallet screen).
+    TopUp,
+    /// An edit of the top-up amount.
+    TopUpEdit(Edit),
+    /// A top-up finished.
+    ToppedUp(Result<TopUpReceipt, String>),
 }
 
 /// What the monetization channel reports.
@@ -257,6 +272,19 @@ pub enum Effect {
     Authenticate(Submission),
     /// From now on talk to the session's server with its token.
     UseSession(SignedInAs),
+    /// `GET /wallet` from `cursor` (the newest page without one); answers with
+    /// [`Action::WalletPageLoaded`].
+    FetchWalletPage {
+        /// Where the page starts.
+        cursor: Option<String>,
+    },
+    /// `POST /wallet/topups`; answers with [`Action::ToppedUp`].
+    TopUp {
+        /// How much.
+        amount: Money,
+        /// The same key for every retry of this top-up.
+        idempotency_key: String,
+    },
     /// Hold the monetization channel open (again, with the current session), reopening it
     /// after losses; answers with [`Action::Monetization`].
     WatchMonetization,

@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 use super::event::Keymap;
 use super::room::Room;
 use super::sign_in::SignInForm;
+use super::wallet::WalletView;
 
 /// Which screen is in front.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -24,6 +25,8 @@ pub enum Screen {
     Tickets,
     /// The live room of one gig: stream panel, chat, player.
     Room,
+    /// The wallet: balance, history, top-up.
+    Wallet,
 }
 
 /// The zone times are shown in: the machine's (following its rules for each date) or a fixed
@@ -192,6 +195,8 @@ pub struct State {
     pub catalogue_retry: Option<Retry>,
     /// Where the monetization channel stands.
     pub monetization: Monetization,
+    /// The wallet screen.
+    pub wallet: WalletView,
 }
 
 /// The monetization channel as the status line shows it.
@@ -256,6 +261,7 @@ impl State {
             form: None,
             catalogue_retry: None,
             monetization: Monetization::Off,
+            wallet: WalletView::default(),
         }
     }
 

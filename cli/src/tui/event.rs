@@ -109,7 +109,7 @@ impl Default for Keymap {
                 bind(
                     vec![Key::char('h'), Key::plain(Left), Key::plain(BackTab)],
                     Action::PrevTab,
-                    "previous category",
+                    "prev category",
                 ),
                 bind(vec![Key::char('/')], Action::StartSearch, "search"),
                 bind(vec![Key::char('r')], Action::Refresh, "refresh"),
@@ -118,25 +118,19 @@ impl Default for Keymap {
                 bind(
                     vec![Key::plain(Enter)],
                     Action::Open,
-                    "open the gig; in the room, type",
+                    "open; in the room: type",
                 ),
-                bind(
-                    vec![Key::char('c')],
-                    Action::EnterRoom,
-                    "enter the live room",
-                ),
-                bind(vec![Key::char('p')], Action::Play, "play / stop the stream"),
-                bind(vec![Key::char('s')], Action::SignIn, "sign in / sign up"),
+                bind(vec![Key::char('c')], Action::EnterRoom, "live room"),
+                bind(vec![Key::char('p')], Action::Play, "play / stop"),
+                bind(vec![Key::char('s')], Action::SignIn, "sign in"),
+                bind(vec![Key::char('w')], Action::Wallet, "wallet"),
+                bind(vec![Key::char('+')], Action::TopUp, "top up (wallet)"),
                 bind(
                     vec![Key::plain(Esc), Key::plain(Backspace)],
                     Action::Back,
                     "back",
                 ),
-                bind(
-                    vec![Key::char('m')],
-                    Action::ToggleMouse,
-                    "mouse capture on/off",
-                ),
+                bind(vec![Key::char('m')], Action::ToggleMouse, "mouse on/off"),
                 bind(vec![Key::char('?')], Action::Help, "this help"),
                 bind(
                     vec![
@@ -169,6 +163,8 @@ fn action_name(action: &Action) -> &'static str {
         Action::EnterRoom => "room",
         Action::Play => "play",
         Action::SignIn => "sign_in",
+        Action::Wallet => "wallet",
+        Action::TopUp => "top_up",
         Action::Back => "back",
         Action::ToggleMouse => "mouse",
         Action::Help => "help",
@@ -293,6 +289,16 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
     }
     if state.form.is_some() {
         return form_key(event, chord).map(Action::Form);
+    }
+    if state.wallet.top_up.is_some() {
+        return match event.code {
+            KeyCode::Enter => Some(Action::Confirm),
+            KeyCode::Esc => Some(Action::Back),
+            _ => form_key(event, chord).and_then(|key| match key {
+                FormKey::Edit(edit) => Some(Action::TopUpEdit(edit)),
+                _ => None,
+            }),
+        };
     }
     if let Some(room) = state.room.as_ref().filter(|room| room.typing) {
         return typing(event, chord, room.input.is_empty());

@@ -27,6 +27,7 @@ pub mod sign_in;
 mod tasks;
 pub mod ui;
 pub mod update;
+pub mod wallet;
 
 use std::io::{self, Stdout};
 

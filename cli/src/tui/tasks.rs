@@ -17,6 +17,7 @@ use super::action::{Action, ChatEvent, Effect, MonetizationUpdate, PlayerUpdate,
 use super::backoff::backoff_seconds;
 use super::room::STREAM_POLL_SECONDS;
 use super::sign_in::{Mode, Submission};
+use super::update::WALLET_PAGE;
 use crate::error::CliError;
 use crate::settings::Store;
 
@@ -246,6 +247,22 @@ async fn answer(client: &Client, effect: Effect) -> Option<Action> {
                 .wallet(None, Some(1))
                 .await
                 .map(|wallet| wallet.balance)
+                .map_err(words),
+        ),
+        Effect::FetchWalletPage { cursor } => Action::WalletPageLoaded {
+            more: cursor.is_some(),
+            result: client
+                .wallet(cursor.as_deref(), Some(WALLET_PAGE))
+                .await
+                .map_err(words),
+        },
+        Effect::TopUp {
+            amount,
+            idempotency_key,
+        } => Action::ToppedUp(
+            client
+                .top_up(amount, Some(&idempotency_key))
+                .await
                 .map_err(words),
         ),
         Effect::BuyTicket {

@@ -9,6 +9,9 @@ use super::backoff::backoff_seconds;
 
 mod room;
 mod sign_in;
+mod wallet;
+
+pub use wallet::WALLET_PAGE;
 
 /// Most gigs asked for per page.
 pub const PAGE_SIZE: usize = 50;
@@ -33,7 +36,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::MeLoaded(_)
             | Action::SignedIn(_)
             | Action::Monetization(_)
+            | Action::WalletPageLoaded { .. }
+            | Action::ToppedUp(_)
     );
+    // The top-up dialog takes the keys while open: the amount, Enter, Esc.
+    if state.wallet.top_up.is_some()
+        && !answer
+        && !matches!(
+            action,
+            Action::Quit | Action::Confirm | Action::Back | Action::TopUpEdit(_)
+        )
+    {
+        return Vec::new();
+    }
     // The sign-in form takes every key while it is open.
     if state.form.is_some() && !answer && !matches!(action, Action::Quit | Action::Form(_)) {
         return Vec::new();
@@ -60,6 +75,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 | Action::Buy
                 | Action::Tickets
                 | Action::SignIn
+                | Action::Wallet
         )
     {
         return Vec::new();
@@ -88,6 +104,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Back if state.buy.is_some() => {
             state.buy = None;
+            Vec::new()
+        }
+        Action::Back if state.wallet.top_up.is_some() => {
+            state.wallet.top_up = None;
             Vec::new()
         }
         Action::Back if state.screen == Screen::Room => room::leave(state),
@@ -144,7 +164,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Buy => {
             let selected = match state.screen {
-                Screen::Tickets | Screen::Room => None,
+                Screen::Tickets | Screen::Room | Screen::Wallet => None,
                 Screen::Catalogue | Screen::Gig => state.selected_gig().cloned(),
             };
             let Some(gig) = selected else {
@@ -160,6 +180,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             });
             vec![Effect::FetchWallet]
         }
+        Action::Confirm if state.wallet.top_up.is_some() => wallet::confirm(state),
         Action::Confirm => match &mut state.buy {
             Some(dialog) if matches!(dialog.phase, BuyPhase::Confirm | BuyPhase::Failed(_)) => {
                 dialog.phase = BuyPhase::Buying;
@@ -213,6 +234,21 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Up if state.screen == Screen::Wallet => wallet::move_selection(state, false),
+        Action::Down if state.screen == Screen::Wallet => wallet::move_selection(state, true),
+        Action::Refresh if state.screen == Screen::Wallet => wallet::open(state),
+        Action::Wallet => wallet::open(state),
+        Action::WalletPageLoaded { more, result } => wallet::loaded(state, more, result),
+        Action::TopUp if state.screen == Screen::Wallet => {
+            wallet::start_top_up(state);
+            Vec::new()
+        }
+        Action::TopUp => Vec::new(),
+        Action::TopUpEdit(edit) => {
+            wallet::edit(state, edit);
+            Vec::new()
+        }
+        Action::ToppedUp(result) => wallet::topped_up(state, result),
         Action::Up if state.screen == Screen::Room => {
             room::scroll(state, true);
             Vec::new()
@@ -304,6 +340,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         // Enter types in the room's chat; on a ticket or an open gig it enters the room; in
         // the catalogue it enters the room of a gig one may enter, else shows the gig.
         Action::Open => match state.screen {
+            Screen::Wallet => Vec::new(),
             Screen::Room => {
                 room::start_typing(state);
                 Vec::new()
@@ -378,7 +415,7 @@ fn entrance(state: &State) -> Option<bookmygig_api::Gig> {
             .get(state.ticket_selected)
             .map(|ticket| ticket.gig.clone()),
         Screen::Catalogue | Screen::Gig => state.selected_gig().cloned(),
-        Screen::Room => None,
+        Screen::Room | Screen::Wallet => None,
     }
 }
 

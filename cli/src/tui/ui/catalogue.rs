@@ -41,7 +41,9 @@ pub fn tabs(frame: &mut Frame<'_>, area: Rect, state: &State) {
 pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State) {
     match state.screen {
         // The room is drawn by `room`; without one, the gig stands in.
-        Screen::Gig | Screen::Room => detail(frame, area, state, state.selected_gig()),
+        Screen::Gig | Screen::Room | Screen::Wallet => {
+            detail(frame, area, state, state.selected_gig())
+        }
         Screen::Catalogue => {
             let [list_area, detail_area] =
                 Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])

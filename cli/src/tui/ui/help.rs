@@ -1,4 +1,5 @@
-//! The `?` overlay: every binding of the keymap in force, then the keys of the search line.
+//! The `?` overlay: every binding of the keymap in force, then the keys of the search line and
+//! the chat. When one column does not fit the screen's height, the bindings go in two.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -25,31 +26,53 @@ pub fn overlay(frame: &mut Frame<'_>, area: Rect, state: &State) {
         })
         .collect();
     let key_width = keys.iter().map(|k| k.chars().count()).max().unwrap_or(0);
-    let mut lines: Vec<Line<'_>> = state
+    let help_width = state
+        .keymap
+        .bindings
+        .iter()
+        .map(|b| b.help.chars().count())
+        .max()
+        .unwrap_or(0);
+    let entries: Vec<Vec<Span<'_>>> = state
         .keymap
         .bindings
         .iter()
         .zip(&keys)
         .map(|(binding, keys)| {
-            Line::from(vec![
+            vec![
                 Span::styled(format!(" {keys:<key_width$}  "), theme.accent()),
-                Span::raw(binding.help),
-            ])
+                Span::raw(format!("{:<help_width$}", binding.help)),
+            ]
+        })
+        .collect();
+    let footer = [
+        " While searching: Enter sends, Esc clears",
+        " In the chat: Enter sends, Esc stops typing,",
+        "   ↑ ↓ history, Ctrl-a/e/u/w edit",
+    ];
+    // Borders, a blank line and the footer around the bindings.
+    let fixed = footer.len() + 3;
+    let room_for_rows = usize::from(area.height).saturating_sub(fixed).max(1);
+    let columns = if entries.len() > room_for_rows { 2 } else { 1 };
+    let rows = entries.len().div_ceil(columns);
+    let mut lines: Vec<Line<'_>> = (0..rows)
+        .map(|row| {
+            let mut spans = Vec::new();
+            for column in 0..columns {
+                if let Some(entry) = entries.get(column * rows + row) {
+                    if column > 0 {
+                        spans.push(Span::raw("  "));
+                    }
+                    spans.extend(entry.iter().cloned());
+                }
+            }
+            Line::from(spans)
         })
         .collect();
     lines.push(Line::from(""));
-    lines.push(Line::from(Span::styled(
-        " While searching: Enter sends, Esc clears",
-        theme.dim(),
-    )));
-    lines.push(Line::from(Span::styled(
-        " In the chat: Enter sends, Esc stops typing,",
-        theme.dim(),
-    )));
-    lines.push(Line::from(Span::styled(
-        "   ↑ ↓ history, Ctrl-a/e/u/w edit",
-        theme.dim(),
-    )));
+    for text in footer {
+        lines.push(Line::from(Span::styled(text, theme.dim())));
+    }
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     let width = lines
         .iter()
@@ -57,6 +80,6 @@ pub fn overlay(frame: &mut Frame<'_>, area: Rect, state: &State) {
         .max()
         .unwrap_or(0)
         .saturating_add(3);
-    let width = u16::try_from(width).unwrap_or(u16::MAX);
+    let width = u16::try_from(width).unwrap_or(u16::MAX).min(area.width);
     popup::centred(frame, area, (width, height), "Keys", lines, &theme);
 }

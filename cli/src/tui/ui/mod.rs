@@ -5,6 +5,7 @@
 //! - [`status`]: the bottom line (search input, last message, monetization state, help hint).
 //! - [`room`]: the live room (stream panel, chat, player).
 //! - [`buy`]: the buy dialog (price, balance, the purchase's outcome).
+//! - [`wallet`]: the wallet (balance, history, top-up dialog).
 //! - [`sign_in`]: the first-run sign-in / sign-up form.
 //! - [`help`]: the `?` overlay, listed from the keymap in force.
 //! - [`theme`]: styles, with colour only when `NO_COLOR` is unset.
@@ -17,6 +18,7 @@ mod room;
 mod sign_in;
 mod status;
 pub mod theme;
+mod wallet;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -47,6 +49,10 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
         Some(room) => {
             room::header(frame, tabs, state, room);
             room::body(frame, body, state, room);
+        }
+        None if state.screen == Screen::Wallet => {
+            catalogue::tabs(frame, tabs, state);
+            wallet::body(frame, body, state);
         }
         None => {
             catalogue::tabs(frame, tabs, state);

@@ -613,3 +613,133 @@ fn status_line_when_the_wallet_ran_dry() {
     );
     check("status_stopped", &state);
 }
+
+/// The wallet screen with a balance and a few entries.
+fn wallet() -> State {
+    use bookmygig_api::{EntryKind, LedgerEntry, Money, TransactionId, Wallet};
+    let mut state = loaded();
+    update(&mut state, Action::Wallet);
+    let entry = |n: u8, kind, amount: i64, after: i64, memo: &str, minute: i64| LedgerEntry {
+        transaction_id: TransactionId::from_bytes([n; 16]),
+        kind,
+        amount: Money(amount),
+        balance_after: Money(after),
+        memo: memo.to_owned(),
+        gig_id: None,
+        at: time::macros::datetime!(2026-05-02 17:00 UTC) + time::Duration::minutes(minute),
+    };
+    update(
+        &mut state,
+        Action::WalletPageLoaded {
+            more: false,
+            result: Ok(Wallet {
+                balance: Money(12_495_500),
+                entries: vec![
+                    entry(
+                        3,
+                        EntryKind::Micropayment,
+                        -4_500,
+                        12_495_500,
+                        "Streaming: Late-night jazz trio",
+                        50,
+                    ),
+                    entry(
+                        2,
+                        EntryKind::TicketSale,
+                        -7_500_000,
+                        12_500_000,
+                        "Ticket: Late-night jazz trio",
+                        20,
+                    ),
+                    entry(
+                        1,
+                        EntryKind::TopUp,
+                        20_000_000,
+                        20_000_000,
+                        "Top-up (development)",
+                        0,
+                    ),
+                ],
+                next_cursor: Some("older".to_owned()),
+            }),
+        },
+    );
+    state
+}
+
+#[test]
+fn wallet_with_history() {
+    check("wallet", &wallet());
+}
+
+#[test]
+fn wallet_loading() {
+    let mut state = loaded();
+    update(&mut state, Action::Wallet);
+    check("wallet_loading", &state);
+}
+
+#[test]
+fn wallet_empty() {
+    let mut state = loaded();
+    update(&mut state, Action::Wallet);
+    update(
+        &mut state,
+        Action::WalletPageLoaded {
+            more: false,
+            result: Ok(bookmygig_api::Wallet {
+                balance: bookmygig_api::Money::ZERO,
+                entries: Vec::new(),
+                next_cursor: None,
+            }),
+        },
+    );
+    check("wallet_empty", &state);
+}
+
+#[test]
+fn wallet_error() {
+    let mut state = loaded();
+    update(&mut state, Action::Wallet);
+    update(
+        &mut state,
+        Action::WalletPageLoaded {
+            more: false,
+            result: Err("Unauthorized: sign in first".to_owned()),
+        },
+    );
+    check("wallet_error", &state);
+}
+
+#[test]
+fn top_up_dialog_typing() {
+    use crate::tui::line_editor::Edit;
+    let mut state = wallet();
+    update(&mut state, Action::TopUp);
+    for c in "25".chars() {
+        update(&mut state, Action::TopUpEdit(Edit::Insert(c)));
+    }
+    check("top_up_typing", &state);
+}
+
+#[test]
+fn top_up_dialog_refused() {
+    use crate::tui::line_editor::Edit;
+    let mut state = wallet();
+    update(&mut state, Action::TopUp);
+    for c in "20000".chars() {
+        update(&mut state, Action::TopUpEdit(Edit::Insert(c)));
+    }
+    update(&mut state, Action::Confirm);
+    check("top_up_refused", &state);
+}
+
+#[test]
+fn top_up_dialog_sending() {
+    use crate::tui::line_editor::Edit;
+    let mut state = wallet();
+    update(&mut state, Action::TopUp);
+    update(&mut state, Action::TopUpEdit(Edit::Insert('5')));
+    update(&mut state, Action::Confirm);
+    check("top_up_sending", &state);
+}
