@@ -246,3 +246,48 @@ async fn the_room_shows_the_lost_server_and_recovers_when_it_returns() {
     tmux.keys(&["q"]).await;
     assert_eq!(tmux.wait_exit(PATIENCE).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_creator_sees_their_gigs_stream_key_and_earnings() {
+    let server = TestServer::start().await;
+    let creator = server.account("host", 99).await;
+    let gig = server.gig_starting_soon(&creator, "Host's Own Show").await;
+    let fan = server.account("fan", 20).await;
+    fan.buy_ticket(gig.id, "fan-ticket").await.expect("ticket");
+    let user = User::new(&server);
+    // The creator's session, saved where the TUI finds it.
+    let credentials = serde_json::json!({
+        "servers": {
+            server.base.clone(): {"handle": "host", "token": creator.token().expect("token")}
+        }
+    });
+    std::fs::write(
+        user.config_dir().join("credentials.json"),
+        credentials.to_string(),
+    )
+    .expect("credentials");
+    let tmux = Tmux::start(
+        "creator",
+        (120, 40),
+        &env(&user),
+        &[BIN.to_owned(), "tui".to_owned()],
+    )
+    .await;
+    tmux.wait_for("@host · ", PATIENCE).await;
+    tmux.keys(&["g"]).await;
+    let screen = tmux.wait_for("Host's Own Show", PATIENCE).await;
+    let key = gig
+        .stream_key
+        .as_ref()
+        .expect("the creator's view has the key");
+    assert!(
+        !screen.contains(key.expose()),
+        "the key is hidden: {screen}"
+    );
+    let screen = tmux.wait_for("Tickets sold  1 for $5.00", PATIENCE).await;
+    assert!(screen.contains("Income over time"), "{screen}");
+    tmux.keys(&["v"]).await;
+    tmux.wait_for(key.expose(), PATIENCE).await;
+    tmux.keys(&["q"]).await;
+    assert_eq!(tmux.wait_exit(PATIENCE).await, 0);
+}

@@ -9,6 +9,7 @@ use bookmygig_api::{
 use time::OffsetDateTime;
 
 use super::line_editor::Edit;
+use super::my_gigs::CreatorData;
 use super::sign_in::Submission;
 use bookmygig_cli::player::PlayerEvent;
 use bookmygig_client::GigListQuery;
@@ -137,6 +138,12 @@ pub enum Action {
     TopUpEdit(Edit),
     /// A top-up finished.
     ToppedUp(Result<TopUpReceipt, String>),
+    /// Show "My gigs" (loading it afresh).
+    MyGigs,
+    /// The creator's gigs, earnings and recent entries arrived.
+    CreatorLoaded(Result<CreatorData, String>),
+    /// Show or hide the selected gig's stream key (on "My gigs").
+    RevealKey,
 }
 
 /// What the monetization channel reports.
@@ -285,6 +292,9 @@ pub enum Effect {
         /// The same key for every retry of this top-up.
         idempotency_key: String,
     },
+    /// `GET /me/gigs`, `GET /me/earnings` and recent `GET /wallet` pages; answers with
+    /// [`Action::CreatorLoaded`].
+    FetchCreatorData,
     /// Hold the monetization channel open (again, with the current session), reopening it
     /// after losses; answers with [`Action::Monetization`].
     WatchMonetization,

@@ -10,6 +10,7 @@ use chrono::{DateTime, FixedOffset, Local, TimeZone as _, Utc};
 use time::OffsetDateTime;
 
 use super::event::Keymap;
+use super::my_gigs::MyGigsView;
 use super::room::Room;
 use super::sign_in::SignInForm;
 use super::wallet::WalletView;
@@ -27,6 +28,8 @@ pub enum Screen {
     Room,
     /// The wallet: balance, history, top-up.
     Wallet,
+    /// The creator's gigs with their stream keys and earnings.
+    MyGigs,
 }
 
 /// The zone times are shown in: the machine's (following its rules for each date) or a fixed
@@ -197,6 +200,8 @@ pub struct State {
     pub monetization: Monetization,
     /// The wallet screen.
     pub wallet: WalletView,
+    /// The "My gigs" screen.
+    pub my_gigs: MyGigsView,
 }
 
 /// The monetization channel as the status line shows it.
@@ -262,6 +267,7 @@ impl State {
             catalogue_retry: None,
             monetization: Monetization::Off,
             wallet: WalletView::default(),
+            my_gigs: MyGigsView::default(),
         }
     }
 

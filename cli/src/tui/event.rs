@@ -125,6 +125,8 @@ impl Default for Keymap {
                 bind(vec![Key::char('s')], Action::SignIn, "sign in"),
                 bind(vec![Key::char('w')], Action::Wallet, "wallet"),
                 bind(vec![Key::char('+')], Action::TopUp, "top up (wallet)"),
+                bind(vec![Key::char('g')], Action::MyGigs, "my gigs"),
+                bind(vec![Key::char('v')], Action::RevealKey, "show stream key"),
                 bind(
                     vec![Key::plain(Esc), Key::plain(Backspace)],
                     Action::Back,
@@ -165,6 +167,8 @@ fn action_name(action: &Action) -> &'static str {
         Action::SignIn => "sign_in",
         Action::Wallet => "wallet",
         Action::TopUp => "top_up",
+        Action::MyGigs => "my_gigs",
+        Action::RevealKey => "reveal_key",
         Action::Back => "back",
         Action::ToggleMouse => "mouse",
         Action::Help => "help",

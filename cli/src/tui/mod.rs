@@ -20,6 +20,7 @@ pub mod app;
 mod backoff;
 pub mod event;
 pub mod line_editor;
+pub mod my_gigs;
 pub mod room;
 #[cfg(test)]
 mod sample;

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use bookmygig_api::limits::PAGE_LIMIT_MAX;
 use bookmygig_api::{ChatErrorCode, ClientMessage, GigId, NewAccount, NewSession, ServerMessage};
 use bookmygig_cli::player::{Player, PlayerEvent, PlayerOptions};
 use bookmygig_client::{ChatError, Client, ClientError};
@@ -15,6 +16,7 @@ use tokio::task::JoinHandle;
 
 use super::action::{Action, ChatEvent, Effect, MonetizationUpdate, PlayerUpdate, SignedInAs};
 use super::backoff::backoff_seconds;
+use super::my_gigs::{CHART_PAGES, CreatorData};
 use super::room::STREAM_POLL_SECONDS;
 use super::sign_in::{Mode, Submission};
 use super::update::WALLET_PAGE;
@@ -256,6 +258,9 @@ async fn answer(client: &Client, effect: Effect) -> Option<Action> {
                 .await
                 .map_err(words),
         },
+        Effect::FetchCreatorData => {
+            Action::CreatorLoaded(creator_data(client).await.map_err(words))
+        }
         Effect::TopUp {
             amount,
             idempotency_key,
@@ -327,6 +332,28 @@ async fn watch_monetization(client: Client, results: mpsc::Sender<Action>) {
         attempt += 1;
         tokio::time::sleep(Duration::from_secs(backoff_seconds(attempt))).await;
     }
+}
+
+/// The creator's gigs, earnings, and the newest wallet entries (for the charts).
+async fn creator_data(client: &Client) -> Result<CreatorData, ClientError> {
+    let (gigs, earnings) = tokio::try_join!(client.my_gigs(), client.earnings())?;
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..CHART_PAGES {
+        let page = client
+            .wallet(cursor.as_deref(), Some(PAGE_LIMIT_MAX))
+            .await?;
+        entries.extend(page.entries);
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(CreatorData {
+        gigs: gigs.items,
+        earnings: earnings.gigs,
+        entries,
+    })
 }
 
 /// Signs in or up as the form says, and saves the session (as `bookmygig login` does, making

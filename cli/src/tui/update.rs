@@ -7,6 +7,7 @@ use super::action::{Action, Effect, MonetizationUpdate};
 use super::app::{BuyDialog, BuyPhase, Monetization, Retry, Screen, State, TAB_COUNT};
 use super::backoff::backoff_seconds;
 
+mod my_gigs;
 mod room;
 mod sign_in;
 mod wallet;
@@ -38,6 +39,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::Monetization(_)
             | Action::WalletPageLoaded { .. }
             | Action::ToppedUp(_)
+            | Action::CreatorLoaded(_)
     );
     // The top-up dialog takes the keys while open: the amount, Enter, Esc.
     if state.wallet.top_up.is_some()
@@ -76,6 +78,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 | Action::Tickets
                 | Action::SignIn
                 | Action::Wallet
+                | Action::MyGigs
         )
     {
         return Vec::new();
@@ -164,7 +167,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Buy => {
             let selected = match state.screen {
-                Screen::Tickets | Screen::Room | Screen::Wallet => None,
+                Screen::Tickets | Screen::Room | Screen::Wallet | Screen::MyGigs => None,
                 Screen::Catalogue | Screen::Gig => state.selected_gig().cloned(),
             };
             let Some(gig) = selected else {
@@ -231,6 +234,26 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     Some(dialog) => dialog.phase = BuyPhase::Failed(reason),
                     None => state.status = format!("could not buy {title}: {reason}"),
                 },
+            }
+            Vec::new()
+        }
+        Action::Up if state.screen == Screen::MyGigs => {
+            my_gigs::move_selection(state, false);
+            Vec::new()
+        }
+        Action::Down if state.screen == Screen::MyGigs => {
+            my_gigs::move_selection(state, true);
+            Vec::new()
+        }
+        Action::Refresh if state.screen == Screen::MyGigs => my_gigs::open(state),
+        Action::MyGigs => my_gigs::open(state),
+        Action::CreatorLoaded(result) => {
+            my_gigs::loaded(state, result);
+            Vec::new()
+        }
+        Action::RevealKey => {
+            if state.screen == Screen::MyGigs {
+                state.my_gigs.key_shown = !state.my_gigs.key_shown;
             }
             Vec::new()
         }
@@ -341,6 +364,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         // the catalogue it enters the room of a gig one may enter, else shows the gig.
         Action::Open => match state.screen {
             Screen::Wallet => Vec::new(),
+            Screen::MyGigs => update(state, Action::EnterRoom),
             Screen::Room => {
                 room::start_typing(state);
                 Vec::new()
@@ -416,6 +440,7 @@ fn entrance(state: &State) -> Option<bookmygig_api::Gig> {
             .map(|ticket| ticket.gig.clone()),
         Screen::Catalogue | Screen::Gig => state.selected_gig().cloned(),
         Screen::Room | Screen::Wallet => None,
+        Screen::MyGigs => state.my_gigs.gig().cloned(),
     }
 }
 

@@ -40,8 +40,8 @@ pub fn tabs(frame: &mut Frame<'_>, area: Rect, state: &State) {
 /// tickets with their gig's details.
 pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State) {
     match state.screen {
-        // The room is drawn by `room`; without one, the gig stands in.
-        Screen::Gig | Screen::Room | Screen::Wallet => {
+        // The other screens have drawers of their own; the gig stands in.
+        Screen::Gig | Screen::Room | Screen::Wallet | Screen::MyGigs => {
             detail(frame, area, state, state.selected_gig())
         }
         Screen::Catalogue => {

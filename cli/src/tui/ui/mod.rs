@@ -5,6 +5,7 @@
 //! - [`status`]: the bottom line (search input, last message, monetization state, help hint).
 //! - [`room`]: the live room (stream panel, chat, player).
 //! - [`buy`]: the buy dialog (price, balance, the purchase's outcome).
+//! - [`my_gigs`]: the creator's gigs, stream keys, earnings and income chart.
 //! - [`wallet`]: the wallet (balance, history, top-up dialog).
 //! - [`sign_in`]: the first-run sign-in / sign-up form.
 //! - [`help`]: the `?` overlay, listed from the keymap in force.
@@ -13,6 +14,7 @@
 mod buy;
 mod catalogue;
 mod help;
+mod my_gigs;
 mod popup;
 mod room;
 mod sign_in;
@@ -49,6 +51,10 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
         Some(room) => {
             room::header(frame, tabs, state, room);
             room::body(frame, body, state, room);
+        }
+        None if state.screen == Screen::MyGigs => {
+            catalogue::tabs(frame, tabs, state);
+            my_gigs::body(frame, body, state);
         }
         None if state.screen == Screen::Wallet => {
             catalogue::tabs(frame, tabs, state);

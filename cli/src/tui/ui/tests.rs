@@ -743,3 +743,103 @@ fn top_up_dialog_sending() {
     update(&mut state, Action::Confirm);
     check("top_up_sending", &state);
 }
+
+/// "My gigs" with the first sample gig's earnings and income over an evening.
+fn my_gigs() -> State {
+    use bookmygig_api::{
+        EntryKind, GigEarnings, LedgerEntry, Money, PaymentPointer, StreamKey, TransactionId,
+    };
+    let mut state = loaded();
+    update(&mut state, Action::MyGigs);
+    let mut gigs = sample::gigs();
+    gigs[0].stream_key = Some(StreamKey(
+        "live_0123456789abcdef0123456789abcdef".to_owned(),
+    ));
+    gigs[0].rtmp_url = Some("rtmp://127.0.0.1:1935/live".to_owned());
+    let gig = gigs[0].id;
+    let entry = |kind, micros: i64, minute: i64| LedgerEntry {
+        transaction_id: TransactionId::from_bytes([1; 16]),
+        kind,
+        amount: Money(micros),
+        balance_after: Money::ZERO,
+        memo: String::new(),
+        gig_id: Some(gig),
+        at: time::macros::datetime!(2026-05-02 16:00 UTC) + time::Duration::minutes(minute),
+    };
+    let mut entries: Vec<LedgerEntry> = (0..12)
+        .map(|n| entry(EntryKind::TicketSale, 7_500_000, n * 10))
+        .collect();
+    entries.extend((0..30).map(|n| entry(EntryKind::Micropayment, 600_000, 120 + n * 3)));
+    update(
+        &mut state,
+        Action::CreatorLoaded(Ok(crate::tui::my_gigs::CreatorData {
+            earnings: vec![GigEarnings {
+                gig_id: gig,
+                title: gigs[0].title.clone(),
+                status: gigs[0].status,
+                tickets_sold: 12,
+                ticket_revenue: Money(90_000_000),
+                refunds: Money::ZERO,
+                micropayments: Money(18_000_000),
+                listing_fee: Money::from_dollars(-99),
+                net: Money(9_000_000),
+                payment_pointer: PaymentPointer::parse("$wallet.example/alice")
+                    .unwrap_or_else(|err| panic!("{err}")),
+                payment_url: "https://wallet.example/alice".to_owned(),
+            }],
+            gigs,
+            entries,
+        })),
+    );
+    state
+}
+
+#[test]
+fn my_gigs_with_earnings_and_chart() {
+    check("my_gigs", &my_gigs());
+}
+
+#[test]
+fn my_gigs_with_the_stream_key_shown() {
+    let mut state = my_gigs();
+    update(&mut state, Action::RevealKey);
+    check("my_gigs_key_shown", &state);
+}
+
+#[test]
+fn my_gigs_a_gig_without_income() {
+    let mut state = my_gigs();
+    update(&mut state, Action::Down);
+    check("my_gigs_no_income", &state);
+}
+
+#[test]
+fn my_gigs_loading() {
+    let mut state = loaded();
+    update(&mut state, Action::MyGigs);
+    check("my_gigs_loading", &state);
+}
+
+#[test]
+fn my_gigs_empty() {
+    let mut state = loaded();
+    update(&mut state, Action::MyGigs);
+    update(
+        &mut state,
+        Action::CreatorLoaded(Ok(crate::tui::my_gigs::CreatorData::default())),
+    );
+    check("my_gigs_empty", &state);
+}
+
+#[test]
+fn my_gigs_error() {
+    let mut state = loaded();
+    update(&mut state, Action::MyGigs);
+    update(
+        &mut state,
+        Action::CreatorLoaded(Err(
+            "cannot reach the server at http://127.0.0.1:8080".to_owned()
+        )),
+    );
+    check("my_gigs_error", &state);
+}
