@@ -144,6 +144,10 @@ pub enum Action {
     CreatorLoaded(Result<CreatorData, String>),
     /// Show or hide the selected gig's stream key (on "My gigs").
     RevealKey,
+    /// Select this row of the list on screen (a mouse click).
+    Select(usize),
+    /// Show this category tab (a mouse click).
+    SelectTab(usize),
 }
 
 /// What the monetization channel reports.

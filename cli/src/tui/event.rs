@@ -381,11 +381,16 @@ fn typing(event: &KeyEvent, chord: bool, empty: bool) -> Option<Action> {
     Some(Action::Edit(edit))
 }
 
-/// What a mouse event means: the wheel moves the selection. Only seen while capture is on.
-pub fn map_mouse(event: &MouseEvent) -> Option<Action> {
+/// What a mouse event means on a screen of size `area`: the wheel moves the selection, a left
+/// click selects what is under it (see [`ui::click`](super::ui::click)). Only seen while
+/// capture is on.
+pub fn map_mouse(state: &State, area: ratatui::layout::Rect, event: &MouseEvent) -> Option<Action> {
     match event.kind {
         MouseEventKind::ScrollDown => Some(Action::Down),
         MouseEventKind::ScrollUp => Some(Action::Up),
+        MouseEventKind::Down(crossterm::event::MouseButton::Left) => {
+            super::ui::click(state, area, event.column, event.row)
+        }
         _ => None,
     }
 }
@@ -500,15 +505,25 @@ mod tests {
             row: 4,
             modifiers: KeyModifiers::NONE,
         };
+        let (state, area) = (state(), ratatui::layout::Rect::new(0, 0, 80, 24));
         assert_eq!(
-            map_mouse(&wheel(MouseEventKind::ScrollDown)),
+            map_mouse(&state, area, &wheel(MouseEventKind::ScrollDown)),
             Some(Action::Down)
         );
         assert_eq!(
-            map_mouse(&wheel(MouseEventKind::ScrollUp)),
+            map_mouse(&state, area, &wheel(MouseEventKind::ScrollUp)),
             Some(Action::Up)
         );
-        assert_eq!(map_mouse(&wheel(MouseEventKind::Moved)), None);
+        assert_eq!(map_mouse(&state, area, &wheel(MouseEventKind::Moved)), None);
+        assert_eq!(
+            map_mouse(
+                &state,
+                area,
+                &wheel(MouseEventKind::Down(crossterm::event::MouseButton::Left))
+            ),
+            Some(Action::Select(2)),
+            "a click on the list's third row"
+        );
     }
 
     #[test]

@@ -175,7 +175,11 @@ pub async fn run(client: Client, options: Options) -> io::Result<()> {
         let action = tokio::select! {
             event = events.next() => match event {
                 Some(Ok(Event::Key(key))) => event::map_key(&state, &key),
-                Some(Ok(Event::Mouse(mouse))) => event::map_mouse(&mouse),
+                Some(Ok(Event::Mouse(mouse))) => {
+                    let size = guard.terminal.size().unwrap_or_default();
+                    let area = ratatui::layout::Rect::new(0, 0, size.width, size.height);
+                    event::map_mouse(&state, area, &mouse)
+                }
                 // A resize needs only the redraw at the top of the loop.
                 Some(Ok(_)) => None,
                 Some(Err(err)) => break Err(err),

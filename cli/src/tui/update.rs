@@ -237,6 +237,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::Select(index) => {
+            select(state, index);
+            Vec::new()
+        }
+        Action::SelectTab(tab) if state.tab != tab && tab < TAB_COUNT => {
+            state.tab = tab;
+            fetch(state)
+        }
+        Action::SelectTab(_) => Vec::new(),
         Action::Up if state.screen == Screen::MyGigs => {
             my_gigs::move_selection(state, false);
             Vec::new()
@@ -427,6 +436,22 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+    }
+}
+
+/// Selects row `index` of the list on screen (ignored past its end).
+fn select(state: &mut State, index: usize) {
+    match state.screen {
+        Screen::Catalogue if index < state.visible().len() => state.selected = index,
+        Screen::Tickets if index < state.tickets.len() => state.ticket_selected = index,
+        Screen::Wallet if index < state.wallet.entries.len() => state.wallet.selected = index,
+        Screen::MyGigs if index < state.my_gigs.data.gigs.len() => {
+            if state.my_gigs.selected != index {
+                state.my_gigs.key_shown = false;
+            }
+            state.my_gigs.selected = index;
+        }
+        _ => {}
     }
 }
 

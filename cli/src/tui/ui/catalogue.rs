@@ -11,18 +11,48 @@ use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Tabs, Wrap};
 use super::theme::Theme;
 use crate::tui::app::{Screen, State};
 
+/// The list and the detail pane of the catalogue and of "My tickets".
+pub fn split(body: Rect) -> [Rect; 2] {
+    Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).areas(body)
+}
+
+/// Columns of the app's name before the tabs.
+const NAME_WIDTH: u16 = 11;
+
+/// The titles of the tabs: "All" and every category, capitalised.
+fn tab_titles() -> Vec<String> {
+    std::iter::once("All".to_owned())
+        .chain(Category::ALL.iter().map(|c| {
+            let name = c.as_str();
+            let mut chars = name.chars();
+            chars
+                .next()
+                .map(|first| first.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        }))
+        .collect()
+}
+
+/// The tab under `column` of the tab row, if any (ratatui's `Tabs` pads each title with a
+/// space on both sides and puts a one-column divider between them).
+pub fn tab_at(column: u16) -> Option<usize> {
+    let mut start = NAME_WIDTH;
+    for (i, title) in tab_titles().iter().enumerate() {
+        let width = u16::try_from(title.chars().count()).unwrap_or(u16::MAX) + 2;
+        if (start..start + width).contains(&column) {
+            return Some(i);
+        }
+        start += width + 1;
+    }
+    None
+}
+
 /// The tab row: the app's name, then "All" and every category.
 pub fn tabs(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let theme = Theme::new(state.color);
-    let titles = std::iter::once("All".to_owned()).chain(Category::ALL.iter().map(|c| {
-        let name = c.as_str();
-        let mut chars = name.chars();
-        chars
-            .next()
-            .map(|first| first.to_uppercase().chain(chars).collect())
-            .unwrap_or_default()
-    }));
-    let [name, rest] = Layout::horizontal([Constraint::Length(11), Constraint::Min(0)]).areas(area);
+    let titles = tab_titles();
+    let [name, rest] =
+        Layout::horizontal([Constraint::Length(NAME_WIDTH), Constraint::Min(0)]).areas(area);
     frame.render_widget(
         Paragraph::new(Span::styled(" BookMyGig", theme.accent())),
         name,
@@ -45,16 +75,12 @@ pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State) {
             detail(frame, area, state, state.selected_gig())
         }
         Screen::Catalogue => {
-            let [list_area, detail_area] =
-                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-                    .areas(area);
+            let [list_area, detail_area] = split(area);
             list(frame, list_area, state);
             detail(frame, detail_area, state, state.selected_gig());
         }
         Screen::Tickets => {
-            let [list_area, detail_area] =
-                Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)])
-                    .areas(area);
+            let [list_area, detail_area] = split(area);
             tickets(frame, list_area, state);
             let gig = state.tickets.get(state.ticket_selected).map(|t| &t.gig);
             detail(frame, detail_area, state, gig);

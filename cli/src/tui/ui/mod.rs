@@ -9,17 +9,21 @@
 //! - [`wallet`]: the wallet (balance, history, top-up dialog).
 //! - [`sign_in`]: the first-run sign-in / sign-up form.
 //! - [`help`]: the `?` overlay, listed from the keymap in force.
+//! - [`hit`]: what a mouse click at a cell means, from the same layouts as the drawing.
 //! - [`theme`]: styles, with colour only when `NO_COLOR` is unset.
 
 mod buy;
 mod catalogue;
 mod help;
+mod hit;
 mod my_gigs;
 mod popup;
 mod room;
 mod sign_in;
 mod status;
 pub mod theme;
+
+pub use hit::click;
 mod wallet;
 
 use ratatui::Frame;
@@ -41,12 +45,7 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
         too_small(frame, area);
         return;
     }
-    let [tabs, body, status_line] = Layout::vertical([
-        Constraint::Length(1),
-        Constraint::Min(0),
-        Constraint::Length(1),
-    ])
-    .areas(area);
+    let [tabs, body, status_line] = frame_split(area);
     match state.room.as_ref().filter(|_| state.screen == Screen::Room) {
         Some(room) => {
             room::header(frame, tabs, state, room);
@@ -75,6 +74,16 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     if state.help {
         help::overlay(frame, body, state);
     }
+}
+
+/// The top row (tabs or the room's header), the body and the status line.
+fn frame_split(area: Rect) -> [Rect; 3] {
+    Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(area)
 }
 
 /// The notice shown when the terminal is smaller than [`MIN_WIDTH`]×[`MIN_HEIGHT`].

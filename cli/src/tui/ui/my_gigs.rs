@@ -15,10 +15,14 @@ use super::theme::Theme;
 use crate::tui::app::State;
 use crate::tui::my_gigs::EarningsSeries;
 
+/// The list and the detail pane's areas.
+pub fn split(body: Rect) -> [Rect; 2] {
+    Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body)
+}
+
 /// The list and the detail pane.
 pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State) {
-    let [list_area, detail_area] =
-        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(area);
+    let [list_area, detail_area] = split(area);
     list(frame, list_area, state);
     detail(frame, detail_area, state);
 }

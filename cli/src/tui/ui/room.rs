@@ -35,11 +35,21 @@ pub fn header(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
 
 /// The stream panel and the chat side by side.
 pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
-    let panel_width = if area.width >= 110 { 42 } else { 32 };
-    let [panel, chat_area] =
-        Layout::horizontal([Constraint::Length(panel_width), Constraint::Min(0)]).areas(area);
+    let [panel, chat_area] = split(area);
     stream_panel(frame, panel, state, room);
     chat(frame, chat_area, state, room);
+}
+
+/// The stream panel and the chat's areas.
+pub fn split(body: Rect) -> [Rect; 2] {
+    let panel_width = if body.width >= 110 { 42 } else { 32 };
+    Layout::horizontal([Constraint::Length(panel_width), Constraint::Min(0)]).areas(body)
+}
+
+/// The chat's scrollback and input line within the chat's area.
+pub fn chat_split(chat_area: Rect) -> [Rect; 2] {
+    let inner = Block::bordered().inner(chat_area);
+    Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner)
 }
 
 /// `1:02:03` or `2:03`.
@@ -236,10 +246,8 @@ fn chat(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
         .title(
             Line::from(Span::styled(format!(" {connection} "), connection_style)).right_aligned(),
         );
-    let inner = block.inner(area);
     frame.render_widget(block, area);
-    let [messages, input] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(1)]).areas(inner);
+    let [messages, input] = chat_split(area);
     scrollback(frame, messages, state, room);
     input_line(frame, input, state, room, &theme);
 }

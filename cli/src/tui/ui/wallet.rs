@@ -12,12 +12,16 @@ use super::theme::Theme;
 use crate::tui::app::State;
 use crate::tui::wallet::{TopUpDialog, TopUpPhase};
 
+/// The balance box and the history below it.
+pub fn split(body: Rect) -> [Rect; 2] {
+    Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(body)
+}
+
 /// The balance box above the history.
 pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let theme = Theme::new(state.color);
     let view = &state.wallet;
-    let [balance_area, history_area] =
-        Layout::vertical([Constraint::Length(3), Constraint::Min(0)]).areas(area);
+    let [balance_area, history_area] = split(area);
     let key = |name| state.keymap.first_key(name).unwrap_or_default();
     let balance = match (&view.balance, &view.error) {
         (_, Some(error)) => Line::from(vec![
