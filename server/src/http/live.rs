@@ -3,6 +3,8 @@
 //! watched through this node's relay of it, and its status comes from the stream registry.
 
 use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -187,10 +189,11 @@ pub(super) fn flv_response(
         gig: gig_id,
         metrics: Arc::clone(&state.hub.metrics),
         viewer,
-        shutdown: state.shutdown.clone(),
+        stopping: stopping(state.shutdown.clone()),
         pending_end: false,
     };
-    let stream = futures::stream::unfold(body, FlvBody::next_chunk);
+    // Boxed, so each chunk's step moves a pointer rather than the whole body.
+    let stream = futures::stream::unfold(Box::new(body), FlvBody::next_chunk);
     (
         StatusCode::OK,
         [
@@ -229,13 +232,15 @@ struct FlvBody {
     metrics: Arc<LiveMetrics>,
     /// `None` for a relay connection.
     viewer: Option<ViewerCheck>,
-    shutdown: watch::Receiver<bool>,
+    /// Resolves when the server stops; made once, not per wake-up (a fresh `wait_for` per
+    /// segment registers and drops a waiter every time, for every viewer).
+    stopping: Pin<Box<dyn Future<Output = ()> + Send>>,
     /// The feed ended while gathering waiting segments: send `pending`, then finish.
     pending_end: bool,
 }
 
 impl FlvBody {
-    async fn next_chunk(mut self) -> Option<(Result<Bytes, std::io::Error>, Self)> {
+    async fn next_chunk(mut self: Box<Self>) -> Option<(Result<Bytes, std::io::Error>, Box<Self>)> {
         let bytes = match self.pending.pop_front() {
             Some(bytes) => bytes,
             None if self.pending_end => return None,
@@ -243,7 +248,7 @@ impl FlvBody {
                 let woke = tokio::select! {
                     segment = self.feed.next_segment() => Woke::Segment(segment),
                     () = recheck_due(self.viewer.as_mut()) => Woke::Recheck,
-                    _ = self.shutdown.wait_for(|stopping| *stopping) => return None,
+                    () = &mut self.stopping => return None,
                 };
                 match woke {
                     Woke::Segment(Ok(segment)) => break self.with_waiting_segments(&segment),
@@ -280,14 +285,30 @@ impl FlvBody {
         first.flv.clone()
     }
 
-    async fn still_allowed(&self) -> bool {
-        match &self.viewer {
-            Some(viewer) => {
-                access::still_may_watch(viewer.store.as_ref(), self.gig, viewer.account).await
+    /// Whether the viewer may still watch (a relay always may). Borrows nothing across the
+    /// store call, so the body need not be `Sync`.
+    fn still_allowed(&self) -> impl Future<Output = bool> + Send + use<> {
+        let viewer = self
+            .viewer
+            .as_ref()
+            .map(|viewer| (Arc::clone(&viewer.store), viewer.account));
+        let gig = self.gig;
+        async move {
+            match viewer {
+                Some((store, account)) => {
+                    access::still_may_watch(store.as_ref(), gig, account).await
+                }
+                None => true,
             }
-            None => true,
         }
     }
+}
+
+/// Resolves once `shutdown` says the server is stopping.
+fn stopping(mut shutdown: watch::Receiver<bool>) -> Pin<Box<dyn Future<Output = ()> + Send>> {
+    Box::pin(async move {
+        let _ = shutdown.wait_for(|stopping| *stopping).await;
+    })
 }
 
 /// Resolves when a viewer's next access check is due; never for a relay connection.

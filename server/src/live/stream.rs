@@ -1,6 +1,6 @@
 //! `LiveStream`: one gig on air. The publisher's tags are gathered into [`Segment`]s (the audio
-//! since the last video frame, then that frame: one write per video frame instead of one per
-//! tag), each muxed once and fanned out as shared bytes through a bounded broadcast channel (no
+//! since the last video frame, then that frame — two frames for a crowd, see [`CROWD`]: one
+//! write per segment instead of one per tag), each muxed once and fanned out as shared bytes through a bounded broadcast channel (no
 //! copy per viewer), and into the GOP cache, under one lock, so a newcomer's start sequence and
 //! its live feed meet without a gap or a duplicate.
 
@@ -22,9 +22,16 @@ use super::metrics::LiveMetrics;
 
 /// Segments a viewer may fall behind before it overflows (about 8 s of 30 fps video).
 pub const VIEWER_QUEUE_SEGMENTS: usize = 256;
-/// Audio tags held for the next video frame at most (about 90 ms of AAC), so audio keeps
-/// flowing when the video stalls.
+/// Tags held per video frame of a segment at most (about 90 ms of AAC for one frame), so audio
+/// keeps flowing when the video stalls.
 const AUDIO_HELD_MAX: usize = 4;
+/// Viewers (and relays) from which a stream's fan-out, not its latency, is what costs: each
+/// write to each viewer costs the kernel about as much as its bytes do, so a crowd gets two
+/// video frames per write, halving the writes for at most one frame (33 ms at 30 fps) more
+/// latency. A small audience gets every frame at once.
+pub const CROWD: u32 = 200;
+/// Video frames per segment for a crowd (see [`CROWD`]).
+const CROWD_FRAMES_PER_SEGMENT: usize = 2;
 /// Window over which the ingest bitrate is measured.
 const BITRATE_WINDOW: Duration = Duration::from_secs(5);
 
@@ -79,6 +86,8 @@ struct StreamState {
     sender: Option<broadcast::Sender<Arc<Segment>>>,
     /// Tags waiting for the end of their segment (not yet in the GOP cache or sent).
     held: Vec<MediaTag>,
+    /// Video frames among `held`.
+    held_frames: usize,
     gop: GopCache,
     facts: StreamFacts,
     has_video: bool,
@@ -95,6 +104,7 @@ impl StreamState {
             return;
         }
         let held = std::mem::take(&mut self.held);
+        self.held_frames = 0;
         let has_video = self.has_video;
         let mut flv = BytesMut::with_capacity(held.iter().map(|tag| tag.flv.len()).sum());
         let mut resumes = false;
@@ -142,6 +152,7 @@ impl LiveStream {
             state: Mutex::new(StreamState {
                 sender: Some(sender),
                 held: Vec::new(),
+                held_frames: 0,
                 gop: GopCache::new(GopLimits::default()),
                 facts: StreamFacts::default(),
                 has_video: false,
@@ -182,12 +193,22 @@ impl LiveStream {
             state.recent.pop_front();
             state.recent_bytes -= bytes;
         }
-        // Video ends a segment; so do metadata and sequence headers (rare, and newcomers need
-        // them at once), audio when the stream has no video, and audio held for long enough.
-        let ends_segment = tag.kind != TagKind::Audio
+        // A segment ends with its last video frame; metadata and sequence headers end one at
+        // once (rare, and newcomers need them), as does audio when the stream has no video or
+        // has been held long enough.
+        let frames = if self.viewers() + self.relay_connections() >= CROWD {
+            CROWD_FRAMES_PER_SEGMENT
+        } else {
+            1
+        };
+        if tag.kind == TagKind::Video {
+            state.held_frames += 1;
+        }
+        let ends_segment = tag.kind == TagKind::Script
             || tag.sequence_header
-            || !state.has_video
-            || state.held.len() >= AUDIO_HELD_MAX;
+            || (tag.kind == TagKind::Audio && !state.has_video)
+            || state.held_frames >= frames
+            || state.held.len() >= frames * AUDIO_HELD_MAX;
         state.held.push(tag);
         if ends_segment {
             state.send_held();
@@ -391,6 +412,34 @@ mod tests {
         stream.push(audio(99));
         let stalled_video = viewer.feed.next_segment().await.unwrap();
         assert_eq!(stalled_video.tags.len(), AUDIO_HELD_MAX + 1);
+    }
+
+    #[tokio::test]
+    async fn a_crowd_gets_two_frames_per_segment_and_a_small_audience_one() {
+        let stream = Arc::new(LiveStream::new(
+            GigId::new(),
+            StreamSource::Publisher,
+            Arc::default(),
+        ));
+        stream.push(video(0, true));
+        let mut first = stream.subscribe();
+        stream.push(video(33, false));
+        assert_eq!(stamps(&first.feed.next_segment().await.unwrap()), vec![33]);
+        let crowd: Vec<_> = (1..CROWD).map(|_| stream.subscribe()).collect();
+        stream.push(video(66, false));
+        assert!(
+            first.feed.try_next_segment().is_none(),
+            "held for a second frame"
+        );
+        stream.push(audio(80));
+        stream.push(video(100, false));
+        assert_eq!(
+            stamps(&first.feed.next_segment().await.unwrap()),
+            vec![66, 80, 100]
+        );
+        drop(crowd);
+        stream.push(video(133, false));
+        assert_eq!(stamps(&first.feed.next_segment().await.unwrap()), vec![133]);
     }
 
     #[tokio::test]
