@@ -24,8 +24,9 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
     /// TUI key rebindings: action name (`up`, `down`, `next_tab`, `prev_tab`, `search`,
-    /// `refresh`, `buy`, `tickets`, `open`, `room`, `play`, `back`, `mouse`, `help`, `quit`) to
-    /// the keys it takes instead of its defaults, e.g. `{"down": ["n", "Down"]}`.
+    /// `refresh`, `buy`, `tickets`, `open`, `room`, `play`, `sign_in`, `wallet`, `top_up`,
+    /// `my_gigs`, `reveal_key`, `back`, `mouse`, `help`, `quit`) to the keys it takes instead of
+    /// its defaults, e.g. `{"down": ["n", "Down"]}`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
     /// How the TUI's player runs mpv.
