@@ -1,5 +1,5 @@
 //! The creator's "My gigs" screen: their gigs, what each earned, and the ledger entries the
-//! earnings chart is drawn from. Plain data; [`update`](super::update) changes it.
+//! earnings chart is drawn from. Plain data; [`update`](super::update()) changes it.
 
 use bookmygig_api::{EntryKind, Gig, GigEarnings, GigId, LedgerEntry};
 use time::OffsetDateTime;

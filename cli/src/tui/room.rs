@@ -1,5 +1,5 @@
 //! The live room's state: the stream's facts and their recent history, the chat's scrollback
-//! and connection, the input line, and the player. Plain data; [`update`](super::update) changes
+//! and connection, the input line, and the player. Plain data; [`update`](super::update()) changes
 //! it.
 
 use std::collections::VecDeque;

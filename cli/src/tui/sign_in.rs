@@ -1,5 +1,5 @@
 //! The first-run form: sign in or sign up, on a server whose URL can be changed. Plain data;
-//! [`update`](super::update) edits it and turns a submission into a request.
+//! [`update`](super::update()) edits it and turns a submission into a request.
 
 use bookmygig_api::limits::{
     DISPLAY_NAME_MAX, HANDLE_MAX, HANDLE_MIN, PASSWORD_MAX, PASSWORD_MIN, is_valid_handle,

@@ -1,5 +1,5 @@
 //! The wallet screen's state: the balance, the history as loaded so far, and the top-up
-//! dialog. Plain data; [`update`](super::update) changes it.
+//! dialog. Plain data; [`update`](super::update()) changes it.
 
 use bookmygig_api::limits::TOPUP_MAX;
 use bookmygig_api::{LedgerEntry, Money};

@@ -11,7 +11,7 @@ use bookmygig_api::MonetizationEvent;
 
 use crate::tui::app::{Monetization, State};
 
-/// What the status line says about money (DESIGN.md §1): "contributing to <creator pointer>"
+/// What the status line says about money (DESIGN.md §1): "contributing to \<creator pointer>"
 /// while paying the creator of the gig in the room, "supporting BookMyGig" while paying the
 /// platform, "stopped" when the wallet is empty.
 fn monetization(state: &State) -> String {

@@ -1,4 +1,4 @@
-//! "My gigs" in [`update`](super::update): loading, moving the selection (which hides the
+//! "My gigs" in [`update`](super::update()): loading, moving the selection (which hides the
 //! stream key again).
 
 use crate::tui::action::Effect;

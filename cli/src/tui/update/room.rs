@@ -1,4 +1,4 @@
-//! The live room's part of [`update`](super::update): entering and leaving, the chat
+//! The live room's part of [`update`](super::update()): entering and leaving, the chat
 //! connection's reports, the stream's facts, the input line and the player.
 //!
 //! The player follows the viewer's wish ([`Room::want_play`]): it opens when asked and the

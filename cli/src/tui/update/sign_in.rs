@@ -1,4 +1,4 @@
-//! The sign-in form's part of [`update`](super::update): keys, the submission (checked
+//! The sign-in form's part of [`update`](super::update()): keys, the submission (checked
 //! locally, then sent), and the session it opens.
 
 use crate::tui::action::{Effect, FormKey, SignedInAs};

@@ -1,4 +1,4 @@
-//! The wallet screen's part of [`update`](super::update): loading the history page by page and
+//! The wallet screen's part of [`update`](super::update()): loading the history page by page and
 //! the top-up dialog.
 
 use bookmygig_api::Wallet;
