@@ -110,8 +110,15 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
     // The session was saved where the command line finds it.
     assert!(viewer.run(&["whoami"]).await.ok().contains("viewer"));
 
+    // A click on the second row of the list selects it (mouse capture is on by default).
+    tmux.wait_until("both gigs", PATIENCE, |screen| {
+        screen.contains("││Midnight Sax Session") && screen.contains("Morning Pilates")
+    })
+    .await;
+    tmux.click(5, 3).await;
+    tmux.wait_for("││Morning Pilates", PATIENCE).await;
+
     // Find the gig by search.
-    tmux.wait_for("Midnight Sax Session", PATIENCE).await;
     tmux.keys(&["/"]).await;
     tmux.type_text("midnight").await;
     tmux.keys(&["Enter"]).await;

@@ -118,6 +118,14 @@ impl Tmux {
         self.run(&["send-keys", "-t", "main", "-l", text]).await;
     }
 
+    /// A left click at (`column`, `row`), counted from 0, as a terminal with SGR mouse
+    /// reporting sends it (press, then release).
+    pub async fn click(&self, column: u16, row: u16) {
+        let (x, y) = (column + 1, row + 1);
+        self.type_text(&format!("\x1b[<0;{x};{y}M\x1b[<0;{x};{y}m"))
+            .await;
+    }
+
     /// The screen as text, one line per row.
     pub async fn screen(&self) -> String {
         self.run(&["capture-pane", "-p", "-t", "main"]).await
