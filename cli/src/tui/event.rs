@@ -582,6 +582,58 @@ mod tests {
     }
 
     #[test]
+    fn while_typing_in_the_chat_keys_edit_the_line() {
+        use crate::tui::line_editor::Edit;
+        let mut state = state();
+        let mut room = crate::tui::room::Room::new(1, crate::tui::sample::gigs().remove(0));
+        room.typing = true;
+        state.room = Some(room);
+        let key = |code, modifiers| map_key(&state, &press(code, modifiers));
+        assert_eq!(
+            key(KeyCode::Char('q'), KeyModifiers::NONE),
+            Some(Action::Edit(Edit::Insert('q')))
+        );
+        assert_eq!(
+            key(KeyCode::Char('w'), KeyModifiers::CONTROL),
+            Some(Action::Edit(Edit::DeleteWord))
+        );
+        assert_eq!(
+            key(KeyCode::Up, KeyModifiers::NONE),
+            Some(Action::Edit(Edit::Older))
+        );
+        assert_eq!(key(KeyCode::Enter, KeyModifiers::NONE), Some(Action::Send));
+        assert_eq!(
+            key(KeyCode::Esc, KeyModifiers::NONE),
+            Some(Action::StopTyping)
+        );
+        assert_eq!(
+            key(KeyCode::Backspace, KeyModifiers::NONE),
+            Some(Action::StopTyping),
+            "on an empty line"
+        );
+        assert_eq!(
+            key(KeyCode::Char('c'), KeyModifiers::CONTROL),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn the_sign_in_form_takes_every_key() {
+        use crate::tui::line_editor::Edit;
+        let mut state = state();
+        state.form = Some(crate::tui::sign_in::SignInForm::new("http://h"));
+        let key = |code| map_key(&state, &press(code, KeyModifiers::NONE));
+        assert_eq!(
+            key(KeyCode::Char('q')),
+            Some(Action::Form(FormKey::Edit(Edit::Insert('q'))))
+        );
+        assert_eq!(key(KeyCode::Tab), Some(Action::Form(FormKey::Next)));
+        assert_eq!(key(KeyCode::BackTab), Some(Action::Form(FormKey::Prev)));
+        assert_eq!(key(KeyCode::Enter), Some(Action::Form(FormKey::Submit)));
+        assert_eq!(key(KeyCode::Esc), Some(Action::Form(FormKey::Cancel)));
+    }
+
+    #[test]
     fn key_releases_are_ignored() {
         let mut event = press(KeyCode::Char('j'), KeyModifiers::NONE);
         event.kind = KeyEventKind::Release;
