@@ -71,6 +71,9 @@ pub(crate) fn mpv_options(options: &PlayerOptions) -> Vec<(&'static str, String)
         // further ahead than the reload threshold makes the whole backlog visible.
         let readahead_s = (live_edge.reload_above_s * 2.0).max(5.0);
         opt("demuxer-readahead-secs", &format!("{readahead_s}"));
+        // Positions on the stream's own clock (time since the host went live), not since this
+        // viewer joined: comparable with the stream's timestamps, and stable across reloads.
+        opt("rebase-start-time", "no");
     }
     if options.headless {
         opt("vo", "null");
