@@ -194,6 +194,8 @@ pub async fn run(client: Client, options: Options) -> io::Result<()> {
             }
         }
     };
+    // The terminal is given back first: closing mpv may take a moment.
+    drop(guard);
     tasks.shutdown().await;
     outcome
 }

@@ -513,9 +513,18 @@ async fn play(
             return report(update).await;
         }
     };
-    let (player, mut events) = match Player::open(&url, options) {
-        Ok(opened) => opened,
-        Err(err) => return report(PlayerUpdate::CannotOpen(err.to_string())).await,
+    // Creating and initialising mpv takes milliseconds of blocking work (more the first time,
+    // when its libraries load): not on the thread that draws.
+    let opened = tokio::task::spawn_blocking(move || Player::open(&url, options)).await;
+    let (player, mut events) = match opened {
+        Ok(Ok(opened)) => opened,
+        Ok(Err(err)) => return report(PlayerUpdate::CannotOpen(err.to_string())).await,
+        Err(err) => {
+            return report(PlayerUpdate::CannotOpen(format!(
+                "the player could not start: {err}"
+            )))
+            .await;
+        }
     };
     let mut player = Some(player);
     loop {
