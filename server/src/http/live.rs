@@ -24,6 +24,7 @@ use super::gigs::{gig_id, load};
 use super::json::ApiJson;
 use super::problem::ApiError;
 use crate::access;
+use crate::cluster::relay::RelayError;
 use crate::live::metrics::StreamMetrics;
 use crate::live::stream::{Segment, Subscription};
 use crate::live::{LiveMetrics, ViewerFeed};
@@ -145,7 +146,10 @@ pub async fn flv(
     }
     let stream = crate::cluster::relay::stream_to_watch(&state.hub, state.relays.as_ref(), gig_id)
         .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?
+        .map_err(|e| match e {
+            RelayError::Registry(e) => ApiError::Unavailable(e.to_string()),
+            RelayError::Origin(cause) => ApiError::StreamUnavailable(cause),
+        })?
         .ok_or_else(|| ApiError::NotFound("this gig is not live right now".into()))?;
     tracing::info!(gig = %gig_id, account = %grant.account_id, "FLV viewer joined");
     let viewer = ViewerCheck {

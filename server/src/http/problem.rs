@@ -69,6 +69,10 @@ pub enum ApiError {
     /// is told to retry shortly.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The node that holds a live stream cannot be reached to relay it (several nodes); the
+    /// cause is logged, the viewer is told to retry shortly.
+    #[error("stream unavailable: {0}")]
+    StreamUnavailable(String),
 }
 
 /// The internal cause of a 500, for the logging middleware.
@@ -191,6 +195,15 @@ impl ApiError {
                 "something went wrong on our side; it has been logged, please retry".into(),
                 None,
             ),
+            ApiError::StreamUnavailable(_) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "stream-unavailable",
+                "Stream unavailable",
+                "the server holding this stream cannot be reached right now; please retry in a \
+                 few seconds"
+                    .into(),
+                None,
+            ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "storage-unavailable",
@@ -235,7 +248,7 @@ impl IntoResponse for ApiError {
             ApiError::Internal(cause) => {
                 response.extensions_mut().insert(InternalCause(cause));
             }
-            ApiError::Unavailable(cause) => {
+            ApiError::Unavailable(cause) | ApiError::StreamUnavailable(cause) => {
                 response
                     .headers_mut()
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
