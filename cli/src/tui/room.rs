@@ -178,7 +178,18 @@ impl Room {
     /// Replaces the scrollback's messages with the server's history (on every (re)connect),
     /// keeping the notices after the last message shown.
     pub fn replace_history(&mut self, messages: Vec<ChatMessage>) {
+        let since_last_message = self
+            .chat
+            .iter()
+            .rposition(|line| matches!(line, ChatLine::Message(_)))
+            .map_or(0, |at| at + 1);
+        let notices: Vec<ChatLine> = self
+            .chat
+            .drain(since_last_message..)
+            .filter(|line| matches!(line, ChatLine::Notice(_) | ChatLine::Error(_)))
+            .collect();
         self.chat = messages.into_iter().map(ChatLine::Message).collect();
+        self.chat.extend(notices);
         self.scroll = 0;
     }
 

@@ -510,10 +510,15 @@ mod tests {
             }),
         );
         assert_eq!(room(&state).connection, Connection::Connected);
-        assert!(matches!(
-            room(&state).chat.back(),
-            Some(ChatLine::Notice(text)) if text == "reconnected"
-        ));
+        let lines: Vec<_> = room(&state).chat.iter().cloned().collect();
+        assert!(
+            matches!(
+                &lines[..],
+                [ChatLine::Message(_), ChatLine::Notice(lost), ChatLine::Notice(back)]
+                    if lost.starts_with("connection lost") && back == "reconnected"
+            ),
+            "the history, then what happened since: {lines:?}"
+        );
     }
 
     #[test]
