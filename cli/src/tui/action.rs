@@ -21,6 +21,10 @@ pub enum Action {
     Up,
     /// Move the selection down one row.
     Down,
+    /// Move the selection (or the chat's scrollback) up a page.
+    PageUp,
+    /// Move the selection (or the chat's scrollback) down a page.
+    PageDown,
     /// The next category tab.
     NextTab,
     /// The previous category tab.

@@ -43,6 +43,8 @@ impl Key {
             KeyCode::Tab => "Tab".to_owned(),
             KeyCode::BackTab => "Shift-Tab".to_owned(),
             KeyCode::Backspace => "Backspace".to_owned(),
+            KeyCode::PageUp => "PgUp".to_owned(),
+            KeyCode::PageDown => "PgDn".to_owned(),
             other => format!("{other:?}"),
         };
         if self.modifiers.contains(KeyModifiers::CONTROL) {
@@ -101,6 +103,12 @@ impl Default for Keymap {
                     Action::Down,
                     "move down",
                 ),
+                bind(vec![Key::plain(KeyCode::PageUp)], Action::PageUp, "page up"),
+                bind(
+                    vec![Key::plain(KeyCode::PageDown)],
+                    Action::PageDown,
+                    "page down",
+                ),
                 bind(
                     vec![Key::char('l'), Key::plain(Right), Key::plain(Tab)],
                     Action::NextTab,
@@ -155,6 +163,8 @@ fn action_name(action: &Action) -> &'static str {
     match action {
         Action::Up => "up",
         Action::Down => "down",
+        Action::PageUp => "page_up",
+        Action::PageDown => "page_down",
         Action::NextTab => "next_tab",
         Action::PrevTab => "prev_tab",
         Action::StartSearch => "search",
@@ -179,7 +189,8 @@ fn action_name(action: &Action) -> &'static str {
 
 impl Key {
     /// Parses a key name of the config file: one character (`j`, `?`), a named key (`Up`,
-    /// `Down`, `Left`, `Right`, `Enter`, `Esc`, `Tab`, `BackTab`, `Backspace`, `Space`), or
+    /// `Down`, `Left`, `Right`, `Enter`, `Esc`, `Tab`, `BackTab`, `Backspace`, `Space`,
+    /// `PageUp`, `PageDown`), or
     /// either after `Ctrl-`.
     ///
     /// # Errors
@@ -204,6 +215,8 @@ impl Key {
             "Tab" => KeyCode::Tab,
             "BackTab" => KeyCode::BackTab,
             "Backspace" => KeyCode::Backspace,
+            "PageUp" => KeyCode::PageUp,
+            "PageDown" => KeyCode::PageDown,
             "Space" => KeyCode::Char(' '),
             _ => return Err(format!("unknown key `{name}`")),
         };
@@ -570,8 +583,8 @@ mod tests {
             )
         };
         assert_eq!(
-            one("down", "PageDown").err().as_deref(),
-            Some("keys.down: unknown key `PageDown`")
+            one("down", "Insert").err().as_deref(),
+            Some("keys.down: unknown key `Insert`")
         );
         assert!(
             one("fly", "f")

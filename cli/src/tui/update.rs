@@ -14,6 +14,9 @@ mod wallet;
 
 pub use wallet::WALLET_PAGE;
 
+/// Rows moved by PageUp and PageDown.
+const PAGE_ROWS: usize = 10;
+
 /// Most gigs asked for per page.
 pub const PAGE_SIZE: usize = 50;
 
@@ -236,6 +239,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 },
             }
             Vec::new()
+        }
+        Action::PageUp | Action::PageDown => {
+            let step = if action == Action::PageUp {
+                Action::Up
+            } else {
+                Action::Down
+            };
+            let mut effects = Vec::new();
+            for _ in 0..PAGE_ROWS {
+                effects.extend(update(state, step.clone()));
+            }
+            effects
         }
         Action::Select(index) => {
             select(state, index);
