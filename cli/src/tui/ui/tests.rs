@@ -843,3 +843,25 @@ fn my_gigs_error() {
     );
     check("my_gigs_error", &state);
 }
+
+#[test]
+fn no_color_holds_on_every_new_screen() {
+    let mut states = vec![room(), wallet(), my_gigs(), signing_in()];
+    let mut typing = room();
+    update(&mut typing, Action::Open);
+    states.push(typing);
+    for mut state in states {
+        state.color = false;
+        let terminal = render(&state, (120, 40));
+        assert!(
+            terminal
+                .backend()
+                .buffer()
+                .content()
+                .iter()
+                .all(|cell| cell.fg == Color::Reset && cell.bg == Color::Reset),
+            "{:?} uses colour",
+            state.screen
+        );
+    }
+}
