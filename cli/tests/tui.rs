@@ -169,7 +169,7 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
     tmux.keys(&["Escape"]).await;
     tmux.wait_for("Enter: chat", PATIENCE).await;
     tmux.keys(&["p"]).await;
-    tmux.wait_for("▶ playing", PATIENCE).await;
+    tmux.wait_for("Player   ▶", PATIENCE).await;
     // Watching pays the host, and the status line says so (after the first settlement).
     tmux.wait_for("contributing to $wallet.example/host", PATIENCE)
         .await;
@@ -224,7 +224,7 @@ async fn the_room_shows_the_lost_server_and_recovers_when_it_returns() {
     tmux.keys(&["c"]).await;
     tmux.wait_for(" connected ", PATIENCE).await;
     tmux.keys(&["p"]).await;
-    tmux.wait_for("▶ playing", PATIENCE).await;
+    tmux.wait_for("Player   ▶", PATIENCE).await;
 
     // The server is killed (and the publisher loses it): every part says so, nothing panics.
     let killed = server.kill();
@@ -249,7 +249,7 @@ async fn the_room_shows_the_lost_server_and_recovers_when_it_returns() {
             && !screen.contains("unreachable")
     })
     .await;
-    tmux.wait_for("▶ playing", Duration::from_secs(45)).await;
+    tmux.wait_for("Player   ▶", Duration::from_secs(45)).await;
     tmux.keys(&["q"]).await;
     assert_eq!(tmux.wait_exit(PATIENCE).await, 0);
 }

@@ -132,6 +132,8 @@ pub struct Room {
     pub player_run: u64,
     /// When the player may be tried again after a failure while live.
     pub player_retry_at: Option<OffsetDateTime>,
+    /// While the player speeds up to get back to the live edge: how far behind it was.
+    pub catching_up_from_s: Option<f64>,
 }
 
 impl Room {
@@ -155,6 +157,7 @@ impl Room {
             want_play: false,
             player_run: 0,
             player_retry_at: None,
+            catching_up_from_s: None,
         }
     }
 

@@ -207,7 +207,11 @@ fn player(room: &Room, theme: &Theme) -> Span<'static> {
         PlayerState::WaitingForStream => Span::raw("opens when live"),
         PlayerState::Loading => Span::raw("connecting…"),
         PlayerState::Playing { position_s } => Span::styled(
-            format!("▶ playing {}", clock(position_s.round() as i64)),
+            match room.catching_up_from_s {
+                // Short: the panel is narrow at 80 columns.
+                Some(lag_s) => format!("▶ catching up {lag_s:.1} s"),
+                None => format!("▶ playing {}", clock(position_s.round() as i64)),
+            },
             theme.accent(),
         ),
         PlayerState::Buffering => Span::raw("buffering…"),

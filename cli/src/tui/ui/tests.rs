@@ -865,3 +865,31 @@ fn no_color_holds_on_every_new_screen() {
         );
     }
 }
+
+#[test]
+fn room_player_catching_up_with_the_live_edge() {
+    use bookmygig_cli::player::{LiveEdgeAction, PlayerEvent};
+    let mut state = room();
+    update(&mut state, Action::Play);
+    let (id, run) = state
+        .room
+        .as_ref()
+        .map_or((0, 0), |room| (room.id, room.player_run));
+    for event in [
+        PlayerEvent::Playing { position_s: 75.0 },
+        PlayerEvent::LiveEdge {
+            lag_s: 1.6,
+            action: LiveEdgeAction::CatchUp { speed: 1.05 },
+        },
+    ] {
+        update(
+            &mut state,
+            Action::Player {
+                room: id,
+                run,
+                update: crate::tui::action::PlayerUpdate::Event(event),
+            },
+        );
+    }
+    check("room_catching_up", &state);
+}

@@ -12,7 +12,7 @@ use crate::tui::action::{ChatEvent, Effect, PlayerUpdate};
 use crate::tui::app::{Screen, State};
 use crate::tui::line_editor::Edit;
 use crate::tui::room::{ChatLine, Connection, PLAYER_RETRY_SECONDS, PlayerState, Room};
-use bookmygig_cli::player::PlayerEvent;
+use bookmygig_cli::player::{LiveEdgeAction, PlayerEvent};
 
 /// Opens the room of `gig` (leaving any other) and starts its connection.
 pub(super) fn enter(state: &mut State, gig: Gig) -> Vec<Effect> {
@@ -235,6 +235,13 @@ pub(super) fn player(state: &mut State, id: u64, run: u64, update: PlayerUpdate)
         return Vec::new();
     };
     let retry_at = now + Duration::seconds(PLAYER_RETRY_SECONDS);
+    // Catching up goes on while the position moves; anything else ends it.
+    if !matches!(
+        update,
+        PlayerUpdate::Event(PlayerEvent::LiveEdge { .. } | PlayerEvent::Playing { .. })
+    ) {
+        room.catching_up_from_s = None;
+    }
     room.player = match update {
         PlayerUpdate::CannotOpen(reason) => {
             room.want_play = false;
@@ -246,8 +253,14 @@ pub(super) fn player(state: &mut State, id: u64, run: u64, update: PlayerUpdate)
             PlayerEvent::Playing { position_s } => PlayerState::Playing { position_s },
             PlayerEvent::Buffering => PlayerState::Buffering,
             PlayerEvent::Paused => PlayerState::Paused,
-            // Catching up is the player's own business; it keeps playing.
-            PlayerEvent::LiveEdge { .. } => return Vec::new(),
+            // Catching up is the player's own business (it keeps playing); it is only shown.
+            PlayerEvent::LiveEdge { lag_s, action } => {
+                room.catching_up_from_s = match action {
+                    LiveEdgeAction::CatchUp { .. } => Some(lag_s),
+                    LiveEdgeAction::Settle | LiveEdgeAction::Reload => None,
+                };
+                return Vec::new();
+            }
             PlayerEvent::Ended => {
                 room.player_retry_at = Some(retry_at);
                 PlayerState::Ended
@@ -536,6 +549,47 @@ mod tests {
         assert_eq!(room(&state).player, PlayerState::Off);
         player_event(&mut state, PlayerEvent::Closed);
         assert_eq!(room(&state).player, PlayerState::Off);
+    }
+
+    #[test]
+    fn catching_up_with_the_live_edge_is_shown_until_settled() {
+        let mut state = in_room();
+        update(&mut state, Action::Play);
+        player_event(&mut state, PlayerEvent::Playing { position_s: 1.0 });
+        player_event(
+            &mut state,
+            PlayerEvent::LiveEdge {
+                lag_s: 1.5,
+                action: LiveEdgeAction::CatchUp { speed: 1.05 },
+            },
+        );
+        player_event(&mut state, PlayerEvent::Playing { position_s: 2.0 });
+        assert_eq!(
+            room(&state).catching_up_from_s,
+            Some(1.5),
+            "still catching up"
+        );
+        assert_eq!(
+            room(&state).player,
+            PlayerState::Playing { position_s: 2.0 }
+        );
+        player_event(
+            &mut state,
+            PlayerEvent::LiveEdge {
+                lag_s: 0.2,
+                action: LiveEdgeAction::Settle,
+            },
+        );
+        assert_eq!(room(&state).catching_up_from_s, None);
+        player_event(
+            &mut state,
+            PlayerEvent::LiveEdge {
+                lag_s: 2.0,
+                action: LiveEdgeAction::CatchUp { speed: 1.05 },
+            },
+        );
+        player_event(&mut state, PlayerEvent::Buffering);
+        assert_eq!(room(&state).catching_up_from_s, None, "a stall ends it");
     }
 
     #[test]
