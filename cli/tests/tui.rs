@@ -298,3 +298,30 @@ async fn a_creator_sees_their_gigs_stream_key_and_earnings() {
     tmux.keys(&["q"]).await;
     assert_eq!(tmux.wait_exit(PATIENCE).await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_the_server_no_longer_knows_opens_the_sign_in_form() {
+    let server = TestServer::start().await;
+    let user = User::new(&server);
+    let credentials = serde_json::json!({
+        "servers": {server.base.clone(): {"handle": "ghost", "token": "not-a-session"}}
+    });
+    std::fs::write(
+        user.config_dir().join("credentials.json"),
+        credentials.to_string(),
+    )
+    .expect("credentials");
+    let tmux = Tmux::start(
+        "expired",
+        (100, 30),
+        &env(&user),
+        &[BIN.to_owned(), "tui".to_owned()],
+    )
+    .await;
+    let screen = tmux
+        .wait_for("your session has ended: sign in again", PATIENCE)
+        .await;
+    assert!(screen.contains("Welcome to BookMyGig"), "{screen}");
+    tmux.keys(&["C-c"]).await;
+    assert_eq!(tmux.wait_exit(PATIENCE).await, 0);
+}

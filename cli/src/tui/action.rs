@@ -121,6 +121,8 @@ pub enum Action {
     MeLoaded(Result<Account, String>),
     /// Open the sign-in / sign-up form.
     SignIn,
+    /// The saved session was refused (expired or signed out elsewhere).
+    SessionExpired,
     /// A key for the sign-in form.
     Form(FormKey),
     /// A sign-in or sign-up finished (the session is saved by then).

@@ -280,7 +280,10 @@ async fn answer(client: &Client, effect: Effect) -> Option<Action> {
                 .await
                 .map_err(words),
         },
-        Effect::FetchMe => Action::MeLoaded(client.me().await.map_err(words)),
+        Effect::FetchMe => match client.me().await {
+            Err(err) if err.status() == Some(401) => Action::SessionExpired,
+            result => Action::MeLoaded(result.map_err(words)),
+        },
         Effect::JoinRoom { .. }
         | Effect::Authenticate(_)
         | Effect::UseSession(_)
@@ -294,7 +297,8 @@ async fn answer(client: &Client, effect: Effect) -> Option<Action> {
 
 /// Holds the monetization channel open, forwarding its events; reopens it after a loss (or
 /// [`MONETIZATION_SILENCE`] without even a keep-alive) after a growing pause. Ends when the
-/// server says the session is not valid, or when the loop is gone.
+/// server says the session is not valid (reporting [`Action::SessionExpired`]), or when the
+/// loop is gone.
 async fn watch_monetization(client: Client, results: mpsc::Sender<Action>) {
     let report = |update| {
         let results = results.clone();
@@ -321,7 +325,7 @@ async fn watch_monetization(client: Client, results: mpsc::Sender<Action>) {
                 }
             }
             Err(err) if err.status() == Some(401) => {
-                report(MonetizationUpdate::Lost("not signed in".to_owned())).await;
+                let _ = results.send(Action::SessionExpired).await;
                 return;
             }
             Err(err) => CliError::from(err).to_string(),

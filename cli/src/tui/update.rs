@@ -38,6 +38,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::Player { .. }
             | Action::Tick(_)
             | Action::MeLoaded(_)
+            | Action::SessionExpired
             | Action::SignedIn(_)
             | Action::Monetization(_)
             | Action::WalletPageLoaded { .. }
@@ -151,6 +152,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::SignIn => {
             sign_in::open(state);
+            Vec::new()
+        }
+        Action::SessionExpired => {
+            sign_in::expired(state);
             Vec::new()
         }
         Action::Form(key) => sign_in::key(state, key),

@@ -11,6 +11,19 @@ pub(super) fn open(state: &mut State) {
     state.form = Some(SignInForm::new(&state.server));
 }
 
+/// The saved session was refused: signed out, with the form open to sign in again.
+pub(super) fn expired(state: &mut State) {
+    state.me = None;
+    state.monetization = crate::tui::app::Monetization::Off;
+    // Reported by more than one request: the form opens once, and keeps what was typed.
+    if state.form.is_some() {
+        return;
+    }
+    let mut form = SignInForm::new(&state.server);
+    form.error = Some("your session has ended: sign in again".to_owned());
+    state.form = Some(form);
+}
+
 /// A key in the form.
 pub(super) fn key(state: &mut State, key: FormKey) -> Vec<Effect> {
     let Some(form) = &mut state.form else {
@@ -166,6 +179,18 @@ mod tests {
         assert_eq!(
             form(&state).error.as_deref(),
             Some("Unauthorized: wrong handle or password")
+        );
+    }
+
+    #[test]
+    fn an_expired_session_opens_the_form_saying_so() {
+        let mut state = State::for_tests(Zone::Local);
+        update(&mut state, Action::SessionExpired);
+        assert!(
+            form(&state)
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("sign in again"))
         );
     }
 
