@@ -59,7 +59,7 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
     server
         .gig_starting_soon(&creator_two(&server).await, "Morning Pilates")
         .await;
-    let _publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
+    let publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
     server.await_live(gig.id, PATIENCE).await;
 
     // A second member of the room, on a WebSocket of its own.
@@ -173,6 +173,16 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
     // Watching pays the host, and the status line says so (after the first settlement).
     tmux.wait_for("contributing to $wallet.example/host", PATIENCE)
         .await;
+
+    // The host stops: the player ends and says it will come back; the host starts again: it
+    // re-opens by itself.
+    drop(publisher);
+    tmux.wait_until("the host gone", PATIENCE, |screen| {
+        screen.contains("OFFLINE") && screen.contains("Player   ended; re-opens when live")
+    })
+    .await;
+    let _publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
+    tmux.wait_for("Player   ▶", PATIENCE).await;
 
     // Quit: the TUI ends cleanly and takes mpv with it.
     tmux.keys(&["q"]).await;
