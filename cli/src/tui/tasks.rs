@@ -30,6 +30,12 @@ const SAY_QUEUE: usize = 16;
 /// connection is dead even if the socket says nothing.
 const MONETIZATION_SILENCE: Duration = Duration::from_secs(45);
 
+/// How often the chat is pinged, so that a vanished server (no close, no reset) is noticed.
+const CHAT_PING_EVERY: Duration = Duration::from_secs(10);
+
+/// The chat is given up and reconnected after this long without a frame (pongs included).
+const CHAT_SILENCE: Duration = Duration::from_secs(30);
+
 /// How long quitting waits for mpv to close its window.
 const PLAYER_CLOSE_PATIENCE: Duration = Duration::from_secs(5);
 
@@ -420,8 +426,18 @@ async fn chat(
                 if !report(ChatEvent::Connected).await {
                     return;
                 }
+                let mut heartbeat = tokio::time::interval(CHAT_PING_EVERY);
+                heartbeat.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
                 loop {
                     tokio::select! {
+                        _ = heartbeat.tick() => {
+                            if socket.silent_for() > CHAT_SILENCE {
+                                break "the chat went silent".to_owned();
+                            }
+                            if let Err(err) = socket.ping().await {
+                                break err.to_string();
+                            }
+                        }
                         message = socket.recv() => match message {
                             Some(Ok(message)) => {
                                 if !report(ChatEvent::Message(message)).await {

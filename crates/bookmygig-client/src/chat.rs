@@ -60,6 +60,8 @@ fn refusal_text(status: u16, problem: Option<&Problem>) -> String {
 pub struct ChatSocket {
     /// The WebSocket.
     ws: WebSocketStream<MaybeTlsStream<tokio::net::TcpStream>>,
+    /// When the server was last heard from (any frame, pongs included).
+    last_heard: std::time::Instant,
 }
 
 /// The `ws://` (or `wss://`) URL of a gig's chat on the server at `base` (an `http(s)://` base
@@ -96,7 +98,10 @@ impl ChatSocket {
             request.headers_mut().insert("authorization", value);
         }
         match tokio_tungstenite::connect_async(request).await {
-            Ok((ws, _)) => Ok(Self { ws }),
+            Ok((ws, _)) => Ok(Self {
+                ws,
+                last_heard: std::time::Instant::now(),
+            }),
             Err(tungstenite::Error::Http(response)) => Err(ChatError::Refused {
                 status: response.status().as_u16(),
                 problem: response
@@ -127,7 +132,11 @@ impl ChatSocket {
     /// that is not a server message (the connection stays usable).
     pub async fn recv(&mut self) -> Option<Result<ServerMessage, ChatError>> {
         loop {
-            match self.ws.next().await? {
+            let frame = self.ws.next().await?;
+            if frame.is_ok() {
+                self.last_heard = std::time::Instant::now();
+            }
+            match frame {
                 Ok(Message::Text(text)) => {
                     return Some(
                         serde_json::from_str(text.as_str())
@@ -139,6 +148,23 @@ impl ChatSocket {
                 Err(err) => return Some(Err(ChatError::Transport(err))),
             }
         }
+    }
+
+    /// Sends a ping; the server's pong (handled inside [`ChatSocket::recv`]) counts as
+    /// hearing from it. A connection whose peer vanished without closing it (a pulled cable, a
+    /// sleeping laptop) is only noticed this way: ping now and then, and give up on a socket
+    /// [`silent_for`](Self::silent_for) too long.
+    ///
+    /// # Errors
+    /// [`ChatError::Transport`] when the connection is gone.
+    pub async fn ping(&mut self) -> Result<(), ChatError> {
+        self.ws.send(Message::Ping(Vec::new().into())).await?;
+        Ok(())
+    }
+
+    /// How long since the server was last heard from.
+    pub fn silent_for(&self) -> std::time::Duration {
+        self.last_heard.elapsed()
     }
 
     /// Closes the connection politely.
@@ -176,6 +202,32 @@ mod tests {
             chat_url("https://x.example/p", gig).is_ok_and(|u| u.starts_with("wss://x.example/p/"))
         );
         assert!(chat_url("ftp://x", gig).is_err());
+    }
+
+    #[tokio::test]
+    async fn any_frame_from_the_server_counts_as_hearing_from_it() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/chat", listener.local_addr().unwrap());
+        // A server that answers the client's ping (tungstenite does while reading) and then
+        // says one message.
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            while let Some(Ok(frame)) = ws.next().await {
+                if frame.is_ping() {
+                    let say = r#"{"type":"presence","count":1}"#;
+                    ws.send(Message::text(say)).await.unwrap();
+                }
+            }
+        });
+        let mut socket = ChatSocket::connect(&url, None).await.unwrap();
+        // Not waiting for anything: letting silence accumulate, to see it measured and reset.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        assert!(socket.silent_for() >= std::time::Duration::from_millis(100));
+        socket.ping().await.unwrap();
+        let message = socket.recv().await.unwrap().unwrap();
+        assert_eq!(message, ServerMessage::Presence { count: 1 });
+        assert!(socket.silent_for() < std::time::Duration::from_millis(100));
     }
 
     #[test]
