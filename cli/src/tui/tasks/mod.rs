@@ -1,0 +1,227 @@
+//! Carries out [`Effect`]s: one-shot requests in tasks that answer with one [`Action`], and
+//! the long-lived work (the live room's chat connection and the polling of its stream facts,
+//! the player, the monetization channel), each in a task of its own that reports through the
+//! same channel.
+//!
+//! - `requests`: the one-shot requests and their answers.
+//! - `chat`: a room's chat connection, reconnecting with backoff.
+//! - `stream`: the polling of a room's stream facts.
+//! - `player`: one player run (playback URL, then mpv).
+//! - `monetization`: the monetization channel, reopened after losses.
+//!
+//! Nothing here is awaited by the event loop except [`Tasks::shutdown`] at exit, which closes
+//! the player so mpv never outlives the TUI.
+
+mod chat;
+mod monetization;
+mod player;
+mod requests;
+mod stream;
+
+use std::time::Duration;
+
+use bookmygig_api::{ChatErrorCode, ServerMessage};
+use bookmygig_cli::player::PlayerOptions;
+use bookmygig_client::Client;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use super::action::{Action, ChatEvent, Effect};
+use crate::settings::Store;
+
+/// Chat messages typed faster than they can be sent wait here (the server allows 5 at once).
+const SAY_QUEUE: usize = 16;
+
+/// How long quitting waits for mpv to close its window.
+const PLAYER_CLOSE_PATIENCE: Duration = Duration::from_secs(5);
+
+/// The background work of the TUI.
+pub struct Tasks {
+    /// The server, signed in or not.
+    client: Client,
+    /// Where every task reports.
+    results: mpsc::Sender<Action>,
+    /// How the player opens mpv.
+    player_options: PlayerOptions,
+    /// The open room's tasks.
+    room: Option<RoomTasks>,
+    /// The running player.
+    player: Option<PlayerTask>,
+    /// Where sessions are saved.
+    store: Store,
+    /// The monetization channel's task.
+    monetization: Option<JoinHandle<()>>,
+}
+
+/// The tasks of the open room; dropping this stops them.
+struct RoomTasks {
+    /// The room's id, tagging reports.
+    id: u64,
+    /// Messages to send in the chat.
+    say: mpsc::Sender<String>,
+    /// The chat connection (reconnecting by itself).
+    chat: JoinHandle<()>,
+    /// The stream facts' poller.
+    poll: JoinHandle<()>,
+}
+
+impl Drop for RoomTasks {
+    fn drop(&mut self) {
+        self.chat.abort();
+        self.poll.abort();
+    }
+}
+
+/// A player run.
+struct PlayerTask {
+    /// Asks the run to close mpv; dropping it does too.
+    stop: Option<oneshot::Sender<()>>,
+    /// Ends once mpv is gone.
+    done: JoinHandle<()>,
+}
+
+impl Tasks {
+    /// Background work for `client`, reporting on `results`; sessions opened are saved in
+    /// `store`.
+    pub fn new(
+        client: Client,
+        results: mpsc::Sender<Action>,
+        player_options: PlayerOptions,
+        store: Store,
+    ) -> Self {
+        Self {
+            client,
+            results,
+            player_options,
+            room: None,
+            player: None,
+            store,
+            monetization: None,
+        }
+    }
+
+    /// Starts `effect`.
+    pub fn run(&mut self, effect: Effect) {
+        match effect {
+            Effect::JoinRoom { room, gig } => {
+                let (say, said) = mpsc::channel(SAY_QUEUE);
+                self.room = Some(RoomTasks {
+                    id: room,
+                    say,
+                    chat: tokio::spawn(chat::run(
+                        self.client.clone(),
+                        room,
+                        gig,
+                        said,
+                        self.results.clone(),
+                    )),
+                    poll: tokio::spawn(stream::poll(
+                        self.client.clone(),
+                        room,
+                        gig,
+                        self.results.clone(),
+                    )),
+                });
+            }
+            Effect::LeaveRoom => {
+                self.room = None;
+                self.player = None;
+            }
+            Effect::Say { text } => {
+                if let Some(room) = &self.room
+                    && room.say.try_send(text).is_err()
+                {
+                    // Only a flood fills the queue; the server would refuse most of it anyway.
+                    let refusal = Action::Chat {
+                        room: room.id,
+                        event: ChatEvent::Message(ServerMessage::Error {
+                            code: ChatErrorCode::RateLimited,
+                            detail: "too many messages waiting to be sent; slow down".to_owned(),
+                        }),
+                    };
+                    let results = self.results.clone();
+                    tokio::spawn(async move {
+                        let _ = results.send(refusal).await;
+                    });
+                }
+            }
+            Effect::StartPlayer {
+                room,
+                run,
+                gig,
+                title,
+            } => {
+                let (stop, stopped) = oneshot::channel();
+                let options = PlayerOptions {
+                    title: Some(title),
+                    ..self.player_options.clone()
+                };
+                let done = tokio::spawn(player::play(
+                    self.client.clone(),
+                    gig,
+                    options,
+                    stopped,
+                    self.results.clone(),
+                    (room, run),
+                ));
+                // Replacing a run stops the old one.
+                self.player = Some(PlayerTask {
+                    stop: Some(stop),
+                    done,
+                });
+            }
+            Effect::StopPlayer => self.player = None,
+            // The URL was checked when the session was opened on it, so this cannot fail.
+            Effect::UseSession(session) => {
+                if let Ok(client) = Client::new(&session.server) {
+                    self.client = client.with_token(session.token);
+                }
+            }
+            Effect::WatchMonetization => {
+                if let Some(task) = self.monetization.take() {
+                    task.abort();
+                }
+                self.monetization = Some(tokio::spawn(monetization::watch(
+                    self.client.clone(),
+                    self.results.clone(),
+                )));
+            }
+            Effect::Authenticate(submission) => {
+                let store = self.store.clone();
+                let results = self.results.clone();
+                tokio::spawn(async move {
+                    let result = requests::authenticate(submission, &store).await;
+                    let _ = results.send(Action::SignedIn(result)).await;
+                });
+            }
+            once => self.once(once),
+        }
+    }
+
+    /// Starts a one-shot request that answers with one action.
+    fn once(&self, effect: Effect) {
+        let client = self.client.clone();
+        let results = self.results.clone();
+        tokio::spawn(async move {
+            let Some(action) = requests::answer(&client, effect).await else {
+                return;
+            };
+            // The loop has ended when the channel is closed: nobody wants the answer.
+            let _ = results.send(action).await;
+        });
+    }
+
+    /// Stops everything; waits (a few seconds at most) for mpv to close its window.
+    pub async fn shutdown(mut self) {
+        self.room = None;
+        if let Some(task) = self.monetization.take() {
+            task.abort();
+        }
+        if let Some(mut player) = self.player.take() {
+            if let Some(stop) = player.stop.take() {
+                let _ = stop.send(());
+            }
+            let _ = tokio::time::timeout(PLAYER_CLOSE_PATIENCE, &mut player.done).await;
+        }
+    }
+}

@@ -1,0 +1,146 @@
+//! The one-shot requests of [`Effect`]s, each answered with one [`Action`]; and signing in.
+
+use bookmygig_api::limits::PAGE_LIMIT_MAX;
+use bookmygig_api::{NewAccount, NewSession};
+use bookmygig_client::{Client, ClientError};
+
+use crate::error::CliError;
+use crate::settings::Store;
+use crate::tui::action::{Action, Effect, SignedInAs};
+use crate::tui::my_gigs::{CHART_PAGES, CreatorData};
+use crate::tui::sign_in::{Mode, Submission};
+use crate::tui::update::WALLET_PAGE;
+
+/// The answer to a one-shot effect.
+pub(super) async fn answer(client: &Client, effect: Effect) -> Option<Action> {
+    let words = |err: bookmygig_client::ClientError| CliError::from(err).to_string();
+    Some(match effect {
+        Effect::FetchCatalogue { request, query } => {
+            let more = query.cursor.is_some();
+            let result = client.list_gigs(&query).await.map_err(words);
+            if more {
+                Action::MoreLoaded { request, result }
+            } else {
+                Action::CatalogueLoaded { request, result }
+            }
+        }
+        Effect::FetchTickets => Action::TicketsLoaded(
+            client
+                .my_tickets()
+                .await
+                .map(|page| page.items)
+                .map_err(words),
+        ),
+        Effect::FetchWallet => Action::WalletLoaded(
+            client
+                .wallet(None, Some(1))
+                .await
+                .map(|wallet| wallet.balance)
+                .map_err(words),
+        ),
+        Effect::FetchWalletPage { cursor } => Action::WalletPageLoaded {
+            more: cursor.is_some(),
+            result: client
+                .wallet(cursor.as_deref(), Some(WALLET_PAGE))
+                .await
+                .map_err(words),
+        },
+        Effect::FetchCreatorData => {
+            Action::CreatorLoaded(creator_data(client).await.map_err(words))
+        }
+        Effect::TopUp {
+            amount,
+            idempotency_key,
+        } => Action::ToppedUp(
+            client
+                .top_up(amount, Some(&idempotency_key))
+                .await
+                .map_err(words),
+        ),
+        Effect::BuyTicket {
+            gig,
+            idempotency_key,
+        } => Action::TicketBought {
+            gig,
+            result: client
+                .buy_ticket(gig, &idempotency_key)
+                .await
+                .map_err(words),
+        },
+        Effect::FetchMe => match client.me().await {
+            Err(err) if err.status() == Some(401) => Action::SessionExpired,
+            result => Action::MeLoaded(result.map_err(words)),
+        },
+        Effect::JoinRoom { .. }
+        | Effect::Authenticate(_)
+        | Effect::UseSession(_)
+        | Effect::WatchMonetization
+        | Effect::LeaveRoom
+        | Effect::Say { .. }
+        | Effect::StartPlayer { .. }
+        | Effect::StopPlayer => return None,
+    })
+}
+
+/// The creator's gigs, earnings, and the newest wallet entries (for the charts).
+async fn creator_data(client: &Client) -> Result<CreatorData, ClientError> {
+    let (gigs, earnings) = tokio::try_join!(client.my_gigs(), client.earnings())?;
+    let mut entries = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..CHART_PAGES {
+        let page = client
+            .wallet(cursor.as_deref(), Some(PAGE_LIMIT_MAX))
+            .await?;
+        entries.extend(page.entries);
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    Ok(CreatorData {
+        gigs: gigs.items,
+        earnings: earnings.gigs,
+        entries,
+    })
+}
+
+/// Signs in or up as the form says, and saves the session (as `bookmygig login` does, making
+/// the server the default).
+pub(super) async fn authenticate(
+    submission: Submission,
+    store: &Store,
+) -> Result<SignedInAs, String> {
+    let words = |err: bookmygig_client::ClientError| CliError::from(err).to_string();
+    let client = Client::new(&submission.server).map_err(words)?;
+    let (account, token) = match submission.mode {
+        Mode::SignIn => {
+            let session = client
+                .sign_in(&NewSession {
+                    handle: submission.handle,
+                    password: submission.password,
+                })
+                .await
+                .map_err(words)?;
+            (session.account, session.token)
+        }
+        Mode::SignUp => {
+            let signed = client
+                .sign_up(&NewAccount {
+                    handle: submission.handle,
+                    display_name: submission.display_name,
+                    password: submission.password,
+                })
+                .await
+                .map_err(words)?;
+            (signed.account, signed.token)
+        }
+    };
+    store
+        .remember_session(&submission.server, &account.handle, &token)
+        .map_err(|err| err.to_string())?;
+    Ok(SignedInAs {
+        server: submission.server,
+        account,
+        token,
+    })
+}
