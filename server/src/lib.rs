@@ -200,7 +200,12 @@ pub async fn serve(
         Some(cluster) => {
             let bus = cluster::chat_bus::ChatBus::new(Arc::clone(cluster));
             let presence = cluster::chat_presence::ChatPresence::new(Arc::clone(cluster));
-            let chat = ChatRooms::configured(Some((bus.clone(), presence.clone())), tick);
+            let link = chat::ClusterLink {
+                bus: bus.clone(),
+                roster: presence.clone(),
+                limit: cluster::chat_rate::RedisSpeechLimit::new(Arc::clone(cluster)),
+            };
+            let chat = ChatRooms::configured(Some(link), tick);
             let links = vec![
                 tokio::spawn(bus.run(Arc::clone(&chat), stopping.clone())),
                 tokio::spawn(presence.run(stopping.clone())),

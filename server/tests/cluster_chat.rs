@@ -441,6 +441,43 @@ async fn chat_crosses_nodes_again_once_redis_is_back_and_the_loss_is_logged_once
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_person_on_two_nodes_has_one_rate_limit() {
+    let cluster = ClusterNodes::start(2, &[]);
+    let (a, b) = (cluster.node(0), cluster.node(1));
+    let (_creator, gig) = creator_with_gig(a, None).await;
+    let bob = ticket_holder(a, "bob", gig.id).await;
+    let mut on_a = enter(a, &bob, gig.id).await;
+    let mut on_b = enter(b, &bob, gig.id).await;
+    let started = tokio::time::Instant::now();
+    for n in 1..=5 {
+        on_a.say(&format!("message {n}")).await;
+    }
+    texts_until(&mut on_a, "message 5").await;
+    on_b.say("message 6").await;
+    let answer = on_b
+        .until(|m| match m {
+            ServerMessage::Message(message) => message.text == "message 6",
+            ServerMessage::Error { .. } => true,
+            _ => false,
+        })
+        .await;
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "the six went out inside a second"
+    );
+    assert!(
+        matches!(
+            answer,
+            ServerMessage::Error {
+                code: bookmygig_api::ChatErrorCode::RateLimited,
+                ..
+            }
+        ),
+        "{answer:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn three_hundred_purchases_over_three_nodes_sell_exactly_the_capacity() {
     const BUYERS: usize = 300;
     const CAPACITY: u32 = 100;

@@ -1,7 +1,8 @@
-//! What a node's rooms need from a cluster (Redis mode), as two traits the chat module talks to
+//! What a node's rooms need from a cluster (Redis mode), as traits the chat module talks to
 //! and [`crate::cluster`] implements: a [`RoomBus`] that carries room-wide events to the gig's
-//! room on every node, and a [`Roster`] that counts people across nodes and announces their
-//! comings and goings. Without a cluster neither exists and the rooms do both jobs locally.
+//! room on every node, a [`Roster`] that counts people across nodes and announces their
+//! comings and goings, and a [`SpeechLimit`] that rate-limits a person across nodes. Without a
+//! cluster none exists and the rooms do these jobs locally.
 //!
 //! Also the bus's wire form of a [`RoomEvent`] ([`encode`], [`decode`]): one tag byte, then
 //! the payload. Scripts that run inside Redis publish the same form, so it is kept tiny.
@@ -63,6 +64,22 @@ pub trait Roster: Send + Sync + fmt::Debug {
 
     /// The last socket of `account` in `gig`'s room on this node went.
     fn departed(&self, gig: GigId, account: AccountId, user: &ChatUser);
+}
+
+/// Rate-limits each person's messages across nodes (burst 5, then 1 a second, however many
+/// sockets on however many nodes).
+#[async_trait]
+pub trait SpeechLimit: Send + Sync + fmt::Debug {
+    /// Takes a token for `account` in `gig`'s room: `Ok(Err(wait))` when none is left, with
+    /// how long until the next.
+    ///
+    /// # Errors
+    /// When the shared bucket cannot be reached.
+    async fn take_token(
+        &self,
+        gig: GigId,
+        account: AccountId,
+    ) -> Result<Result<(), std::time::Duration>, BusError>;
 }
 
 /// Tag of a `message` frame: the tag, the message id (36 characters), the JSON.

@@ -20,6 +20,6 @@ pub mod rooms;
 pub mod session;
 pub mod text;
 
-pub use bus::{BusError, RoomBus, Roster};
+pub use bus::{BusError, RoomBus, Roster, SpeechLimit};
 pub use room::{ChatRoom, FrameKind, Kick, Outbound};
-pub use rooms::{ChatRooms, RoomEvent, Seat};
+pub use rooms::{ChatRooms, ClusterLink, RoomEvent, Seat};

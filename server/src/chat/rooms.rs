@@ -3,7 +3,7 @@
 //! bridge from the stream hub to the rooms.
 //!
 //! Alone, a node delivers published events to its own room at once. In a cluster
-//! ([`ChatRooms::linked`]) it delivers *only* what comes back from the [`RoomBus`], its own
+//! (with a [`ClusterLink`]) it delivers *only* what comes back from the [`RoomBus`], its own
 //! events included: every node then shows one gig's events in the one order Redis gave them,
 //! and nothing is delivered twice without any echo to filter (each node subscribes once per
 //! gig). The price is a Redis round trip before a node's own members see a message, which in
@@ -18,7 +18,7 @@ use std::time::Duration;
 use bookmygig_api::{AccountId, ChatUser, GigId, ServerMessage, StreamStatus};
 use tokio::sync::{Notify, broadcast, watch};
 
-use super::bus::{BusError, RoomBus, Roster};
+use super::bus::{BusError, RoomBus, Roster, SpeechLimit};
 use super::room::{ChatRoom, Kick, MemberId, Membership, Outbound, RoomFull};
 use crate::live::HubEvent;
 
@@ -50,20 +50,26 @@ pub struct ChatRooms {
     /// Woken when `sessions` drops to zero.
     idle: Notify,
     /// The other nodes, in a cluster.
-    link: Option<Link>,
+    link: Option<ClusterLink>,
     /// Rooms deliver in batches this often ([`ChatRooms::run_ticks`]); `None`: at once.
     tick: Option<Duration>,
 }
 
 /// How a cluster node's rooms reach the others.
-struct Link {
-    bus: Arc<dyn RoomBus>,
-    roster: Arc<dyn Roster>,
+#[derive(Clone)]
+pub struct ClusterLink {
+    /// Carries room-wide events to every node; whoever runs it delivers what arrives with
+    /// [`ChatRooms::deliver`].
+    pub bus: Arc<dyn RoomBus>,
+    /// Counts and announces people across nodes.
+    pub roster: Arc<dyn Roster>,
+    /// Rate-limits each person across nodes.
+    pub limit: Arc<dyn SpeechLimit>,
 }
 
-impl fmt::Debug for Link {
+impl fmt::Debug for ClusterLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Link").finish_non_exhaustive()
+        f.debug_struct("ClusterLink").finish_non_exhaustive()
     }
 }
 
@@ -73,23 +79,31 @@ impl ChatRooms {
         Self::configured(None, None)
     }
 
-    /// No rooms yet; a cluster node whose events travel over `bus` and whose people `roster`
-    /// counts. Whoever runs the bus delivers what arrives with [`ChatRooms::deliver`].
-    pub fn linked(bus: Arc<dyn RoomBus>, roster: Arc<dyn Roster>) -> Arc<Self> {
-        Self::configured(Some((bus, roster)), None)
-    }
-
-    /// No rooms yet; linked to a cluster when `link` is given, and, with a `tick`, rooms that
-    /// deliver broadcasts in batches every `tick` while [`ChatRooms::run_ticks`] runs.
-    pub fn configured(
-        link: Option<(Arc<dyn RoomBus>, Arc<dyn Roster>)>,
-        tick: Option<Duration>,
-    ) -> Arc<Self> {
+    /// No rooms yet; linked to the other nodes of a cluster when `link` is given, and, with a
+    /// `tick`, rooms that deliver broadcasts in batches every `tick` while
+    /// [`ChatRooms::run_ticks`] runs.
+    pub fn configured(link: Option<ClusterLink>, tick: Option<Duration>) -> Arc<Self> {
         Arc::new(ChatRooms {
-            link: link.map(|(bus, roster)| Link { bus, roster }),
+            link,
             tick,
             ..ChatRooms::default()
         })
+    }
+
+    /// Takes a rate-limit token for `account` in `room`: the person's bucket on this node, or
+    /// in a cluster the one all nodes share.
+    ///
+    /// # Errors
+    /// In a cluster, when the shared bucket cannot be reached.
+    pub async fn take_token(
+        &self,
+        room: &ChatRoom,
+        account: AccountId,
+    ) -> Result<Result<(), Duration>, BusError> {
+        match &self.link {
+            Some(link) => link.limit.take_token(room.gig, account).await,
+            None => Ok(room.take_token(account)),
+        }
     }
 
     /// Flushes every room's batch once per tick until `shutdown` turns true (returns at once

@@ -410,7 +410,12 @@ impl Reader {
             Refusal::new(code, refusal.to_string())
         })?;
         self.must_be_paying().await?;
-        self.room.take_token(self.account.id).map_err(|wait| {
+        let allowed = self
+            .rooms
+            .take_token(&self.room, self.account.id)
+            .await
+            .map_err(|e| self.unavailable("rate-limit a chat message", e))?;
+        allowed.map_err(|wait| {
             Refusal::new(
                 ChatErrorCode::RateLimited,
                 format!(
