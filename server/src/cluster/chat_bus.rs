@@ -178,13 +178,15 @@ impl ChatBus {
             self.set_active(|active| active.extend(join));
         }
         if !part.is_empty() {
-            let channels: Vec<String> = part.iter().map(|g| channel(&self.cluster, *g)).collect();
-            sink.unsubscribe(&channels).await?;
+            // Inactive before the command goes: a room made anew meanwhile waits in
+            // `listening` for the subscription that follows, instead of trusting this one.
             self.set_active(|active| {
                 for gig in &part {
                     active.remove(gig);
                 }
             });
+            let channels: Vec<String> = part.iter().map(|g| channel(&self.cluster, *g)).collect();
+            sink.unsubscribe(&channels).await?;
         }
         Ok(())
     }
