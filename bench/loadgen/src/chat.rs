@@ -16,6 +16,7 @@ use futures::{SinkExt as _, StreamExt as _};
 use serde::Serialize;
 use tokio::sync::watch;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::chat_setup;
 use crate::procstat::{self, RssSampler};
@@ -24,6 +25,8 @@ use crate::procstat::{self, RssSampler};
 const BUCKET_US: u64 = 10;
 /// Buckets: 10 µs each up to 10 s; later deliveries land in the last one.
 const BUCKETS: usize = 1_000_000;
+/// Bytes each member reads at most per read (frames are small).
+const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// Members connecting at once while ramping up.
 const CONNECTS_IN_FLIGHT: usize = 64;
 
@@ -518,7 +521,14 @@ async fn member_inner(
         let _permit = connects.acquire().await?;
         let (socket, _) = tokio::time::timeout(
             Duration::from_secs(60),
-            tokio_tungstenite::connect_async(url),
+            // tungstenite zero-fills its whole read buffer before every read (128 KiB by
+            // default): with thousands of members reading small frames that memset was over a
+            // third of the load generator's CPU, taken from the server it shares the cores with.
+            tokio_tungstenite::connect_async_with_config(
+                url,
+                Some(WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES)),
+                false,
+            ),
         )
         .await
         .context("connecting timed out")?
