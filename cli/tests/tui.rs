@@ -59,7 +59,7 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
     server
         .gig_starting_soon(&creator_two(&server).await, "Morning Pilates")
         .await;
-    let publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
+    let publisher = FfmpegPublisher::start(&server.publish_url(&gig), "640x360", 25, 300);
     server.await_live(gig.id, PATIENCE).await;
 
     // A second member of the room, on a WebSocket of its own.
@@ -181,7 +181,7 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
         screen.contains("OFFLINE") && screen.contains("Player   ended; re-opens when live")
     })
     .await;
-    let _publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
+    let _publisher = FfmpegPublisher::start(&server.publish_url(&gig), "640x360", 25, 300);
     tmux.wait_for("Player   ▶", PATIENCE).await;
 
     // Quit: the TUI ends cleanly and takes mpv with it.
@@ -210,7 +210,7 @@ async fn the_room_shows_the_lost_server_and_recovers_when_it_returns() {
     let server = ServerProcess::start(data.path(), any, any);
     let creator = server.account("host", 99).await;
     let gig = server.gig_starting_soon(&creator, "Resilient Jazz").await;
-    let publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
+    let publisher = FfmpegPublisher::start(&server.publish_url(&gig), "640x360", 25, 300);
     server.await_live(gig.id, PATIENCE).await;
     let viewer = User::new(&server);
     viewer.sign_up_with_funds("viewer").await;
@@ -252,7 +252,7 @@ async fn the_room_shows_the_lost_server_and_recovers_when_it_returns() {
     // It comes back: the chat reconnects, the panel shows the stream again, and the player
     // re-opens by itself once the host is live again.
     let server = killed.restart();
-    let _publisher = FfmpegPublisher::start(&server.publish_url(&gig), 300);
+    let _publisher = FfmpegPublisher::start(&server.publish_url(&gig), "640x360", 25, 300);
     tmux.wait_until("the recovered room", Duration::from_secs(45), |screen| {
         screen.contains(" connected ")
             && screen.contains("reconnected")

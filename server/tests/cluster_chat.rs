@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bookmygig_api::{ChatUser, ClientMessage, Gig, GigId, Money, NewAccount, ServerMessage};
+use bookmygig_api::{ChatUser, ClientMessage, Gig, GigId, Money, ServerMessage};
 use bookmygig_client::Client;
 use bookmygig_server::cluster::chat_presence::{ENTRY_TTL, HEARTBEAT};
 use bookmygig_store::Store as _;
@@ -25,23 +25,9 @@ fn user(handle: &str) -> ChatUser {
     }
 }
 
-/// Signs up `handle` through `node`.
-async fn sign_up(node: &ServerProcess, handle: &str) -> Client {
-    let signed = node
-        .client()
-        .sign_up(&NewAccount {
-            handle: handle.into(),
-            display_name: format!("{handle} (test)"),
-            password: format!("{handle}-password"),
-        })
-        .await
-        .expect("sign up");
-    node.client().with_token(signed.token)
-}
-
 /// A creator (signed up through `node`) and their gig.
 async fn creator_with_gig(node: &ServerProcess, capacity: Option<u32>) -> (Client, Gig) {
-    let creator = sign_up(node, "ann").await;
+    let creator = node.sign_up("ann").await;
     creator
         .top_up(Money::from_dollars(99), None)
         .await
@@ -55,7 +41,7 @@ async fn creator_with_gig(node: &ServerProcess, capacity: Option<u32>) -> (Clien
 
 /// Signs up `handle` through `node`, tops up and buys a ticket for `gig`.
 async fn ticket_holder(node: &ServerProcess, handle: &str, gig: GigId) -> Client {
-    let holder = sign_up(node, handle).await;
+    let holder = node.sign_up(handle).await;
     holder
         .top_up(Money::from_dollars(10), None)
         .await
@@ -228,7 +214,7 @@ async fn two_nodes_metering_one_viewer_charge_once_and_browsing_elsewhere_is_fre
 
     let cluster = ClusterNodes::start(1, &[]);
     let node = cluster.node(0);
-    let creator = sign_up(node, "ann").await;
+    let creator = node.sign_up("ann").await;
     creator
         .top_up(Money::from_dollars(99), None)
         .await
@@ -488,7 +474,7 @@ async fn three_hundred_purchases_over_three_nodes_sell_exactly_the_capacity() {
 
     let buyers: Vec<Client> = futures::stream::iter(0..BUYERS)
         .map(|n| async move {
-            let buyer = sign_up(nodes[n % 3], &format!("buyer_{n}")).await;
+            let buyer = nodes[n % 3].sign_up(&format!("buyer_{n}")).await;
             buyer
                 .top_up(Money::from_dollars(10), None)
                 .await

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use bookmygig_api::ServerMessage;
-use bookmygig_api::{Gig, GigId, GigStatus, Money, NewAccount, Playback, StreamStatus};
+use bookmygig_api::{Gig, GigId, GigStatus, Money, Playback, StreamStatus};
 use bookmygig_client::Client;
 use bookmygig_media::flv::{FlvReader, TagKind};
 use bookmygig_media::video::parse_video_tag;
@@ -26,19 +26,6 @@ use tokio::time::Instant;
 const VIEWERS: usize = 20;
 /// How long something that should happen at once may take on a busy 2-core machine.
 const PATIENCE: Duration = Duration::from_secs(30);
-
-async fn sign_up(node: &ServerProcess, handle: &str) -> Client {
-    let signed = node
-        .client()
-        .sign_up(&NewAccount {
-            handle: handle.into(),
-            display_name: handle.into(),
-            password: format!("{handle}-password"),
-        })
-        .await
-        .expect("sign up");
-    node.client().with_token(signed.token)
-}
 
 fn publish_url(node: &ServerProcess, gig: &Gig) -> String {
     let key = gig.stream_key.as_ref().expect("the creator sees the key");
@@ -211,7 +198,7 @@ impl Show {
     /// Registers a gig, sells a ticket and publishes to `node` until the node reports the
     /// stream with its facts.
     async fn publish_to(node: &ServerProcess) -> Self {
-        let creator = sign_up(node, "alice").await;
+        let creator = node.sign_up("alice").await;
         creator
             .top_up(Money::from_dollars(99), None)
             .await
@@ -220,7 +207,7 @@ impl Show {
             .create_gig(&live_gig_form("Across the cluster"))
             .await
             .expect("gig");
-        let viewer = sign_up(node, "bob").await;
+        let viewer = node.sign_up("bob").await;
         viewer.top_up(Money::from_dollars(10), None).await.unwrap();
         viewer.buy_ticket(gig.id, "cluster-live").await.unwrap();
         let publisher = FfmpegPublisher::start(&publish_url(node, &gig), "320x240", 30, 600);

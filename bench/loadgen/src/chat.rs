@@ -392,18 +392,16 @@ pub async fn run(args: ChatArgs) -> anyhow::Result<ChatSummary> {
         failures.push(format!("{failed_members} members failed in all"));
     }
     let expected = joined as u64 * sent;
-    let merged: Vec<AtomicU32> = (0..BUCKETS)
+    let counts: Vec<u64> = (0..BUCKETS)
         .map(|bucket| {
-            AtomicU32::new(
-                shared
-                    .histograms
-                    .iter()
-                    .map(|shard| shard[bucket].load(Ordering::Relaxed))
-                    .sum(),
-            )
+            shared
+                .histograms
+                .iter()
+                .map(|shard| u64::from(shard[bucket].load(Ordering::Relaxed)))
+                .sum()
         })
         .collect();
-    let (p50_ms, p99_ms, max_ms) = percentiles(&merged);
+    let (p50_ms, p99_ms, max_ms) = percentiles(&counts);
     let server_cpu_s = match (server_before, server_after) {
         (Some(before), Some(after)) => Some(after.since(before).total()),
         _ => None,
@@ -447,12 +445,8 @@ fn websocket_base(base: &str) -> anyhow::Result<String> {
     }
 }
 
-/// p50, p99 and max of the histogram, in ms.
-fn percentiles(histogram: &[AtomicU32]) -> (f64, f64, f64) {
-    let counts: Vec<u64> = histogram
-        .iter()
-        .map(|c| u64::from(c.load(Ordering::Relaxed)))
-        .collect();
+/// p50, p99 and max of the histogram `counts` (per bucket), in ms.
+fn percentiles(counts: &[u64]) -> (f64, f64, f64) {
     let total: u64 = counts.iter().sum();
     if total == 0 {
         return (0.0, 0.0, 0.0);
@@ -681,11 +675,11 @@ mod tests {
 
     #[test]
     fn percentiles_use_bucket_upper_edges() {
-        let histogram: Vec<AtomicU32> = (0..BUCKETS).map(|_| AtomicU32::new(0)).collect();
-        histogram[0].store(50, Ordering::Relaxed);
-        histogram[99].store(49, Ordering::Relaxed);
-        histogram[999].store(1, Ordering::Relaxed);
-        assert_eq!(percentiles(&histogram), (0.01, 1.0, 10.0));
+        let mut counts = vec![0u64; BUCKETS];
+        counts[0] = 50;
+        counts[99] = 49;
+        counts[999] = 1;
+        assert_eq!(percentiles(&counts), (0.01, 1.0, 10.0));
     }
 
     #[test]

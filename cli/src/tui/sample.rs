@@ -143,3 +143,19 @@ pub fn chat_message(n: u8, author: &str, text: &str, minute: u8) -> bookmygig_ap
         sent_at: datetime!(2026-05-02 18:00 UTC) + time::Duration::minutes(i64::from(minute)),
     }
 }
+
+/// Answers the catalogue request in flight with `items`, as the network task would.
+pub fn answer_catalogue(
+    state: &mut crate::tui::app::State,
+    items: Vec<Gig>,
+    next_cursor: Option<String>,
+) {
+    let request = state.request;
+    crate::tui::update::update(
+        state,
+        crate::tui::action::Action::CatalogueLoaded {
+            request,
+            result: Ok(bookmygig_api::Page { items, next_cursor }),
+        },
+    );
+}

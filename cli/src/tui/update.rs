@@ -557,17 +557,7 @@ mod tests {
         let mut state = State::for_tests(Zone::Local);
         let effects = update(&mut state, Action::Refresh);
         assert_eq!(effects.len(), 1);
-        let request = state.request;
-        update(
-            &mut state,
-            Action::CatalogueLoaded {
-                request,
-                result: Ok(Page {
-                    items: sample::gigs(),
-                    next_cursor: None,
-                }),
-            },
-        );
+        sample::answer_catalogue(&mut state, sample::gigs(), None);
         state
     }
 
@@ -700,17 +690,7 @@ mod tests {
             (2, t0 + time::Duration::seconds(3))
         );
         update(&mut state, Action::Tick(retry.at));
-        let request = state.request;
-        update(
-            &mut state,
-            Action::CatalogueLoaded {
-                request,
-                result: Ok(Page {
-                    items: sample::gigs(),
-                    next_cursor: None,
-                }),
-            },
-        );
+        sample::answer_catalogue(&mut state, sample::gigs(), None);
         assert_eq!(state.catalogue_retry, None);
         assert_eq!(state.error, None);
     }
@@ -768,17 +748,7 @@ mod tests {
         let mut state = State::for_tests(Zone::Local);
         update(&mut state, Action::Refresh);
         update(&mut state, Action::Help);
-        let request = state.request;
-        update(
-            &mut state,
-            Action::CatalogueLoaded {
-                request,
-                result: Ok(Page {
-                    items: sample::gigs(),
-                    next_cursor: None,
-                }),
-            },
-        );
+        sample::answer_catalogue(&mut state, sample::gigs(), None);
         assert!(!state.loading);
         assert_eq!(state.gigs.len(), 3);
     }
@@ -787,16 +757,10 @@ mod tests {
     fn first_page(rows: usize) -> State {
         let mut state = State::for_tests(Zone::Local);
         update(&mut state, Action::Refresh);
-        let request = state.request;
-        update(
+        sample::answer_catalogue(
             &mut state,
-            Action::CatalogueLoaded {
-                request,
-                result: Ok(Page {
-                    items: sample::gigs().into_iter().cycle().take(rows).collect(),
-                    next_cursor: Some("page-2".to_owned()),
-                }),
-            },
+            sample::gigs().into_iter().cycle().take(rows).collect(),
+            Some("page-2".to_owned()),
         );
         state
     }

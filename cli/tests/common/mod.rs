@@ -10,6 +10,8 @@ use std::path::Path;
 use std::process::Stdio;
 
 use bookmygig_server::{Config, open_store, serve};
+#[allow(unused_imports)] // Each test binary uses a different part of the harness.
+pub use bookmygig_testkit::{FfmpegPublisher, require_tool};
 use clap::Parser as _;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt as _;
@@ -238,60 +240,6 @@ pub fn slot(east: i64, in_minutes: i64) -> (String, String, String) {
         format!("{:02}:{:02}", start.hour(), start.minute()),
         format!("{:02}:{:02}", end.hour(), end.minute()),
     )
-}
-
-/// Panics with the install command when a tool the test needs is missing.
-pub fn require_tool(tool: &str, package: &str) {
-    let found = std::process::Command::new(tool)
-        .arg("-V")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        found,
-        "{tool} not found: run scripts/bootstrap (or: sudo apt-get install -y {package})"
-    );
-}
-
-/// A real `ffmpeg` publishing a synthetic 640×360 stream (H.264 + AAC, 2 s GOP) in real time;
-/// killed when dropped.
-pub struct FfmpegPublisher {
-    child: std::process::Child,
-}
-
-impl FfmpegPublisher {
-    /// Publishes to `url` for at most `seconds`.
-    pub fn start(url: &str, seconds: u32) -> Self {
-        require_tool("ffmpeg", "ffmpeg");
-        let child = std::process::Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-re"])
-            .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25", "-re"])
-            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-            .args(["-t", &seconds.to_string()])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-tune",
-                "zerolatency",
-            ])
-            .args(["-g", "50", "-b:v", "800k", "-c:a", "aac", "-f", "flv", url])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("ffmpeg starts");
-        FfmpegPublisher { child }
-    }
-}
-
-impl Drop for FfmpegPublisher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// What the tests do with a server, wherever it runs (in this process or a child).

@@ -1,7 +1,12 @@
 //! Test harness shared by the workspace's integration tests: starts real helper processes
-//! (`redis-server`) on private unix sockets and stops them when dropped.
+//! (`redis-server` on private unix sockets, `ffmpeg` publishing a test stream) and stops them
+//! when dropped.
 //!
 //! Readiness is awaited from the process's own "ready" log line, never guessed with a sleep.
+
+mod tools;
+
+pub use tools::{FfmpegPublisher, require_tool};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -13,6 +13,8 @@ use bookmygig_client::Client;
 use bookmygig_server::{Config, open_store, serve};
 use bookmygig_store::Store;
 use bookmygig_testkit::RedisServer;
+#[allow(unused_imports)] // Each test binary uses a different part of the harness.
+pub use bookmygig_testkit::{FfmpegPublisher, require_tool};
 use clap::Parser as _;
 use time::OffsetDateTime;
 use tokio::sync::oneshot;
@@ -116,16 +118,7 @@ impl TestServer {
 
     /// Signs up `handle` and returns a client carrying its token.
     pub async fn sign_up(&self, handle: &str) -> Client {
-        let signed = self
-            .anonymous()
-            .sign_up(&NewAccount {
-                handle: handle.into(),
-                display_name: format!("{handle} (test)"),
-                password: format!("{handle}-password"),
-            })
-            .await
-            .expect("sign up");
-        self.anonymous().with_token(signed.token)
+        sign_up_through(self.anonymous(), handle).await
     }
 
     /// Signs up a creator, tops up the listing fee, and registers a gig.
@@ -265,6 +258,11 @@ impl ServerProcess {
         Client::new(&self.base).expect("client")
     }
 
+    /// Signs up `handle` through this process; a client carrying its token.
+    pub async fn sign_up(&self, handle: &str) -> Client {
+        sign_up_through(self.client(), handle).await
+    }
+
     /// Kills it with SIGKILL: no chance to flush anything.
     pub fn kill(mut self) {
         self.child.kill().expect("kill");
@@ -295,85 +293,18 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Panics with the install command when a tool the test needs is missing.
-pub fn require_tool(tool: &str, package: &str) {
-    let found = Command::new(tool)
-        .arg("-version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok();
-    assert!(
-        found,
-        "{tool} not found: run scripts/bootstrap (apt-get install -y {package})"
-    );
-}
-
-/// A real `ffmpeg` publishing a synthetic stream; killed when dropped.
-pub struct FfmpegPublisher {
-    child: Child,
-}
-
-impl FfmpegPublisher {
-    /// Publishes `size` at `fps` (H.264 + AAC, 2 s GOP) to `url`, paced in real time, for at
-    /// most `seconds`.
-    pub fn start(url: &str, size: &str, fps: u32, seconds: u32) -> Self {
-        Self::start_with(url, size, fps, seconds, &["-re"])
-    }
-
-    /// Like [`FfmpegPublisher::start`], with extra input options (e.g. none, to publish as
-    /// fast as the encoder goes).
-    pub fn start_with(
-        url: &str,
-        size: &str,
-        fps: u32,
-        seconds: u32,
-        input_options: &[&str],
-    ) -> Self {
-        require_tool("ffmpeg", "ffmpeg");
-        let video = format!("testsrc2=size={size}:rate={fps}");
-        let child = Command::new("ffmpeg")
-            .args(["-hide_banner", "-loglevel", "error", "-nostdin"])
-            .args(input_options)
-            .args(["-f", "lavfi", "-i", &video])
-            .args(input_options)
-            .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100"])
-            .args(["-t", &seconds.to_string()])
-            .args([
-                "-c:v",
-                "libx264",
-                "-preset",
-                "veryfast",
-                "-tune",
-                "zerolatency",
-            ])
-            .args(["-g", &(fps * 2).to_string(), "-b:v", "2500k"])
-            .args(["-c:a", "aac", "-f", "flv", url])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("ffmpeg starts");
-        FfmpegPublisher { child }
-    }
-
-    /// Waits for ffmpeg to exit and returns whether it succeeded and what it said.
-    pub fn wait(mut self) -> (bool, String) {
-        let mut stderr = String::new();
-        if let Some(mut pipe) = self.child.stderr.take() {
-            use std::io::Read as _;
-            let _ = pipe.read_to_string(&mut stderr);
-        }
-        let status = self.child.wait().expect("ffmpeg exits");
-        (status.success(), stderr)
-    }
-}
-
-impl Drop for FfmpegPublisher {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// Signs `handle` up through `anonymous` (password `{handle}-password`); the same client
+/// carrying the new account's token.
+pub async fn sign_up_through(anonymous: Client, handle: &str) -> Client {
+    let signed = anonymous
+        .sign_up(&NewAccount {
+            handle: handle.into(),
+            display_name: format!("{handle} (test)"),
+            password: format!("{handle}-password"),
+        })
+        .await
+        .expect("sign up");
+    anonymous.with_token(signed.token)
 }
 
 /// A valid registration form for a gig that starts in ten minutes (inside the publish window).

@@ -24,17 +24,7 @@ fn fresh() -> State {
 fn loaded() -> State {
     let mut state = fresh();
     update(&mut state, Action::Refresh);
-    let request = state.request;
-    update(
-        &mut state,
-        Action::CatalogueLoaded {
-            request,
-            result: Ok(Page {
-                items: sample::gigs(),
-                next_cursor: None,
-            }),
-        },
-    );
+    sample::answer_catalogue(&mut state, sample::gigs(), None);
     state
 }
 

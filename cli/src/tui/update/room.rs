@@ -298,7 +298,7 @@ pub(super) fn tick(state: &mut State, now: OffsetDateTime) -> Vec<Effect> {
 
 #[cfg(test)]
 mod tests {
-    use bookmygig_api::{ChatUser, Page};
+    use bookmygig_api::ChatUser;
 
     use super::*;
     use crate::tui::action::Action;
@@ -310,17 +310,7 @@ mod tests {
     fn catalogue() -> State {
         let mut state = State::for_tests(Zone::Local);
         update(&mut state, Action::Refresh);
-        let request = state.request;
-        update(
-            &mut state,
-            Action::CatalogueLoaded {
-                request,
-                result: Ok(Page {
-                    items: sample::gigs(),
-                    next_cursor: None,
-                }),
-            },
-        );
+        sample::answer_catalogue(&mut state, sample::gigs(), None);
         update(&mut state, Action::TicketsLoaded(Ok(sample::my_tickets())));
         state.screen = Screen::Catalogue;
         state
