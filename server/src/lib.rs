@@ -282,7 +282,9 @@ pub async fn serve(
     ));
     let mut http_stopping = stopping.clone();
     let listener = DeadlineListener::new(listeners.http, WRITE_STALL_LIMIT);
-    let http = axum::serve(listener, http::router(state)).with_graceful_shutdown(async move {
+    // Each request carries its connection's socket (`PeerSocket`) for the chat's direct writes.
+    let app = http::router(state).into_make_service_with_connect_info::<http::tcp::PeerSocket>();
+    let http = axum::serve(listener, app).with_graceful_shutdown(async move {
         let _ = http_stopping.wait_for(|stopping| *stopping).await;
     });
     tokio::spawn(async move {

@@ -7,11 +7,13 @@
 //! the delivery latency of every message exactly and notes which sequence numbers arrived.
 
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use futures::{SinkExt as _, StreamExt as _};
 use serde::Serialize;
 use tokio::sync::watch;
@@ -518,6 +520,35 @@ async fn member(
     report
 }
 
+/// Frames a member handles at most per wake-up before it yields: the other members on its core
+/// get their turn, and a sender's timer is looked at again at least every this many frames.
+const BURST_FRAMES: usize = 64;
+
+/// What a member's loop acts on next.
+enum Event {
+    /// The run is over: close and stop.
+    Stop,
+    /// Sending starts at this time; `None`: the run ended before sending started.
+    Go(Option<Instant>),
+    /// This sender's next message is due.
+    Due,
+    /// A received frame asks for this answer (socket.io's handshake and pings).
+    Reply(Reply),
+    /// The connection failed or the server closed it.
+    Failed(anyhow::Error),
+}
+
+/// A frame a member sends in answer to a received one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Reply {
+    /// The frame's text.
+    text: &'static str,
+    /// What sending it is for, for the error when that fails.
+    doing: &'static str,
+}
+
+/// One member once it has its URL: connects, then reads (and sends, if a sender) until stopped.
+/// `joined` is set once it is in the room.
 #[allow(clippy::too_many_arguments)]
 async fn member_inner(
     url: &str,
@@ -549,110 +580,260 @@ async fn member_inner(
         socket
     };
     let protocol = shared.protocol;
+    let histogram = &shared.histograms[shard];
     let mut next_seq = sender.map(|s| s.index);
     let mut start_at: Option<Instant> = None;
-    // Made once: a fresh `wait_for` per frame registers and drops a waiter every time.
-    let stopped = async {
+    // The stop and go futures are made once: a fresh one per frame registers and drops a waiter
+    // every time. Once polled they stay registered with this task's waker, and polling a waiting
+    // one again takes its channel's waiter lock, which all members share: later wake-ups only
+    // load the channel's version (one atomic) and poll the future when that changed.
+    let stop_version = stop.clone();
+    let go_version = go.clone();
+    let stopped = async move {
         let _ = stop.wait_for(|s| *s).await;
     };
-    tokio::pin!(stopped);
+    let started = async move { go.wait_for(Option::is_some).await.ok().and_then(|at| *at) };
+    tokio::pin!(stopped, started);
+    let (mut stop_polled, mut go_polled) = (false, false);
+    // A sender's timer, there while a message is due; reset rather than made per message.
+    let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
     loop {
-        let due = match (next_seq, start_at, sender) {
-            (Some(seq), Some(start), Some(s)) if seq < s.total => {
-                Some(start + Duration::from_secs_f64(seq as f64 / f64::from(s.rate)))
+        let event = std::future::poll_fn(|cx| {
+            if !stop_polled || !matches!(stop_version.has_changed(), Ok(false)) {
+                stop_polled = true;
+                if stopped.as_mut().poll(cx).is_ready() {
+                    return Poll::Ready(Event::Stop);
+                }
             }
-            _ => None,
-        };
-        let sleep = async {
-            match due {
-                Some(due) => tokio::time::sleep_until(due.into()).await,
-                None => std::future::pending().await,
+            if start_at.is_none() && (!go_polled || !matches!(go_version.has_changed(), Ok(false)))
+            {
+                go_polled = true;
+                if let Poll::Ready(at) = started.as_mut().poll(cx) {
+                    return Poll::Ready(Event::Go(at));
+                }
             }
-        };
-        tokio::select! {
-            () = &mut stopped => {
+            // Before the frames: a sender sends on time however many keep arriving.
+            if timer
+                .as_mut()
+                .is_some_and(|timer| timer.as_mut().poll(cx).is_ready())
+            {
+                return Poll::Ready(Event::Due);
+            }
+            // The frames already received, handled without going round the loop for each; they
+            // came in with the same read (or the few following ones), so one look at the clock
+            // serves all of them as their receive time.
+            let mut now = None;
+            for _ in 0..BURST_FRAMES {
+                let frame = match socket.poll_next_unpin(cx) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(None) => {
+                        return Poll::Ready(Event::Failed(anyhow!(
+                            "the server closed the connection"
+                        )));
+                    }
+                    Poll::Ready(Some(Err(error))) => {
+                        return Poll::Ready(Event::Failed(
+                            anyhow::Error::new(error).context("reading"),
+                        ));
+                    }
+                    Poll::Ready(Some(Ok(frame))) => frame,
+                };
+                match on_frame(frame, protocol, shared, histogram, report, joined, &mut now) {
+                    Ok(None) => {}
+                    Ok(Some(reply)) => return Poll::Ready(Event::Reply(reply)),
+                    Err(error) => return Poll::Ready(Event::Failed(error)),
+                }
+            }
+            // A full burst and maybe more waiting: yield, to be polled again after the others.
+            cx.waker().wake_by_ref();
+            Poll::Pending
+        })
+        .await;
+        match event {
+            Event::Stop => {
                 let _ = socket.close(None).await;
                 return Ok(());
             }
-            changed = go.changed(), if start_at.is_none() => {
-                if changed.is_err() {
-                    return Ok(());
-                }
-                start_at = *go.borrow();
-            }
-            () = sleep => {
-                let (Some(seq), Some(s)) = (next_seq, sender) else { continue };
-                let nanos = shared.start.elapsed().as_nanos();
-                let text = format!("bench {seq} {nanos}");
-                let frame = match protocol {
-                    Protocol::BookMyGig => {
-                        serde_json::json!({ "type": "say", "text": text }).to_string()
-                    }
-                    Protocol::SocketIo => format!(
-                        "42{}",
-                        serde_json::json!(["message", { "author": "bench", "text": text }])
-                    ),
-                };
-                shared.sent.fetch_max(seq + 1, Ordering::Relaxed);
-                socket.send(Message::text(frame)).await.context("sending")?;
-                next_seq = Some(seq + s.every);
-            }
-            frame = socket.next() => {
-                let frame = match frame {
-                    None => bail!("the server closed the connection"),
-                    Some(Err(e)) => return Err(e).context("reading"),
-                    Some(Ok(frame)) => frame,
-                };
-                let text = match frame {
-                    Message::Text(text) => text,
-                    Message::Close(close) => bail!("closed by the server: {close:?}"),
-                    _ => continue,
-                };
-                let text = text.as_str();
-                if let Some(at) = text.find("bench ") {
-                    record(&shared.histograms[shard], shared.start, report, &text[at + 6..]);
-                    continue;
-                }
-                match protocol {
-                    Protocol::BookMyGig => {
-                        if !*joined && text.starts_with("{\"type\":\"history\"") {
-                            *joined = true;
-                            shared.joined.fetch_add(1, Ordering::Relaxed);
-                        } else if text.starts_with("{\"type\":\"error\"") {
-                            shared.refused.fetch_add(1, Ordering::Relaxed);
+            Event::Go(None) => return Ok(()),
+            Event::Go(Some(at)) => start_at = Some(at),
+            Event::Due => {
+                if let (Some(seq), Some(s)) = (next_seq, sender) {
+                    let nanos = shared.start.elapsed().as_nanos();
+                    let text = format!("bench {seq} {nanos}");
+                    let frame = match protocol {
+                        Protocol::BookMyGig => {
+                            serde_json::json!({ "type": "say", "text": text }).to_string()
                         }
-                    }
-                    Protocol::SocketIo => {
-                        if text == "2" {
-                            socket.send(Message::text("3")).await.context("sending a pong")?;
-                        } else if text.starts_with('0') {
-                            socket.send(Message::text("40")).await.context("connecting")?;
-                        } else if text.starts_with("40") {
-                            socket
-                                .send(Message::text("42[\"join\",\"bench\"]"))
-                                .await
-                                .context("joining")?;
-                        } else if text.starts_with("42[\"joined\"") && !*joined {
-                            *joined = true;
-                            shared.joined.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
+                        Protocol::SocketIo => format!(
+                            "42{}",
+                            serde_json::json!(["message", { "author": "bench", "text": text }])
+                        ),
+                    };
+                    shared.sent.fetch_max(seq + 1, Ordering::Relaxed);
+                    socket.send(Message::text(frame)).await.context("sending")?;
+                    next_seq = Some(seq + s.every);
                 }
             }
+            Event::Reply(reply) => {
+                socket
+                    .send(Message::text(reply.text))
+                    .await
+                    .context(reply.doing)?;
+                continue;
+            }
+            Event::Failed(error) => return Err(error),
+        }
+        // Sending started or a message went out: the timer for the next one, if any.
+        match (send_due(sender, next_seq, start_at), &mut timer) {
+            (Some(due), Some(timer)) => timer.as_mut().reset(due.into()),
+            (Some(due), None) => timer = Some(Box::pin(tokio::time::sleep_until(due.into()))),
+            (None, _) => timer = None,
         }
     }
 }
 
-/// Notes one delivery: `rest` starts with `SEQ NANOS`.
-fn record(histogram: &[AtomicU32], start: Instant, report: &mut MemberReport, rest: &str) {
-    let now = start.elapsed().as_nanos();
-    let mut parts = rest.split(|c: char| !c.is_ascii_digit());
-    let (Some(Ok(seq)), Some(Ok(sent))) = (
-        parts.next().map(str::parse::<u64>),
-        parts.next().map(str::parse::<u128>),
-    ) else {
-        return;
+/// When a sender's message `next_seq` is due, once sending started at `start_at`; `None` when
+/// there is none (not a sender, not started, or all sent).
+fn send_due(
+    sender: Option<Sender>,
+    next_seq: Option<u64>,
+    start_at: Option<Instant>,
+) -> Option<Instant> {
+    match (next_seq, start_at, sender) {
+        (Some(seq), Some(start), Some(s)) if seq < s.total => {
+            Some(start + Duration::from_secs_f64(seq as f64 / f64::from(s.rate)))
+        }
+        _ => None,
+    }
+}
+
+/// Handles one received frame: notes a `bench` message's delivery, counts the member in when
+/// it joined and the senders' refusals, and says which frame to answer with, if any.
+///
+/// `now` is the receive time (nanoseconds since the run's start) of the frames handled in one
+/// go: read from the clock at the first delivery among them.
+///
+/// # Errors
+/// When the server closed the connection.
+fn on_frame(
+    frame: Message,
+    protocol: Protocol,
+    shared: &Shared,
+    histogram: &[AtomicU32],
+    report: &mut MemberReport,
+    joined: &mut bool,
+    now: &mut Option<u128>,
+) -> anyhow::Result<Option<Reply>> {
+    let text = match frame {
+        Message::Text(text) => text,
+        Message::Close(close) => bail!("closed by the server: {close:?}"),
+        _ => return Ok(None),
     };
+    let text = text.as_str();
+    if let Some(at) = after_bench(text.as_bytes()) {
+        if let Some((seq, sent)) = text.get(at..).and_then(parse_bench) {
+            let now = *now.get_or_insert_with(|| shared.start.elapsed().as_nanos());
+            record(histogram, report, seq, sent, now);
+        }
+        return Ok(None);
+    }
+    match protocol {
+        Protocol::BookMyGig => {
+            if !*joined && text.starts_with("{\"type\":\"history\"") {
+                *joined = true;
+                shared.joined.fetch_add(1, Ordering::Relaxed);
+            } else if text.starts_with("{\"type\":\"error\"") {
+                shared.refused.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+        Protocol::SocketIo => {
+            let reply = |text, doing| Ok(Some(Reply { text, doing }));
+            if text == "2" {
+                return reply("3", "sending a pong");
+            } else if text.starts_with('0') {
+                return reply("40", "connecting");
+            } else if text.starts_with("40") {
+                return reply("42[\"join\",\"bench\"]", "joining");
+            } else if text.starts_with("42[\"joined\"") && !*joined {
+                *joined = true;
+                shared.joined.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// Where the text after the first `bench ` in `text` starts: what `str::find("bench ")` + 6
+/// gives, without building a substring searcher per frame.
+///
+/// Looks for spaces eight bytes at a time (the JSON frames have few outside the message
+/// texts) and checks the five bytes before each.
+fn after_bench(text: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
+    let bench_before =
+        |space: usize| space >= 5 && text.get(space - 5..space) == Some(b"bench".as_slice());
+    let mut words = text.chunks_exact(8);
+    let mut base = 0;
+    for word in &mut words {
+        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ SPACES;
+        // The top bit of every space's byte (and maybe of bytes above one: checked anyway).
+        let mut spaces = x.wrapping_sub(ONES) & !x & HIGHS;
+        while spaces != 0 {
+            let space = base + (spaces.trailing_zeros() / 8) as usize;
+            if bench_before(space) {
+                return Some(space + 1);
+            }
+            spaces &= spaces - 1;
+        }
+        base += 8;
+    }
+    (base..text.len())
+        .find(|&i| text[i] == b' ' && bench_before(i))
+        .map(|space| space + 1)
+}
+
+/// `SEQ NANOS` at the start of `rest`: the digits up to the first other character, then the
+/// digits after it. Exactly what splitting at every character but ASCII digits and parsing the
+/// first two parts gives.
+fn parse_bench(rest: &str) -> Option<(u64, u128)> {
+    let (seq, digits) = leading_number(rest.as_bytes())?;
+    let seq = u64::try_from(seq).ok()?;
+    let separator = rest.get(digits..)?.chars().next()?;
+    let (sent, _) = leading_number(rest.get(digits + separator.len_utf8()..)?.as_bytes())?;
+    Some((seq, sent))
+}
+
+/// The number the ASCII digits at the start of `bytes` spell, and how many there are; `None`
+/// when there are none or the number overflows.
+fn leading_number(bytes: &[u8]) -> Option<(u128, usize)> {
+    let mut value = 0u128;
+    let mut digits = 0;
+    for &byte in bytes {
+        if !byte.is_ascii_digit() {
+            break;
+        }
+        value = value
+            .checked_mul(10)?
+            .checked_add(u128::from(byte - b'0'))?;
+        digits += 1;
+    }
+    (digits > 0).then_some((value, digits))
+}
+
+/// The histogram bucket of a message sent at `sent` and received at `now` (nanoseconds since
+/// the run's start); the last bucket holds everything later.
+fn latency_bucket(now: u128, sent: u128) -> usize {
+    let micros = now.saturating_sub(sent) / 1_000;
+    usize::try_from(micros / u128::from(BUCKET_US))
+        .unwrap_or(usize::MAX)
+        .min(BUCKETS - 1)
+}
+
+/// Notes one delivery of message `seq` sent at `sent` and received at `now` (nanoseconds since
+/// the run's start): a duplicate is counted, a first delivery goes into the histogram.
+fn record(histogram: &[AtomicU32], report: &mut MemberReport, seq: u64, sent: u128, now: u128) {
     let Some(word) = report.received.get_mut((seq / 64) as usize) else {
         return;
     };
@@ -662,11 +843,7 @@ fn record(histogram: &[AtomicU32], start: Instant, report: &mut MemberReport, re
         return;
     }
     *word |= bit;
-    let micros = now.saturating_sub(sent) / 1_000;
-    let bucket = usize::try_from(micros / u128::from(BUCKET_US))
-        .unwrap_or(usize::MAX)
-        .min(BUCKETS - 1);
-    histogram[bucket].fetch_add(1, Ordering::Relaxed);
+    histogram[latency_bucket(now, sent)].fetch_add(1, Ordering::Relaxed);
 }
 
 #[cfg(test)]
@@ -680,6 +857,263 @@ mod tests {
         counts[99] = 49;
         counts[999] = 1;
         assert_eq!(percentiles(&counts), (0.01, 1.0, 10.0));
+    }
+
+    /// The parsing the member loop did before: `str::find` and splitting at non-digits.
+    fn reference_bench(text: &str) -> Option<Option<(u64, u128)>> {
+        let rest = &text[text.find("bench ")? + 6..];
+        let mut parts = rest.split(|c: char| !c.is_ascii_digit());
+        Some(
+            match (
+                parts.next().map(str::parse::<u64>),
+                parts.next().map(str::parse::<u128>),
+            ) {
+                (Some(Ok(seq)), Some(Ok(sent))) => Some((seq, sent)),
+                _ => None,
+            },
+        )
+    }
+
+    /// `after_bench` and `parse_bench`, checked against `reference_bench`.
+    fn bench(text: &str) -> Option<Option<(u64, u128)>> {
+        let found = after_bench(text.as_bytes()).map(|at| text.get(at..).and_then(parse_bench));
+        assert_eq!(found, reference_bench(text), "{text:?}");
+        found
+    }
+
+    #[test]
+    fn bench_texts_are_found_and_parsed() {
+        let frame = r#"{"type":"message","id":7,"author":"bench","text":"bench 42 1234567"}"#;
+        assert_eq!(bench(frame), Some(Some((42, 1_234_567))));
+        let frame = r#"42["message",{"author":"bench","text":"bench 3 99"}]"#;
+        assert_eq!(bench(frame), Some(Some((3, 99))));
+        assert_eq!(bench("bench 0 0"), Some(Some((0, 0))));
+        assert_eq!(bench("no bench here"), Some(None));
+        assert_eq!(bench("no benches, bench_ or bench\"s here"), None);
+        assert_eq!(bench(r#"{"type":"history","messages":[]}"#), None);
+        assert_eq!(bench("bench 5"), Some(None));
+        assert_eq!(bench("bench 5 "), Some(None));
+        assert_eq!(bench("bench x 5"), Some(None));
+        assert_eq!(bench("bench 18446744073709551616 1"), Some(None));
+        assert_eq!(bench("bench 1é2"), Some(Some((1, 2))));
+        // The first `bench ` counts, in the tail and across the eight-byte words.
+        assert_eq!(bench("abcdefgbench 1 2bench 3 4"), Some(Some((1, 2))));
+        assert_eq!(bench("benchbench 8 9"), Some(Some((8, 9))));
+    }
+
+    #[test]
+    fn bench_search_matches_str_find() {
+        // Random texts over a small alphabet, so that `bench ` and near misses are frequent.
+        let alphabet = [
+            "b", "e", "n", "c", "h", " ", "1", "9", "\"", "é", "!", "\u{1}",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..100_000 {
+            let len = (next() % 40) as usize;
+            let text: String = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            let text = if next() % 4 == 0 {
+                format!("{text}bench {} {}", next() % 1000, next())
+            } else {
+                text
+            };
+            bench(&text);
+        }
+    }
+
+    #[test]
+    fn latency_buckets_use_the_given_receive_time() {
+        assert_eq!(latency_bucket(1_000_000, 1_000_000), 0);
+        assert_eq!(latency_bucket(1_025_000, 1_000_000), 2);
+        assert_eq!(latency_bucket(1_000_000 + 9_999, 1_000_000), 0);
+        assert_eq!(latency_bucket(1_000_000 + 10_000, 1_000_000), 1);
+        // Sent "after" received (clock skew is impossible, but saturate anyway).
+        assert_eq!(latency_bucket(5, 10), 0);
+        assert_eq!(latency_bucket(u128::MAX, 0), BUCKETS - 1);
+        assert_eq!(latency_bucket(11_000_000_000, 0), BUCKETS - 1);
+    }
+
+    fn shared(protocol: Protocol) -> Shared {
+        Shared {
+            start: Instant::now(),
+            protocol,
+            histograms: vec![(0..BUCKETS).map(|_| AtomicU32::new(0)).collect()],
+            joined: AtomicUsize::new(0),
+            failed: AtomicUsize::new(0),
+            refused: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            go: AtomicBool::new(false),
+        }
+    }
+
+    fn count(histogram: &[AtomicU32], bucket: usize) -> u32 {
+        histogram[bucket].load(Ordering::Relaxed)
+    }
+
+    #[test]
+    fn bookmygig_frames() {
+        let shared = shared(Protocol::BookMyGig);
+        let histogram = &shared.histograms[0];
+        let mut report = MemberReport {
+            received: vec![0; 2],
+            ..MemberReport::default()
+        };
+        let mut joined = false;
+        let mut now = Some(1_000_000u128);
+        let mut frame = |text: &str, joined: &mut bool, report: &mut MemberReport| {
+            on_frame(
+                Message::text(text),
+                Protocol::BookMyGig,
+                &shared,
+                histogram,
+                report,
+                joined,
+                &mut now,
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            frame(
+                r#"{"type":"history","messages":[]}"#,
+                &mut joined,
+                &mut report
+            ),
+            None
+        );
+        assert!(joined);
+        frame(
+            r#"{"type":"history","messages":[]}"#,
+            &mut joined,
+            &mut report,
+        );
+        assert_eq!(shared.joined.load(Ordering::Relaxed), 1);
+        frame(
+            r#"{"type":"error","code":"rate_limited"}"#,
+            &mut joined,
+            &mut report,
+        );
+        assert_eq!(shared.refused.load(Ordering::Relaxed), 1);
+        let message = r#"{"type":"message","author":"m","text":"bench 70 975000"}"#;
+        frame(message, &mut joined, &mut report);
+        frame(message, &mut joined, &mut report);
+        // Out of range: ignored.
+        frame(
+            r#"{"type":"message","text":"bench 128 0"}"#,
+            &mut joined,
+            &mut report,
+        );
+        assert_eq!(report.received, vec![0, 1 << 6]);
+        assert_eq!(report.duplicates, 1);
+        // Received at the given time: 25 µs after sending.
+        assert_eq!(count(histogram, 2), 1);
+        assert_eq!(
+            histogram
+                .iter()
+                .map(|c| c.load(Ordering::Relaxed))
+                .sum::<u32>(),
+            1
+        );
+
+        let mut none = None;
+        let error = on_frame(
+            Message::Close(None),
+            Protocol::BookMyGig,
+            &shared,
+            histogram,
+            &mut report,
+            &mut joined,
+            &mut none,
+        );
+        assert!(error.is_err());
+        let binary = on_frame(
+            Message::binary(b"bench 1 2".to_vec()),
+            Protocol::BookMyGig,
+            &shared,
+            histogram,
+            &mut report,
+            &mut joined,
+            &mut none,
+        );
+        assert_eq!(binary.unwrap(), None);
+        assert_eq!(none, None, "the clock is read for deliveries only");
+    }
+
+    #[test]
+    fn socketio_frames() {
+        let shared = shared(Protocol::SocketIo);
+        let histogram = &shared.histograms[0];
+        let mut report = MemberReport {
+            received: vec![0; 1],
+            ..MemberReport::default()
+        };
+        let mut joined = false;
+        let mut now = None;
+        let mut frame = |text: &str, joined: &mut bool, report: &mut MemberReport| {
+            on_frame(
+                Message::text(text),
+                Protocol::SocketIo,
+                &shared,
+                histogram,
+                report,
+                joined,
+                &mut now,
+            )
+            .unwrap()
+            .map(|reply| reply.text)
+        };
+        assert_eq!(
+            frame(
+                r#"0{"sid":"x","pingInterval":25000}"#,
+                &mut joined,
+                &mut report
+            ),
+            Some("40")
+        );
+        assert_eq!(
+            frame(r#"40{"sid":"y"}"#, &mut joined, &mut report),
+            Some("42[\"join\",\"bench\"]")
+        );
+        assert_eq!(frame("2", &mut joined, &mut report), Some("3"));
+        assert!(!joined);
+        assert_eq!(
+            frame(r#"42["joined","bench"]"#, &mut joined, &mut report),
+            None
+        );
+        assert!(joined);
+        frame(r#"42["joined","bench"]"#, &mut joined, &mut report);
+        assert_eq!(shared.joined.load(Ordering::Relaxed), 1);
+        let message = r#"42["message",{"author":"bench","text":"bench 5 0"}]"#;
+        assert_eq!(frame(message, &mut joined, &mut report), None);
+        assert_eq!(report.received, vec![1 << 5]);
+        assert!(
+            now.is_some(),
+            "the receive time is read at the first delivery"
+        );
+    }
+
+    #[test]
+    fn send_times() {
+        let start = Instant::now();
+        let sender = Sender {
+            index: 1,
+            every: 4,
+            total: 10,
+            rate: 4,
+        };
+        assert_eq!(
+            send_due(Some(sender), Some(5), Some(start)),
+            Some(start + Duration::from_millis(1_250))
+        );
+        assert_eq!(send_due(Some(sender), Some(13), Some(start)), None);
+        assert_eq!(send_due(Some(sender), Some(5), None), None);
+        assert_eq!(send_due(None, None, Some(start)), None);
     }
 
     #[test]

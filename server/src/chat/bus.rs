@@ -131,10 +131,7 @@ pub fn decode(bytes: &[u8]) -> Option<RoomEvent> {
     let (&tag, rest) = bytes.split_first()?;
     let text = std::str::from_utf8(rest).ok()?;
     let frame = |kind, json: &str| {
-        RoomEvent::Broadcast(Outbound {
-            frame: Utf8Bytes::from(json.to_owned()),
-            kind,
-        })
+        RoomEvent::Broadcast(Outbound::from_json(Utf8Bytes::from(json.to_owned()), kind))
     };
     match tag {
         TAG_MESSAGE => {

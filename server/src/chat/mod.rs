@@ -5,20 +5,24 @@
 //! - [`inbound`] — parsing what clients send (sans-IO).
 //! - [`text`] — what a message's text may be.
 //! - [`rate`] — the per-person token bucket.
-//! - [`room`] — one gig's members and the fan-out to their bounded queues.
+//! - [`outbox`] — one socket's outgoing bytes: written at once when they fit, else bounded.
+//! - [`room`] — one gig's members and the fan-out to their outboxes.
 //! - [`rooms`] — this node's rooms, the seam where room-wide events enter, the stream bridge.
 //! - [`session`] — one socket: its writer and reader tasks.
+//! - [`wire`] — the socket's bytes: frames encoded once for every member, the reading side.
 //!
 //! The HTTP side (`GET /api/v1/gigs/{id}/chat`: who may enter, the upgrade) is in
 //! [`crate::http::chat`]; the protocol's types are in `bookmygig_api::chat`.
 
 pub mod bus;
 pub mod inbound;
+pub mod outbox;
 pub mod rate;
 pub mod room;
 pub mod rooms;
 pub mod session;
 pub mod text;
+pub mod wire;
 
 pub use bus::{BusError, RoomBus, Roster, SpeechLimit};
 pub use room::{ChatRoom, FrameKind, Kick, Outbound};

@@ -19,7 +19,7 @@ use bookmygig_api::{AccountId, ChatUser, GigId, ServerMessage, StreamStatus};
 use tokio::sync::{Notify, broadcast, watch};
 
 use super::bus::{BusError, RoomBus, Roster, SpeechLimit};
-use super::room::{ChatRoom, Kick, MemberId, Membership, Outbound, RoomFull};
+use super::room::{ChatRoom, Joining, Kick, MemberId, Membership, Outbound, RoomFull};
 use crate::live::HubEvent;
 
 /// How often the server's rooms hand their members what was broadcast meanwhile: long enough
@@ -271,19 +271,15 @@ impl Seat {
     /// # Errors
     /// [`Kick::Banned`] when a ban came while the socket was upgrading.
     pub fn join(&mut self, user: ChatUser) -> Result<Membership, Kick> {
-        self.join_greeted(user, None)
+        self.join_with(user, Joining::default())
     }
 
-    /// [`Seat::join`], with `greeting` sent to this socket right after its first `presence`.
+    /// [`Seat::join`], as `joining` says (greeting, outbox, held until the history).
     ///
     /// # Errors
     /// [`Kick::Banned`] when a ban came while the socket was upgrading.
-    pub fn join_greeted(
-        &mut self,
-        user: ChatUser,
-        greeting: Option<Outbound>,
-    ) -> Result<Membership, Kick> {
-        let membership = self.room.join_greeted(self.account, user, greeting)?;
+    pub fn join_with(&mut self, user: ChatUser, joining: Joining) -> Result<Membership, Kick> {
+        let membership = self.room.join_with(self.account, user, joining)?;
         self.member = Some(membership.id);
         Ok(membership)
     }
@@ -387,6 +383,16 @@ mod tests {
         assert_eq!(rooms.sessions(), 0);
     }
 
+    /// The messages written to `membership` next, once there are some.
+    async fn next_messages(membership: &Membership) -> Vec<ServerMessage> {
+        let bytes = membership.outbox.take().await;
+        membership.outbox.written(Vec::new());
+        super::super::wire::parse_frames(&bytes)
+            .into_iter()
+            .map(|(_, payload)| serde_json::from_slice(&payload).unwrap())
+            .collect()
+    }
+
     #[tokio::test]
     async fn hub_events_arrive_as_stream_messages_in_that_gigs_room_only() {
         let rooms = ChatRooms::new();
@@ -399,29 +405,22 @@ mod tests {
         ));
         let (gig, other) = (GigId::new(), GigId::new());
         let mut seat = rooms.take_seat(gig, AccountId::new()).unwrap();
-        let mut membership = seat.join(user()).unwrap();
-        let _presence = membership.queue.recv().await.unwrap();
+        let membership = seat.join(user()).unwrap();
+        let _presence = next_messages(&membership).await;
         let publisher = hub.start_publishing(gig).unwrap();
         let _elsewhere = hub.start_publishing(other).unwrap();
-        let live: ServerMessage = serde_json::from_str(
-            membership.queue.recv().await.unwrap().frames()[0]
-                .frame
-                .as_str(),
-        )
-        .unwrap();
-        assert!(matches!(&live, ServerMessage::Stream(s) if s.live && s.gig_id == gig));
+        let live = next_messages(&membership).await;
+        assert!(
+            matches!(&live[..], [ServerMessage::Stream(s)] if s.live && s.gig_id == gig),
+            "{live:?}"
+        );
         drop(publisher);
-        let offline_now: ServerMessage = serde_json::from_str(
-            membership.queue.recv().await.unwrap().frames()[0]
-                .frame
-                .as_str(),
-        )
-        .unwrap();
-        assert_eq!(offline_now, ServerMessage::Stream(offline(gig)));
+        let offline_now = next_messages(&membership).await;
+        assert_eq!(offline_now, [ServerMessage::Stream(offline(gig))]);
         stop.send(true).unwrap();
         forward.await.unwrap();
         assert!(
-            membership.queue.try_recv().is_err(),
+            membership.outbox.drain().is_empty(),
             "nothing from the other gig"
         );
     }

@@ -1,30 +1,41 @@
-//! One chat socket: a writer task that sends the member's queue (history first, pings every
-//! 20 s, the close frame at the end) and a reader task that handles what the client sends.
-//! Whichever ends first ends the other.
+//! One chat socket: joined to its room (held until its history is sent first), a writer task
+//! that writes what the room could not write at once plus pings every 20 s and the close frame
+//! at the end, and a reader task that handles what the client sends. Whichever ends first ends
+//! the other.
 //!
-//! The socket is generic (a `Stream` + `Sink` of axum WebSocket messages), so unit tests drive
-//! a session over channels with paused time; the server passes axum's `WebSocket`.
+//! Bytes reach the socket through its [`Outbox`]: the room's fan-out writes each tick's frames
+//! (encoded once for the whole room, [`wire`]) straight to the socket when it takes them, and
+//! the writer waits out a socket that is full. The reader parses the client's frames with
+//! tungstenite, whose automatic replies go to the same outbox. The socket's halves are generic
+//! (`AsyncRead`, `AsyncWrite`), so unit tests drive a session over an in-memory pipe with
+//! paused time; the server passes the upgraded connection and its TCP socket.
 
-use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
-use bookmygig_api::limits::CHAT_HISTORY_ON_JOIN;
+use bookmygig_api::limits::{CHAT_FRAME_MAX_BYTES, CHAT_HISTORY_ON_JOIN};
 use bookmygig_api::{
     AccountId, ChatErrorCode, ChatMessage, ChatUser, ClientMessage, GigId, MessageId, Money,
     ServerMessage, StreamStatus,
 };
 use bookmygig_store::{AccountRecord, ChatRecord, LedgerAccount, Store};
-use futures::{Sink, SinkExt as _, Stream, StreamExt as _};
+use bytes::Bytes;
+use futures::StreamExt as _;
 use time::OffsetDateTime;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
+use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
 use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{self, Message};
 
 use super::inbound::{self, Refusal};
-use super::room::{ChatRoom, Kick, MemberId, Membership, Outbound};
+use super::outbox::Outbox;
+use super::room::{ChatRoom, Joining, Kick, MemberId, Membership, Outbound};
 use super::rooms::{ChatRooms, RoomEvent, Seat};
 use super::text::{self, TextRefusal};
+use super::wire::{self, ReadSide};
 
 /// Messages each gig's stored history keeps.
 pub const HISTORY_KEPT: usize = 1_000;
@@ -34,12 +45,10 @@ pub const PING_EVERY: Duration = Duration::from_secs(20);
 pub const SILENCE_LIMIT: Duration = Duration::from_secs(60);
 /// Longest one write may take before the peer counts as gone.
 const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Most queued deliveries written with one flush.
-const WRITE_BATCH: usize = 64;
 /// How long a closing socket waits for the peer's side of the close handshake.
 const CLOSE_GRACE: Duration = Duration::from_secs(2);
-/// How long a message whose id was in the newcomer's history may still arrive from the room.
-const DEDUPE_WINDOW: Duration = Duration::from_secs(10);
+/// Bytes read from a chat socket at a time: two of the largest frames allowed.
+const READ_BUFFER_BYTES: usize = 2 * CHAT_FRAME_MAX_BYTES;
 
 /// Close codes (RFC 6455 §7.4.1).
 mod code {
@@ -90,7 +99,7 @@ pub enum Ending {
 
 impl Ending {
     /// The close frame to send, if one is due.
-    fn close_frame(self) -> Option<CloseFrame> {
+    fn close_frame(self) -> Option<Bytes> {
         let (code, reason) = match self {
             Ending::ClientClosed | Ending::SocketFailed => return None,
             Ending::Kicked(Kick::Banned) => (code::POLICY, "banned from this chat by the host"),
@@ -100,23 +109,23 @@ impl Ending {
             Ending::Shutdown => (code::GOING_AWAY, "server shutting down"),
             Ending::Unavailable => (code::INTERNAL, "chat unavailable, try again"),
         };
-        Some(CloseFrame {
-            code,
-            reason: Utf8Bytes::from_static(reason),
-        })
+        Some(wire::close(code, reason))
     }
 }
 
-/// Runs one chat socket to its end, then gives its seat back.
-pub async fn run<S>(socket: S, mut ctx: SessionContext) -> Ending
+/// Runs one chat socket, read from `read` and written to `write`, to its end, then gives its
+/// seat back. With `direct` (the TCP socket under `write`), the room writes to it at once
+/// whenever it takes the bytes; else every write goes through the session's writer.
+pub async fn run<R, W>(
+    read: R,
+    mut write: W,
+    direct: Option<Arc<TcpStream>>,
+    mut ctx: SessionContext,
+) -> Ending
 where
-    S: Stream<Item = Result<Message, axum::Error>>
-        + Sink<Message, Error = axum::Error>
-        + Send
-        + Unpin
-        + 'static,
+    R: AsyncRead + Send + Unpin + 'static,
+    W: AsyncWrite + Send + Unpin + 'static,
 {
-    let (mut sink, stream) = socket.split();
     let user = ChatUser {
         handle: ctx.account.handle.clone(),
         display_name: ctx.account.display_name.clone(),
@@ -125,28 +134,34 @@ where
     // newcomer's own `presence` comes back that way) and before the history is read.
     if let Err(e) = ctx.rooms.listening(ctx.gig).await {
         tracing::error!(gig = %ctx.gig, error = %e, "chat room cannot hear the other nodes");
-        return close(&mut sink, Ending::Unavailable).await;
+        return close(&mut write, Ending::Unavailable).await;
     }
     // The current `stream` follows the newcomer's first `presence`.
     let greeting = Outbound::new(&ServerMessage::Stream(ctx.stream.clone()));
-    let mut membership = match ctx.seat.join_greeted(user, Some(greeting)) {
+    let joining = Joining {
+        greeting: Some(greeting),
+        outbox: Some(Outbox::new(direct)),
+        // Nothing is written before the history, which is read below.
+        held: true,
+    };
+    let mut membership = match ctx.seat.join_with(user, joining) {
         Ok(membership) => membership,
-        Err(kick) => return close(&mut sink, Ending::Kicked(kick)).await,
+        Err(kick) => return close(&mut write, Ending::Kicked(kick)).await,
     };
     if let Some(announced) = membership.announced.take()
         && announced.await != Ok(true)
     {
         tracing::error!(gig = %ctx.gig, "chat arrival could not be announced");
-        return close(&mut sink, Ending::Unavailable).await;
+        return close(&mut write, Ending::Unavailable).await;
     }
     // A ban stored on another node after the upgrade's check, but published before this node
     // listened, is caught here.
     match ctx.store.is_chat_banned(ctx.gig, ctx.account.id).await {
         Ok(false) => {}
-        Ok(true) => return close(&mut sink, Ending::Kicked(Kick::Banned)).await,
+        Ok(true) => return close(&mut write, Ending::Kicked(Kick::Banned)).await,
         Err(e) => {
             tracing::error!(gig = %ctx.gig, error = %e, "cannot read chat bans");
-            return close(&mut sink, Ending::Unavailable).await;
+            return close(&mut write, Ending::Unavailable).await;
         }
     }
     // Joined before reading the history, so no message falls between the two; one in both is
@@ -155,22 +170,35 @@ where
         Ok(records) => records.into_iter().map(|r| r.message).collect::<Vec<_>>(),
         Err(e) => {
             tracing::error!(gig = %ctx.gig, error = %e, "cannot read chat history");
-            return close(&mut sink, Ending::Unavailable).await;
+            return close(&mut write, Ending::Unavailable).await;
         }
     };
     let room = Arc::clone(ctx.seat.room());
     let member = membership.id;
+    let seen = history.iter().map(|m| m.id).collect();
+    room.open(
+        member,
+        &Outbound::new(&ServerMessage::History { messages: history }),
+        seen,
+    );
     tracing::info!(gig = %ctx.gig, account = %ctx.account.id, "chat member joined");
 
+    let config = WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(Some(CHAT_FRAME_MAX_BYTES))
+        .max_frame_size(Some(CHAT_FRAME_MAX_BYTES));
+    let replies = ReadSide::new(read, Arc::clone(&membership.outbox));
+    let stream = WebSocketStream::from_raw_socket(replies, Role::Server, Some(config)).await;
     let (stop, stopped) = oneshot::channel();
-    let mut writer = tokio::spawn(write(
-        sink,
-        history,
+    let mut writer = tokio::spawn(write_out(
+        write,
         membership,
-        ctx.shutdown.clone(),
-        stopped,
+        Signals {
+            shutdown: ctx.shutdown.clone(),
+            stopped,
+        },
     ));
-    let mut reader = tokio::spawn(read(
+    let mut reader = tokio::spawn(read_in(
         stream,
         Reader {
             store: Arc::clone(&ctx.store),
@@ -202,117 +230,85 @@ where
     ending
 }
 
-/// Sends a close frame (when `ending` calls for one) and returns `ending`.
-async fn close<K>(sink: &mut K, ending: Ending) -> Ending
+/// Writes a close frame (when `ending` calls for one) and returns `ending`.
+async fn close<W>(write: &mut W, ending: Ending) -> Ending
 where
-    K: Sink<Message, Error = axum::Error> + Unpin,
+    W: AsyncWrite + Unpin,
 {
     if let Some(frame) = ending.close_frame() {
-        let _ = tokio::time::timeout(WRITE_TIMEOUT, sink.send(Message::Close(Some(frame)))).await;
+        let _ = write_all(write, &frame).await;
     }
     ending
 }
 
-/// The writer: history, then the member's queue and pings, until told to stop.
-async fn write<K>(
-    mut sink: K,
-    history: Vec<ChatMessage>,
-    mut membership: Membership,
-    mut shutdown: watch::Receiver<bool>,
-    mut stopped: oneshot::Receiver<Ending>,
-) -> Ending
+/// What besides the outbox the writer listens to.
+struct Signals {
+    /// Turns true when the server stops.
+    shutdown: watch::Receiver<bool>,
+    /// The reader ended, and how.
+    stopped: oneshot::Receiver<Ending>,
+}
+
+/// The writer: writes what the outbox holds (what the socket did not take at once) and the
+/// pings, until told to stop; then the close frame.
+async fn write_out<W>(mut write: W, mut membership: Membership, mut signals: Signals) -> Ending
 where
-    K: Sink<Message, Error = axum::Error> + Unpin,
+    W: AsyncWrite + Unpin,
 {
-    let mut seen: HashSet<MessageId> = history.iter().map(|m| m.id).collect();
-    let dedupe_until = Instant::now() + DEDUPE_WINDOW;
-    let first = Outbound::new(&ServerMessage::History { messages: history });
-    if !send(&mut sink, Message::Text(first.frame)).await {
-        return Ending::SocketFailed;
-    }
+    let outbox = Arc::clone(&membership.outbox);
     let mut ping = tokio::time::interval_at(Instant::now() + PING_EVERY, PING_EVERY);
-    loop {
+    let ending = loop {
         let ending = tokio::select! {
             biased;
-            ending = &mut stopped => ending.unwrap_or(Ending::ClientClosed),
+            ending = &mut signals.stopped => ending.unwrap_or(Ending::ClientClosed),
             kick = &mut membership.kicked => match kick {
                 Ok(kick) => Ending::Kicked(kick),
                 Err(_) => Ending::ClientClosed,
             },
-            () = stopping(&mut shutdown) => Ending::Shutdown,
-            delivery = membership.queue.recv() => {
-                let Some(delivery) = delivery else { return Ending::ClientClosed };
-                // Deliveries already waiting go out with it: buffered, then one flush (one
-                // write system call), so a member that fell behind catches up cheaply.
-                let mut next = Some(delivery);
-                let mut batch = 0;
-                let mut fed = true;
-                'feeding: while let Some(delivery) = next.take() {
-                    batch += 1;
-                    if batch < WRITE_BATCH {
-                        next = membership.queue.try_recv().ok();
-                    }
-                    for out in delivery.frames() {
-                        if !seen.is_empty() {
-                            if Instant::now() > dedupe_until {
-                                seen = HashSet::new();
-                            } else if out.message().is_some_and(|id| seen.remove(&id)) {
-                                continue;
-                            }
-                        }
-                        // A copy of its own rather than a clone of the shared frame: at
-                        // thousands of members the shared reference count, bumped and dropped
-                        // by every writer on every core, costs more than the small copy.
-                        let own = Utf8Bytes::from(out.frame.as_str().to_owned());
-                        if !feed(&mut sink, Message::Text(own)).await {
-                            fed = false;
-                            break 'feeding;
-                        }
-                    }
-                }
-                if fed && flush(&mut sink).await {
+            () = stopping(&mut signals.shutdown) => Ending::Shutdown,
+            bytes = outbox.take() => {
+                // Empty: a direct write failed and closed the outbox.
+                if !bytes.is_empty() && write_all(&mut write, &bytes).await {
+                    outbox.written(bytes);
                     continue;
                 }
                 Ending::SocketFailed
             }
             _ = ping.tick() => {
-                if send(&mut sink, Message::Ping(bytes::Bytes::new())).await {
+                if outbox.offer(&wire::ping()).is_ok() {
                     continue;
                 }
-                Ending::SocketFailed
+                Ending::Kicked(Kick::TooSlow)
             }
         };
-        let ending = close(&mut sink, ending).await;
-        if ending == Ending::TooBig {
-            // The reader is gone (the stream is unusable after an oversized frame), so nobody
-            // will see the peer's reply: linger briefly so the close frame is read before the
-            // connection drops.
-            tokio::time::sleep(CLOSE_GRACE / 4).await;
-        }
-        return ending;
+        break ending;
+    };
+    // What still waits goes out before the close frame, unless the peer is why it waits.
+    let waiting = outbox.close();
+    if !matches!(ending, Ending::Kicked(Kick::TooSlow) | Ending::SocketFailed) {
+        let _ = write_all(&mut write, &waiting).await;
     }
+    let ending = close(&mut write, ending).await;
+    if ending == Ending::TooBig {
+        // The reader is gone (the stream is unusable after an oversized frame), so nobody
+        // will see the peer's reply: linger briefly so the close frame is read before the
+        // connection drops.
+        tokio::time::sleep(CLOSE_GRACE / 4).await;
+    }
+    ending
 }
 
-/// Buffers one message for the next flush within [`WRITE_TIMEOUT`] (the sink writes on its own
-/// only when its buffer is full); false when the peer is gone or stuck.
-async fn feed<K>(sink: &mut K, message: Message) -> bool
+/// Writes `bytes` within [`WRITE_TIMEOUT`]; false when the peer is gone or stuck.
+async fn write_all<W>(write: &mut W, bytes: &[u8]) -> bool
 where
-    K: Sink<Message, Error = axum::Error> + Unpin,
+    W: AsyncWrite + Unpin,
 {
+    let written = async {
+        write.write_all(bytes).await?;
+        write.flush().await
+    };
     matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, sink.feed(message)).await,
-        Ok(Ok(()))
-    )
-}
-
-/// Writes out what [`feed`] buffered within [`WRITE_TIMEOUT`]; false when the peer is gone or
-/// stuck.
-async fn flush<K>(sink: &mut K) -> bool
-where
-    K: Sink<Message, Error = axum::Error> + Unpin,
-{
-    matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, sink.flush()).await,
+        tokio::time::timeout(WRITE_TIMEOUT, written).await,
         Ok(Ok(()))
     )
 }
@@ -320,17 +316,6 @@ where
 /// Completes when the server stops (or is gone).
 async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
-}
-
-/// Sends one message within [`WRITE_TIMEOUT`]; false when the peer is gone or stuck.
-async fn send<K>(sink: &mut K, message: Message) -> bool
-where
-    K: Sink<Message, Error = axum::Error> + Unpin,
-{
-    matches!(
-        tokio::time::timeout(WRITE_TIMEOUT, sink.send(message)).await,
-        Ok(Ok(()))
-    )
 }
 
 /// What the reader acts with.
@@ -345,21 +330,16 @@ struct Reader {
 }
 
 /// The reader: handles frames until the client goes, goes silent, or sends too much.
-async fn read<R>(mut stream: R, reader: Reader) -> Ending
+async fn read_in<R>(mut stream: WebSocketStream<ReadSide<R>>, reader: Reader) -> Ending
 where
-    R: Stream<Item = Result<Message, axum::Error>> + Unpin,
+    R: AsyncRead + Unpin,
 {
     loop {
         let frame = match tokio::time::timeout(SILENCE_LIMIT, stream.next()).await {
             Err(_) => return Ending::Silent,
             Ok(None) => return Ending::ClientClosed,
-            Ok(Some(Err(e))) => {
-                return if too_big(e) {
-                    Ending::TooBig
-                } else {
-                    Ending::SocketFailed
-                };
-            }
+            Ok(Some(Err(tungstenite::Error::Capacity(_)))) => return Ending::TooBig,
+            Ok(Some(Err(_))) => return Ending::SocketFailed,
             Ok(Some(Ok(frame))) => frame,
         };
         match frame {
@@ -375,19 +355,13 @@ where
                 )
                 .to_message(),
             ),
-            // Pings are answered by the WebSocket layer; pongs only prove the peer is there.
-            Message::Ping(_) | Message::Pong(_) => {}
+            // Pings are answered by tungstenite (through the writer); pongs only prove the
+            // peer is there.
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => {}
             // Keep reading: the next read completes the close handshake and ends the stream.
             Message::Close(_) => {}
         }
     }
-}
-
-/// Whether a read failed because a frame was over the size limit.
-fn too_big(error: axum::Error) -> bool {
-    use tokio_tungstenite::tungstenite::Error;
-    let cause = error.into_inner();
-    matches!(cause.downcast_ref::<Error>(), Some(Error::Capacity(_)))
 }
 
 impl Reader {
@@ -552,61 +526,35 @@ fn now_micros() -> OffsetDateTime {
 
 #[cfg(test)]
 mod tests {
-    use std::pin::Pin;
-    use std::task::{Context, Poll};
-
     use bookmygig_store::EmbeddedStore;
-    use tokio::sync::mpsc;
-    use tokio_tungstenite::tungstenite;
+    use tokio::io::{AsyncReadExt as _, DuplexStream};
 
     use super::*;
     use crate::chat::rooms::offline;
 
-    /// A socket made of two channels: what the test sends in, and what the session writes.
-    struct FakeSocket {
-        incoming: mpsc::UnboundedReceiver<Result<Message, axum::Error>>,
-        outgoing: mpsc::UnboundedSender<Message>,
-    }
+    /// Opcodes the tests send and expect.
+    const TEXT: u8 = 0x1;
+    const CLOSE: u8 = 0x8;
+    const PING: u8 = 0x9;
+    const PONG: u8 = 0xa;
 
-    impl Stream for FakeSocket {
-        type Item = Result<Message, axum::Error>;
-
-        fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-            self.get_mut().incoming.poll_recv(cx)
-        }
-    }
-
-    impl Sink<Message> for FakeSocket {
-        type Error = axum::Error;
-
-        fn poll_ready(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn start_send(self: Pin<&mut Self>, item: Message) -> Result<(), Self::Error> {
-            self.outgoing.send(item).map_err(axum::Error::new)
-        }
-
-        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Poll::Ready(Ok(()))
-        }
-
-        fn poll_close(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-            Poll::Ready(Ok(()))
-        }
-    }
-
-    /// The client's ends of a running session.
+    /// The client's end of a running session, spoken byte by byte, so a test decides whether
+    /// (and when) the client answers.
     struct Peer {
-        send: mpsc::UnboundedSender<Result<Message, axum::Error>>,
-        seen: mpsc::UnboundedReceiver<Message>,
+        io: DuplexStream,
         session: tokio::task::JoinHandle<Ending>,
         _dir: tempfile::TempDir,
         stop: watch::Sender<bool>,
+        room: Arc<ChatRoom>,
     }
 
     impl Peer {
         async fn start() -> Self {
+            Self::start_with_pipe(1 << 16).await
+        }
+
+        /// A session whose pipe to the client holds `capacity` bytes.
+        async fn start_with_pipe(capacity: usize) -> Self {
             let dir = tempfile::tempdir().unwrap();
             let store: Arc<dyn Store> = Arc::new(EmbeddedStore::open(dir.path()).unwrap());
             let rooms = ChatRooms::new();
@@ -628,52 +576,81 @@ mod tests {
                 stream: offline(gig),
                 shutdown,
             };
-            let (send, incoming) = mpsc::unbounded_channel();
-            let (outgoing, seen) = mpsc::unbounded_channel();
-            let session = tokio::spawn(run(FakeSocket { incoming, outgoing }, context));
+            let room = Arc::clone(context.seat.room());
+            let (server, io) = tokio::io::duplex(capacity);
+            let (read, write) = tokio::io::split(server);
+            let session = tokio::spawn(run(read, write, None, context));
             let mut peer = Peer {
-                send,
-                seen,
+                io,
                 session,
                 _dir: dir,
                 stop,
+                room,
             };
             for greeting in ["history", "presence", "stream"] {
-                let Message::Text(text) = peer.next().await else {
-                    panic!("expected {greeting}");
-                };
-                assert!(text.as_str().contains(greeting), "{text}");
+                let (opcode, payload) = peer.next().await;
+                assert_eq!(opcode, TEXT);
+                let text = String::from_utf8(payload).unwrap();
+                assert!(text.contains(greeting), "{text}");
             }
             peer
         }
 
-        async fn next(&mut self) -> Message {
-            self.seen.recv().await.unwrap()
+        /// The next frame the server wrote: opcode and payload.
+        async fn next(&mut self) -> (u8, Vec<u8>) {
+            let mut head = [0; 2];
+            self.io.read_exact(&mut head).await.unwrap();
+            assert_eq!(head[0] & 0xf0, 0x80, "final frames, no extensions");
+            assert_eq!(head[1] & 0x80, 0, "server frames are not masked");
+            let len = match head[1] {
+                126 => u64::from(self.io.read_u16().await.unwrap()),
+                127 => self.io.read_u64().await.unwrap(),
+                len => u64::from(len),
+            };
+            let mut payload = vec![0; usize::try_from(len).unwrap()];
+            self.io.read_exact(&mut payload).await.unwrap();
+            (head[0] & 0x0f, payload)
+        }
+
+        /// Sends a masked frame whose header announces `len` bytes, with `payload`.
+        async fn send_announcing(&mut self, opcode: u8, len: u16, payload: &[u8]) {
+            let mask = [0x12, 0x34, 0x56, 0x78];
+            let mut bytes = vec![0x80 | opcode];
+            if len < 126 {
+                bytes.push(0x80 | u8::try_from(len).unwrap());
+            } else {
+                bytes.push(0x80 | 126);
+                bytes.extend_from_slice(&len.to_be_bytes());
+            }
+            bytes.extend_from_slice(&mask);
+            bytes.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+            self.io.write_all(&bytes).await.unwrap();
+        }
+
+        async fn send(&mut self, opcode: u8, payload: &[u8]) {
+            let len = u16::try_from(payload.len()).unwrap();
+            self.send_announcing(opcode, len, payload).await;
         }
     }
 
-    fn close_code(message: Message) -> u16 {
-        match message {
-            Message::Close(Some(frame)) => frame.code,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
+    fn close_code((opcode, payload): (u8, Vec<u8>)) -> u16 {
+        assert_eq!(opcode, CLOSE, "expected a close frame, got {payload:?}");
+        u16::from_be_bytes([payload[0], payload[1]])
     }
 
     #[tokio::test(start_paused = true)]
     async fn pings_every_20_seconds_and_closes_a_peer_silent_for_60() {
         let mut peer = Peer::start().await;
         let start = Instant::now();
-        assert!(matches!(peer.next().await, Message::Ping(_)));
+        assert_eq!(peer.next().await.0, PING);
         assert_eq!(start.elapsed().as_secs(), 20);
-        peer.send
-            .send(Ok(Message::Pong(bytes::Bytes::new())))
-            .unwrap();
-        assert!(matches!(peer.next().await, Message::Ping(_)));
-        assert!(matches!(peer.next().await, Message::Ping(_)));
+        peer.send(PONG, b"").await;
+        assert_eq!(peer.next().await.0, PING);
+        assert_eq!(peer.next().await.0, PING);
         assert_eq!(start.elapsed().as_secs(), 60);
         // Silent since the pong at 20 s (the ping due at the same instant may come first).
         let mut last = peer.next().await;
-        if matches!(last, Message::Ping(_)) {
+        if last.0 == PING {
             last = peer.next().await;
         }
         assert_eq!(close_code(last), code::POLICY);
@@ -684,15 +661,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_oversized_frame_closes_with_1009() {
         let mut peer = Peer::start().await;
-        let too_long = tungstenite::error::CapacityError::MessageTooLong {
-            size: 5000,
-            max_size: 4096,
-        };
-        peer.send
-            .send(Err(axum::Error::new(tungstenite::Error::Capacity(
-                too_long,
-            ))))
-            .unwrap();
+        peer.send_announcing(TEXT, 5000, b"{").await;
         assert_eq!(close_code(peer.next().await), code::TOO_BIG);
         assert_eq!(peer.session.await.unwrap(), Ending::TooBig);
     }
@@ -703,5 +672,52 @@ mod tests {
         peer.stop.send(true).unwrap();
         assert_eq!(close_code(peer.next().await), code::GOING_AWAY);
         assert_eq!(peer.session.await.unwrap(), Ending::Shutdown);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pings_are_answered_and_a_close_is_returned() {
+        let mut peer = Peer::start().await;
+        peer.send(PING, b"are you there").await;
+        assert_eq!(peer.next().await, (PONG, b"are you there".to_vec()));
+        let mut bye = 1000u16.to_be_bytes().to_vec();
+        bye.extend_from_slice(b"bye");
+        peer.send(CLOSE, &bye).await;
+        assert_eq!(peer.next().await, (CLOSE, bye));
+        assert_eq!(peer.session.await.unwrap(), Ending::ClientClosed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refusal_reaches_only_the_sender_and_the_socket_stays() {
+        let mut peer = Peer::start().await;
+        peer.send(TEXT, b"{\"type\":\"shout\"}").await;
+        let (opcode, payload) = peer.next().await;
+        assert_eq!(opcode, TEXT);
+        let refusal: ServerMessage = serde_json::from_slice(&payload).unwrap();
+        assert!(
+            matches!(refusal, ServerMessage::Error { .. }),
+            "{refusal:?}"
+        );
+        peer.send(PING, b"").await;
+        assert_eq!(peer.next().await, (PONG, Vec::new()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_peer_that_stops_reading_is_let_go_without_holding_up_the_room() {
+        let peer = Peer::start_with_pipe(4096).await;
+        let text = "x".repeat(400);
+        let frame = Outbound::new(&ServerMessage::Error {
+            code: ChatErrorCode::RateLimited,
+            detail: text,
+        });
+        // Far more than the pipe and the outbox hold; the room never waits.
+        for _ in 0..(super::super::outbox::OUTBOX_LIMIT / 400 + 64) {
+            peer.room.broadcast(frame.clone());
+        }
+        assert_eq!(peer.room.presence(), 0, "dropped by the room at once");
+        let ending = peer.session.await.unwrap();
+        assert!(
+            matches!(ending, Ending::Kicked(Kick::TooSlow) | Ending::SocketFailed),
+            "{ending:?}"
+        );
     }
 }

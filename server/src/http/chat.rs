@@ -2,21 +2,21 @@
 //! refusal is an ordinary problem answer (401, 403, 404, 409, 426); then the socket goes to
 //! [`crate::chat::session`].
 
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use bookmygig_api::limits::{CHAT_FRAME_MAX_BYTES, CHAT_SOCKETS_PER_ACCOUNT};
+use bookmygig_api::limits::CHAT_SOCKETS_PER_ACCOUNT;
+use std::sync::Arc;
+
+use hyper_util::rt::TokioIo;
 
 use super::auth::SocketAuthenticated;
 use super::gigs::{gig_id, load};
 use super::problem::ApiError;
+use super::tcp::SharedTcp;
+use super::websocket::{NotWebSocket, WebSocketRequest};
 use crate::access;
 use crate::chat::session::{self, SessionContext};
 use crate::state::AppState;
-
-/// Bytes read from a chat socket at a time: two of the largest frames allowed.
-const READ_BUFFER_BYTES: usize = 2 * CHAT_FRAME_MAX_BYTES;
 
 /// Enters a gig's chat: a WebSocket of JSON text frames (see docs/api.md).
 #[utoipa::path(get, path = "/api/v1/gigs/{id}/chat", tag = "chat",
@@ -31,7 +31,7 @@ pub async fn enter(
     State(state): State<AppState>,
     SocketAuthenticated(auth): SocketAuthenticated,
     Path(id): Path<String>,
-    upgrade: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+    upgrade: Result<WebSocketRequest, NotWebSocket>,
 ) -> Result<Response, ApiError> {
     let gig = load(&state, gig_id(&id)?).await?;
     let account = auth.account;
@@ -47,9 +47,8 @@ pub async fn enter(
             "the host banned you from this gig's chat".into(),
         ));
     }
-    let upgrade = upgrade.map_err(|_| {
-        ApiError::UpgradeRequired("connect with a WebSocket client (RFC 6455)".into())
-    })?;
+    // Refused only now, so that who may enter is answered first.
+    let upgrade = upgrade.map_err(ApiError::from)?;
     let seat = state
         .chat
         .take_seat(gig.id, account.id)
@@ -73,13 +72,19 @@ pub async fn enter(
         stream,
         shutdown: state.shutdown.clone(),
     };
-    Ok(upgrade
-        // tungstenite's default read buffer is 128 KiB per socket, touched in full, which at
-        // thousands of members is most of the server's memory; chat frames are at most 4 KiB.
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(CHAT_FRAME_MAX_BYTES)
-        .max_frame_size(CHAT_FRAME_MAX_BYTES)
-        .on_upgrade(move |socket| async move {
-            session::run(socket, context).await;
-        }))
+    Ok(upgrade.accept(move |accepted| async move {
+        // hyper reads the connection (it may hold bytes read past the handshake); writes go
+        // to the socket under it, which the room writes to directly.
+        let read = TokioIo::new(accepted.connection);
+        match accepted.socket {
+            Some(socket) => {
+                let write = SharedTcp(Arc::clone(&socket));
+                session::run(read, write, Some(socket), context).await;
+            }
+            None => {
+                let (read, write) = tokio::io::split(read);
+                session::run(read, write, None, context).await;
+            }
+        }
+    }))
 }

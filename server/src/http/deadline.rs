@@ -11,9 +11,13 @@ use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use std::sync::Arc;
+
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::time::Sleep;
+
+use super::tcp::SharedTcp;
 
 /// Accepts TCP connections wrapped in [`DeadlineIo`].
 pub struct DeadlineListener {
@@ -29,7 +33,7 @@ impl DeadlineListener {
 }
 
 impl axum::serve::Listener for DeadlineListener {
-    type Io = DeadlineIo<TcpStream>;
+    type Io = DeadlineIo<SharedTcp>;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {
@@ -37,7 +41,7 @@ impl axum::serve::Listener for DeadlineListener {
         let _ = io.set_nodelay(true);
         (
             DeadlineIo {
-                inner: io,
+                inner: SharedTcp(Arc::new(io)),
                 stall_limit: self.stall_limit,
                 stalled: None,
             },
@@ -59,6 +63,11 @@ pub struct DeadlineIo<T> {
 }
 
 impl<T> DeadlineIo<T> {
+    /// The stream inside.
+    pub fn get_ref(&self) -> &T {
+        &self.inner
+    }
+
     /// Turns a pending write into an error once the deadline passed; any progress disarms it.
     fn check<R>(&mut self, cx: &mut Context<'_>, poll: Poll<io::Result<R>>) -> Poll<io::Result<R>> {
         match poll {

@@ -14,8 +14,10 @@ pub mod monetization;
 pub mod openapi;
 pub mod pricing;
 pub mod problem;
+pub mod tcp;
 pub mod tickets;
 pub mod wallet;
+pub mod websocket;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
