@@ -53,6 +53,8 @@ pub struct ChatRooms {
     link: Option<ClusterLink>,
     /// Rooms deliver in batches this often ([`ChatRooms::run_ticks`]); `None`: at once.
     tick: Option<Duration>,
+    /// Asks [`ChatRooms::run_ticks`] to flush before the tick: a quiet room got a message.
+    early: Notify,
 }
 
 /// How a cluster node's rooms reach the others.
@@ -106,22 +108,25 @@ impl ChatRooms {
         }
     }
 
-    /// Flushes every room's batch once per tick until `shutdown` turns true (returns at once
-    /// when the rooms deliver without batches).
+    /// Flushes every room's batch once per tick, and at once when a quiet room gets a message,
+    /// until `shutdown` turns true (returns at once when the rooms deliver without batches).
     pub async fn run_ticks(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
         let Some(tick) = self.tick else { return };
         let mut ticks = tokio::time::interval(tick);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = ticks.tick() => {
-                    let rooms: Vec<Arc<ChatRoom>> = self.rooms().values().cloned().collect();
-                    for room in rooms {
-                        room.flush();
-                    }
-                }
+                _ = ticks.tick() => self.flush_all(),
+                () = self.early.notified() => self.flush_all(),
                 () = async { drop(shutdown.wait_for(|stopping| *stopping).await) } => return,
             }
+        }
+    }
+
+    fn flush_all(&self) {
+        let rooms: Vec<Arc<ChatRoom>> = self.rooms().values().cloned().collect();
+        for room in rooms {
+            room.flush();
         }
     }
 
@@ -144,7 +149,7 @@ impl ChatRooms {
                     Arc::clone(&link.roster)
                 });
                 Arc::new(match (roster, self.tick) {
-                    (roster, Some(_)) => ChatRoom::batched(gig, roster),
+                    (roster, Some(tick)) => ChatRoom::batched(gig, roster, tick),
                     (Some(roster), None) => ChatRoom::with_roster(gig, roster),
                     (None, None) => ChatRoom::new(gig),
                 })
@@ -206,7 +211,11 @@ impl ChatRooms {
     pub fn deliver(&self, gig: GigId, event: RoomEvent) {
         let Some(room) = self.room(gig) else { return };
         match event {
-            RoomEvent::Broadcast(frame) => room.broadcast(frame),
+            RoomEvent::Broadcast(frame) => {
+                if room.broadcast(frame) {
+                    self.early.notify_one();
+                }
+            }
             RoomEvent::Ban(account) => room.set_banned(account, true),
             RoomEvent::Unban(account) => room.set_banned(account, false),
         }
