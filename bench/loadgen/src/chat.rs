@@ -14,21 +14,18 @@ use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use futures::{SinkExt as _, StreamExt as _};
 use serde::Serialize;
+use tokio::io::{AsyncRead as _, AsyncWriteExt as _, ReadBuf};
 use tokio::sync::watch;
-use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use crate::chat_setup;
 use crate::procstat::{self, RssSampler};
+use crate::ws_frames::{self, Frame};
 
 /// Histogram bucket width in microseconds.
 const BUCKET_US: u64 = 10;
 /// Buckets: 10 µs each up to 10 s; later deliveries land in the last one.
 const BUCKETS: usize = 1_000_000;
-/// Bytes each member reads at most per read (frames are small).
-const READ_BUFFER_BYTES: usize = 8 * 1024;
 /// Histogram shards; member `i` records into shard `i % HISTOGRAM_SHARDS`.
 const HISTOGRAM_SHARDS: usize = 16;
 /// Members connecting at once while ramping up.
@@ -478,10 +475,6 @@ struct Sender {
     rate: u32,
 }
 
-/// A connected member's socket.
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
 /// One member: connects, joins, reads (and sends, if a sender) until stopped.
 #[allow(clippy::too_many_arguments)]
 async fn member(
@@ -534,6 +527,8 @@ enum Event {
     Due,
     /// A received frame asks for this answer (socket.io's handshake and pings).
     Reply(Reply),
+    /// The server pinged with this payload: answer with a pong.
+    Pong(Vec<u8>),
     /// The connection failed or the server closed it.
     Failed(anyhow::Error),
 }
@@ -561,23 +556,12 @@ async fn member_inner(
     report: &mut MemberReport,
     joined: &mut bool,
 ) -> anyhow::Result<()> {
-    let mut socket: Socket = {
+    let (mut stream, mut frames) = {
         let _permit = connects.acquire().await?;
-        let (socket, _) = tokio::time::timeout(
-            Duration::from_secs(60),
-            // tungstenite zero-fills its whole read buffer before every read (128 KiB by
-            // default): with thousands of members reading small frames that memset was over a
-            // third of the load generator's CPU, taken from the server it shares the cores with.
-            tokio_tungstenite::connect_async_with_config(
-                url,
-                Some(WebSocketConfig::default().read_buffer_size(READ_BUFFER_BYTES)),
-                false,
-            ),
-        )
-        .await
-        .context("connecting timed out")?
-        .context("connecting")?;
-        socket
+        tokio::time::timeout(Duration::from_secs(60), ws_frames::connect(url))
+            .await
+            .context("connecting timed out")?
+            .context("connecting")?
     };
     let protocol = shared.protocol;
     let histogram = &shared.histograms[shard];
@@ -597,6 +581,12 @@ async fn member_inner(
     let (mut stop_polled, mut go_polled) = (false, false);
     // A sender's timer, there while a message is due; reset rather than made per message.
     let mut timer: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    // The receive time of the frames parsed from the last read (nanoseconds since the run's
+    // start): they arrived together, so one look at the clock, at the first delivery among them,
+    // serves all of them, also those handled after a yield.
+    let mut received_at: Option<u128> = None;
+    // The frames this member sends, built here: messages, socket.io replies, pongs, the close.
+    let mut out = Vec::new();
     loop {
         let event = std::future::poll_fn(|cx| {
             if !stop_polled || !matches!(stop_version.has_changed(), Ok(false)) {
@@ -619,39 +609,66 @@ async fn member_inner(
             {
                 return Poll::Ready(Event::Due);
             }
-            // The frames already received, handled without going round the loop for each; they
-            // came in with the same read (or the few following ones), so one look at the clock
-            // serves all of them as their receive time.
-            let mut now = None;
-            for _ in 0..BURST_FRAMES {
-                let frame = match socket.poll_next_unpin(cx) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(None) => {
-                        return Poll::Ready(Event::Failed(anyhow!(
-                            "the server closed the connection"
-                        )));
+            // Every complete frame in the buffer, then a read for more, without going round the
+            // loop for each frame; at most a burst of them per wake-up.
+            let mut handled = 0;
+            loop {
+                let frame = match frames.next_frame() {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => {
+                        let mut buf = ReadBuf::new(frames.spare());
+                        match Pin::new(&mut stream).poll_read(cx, &mut buf) {
+                            Poll::Pending => return Poll::Pending,
+                            Poll::Ready(Err(error)) => {
+                                return Poll::Ready(Event::Failed(
+                                    anyhow::Error::new(error).context("reading"),
+                                ));
+                            }
+                            Poll::Ready(Ok(())) => {}
+                        }
+                        let n = buf.filled().len();
+                        if n == 0 {
+                            return Poll::Ready(Event::Failed(anyhow!(
+                                "the server closed the connection"
+                            )));
+                        }
+                        frames.filled(n);
+                        received_at = None;
+                        continue;
                     }
-                    Poll::Ready(Some(Err(error))) => {
-                        return Poll::Ready(Event::Failed(
-                            anyhow::Error::new(error).context("reading"),
-                        ));
-                    }
-                    Poll::Ready(Some(Ok(frame))) => frame,
+                    Err(error) => return Poll::Ready(Event::Failed(error.context("reading"))),
                 };
-                match on_frame(frame, protocol, shared, histogram, report, joined, &mut now) {
+                if let Frame::Ping(payload) = frame {
+                    return Poll::Ready(Event::Pong(payload.to_vec()));
+                }
+                match on_frame(
+                    frame,
+                    protocol,
+                    shared,
+                    histogram,
+                    report,
+                    joined,
+                    &mut received_at,
+                ) {
                     Ok(None) => {}
                     Ok(Some(reply)) => return Poll::Ready(Event::Reply(reply)),
                     Err(error) => return Poll::Ready(Event::Failed(error)),
                 }
+                handled += 1;
+                if handled == BURST_FRAMES {
+                    // A full burst and maybe more waiting: yield, to be polled again after the
+                    // others (the rest stays in the buffer).
+                    cx.waker().wake_by_ref();
+                    return Poll::Pending;
+                }
             }
-            // A full burst and maybe more waiting: yield, to be polled again after the others.
-            cx.waker().wake_by_ref();
-            Poll::Pending
         })
         .await;
         match event {
             Event::Stop => {
-                let _ = socket.close(None).await;
+                out.clear();
+                ws_frames::close_frame(&mut out);
+                let _ = stream.write_all(&out).await;
                 return Ok(());
             }
             Event::Go(None) => return Ok(()),
@@ -670,15 +687,22 @@ async fn member_inner(
                         ),
                     };
                     shared.sent.fetch_max(seq + 1, Ordering::Relaxed);
-                    socket.send(Message::text(frame)).await.context("sending")?;
+                    out.clear();
+                    ws_frames::text_frame(&mut out, &frame);
+                    stream.write_all(&out).await.context("sending")?;
                     next_seq = Some(seq + s.every);
                 }
             }
             Event::Reply(reply) => {
-                socket
-                    .send(Message::text(reply.text))
-                    .await
-                    .context(reply.doing)?;
+                out.clear();
+                ws_frames::text_frame(&mut out, reply.text);
+                stream.write_all(&out).await.context(reply.doing)?;
+                continue;
+            }
+            Event::Pong(payload) => {
+                out.clear();
+                ws_frames::pong_frame(&mut out, &payload);
+                stream.write_all(&out).await.context("sending a pong")?;
                 continue;
             }
             Event::Failed(error) => return Err(error),
@@ -710,13 +734,16 @@ fn send_due(
 /// Handles one received frame: notes a `bench` message's delivery, counts the member in when
 /// it joined and the senders' refusals, and says which frame to answer with, if any.
 ///
-/// `now` is the receive time (nanoseconds since the run's start) of the frames handled in one
-/// go: read from the clock at the first delivery among them.
+/// `now` is the receive time (nanoseconds since the run's start) of the frames that came with
+/// one read: read from the clock at the first delivery among them.
+///
+/// The text is not checked for UTF-8 (only ASCII is looked for in it): the check cost a pass
+/// over every frame, and the servers measured send JSON.
 ///
 /// # Errors
 /// When the server closed the connection.
 fn on_frame(
-    frame: Message,
+    frame: Frame<'_>,
     protocol: Protocol,
     shared: &Shared,
     histogram: &[AtomicU32],
@@ -725,12 +752,11 @@ fn on_frame(
     now: &mut Option<u128>,
 ) -> anyhow::Result<Option<Reply>> {
     let text = match frame {
-        Message::Text(text) => text,
-        Message::Close(close) => bail!("closed by the server: {close:?}"),
+        Frame::Text(text) => text,
+        Frame::Close(close) => bail!("closed by the server: {}", ws_frames::describe_close(close)),
         _ => return Ok(None),
     };
-    let text = text.as_str();
-    if let Some(at) = after_bench(text.as_bytes()) {
+    if let Some(at) = after_bench(text) {
         if let Some((seq, sent)) = text.get(at..).and_then(parse_bench) {
             let now = *now.get_or_insert_with(|| shared.start.elapsed().as_nanos());
             record(histogram, report, seq, sent, now);
@@ -739,22 +765,22 @@ fn on_frame(
     }
     match protocol {
         Protocol::BookMyGig => {
-            if !*joined && text.starts_with("{\"type\":\"history\"") {
+            if !*joined && text.starts_with(b"{\"type\":\"history\"") {
                 *joined = true;
                 shared.joined.fetch_add(1, Ordering::Relaxed);
-            } else if text.starts_with("{\"type\":\"error\"") {
+            } else if text.starts_with(b"{\"type\":\"error\"") {
                 shared.refused.fetch_add(1, Ordering::Relaxed);
             }
         }
         Protocol::SocketIo => {
             let reply = |text, doing| Ok(Some(Reply { text, doing }));
-            if text == "2" {
+            if text == b"2" {
                 return reply("3", "sending a pong");
-            } else if text.starts_with('0') {
+            } else if text.starts_with(b"0") {
                 return reply("40", "connecting");
-            } else if text.starts_with("40") {
+            } else if text.starts_with(b"40") {
                 return reply("42[\"join\",\"bench\"]", "joining");
-            } else if text.starts_with("42[\"joined\"") && !*joined {
+            } else if text.starts_with(b"42[\"joined\"") && !*joined {
                 *joined = true;
                 shared.joined.fetch_add(1, Ordering::Relaxed);
             }
@@ -794,14 +820,20 @@ fn after_bench(text: &[u8]) -> Option<usize> {
         .map(|space| space + 1)
 }
 
-/// `SEQ NANOS` at the start of `rest`: the digits up to the first other character, then the
-/// digits after it. Exactly what splitting at every character but ASCII digits and parsing the
-/// first two parts gives.
-fn parse_bench(rest: &str) -> Option<(u64, u128)> {
-    let (seq, digits) = leading_number(rest.as_bytes())?;
+/// `SEQ NANOS` at the start of the UTF-8 text `rest`: the digits up to the first other
+/// character, then the digits after it. Exactly what splitting at every character but ASCII
+/// digits and parsing the first two parts gives.
+fn parse_bench(rest: &[u8]) -> Option<(u64, u128)> {
+    let (seq, digits) = leading_number(rest)?;
     let seq = u64::try_from(seq).ok()?;
-    let separator = rest.get(digits..)?.chars().next()?;
-    let (sent, _) = leading_number(rest.get(digits + separator.len_utf8()..)?.as_bytes())?;
+    // The separator's length, from its first byte.
+    let separator = match *rest.get(digits)? {
+        0xF0.. => 4,
+        0xE0.. => 3,
+        0xC0.. => 2,
+        _ => 1,
+    };
+    let (sent, _) = leading_number(rest.get(digits + separator..)?)?;
     Some((seq, sent))
 }
 
@@ -876,7 +908,8 @@ mod tests {
 
     /// `after_bench` and `parse_bench`, checked against `reference_bench`.
     fn bench(text: &str) -> Option<Option<(u64, u128)>> {
-        let found = after_bench(text.as_bytes()).map(|at| text.get(at..).and_then(parse_bench));
+        let found =
+            after_bench(text.as_bytes()).map(|at| text.as_bytes().get(at..).and_then(parse_bench));
         assert_eq!(found, reference_bench(text), "{text:?}");
         found
     }
@@ -969,7 +1002,7 @@ mod tests {
         let mut now = Some(1_000_000u128);
         let mut frame = |text: &str, joined: &mut bool, report: &mut MemberReport| {
             on_frame(
-                Message::text(text),
+                Frame::Text(text.as_bytes()),
                 Protocol::BookMyGig,
                 &shared,
                 histogram,
@@ -1023,7 +1056,7 @@ mod tests {
 
         let mut none = None;
         let error = on_frame(
-            Message::Close(None),
+            Frame::Close(&[]),
             Protocol::BookMyGig,
             &shared,
             histogram,
@@ -1033,7 +1066,7 @@ mod tests {
         );
         assert!(error.is_err());
         let binary = on_frame(
-            Message::binary(b"bench 1 2".to_vec()),
+            Frame::Binary(b"bench 1 2"),
             Protocol::BookMyGig,
             &shared,
             histogram,
@@ -1057,7 +1090,7 @@ mod tests {
         let mut now = None;
         let mut frame = |text: &str, joined: &mut bool, report: &mut MemberReport| {
             on_frame(
-                Message::text(text),
+                Frame::Text(text.as_bytes()),
                 Protocol::SocketIo,
                 &shared,
                 histogram,

@@ -25,6 +25,7 @@ mod report;
 mod setup;
 mod timeline;
 mod viewer;
+mod ws_frames;
 
 use std::path::PathBuf;
 use std::sync::Arc;

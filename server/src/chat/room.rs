@@ -178,10 +178,9 @@ struct RoomState {
     banned: HashSet<AccountId>,
     /// Broadcasts waiting for the next [`ChatRoom::flush`]; `None`: delivered at once.
     pending: Option<Vec<Outbound>>,
-    /// How often the server flushes a batched room.
-    tick: Duration,
-    /// When the last batch went out.
-    last_flush: Instant,
+    /// The last flush found nothing to send (a batched room): the next broadcast need not
+    /// wait for a tick.
+    quiet: bool,
 }
 
 #[derive(Debug)]
@@ -277,22 +276,21 @@ struct Person {
 impl ChatRoom {
     /// An empty room that delivers at once.
     pub fn new(gig: GigId) -> Self {
-        Self::built(gig, None, None)
+        Self::built(gig, None, false)
     }
 
     /// An empty room whose people `roster` counts and announces (a cluster node's room).
     pub fn with_roster(gig: GigId, roster: Arc<dyn Roster>) -> Self {
-        Self::built(gig, Some(roster), None)
+        Self::built(gig, Some(roster), false)
     }
 
-    /// An empty room that delivers broadcasts in batches, at each [`ChatRoom::flush`] (called
-    /// every `tick`); its people are announced by `roster` if given (a cluster node), else by
-    /// the room.
-    pub fn batched(gig: GigId, roster: Option<Arc<dyn Roster>>, tick: Duration) -> Self {
-        Self::built(gig, roster, Some(tick))
+    /// An empty room that delivers broadcasts in batches, at each [`ChatRoom::flush`]; its
+    /// people are announced by `roster` if given (a cluster node), else by the room.
+    pub fn batched(gig: GigId, roster: Option<Arc<dyn Roster>>) -> Self {
+        Self::built(gig, roster, true)
     }
 
-    fn built(gig: GigId, roster: Option<Arc<dyn Roster>>, tick: Option<Duration>) -> Self {
+    fn built(gig: GigId, roster: Option<Arc<dyn Roster>>, batched: bool) -> Self {
         ChatRoom {
             gig,
             state: Mutex::new(RoomState {
@@ -303,9 +301,8 @@ impl ChatRoom {
                 seats: HashMap::new(),
                 people: HashMap::new(),
                 banned: HashSet::new(),
-                pending: tick.map(|_| Vec::new()),
-                tick: tick.unwrap_or_default(),
-                last_flush: Instant::now(),
+                pending: batched.then(Vec::new),
+                quiet: true,
             }),
         }
     }
@@ -450,14 +447,14 @@ impl ChatRoom {
     }
 
     /// Sends `frame` to every member (at the next [`ChatRoom::flush`] if batched). True when a
-    /// batched room would rather be flushed now than at the next tick: this is the first
-    /// broadcast after a quiet tick, so nothing is gained by waiting (a quiet room answers at
-    /// once; a busy one still goes out once per tick).
+    /// batched room would rather be flushed now than at the next tick: the last flush found
+    /// nothing to send and this is the first broadcast since, so nothing is gained by waiting
+    /// (a quiet room answers at once; a busy one, never quiet at its ticks, still goes out
+    /// once per tick).
     pub fn broadcast(&self, frame: Outbound) -> bool {
         let mut state = self.state();
         state.deliver(frame);
-        state.pending.as_ref().is_some_and(|p| p.len() == 1)
-            && state.last_flush.elapsed() >= state.tick
+        state.quiet && state.pending.as_ref().is_some_and(|p| p.len() == 1)
     }
 
     /// Hands every member the broadcasts collected since the last flush (a batched room): one
@@ -568,11 +565,11 @@ impl RoomState {
     /// batch's bytes with the members that take them as they are.
     fn flush(&mut self) -> Option<Flush> {
         let pending = self.pending.as_mut()?;
-        if pending.is_empty() {
+        self.quiet = pending.is_empty();
+        if self.quiet {
             return None;
         }
         let frames = only_last_presence(std::mem::take(pending));
-        self.last_flush = Instant::now();
         let has_presence = frames.iter().any(|f| f.kind == FrameKind::Presence);
         let joined: Vec<AccountId> = frames
             .iter()
@@ -767,7 +764,7 @@ mod tests {
 
     #[test]
     fn a_held_member_gets_its_history_first_then_what_it_did_not_have() {
-        let room = ChatRoom::batched(GigId::new(), None, Duration::from_millis(20));
+        let room = ChatRoom::batched(GigId::new(), None);
         let (ann, bob) = (AccountId::new(), AccountId::new());
         let mut a = joined(&room, ann, "ann");
         room.flush();
@@ -874,7 +871,7 @@ mod tests {
 
     #[test]
     fn a_batched_room_delivers_at_flush_one_batch_per_member_with_the_last_presence_only() {
-        let room = ChatRoom::batched(GigId::new(), None, Duration::from_millis(20));
+        let room = ChatRoom::batched(GigId::new(), None);
         let (ann, bob) = (AccountId::new(), AccountId::new());
         let mut a = joined(&room, ann, "ann");
         room.flush();
@@ -948,21 +945,22 @@ mod tests {
         assert!(room.join(bob, user("bob")).is_ok());
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_quiet_batched_room_asks_to_be_flushed_at_once() {
-        let tick = Duration::from_millis(20);
-        let room = ChatRoom::batched(GigId::new(), None, tick);
+    #[test]
+    fn a_quiet_batched_room_asks_to_be_flushed_at_once() {
+        let room = ChatRoom::batched(GigId::new(), None);
         let frame = || Outbound::new(&ServerMessage::Presence { count: 1 });
-        tokio::time::advance(tick).await;
-        assert!(room.broadcast(frame()), "the first after a quiet tick");
+        assert!(room.broadcast(frame()), "the first in a quiet room");
         assert!(!room.broadcast(frame()), "that batch is already asked for");
         room.flush();
         assert!(
             !room.broadcast(frame()),
-            "just flushed: it waits for the tick"
+            "busy at the last flush: wait for the tick"
         );
         room.flush();
-        tokio::time::advance(tick).await;
-        assert!(room.broadcast(frame()));
+        room.flush();
+        assert!(
+            room.broadcast(frame()),
+            "quiet again: the last flush found nothing"
+        );
     }
 }

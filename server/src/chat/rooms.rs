@@ -149,7 +149,7 @@ impl ChatRooms {
                     Arc::clone(&link.roster)
                 });
                 Arc::new(match (roster, self.tick) {
-                    (roster, Some(tick)) => ChatRoom::batched(gig, roster, tick),
+                    (roster, Some(_)) => ChatRoom::batched(gig, roster),
                     (Some(roster), None) => ChatRoom::with_roster(gig, roster),
                     (None, None) => ChatRoom::new(gig),
                 })
