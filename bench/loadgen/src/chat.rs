@@ -8,12 +8,13 @@
 
 use std::path::PathBuf;
 use std::pin::Pin;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
+use memchr::memmem;
 use serde::Serialize;
 use tokio::io::{AsyncRead as _, AsyncWriteExt as _, ReadBuf};
 use tokio::sync::watch;
@@ -666,9 +667,7 @@ async fn member_inner(
         .await;
         match event {
             Event::Stop => {
-                out.clear();
-                ws_frames::close_frame(&mut out);
-                let _ = stream.write_all(&out).await;
+                let _ = send(&mut stream, &mut out, ws_frames::close_frame).await;
                 return Ok(());
             }
             Event::Go(None) => return Ok(()),
@@ -687,22 +686,28 @@ async fn member_inner(
                         ),
                     };
                     shared.sent.fetch_max(seq + 1, Ordering::Relaxed);
-                    out.clear();
-                    ws_frames::text_frame(&mut out, &frame);
-                    stream.write_all(&out).await.context("sending")?;
+                    send(&mut stream, &mut out, |out| {
+                        ws_frames::text_frame(out, &frame)
+                    })
+                    .await
+                    .context("sending")?;
                     next_seq = Some(seq + s.every);
                 }
             }
             Event::Reply(reply) => {
-                out.clear();
-                ws_frames::text_frame(&mut out, reply.text);
-                stream.write_all(&out).await.context(reply.doing)?;
+                send(&mut stream, &mut out, |out| {
+                    ws_frames::text_frame(out, reply.text)
+                })
+                .await
+                .context(reply.doing)?;
                 continue;
             }
             Event::Pong(payload) => {
-                out.clear();
-                ws_frames::pong_frame(&mut out, &payload);
-                stream.write_all(&out).await.context("sending a pong")?;
+                send(&mut stream, &mut out, |out| {
+                    ws_frames::pong_frame(out, &payload)
+                })
+                .await
+                .context("sending a pong")?;
                 continue;
             }
             Event::Failed(error) => return Err(error),
@@ -714,6 +719,17 @@ async fn member_inner(
             (None, _) => timer = None,
         }
     }
+}
+
+/// Writes the frame `encode` puts into `out` (emptied first, kept for the next).
+async fn send(
+    stream: &mut tokio::net::TcpStream,
+    out: &mut Vec<u8>,
+    encode: impl FnOnce(&mut Vec<u8>),
+) -> std::io::Result<()> {
+    out.clear();
+    encode(out);
+    stream.write_all(out).await
 }
 
 /// When a sender's message `next_seq` is due, once sending started at `start_at`; `None` when
@@ -790,34 +806,11 @@ fn on_frame(
 }
 
 /// Where the text after the first `bench ` in `text` starts: what `str::find("bench ")` + 6
-/// gives, without building a substring searcher per frame.
-///
-/// Looks for spaces eight bytes at a time (the JSON frames have few outside the message
-/// texts) and checks the five bytes before each.
+/// gives, with one searcher built for the whole run instead of one per frame.
 fn after_bench(text: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
-    const SPACES: u64 = u64::from_ne_bytes([b' '; 8]);
-    let bench_before =
-        |space: usize| space >= 5 && text.get(space - 5..space) == Some(b"bench".as_slice());
-    let mut words = text.chunks_exact(8);
-    let mut base = 0;
-    for word in &mut words {
-        let x = u64::from_le_bytes(word.try_into().unwrap_or([0; 8])) ^ SPACES;
-        // The top bit of every space's byte (and maybe of bytes above one: checked anyway).
-        let mut spaces = x.wrapping_sub(ONES) & !x & HIGHS;
-        while spaces != 0 {
-            let space = base + (spaces.trailing_zeros() / 8) as usize;
-            if bench_before(space) {
-                return Some(space + 1);
-            }
-            spaces &= spaces - 1;
-        }
-        base += 8;
-    }
-    (base..text.len())
-        .find(|&i| text[i] == b' ' && bench_before(i))
-        .map(|space| space + 1)
+    static BENCH: LazyLock<memmem::Finder<'static>> =
+        LazyLock::new(|| memmem::Finder::new(b"bench "));
+    BENCH.find(text).map(|at| at + 6)
 }
 
 /// `SEQ NANOS` at the start of the UTF-8 text `rest`: the digits up to the first other
@@ -929,7 +922,7 @@ mod tests {
         assert_eq!(bench("bench x 5"), Some(None));
         assert_eq!(bench("bench 18446744073709551616 1"), Some(None));
         assert_eq!(bench("bench 1é2"), Some(Some((1, 2))));
-        // The first `bench ` counts, in the tail and across the eight-byte words.
+        // The first `bench ` counts.
         assert_eq!(bench("abcdefgbench 1 2bench 3 4"), Some(Some((1, 2))));
         assert_eq!(bench("benchbench 8 9"), Some(Some((8, 9))));
     }
@@ -990,61 +983,65 @@ mod tests {
         histogram[bucket].load(Ordering::Relaxed)
     }
 
+    /// One member's state around [`on_frame`], fed frames one by one.
+    struct Fed {
+        shared: Shared,
+        report: MemberReport,
+        joined: bool,
+        now: Option<u128>,
+    }
+
+    impl Fed {
+        /// A member of `protocol` expecting `words` × 64 messages, whose frames came in at `now`.
+        fn new(protocol: Protocol, words: usize, now: Option<u128>) -> Self {
+            Fed {
+                shared: shared(protocol),
+                report: MemberReport {
+                    received: vec![0; words],
+                    ..MemberReport::default()
+                },
+                joined: false,
+                now,
+            }
+        }
+
+        fn frame(&mut self, frame: Frame<'_>) -> anyhow::Result<Option<Reply>> {
+            on_frame(
+                frame,
+                self.shared.protocol,
+                &self.shared,
+                &self.shared.histograms[0],
+                &mut self.report,
+                &mut self.joined,
+                &mut self.now,
+            )
+        }
+
+        /// The reply to a text frame, if any.
+        fn text(&mut self, text: &str) -> Option<&'static str> {
+            let reply = self.frame(Frame::Text(text.as_bytes())).unwrap();
+            reply.map(|reply| reply.text)
+        }
+    }
+
     #[test]
     fn bookmygig_frames() {
-        let shared = shared(Protocol::BookMyGig);
-        let histogram = &shared.histograms[0];
-        let mut report = MemberReport {
-            received: vec![0; 2],
-            ..MemberReport::default()
-        };
-        let mut joined = false;
-        let mut now = Some(1_000_000u128);
-        let mut frame = |text: &str, joined: &mut bool, report: &mut MemberReport| {
-            on_frame(
-                Frame::Text(text.as_bytes()),
-                Protocol::BookMyGig,
-                &shared,
-                histogram,
-                report,
-                joined,
-                &mut now,
-            )
-            .unwrap()
-        };
-        assert_eq!(
-            frame(
-                r#"{"type":"history","messages":[]}"#,
-                &mut joined,
-                &mut report
-            ),
-            None
-        );
-        assert!(joined);
-        frame(
-            r#"{"type":"history","messages":[]}"#,
-            &mut joined,
-            &mut report,
-        );
-        assert_eq!(shared.joined.load(Ordering::Relaxed), 1);
-        frame(
-            r#"{"type":"error","code":"rate_limited"}"#,
-            &mut joined,
-            &mut report,
-        );
-        assert_eq!(shared.refused.load(Ordering::Relaxed), 1);
+        let mut member = Fed::new(Protocol::BookMyGig, 2, Some(1_000_000));
+        assert_eq!(member.text(r#"{"type":"history","messages":[]}"#), None);
+        assert!(member.joined);
+        member.text(r#"{"type":"history","messages":[]}"#);
+        assert_eq!(member.shared.joined.load(Ordering::Relaxed), 1);
+        member.text(r#"{"type":"error","code":"rate_limited"}"#);
+        assert_eq!(member.shared.refused.load(Ordering::Relaxed), 1);
         let message = r#"{"type":"message","author":"m","text":"bench 70 975000"}"#;
-        frame(message, &mut joined, &mut report);
-        frame(message, &mut joined, &mut report);
+        member.text(message);
+        member.text(message);
         // Out of range: ignored.
-        frame(
-            r#"{"type":"message","text":"bench 128 0"}"#,
-            &mut joined,
-            &mut report,
-        );
-        assert_eq!(report.received, vec![0, 1 << 6]);
-        assert_eq!(report.duplicates, 1);
+        member.text(r#"{"type":"message","text":"bench 128 0"}"#);
+        assert_eq!(member.report.received, vec![0, 1 << 6]);
+        assert_eq!(member.report.duplicates, 1);
         // Received at the given time: 25 µs after sending.
+        let histogram = &member.shared.histograms[0];
         assert_eq!(count(histogram, 2), 1);
         assert_eq!(
             histogram
@@ -1054,79 +1051,34 @@ mod tests {
             1
         );
 
-        let mut none = None;
-        let error = on_frame(
-            Frame::Close(&[]),
-            Protocol::BookMyGig,
-            &shared,
-            histogram,
-            &mut report,
-            &mut joined,
-            &mut none,
-        );
-        assert!(error.is_err());
-        let binary = on_frame(
-            Frame::Binary(b"bench 1 2"),
-            Protocol::BookMyGig,
-            &shared,
-            histogram,
-            &mut report,
-            &mut joined,
-            &mut none,
-        );
-        assert_eq!(binary.unwrap(), None);
-        assert_eq!(none, None, "the clock is read for deliveries only");
+        member.now = None;
+        assert!(member.frame(Frame::Close(&[])).is_err());
+        assert_eq!(member.frame(Frame::Binary(b"bench 1 2")).unwrap(), None);
+        assert_eq!(member.now, None, "the clock is read for deliveries only");
     }
 
     #[test]
     fn socketio_frames() {
-        let shared = shared(Protocol::SocketIo);
-        let histogram = &shared.histograms[0];
-        let mut report = MemberReport {
-            received: vec![0; 1],
-            ..MemberReport::default()
-        };
-        let mut joined = false;
-        let mut now = None;
-        let mut frame = |text: &str, joined: &mut bool, report: &mut MemberReport| {
-            on_frame(
-                Frame::Text(text.as_bytes()),
-                Protocol::SocketIo,
-                &shared,
-                histogram,
-                report,
-                joined,
-                &mut now,
-            )
-            .unwrap()
-            .map(|reply| reply.text)
-        };
+        let mut member = Fed::new(Protocol::SocketIo, 1, None);
         assert_eq!(
-            frame(
-                r#"0{"sid":"x","pingInterval":25000}"#,
-                &mut joined,
-                &mut report
-            ),
+            member.text(r#"0{"sid":"x","pingInterval":25000}"#),
             Some("40")
         );
         assert_eq!(
-            frame(r#"40{"sid":"y"}"#, &mut joined, &mut report),
+            member.text(r#"40{"sid":"y"}"#),
             Some("42[\"join\",\"bench\"]")
         );
-        assert_eq!(frame("2", &mut joined, &mut report), Some("3"));
-        assert!(!joined);
-        assert_eq!(
-            frame(r#"42["joined","bench"]"#, &mut joined, &mut report),
-            None
-        );
-        assert!(joined);
-        frame(r#"42["joined","bench"]"#, &mut joined, &mut report);
-        assert_eq!(shared.joined.load(Ordering::Relaxed), 1);
+        assert_eq!(member.text("2"), Some("3"));
+        assert!(!member.joined);
+        assert_eq!(member.text(r#"42["joined","bench"]"#), None);
+        assert!(member.joined);
+        member.text(r#"42["joined","bench"]"#);
+        assert_eq!(member.shared.joined.load(Ordering::Relaxed), 1);
         let message = r#"42["message",{"author":"bench","text":"bench 5 0"}]"#;
-        assert_eq!(frame(message, &mut joined, &mut report), None);
-        assert_eq!(report.received, vec![1 << 5]);
+        assert_eq!(member.text(message), None);
+        assert_eq!(member.report.received, vec![1 << 5]);
         assert!(
-            now.is_some(),
+            member.now.is_some(),
             "the receive time is read at the first delivery"
         );
     }

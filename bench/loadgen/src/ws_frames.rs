@@ -4,13 +4,18 @@
 //! tokio-tungstenite cost the load generator more CPU per frame than the server it measures
 //! spent (waker registration per poll, buffer splitting, a copy and a UTF-8 check per message):
 //! every cycle of that was taken from the server on the shared cores and showed up as latency.
-//! Here a member reads into its buffer and parses every complete frame in place.
+//! Here a member reads into its buffer and parses every complete frame in place; the frame
+//! headers are read and written with tungstenite's own `FrameHeader` codec.
+
+use std::io::Cursor;
 
 use anyhow::{Context, anyhow, bail};
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
 
 /// Bytes of a member's read buffer; it grows for a larger frame (e.g. a long `history`) and
 /// shrinks back once that is handled.
@@ -209,49 +214,33 @@ impl FrameReader {
 /// # Errors
 /// On reserved bits, a masked frame or a length over 64 MiB.
 fn frame_header(bytes: &[u8]) -> anyhow::Result<Option<(usize, usize)>> {
-    let [first, second, rest @ ..] = bytes else {
+    let mut cursor = Cursor::new(bytes);
+    let Some((header, len)) = FrameHeader::parse(&mut cursor)? else {
         return Ok(None);
     };
-    if first & 0x70 != 0 {
-        bail!("a frame with reserved bits set ({first:#04x})");
+    if header.rsv1 || header.rsv2 || header.rsv3 {
+        bail!("a frame with reserved bits set ({:#04x})", bytes[0]);
     }
-    if second & 0x80 != 0 {
+    if header.mask.is_some() {
         bail!("a masked frame from the server");
     }
-    let (header, len) = match second & 0x7F {
-        126 => match rest {
-            [a, b, ..] => (4, u64::from(u16::from_be_bytes([*a, *b]))),
-            _ => return Ok(None),
-        },
-        127 => match rest.first_chunk::<8>() {
-            Some(len) => (10, u64::from_be_bytes(*len)),
-            None => return Ok(None),
-        },
-        len => (2, u64::from(len)),
-    };
+    // The cursor stopped after the header: at most 14 bytes.
+    let header_len = cursor.position() as usize;
     match usize::try_from(len) {
-        Ok(len) if len <= MAX_MESSAGE_BYTES => Ok(Some((header, len))),
+        Ok(len) if len <= MAX_MESSAGE_BYTES => Ok(Some((header_len, len))),
         _ => bail!("a frame of {len} bytes"),
     }
 }
 
 /// Appends a masked client frame (FIN set) with `opcode` and `payload` to `out`.
 pub fn encode_client_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8], mask: [u8; 4]) {
-    out.push(0x80 | opcode);
-    match payload.len() {
-        len @ 0..=125 => out.push(0x80 | len as u8),
-        len => match u16::try_from(len) {
-            Ok(len) => {
-                out.push(0x80 | 126);
-                out.extend_from_slice(&len.to_be_bytes());
-            }
-            Err(_) => {
-                out.push(0x80 | 127);
-                out.extend_from_slice(&(len as u64).to_be_bytes());
-            }
-        },
-    }
-    out.extend_from_slice(&mask);
+    let header = FrameHeader {
+        opcode: OpCode::from(opcode),
+        mask: Some(mask),
+        ..FrameHeader::default()
+    };
+    // Writing into a Vec cannot fail, so neither can the header's formatting.
+    let _ = header.format(payload.len() as u64, out);
     out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m));
 }
 

@@ -127,11 +127,6 @@ impl Outbox {
         waiting
     }
 
-    /// Whether the outbox was closed (by [`Outbox::close`] or a failed direct write).
-    pub fn is_closed(&self) -> bool {
-        self.state().closed
-    }
-
     /// Takes what waits without writing it (tests read a member's bytes this way).
     #[cfg(test)]
     pub fn drain(&self) -> Vec<u8> {
@@ -145,7 +140,6 @@ const OUTBOX_REUSE: usize = 16 * 1024;
 #[cfg(test)]
 mod tests {
     use tokio::io::AsyncReadExt as _;
-    use tokio::net::TcpListener;
 
     use super::*;
 
@@ -167,11 +161,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_socket_that_takes_the_bytes_gets_them_at_once_and_order_holds_while_writing() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let mut client = TcpStream::connect(listener.local_addr().unwrap())
-            .await
-            .unwrap();
-        let (accepted, _) = listener.accept().await.unwrap();
+        let (accepted, mut client) = crate::http::tcp::connected_pair().await;
         let outbox = Outbox::new(Some(Arc::new(accepted)));
         outbox.offer(b"direct ").unwrap();
         let mut got = [0; 7];

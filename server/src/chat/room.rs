@@ -115,13 +115,6 @@ pub struct RoomFull;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemberId(u64);
 
-/// What a member waits for before anything is written to it: its history, which
-/// [`ChatRoom::open`] puts first. Until then its frames are held here.
-#[derive(Debug, Default)]
-struct Held {
-    frames: Vec<Outbound>,
-}
-
 /// For a while after a member's history was sent, the messages it held, which may still come
 /// from the room (in a cluster, through the bus after the history was read), are skipped.
 #[derive(Debug)]
@@ -190,18 +183,20 @@ struct Member {
     kick: Option<oneshot::Sender<Kick>>,
     /// Sent right after the first `presence` this member gets (the newcomer's `stream`).
     greeting: Option<Outbound>,
-    /// Frames waiting for the history.
-    held: Option<Held>,
+    /// Frames waiting for the history, which [`ChatRoom::open`] writes first.
+    held: Option<Vec<Outbound>>,
     /// Messages its history had, skipped if the room sends them again.
     seen: Option<Seen>,
 }
 
 impl Member {
-    /// Whether the shared bytes of a batch will do for this member.
-    fn takes_shared(&self, batch_has_presence: bool) -> bool {
+    /// Whether the shared bytes of a batch will do for this member (nothing in it is to be
+    /// held, skipped or followed by its greeting).
+    fn takes_shared(&self, batch_has_presence: bool, joined: &[AccountId]) -> bool {
         self.held.is_none()
             && self.seen.is_none()
             && !(batch_has_presence && self.greeting.is_some())
+            && !joined.contains(&self.account)
     }
 
     /// Sends `frames` as this member must get them: without its own `join`, its greeting after
@@ -223,6 +218,10 @@ impl Member {
             if let (Some(seen), Some(id)) = (&mut self.seen, frame.message())
                 && seen.messages.remove(&id)
             {
+                if seen.messages.is_empty() {
+                    // Every repeat came: back to the shared bytes.
+                    self.seen = None;
+                }
                 continue;
             }
             mine.push(frame);
@@ -233,10 +232,10 @@ impl Member {
             }
         }
         if let Some(held) = &mut self.held {
-            if held.frames.len() + mine.len() > HELD_LIMIT {
+            if held.len() + mine.len() > HELD_LIMIT {
                 return Err(Overflow);
             }
-            held.frames.extend(mine.into_iter().cloned());
+            held.extend(mine.into_iter().cloned());
             return Ok(());
         }
         self.outbox.offer(&wire_of(mine.into_iter()))
@@ -397,7 +396,7 @@ impl ChatRoom {
                 outbox: Arc::clone(&outbox),
                 kick: Some(kick_tx),
                 greeting: joining.greeting,
-                held: joining.held.then(Held::default),
+                held: joining.held.then(Vec::new),
                 seen: None,
             },
         );
@@ -421,21 +420,15 @@ impl ChatRoom {
             return;
         };
         let held = member.held.take().unwrap_or_default();
-        let mut bytes = first.wire().to_vec();
-        let mut seen = Seen {
+        let now = Instant::now();
+        member.seen = (!history.is_empty()).then(|| Seen {
             messages: history,
-            until: Instant::now() + DEDUPE_WINDOW,
-        };
-        for frame in &held.frames {
-            if frame.message().is_some_and(|m| seen.messages.remove(&m)) {
-                continue;
-            }
-            bytes.extend_from_slice(frame.wire());
-        }
-        if !seen.messages.is_empty() {
-            member.seen = Some(seen);
-        }
-        if member.outbox.offer(&bytes).is_err() {
+            until: now + DEDUPE_WINDOW,
+        });
+        // The held frames were made this member's own when they came; `send` now only skips
+        // what the history had.
+        let sent = member.outbox.offer(first.wire());
+        if sent.and_then(|()| member.send(&held, now)).is_err() {
             state.drop_member(id, Some(Kick::TooSlow));
         }
     }
@@ -583,7 +576,7 @@ impl RoomState {
         let mut shared = Vec::with_capacity(self.members.len());
         let mut gone = Vec::new();
         for (id, member) in &mut self.members {
-            if member.takes_shared(has_presence) && !joined.contains(&member.account) {
+            if member.takes_shared(has_presence, &joined) {
                 shared.push((*id, Arc::clone(&member.outbox)));
             } else if member.send(&frames, now).is_err() {
                 gone.push(*id);

@@ -164,8 +164,8 @@ where
             return close(&mut write, Ending::Unavailable).await;
         }
     }
-    // Joined before reading the history, so no message falls between the two; one in both is
-    // skipped by id in the writer.
+    // Joined (held) before reading the history, so no message falls between the two; one in
+    // both is skipped by id in the room (`ChatRoom::open`).
     let history = match ctx.store.chat_history(ctx.gig, CHAT_HISTORY_ON_JOIN).await {
         Ok(records) => records.into_iter().map(|r| r.message).collect::<Vec<_>>(),
         Err(e) => {
@@ -528,6 +528,8 @@ fn now_micros() -> OffsetDateTime {
 mod tests {
     use bookmygig_store::EmbeddedStore;
     use tokio::io::{AsyncReadExt as _, DuplexStream};
+    use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+    use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
 
     use super::*;
     use crate::chat::rooms::offline;
@@ -615,14 +617,13 @@ mod tests {
         /// Sends a masked frame whose header announces `len` bytes, with `payload`.
         async fn send_announcing(&mut self, opcode: u8, len: u16, payload: &[u8]) {
             let mask = [0x12, 0x34, 0x56, 0x78];
-            let mut bytes = vec![0x80 | opcode];
-            if len < 126 {
-                bytes.push(0x80 | u8::try_from(len).unwrap());
-            } else {
-                bytes.push(0x80 | 126);
-                bytes.extend_from_slice(&len.to_be_bytes());
-            }
-            bytes.extend_from_slice(&mask);
+            let header = FrameHeader {
+                opcode: OpCode::from(opcode),
+                mask: Some(mask),
+                ..FrameHeader::default()
+            };
+            let mut bytes = Vec::new();
+            header.format(u64::from(len), &mut bytes).unwrap();
             bytes.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
             self.io.write_all(&bytes).await.unwrap();
         }

@@ -7,49 +7,37 @@
 
 use std::io;
 use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use std::sync::Arc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Control, Data, OpCode};
 
 use super::outbox::Outbox;
 
-/// Opcodes of the frames the server writes.
-mod opcode {
-    pub const TEXT: u8 = 0x1;
-    pub const CLOSE: u8 = 0x8;
-    pub const PING: u8 = 0x9;
-}
-
 /// A final, unmasked frame of `opcode` carrying `payload`.
-fn frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let len = payload.len();
-    let mut bytes = Vec::with_capacity(len + 10);
-    bytes.push(0x80 | opcode);
-    // The length's encodings of RFC 6455 §5.2; each `as` is inside the range just checked.
-    if len < 126 {
-        bytes.push(len as u8);
-    } else if len <= usize::from(u16::MAX) {
-        bytes.push(126);
-        bytes.extend_from_slice(&(len as u16).to_be_bytes());
-    } else {
-        bytes.push(127);
-        bytes.extend_from_slice(&(len as u64).to_be_bytes());
-    }
+fn frame(opcode: OpCode, payload: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(payload.len() + 10);
+    let header = FrameHeader {
+        opcode,
+        ..FrameHeader::default()
+    };
+    // Writing into a Vec cannot fail, so neither can the header's formatting.
+    let _ = header.format(payload.len() as u64, &mut bytes);
     bytes.extend_from_slice(payload);
     bytes
 }
 
 /// A text frame carrying `text`.
 pub fn text(text: &str) -> Bytes {
-    Bytes::from(frame(opcode::TEXT, text.as_bytes()))
+    Bytes::from(frame(OpCode::Data(Data::Text), text.as_bytes()))
 }
 
 /// An empty ping.
 pub fn ping() -> Bytes {
-    Bytes::from(frame(opcode::PING, &[]))
+    Bytes::from(frame(OpCode::Control(Control::Ping), &[]))
 }
 
 /// A close frame with `code` and `reason` (at most 123 bytes, as control frames allow).
@@ -61,7 +49,7 @@ pub fn close(code: u16, reason: &str) -> Bytes {
     let mut payload = Vec::with_capacity(2 + end);
     payload.extend_from_slice(&code.to_be_bytes());
     payload.extend_from_slice(&reason.as_bytes()[..end]);
-    Bytes::from(frame(opcode::CLOSE, &payload))
+    Bytes::from(frame(OpCode::Control(Control::Close), &payload))
 }
 
 /// The read half of a chat socket as tungstenite sees it: reads come from the socket, and the
@@ -119,22 +107,16 @@ impl<R: Unpin> AsyncWrite for ReadSide<R> {
 
 /// The frames in `bytes` as written by the server (unmasked, final): opcode and payload.
 #[cfg(test)]
-pub fn parse_frames(mut bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+pub fn parse_frames(bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
+    let mut cursor = std::io::Cursor::new(bytes);
     let mut frames = Vec::new();
-    while !bytes.is_empty() {
-        let opcode = bytes[0] & 0x0f;
-        let (len, head) = match bytes[1] {
-            126 => (usize::from(u16::from_be_bytes([bytes[2], bytes[3]])), 4),
-            127 => {
-                let mut len = [0; 8];
-                len.copy_from_slice(&bytes[2..10]);
-                (usize::try_from(u64::from_be_bytes(len)).unwrap(), 10)
-            }
-            len => (usize::from(len), 2),
-        };
-        frames.push((opcode, bytes[head..head + len].to_vec()));
-        bytes = &bytes[head + len..];
+    while let Some((header, len)) = FrameHeader::parse(&mut cursor).unwrap() {
+        let start = usize::try_from(cursor.position()).unwrap();
+        let end = start + usize::try_from(len).unwrap();
+        frames.push((u8::from(header.opcode), bytes[start..end].to_vec()));
+        cursor.set_position(end as u64);
     }
+    assert_eq!(cursor.position() as usize, bytes.len(), "whole frames only");
     frames
 }
 
