@@ -16,6 +16,22 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::stderr().is_terminal())
         .init();
+    // A panic ends only the task it happens in (a connection, a room): tokio catches it at the
+    // task's edge and the node serves on. Say so in the log, where operators look, not as a
+    // bare line on stderr. The release profile keeps unwinding (never `panic = "abort"`).
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(%location, %message, "panic contained: only its connection or task ends");
+    }));
     let store = open_store(&config).await.context("opening the store")?;
     let listeners = Listeners::bind(&config)
         .await

@@ -67,6 +67,17 @@ pub enum MediaError {
     /// AMF0 objects and arrays nested deeper than the decoder allows.
     #[error("AMF0 values nested deeper than {0} levels")]
     Amf0TooDeep(usize),
+    /// More AMF0 values than the decoder allows.
+    #[error("more than {0} AMF0 values")]
+    Amf0TooManyValues(usize),
+    /// An AMF0 block larger than the decoder allows.
+    #[error("AMF0 block of {size} bytes exceeds the limit of {max} bytes")]
+    Amf0TooLarge {
+        /// The block's size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// A script tag that is not `onMetaData`.
     #[error("script data is not onMetaData")]
     NotOnMetaData,

@@ -35,8 +35,6 @@ use crate::money::WatchGuard;
 
 /// Largest chunk size a peer may announce (OBS uses 4 KiB; the protocol allows 2 GiB).
 pub const MAX_CHUNK_SIZE: u32 = 1 << 20;
-/// Most bytes a peer may send without completing a message (a keyframe of a 4K stream fits).
-pub const MAX_PENDING_BYTES: usize = 16 << 20;
 /// How often a player's right to watch is checked again (a refunded ticket ends playback).
 const ACCESS_RECHECK: Duration = Duration::from_secs(3);
 /// How long a player may send nothing at all.
@@ -57,8 +55,6 @@ enum Closed {
     Protocol(String),
     #[error("{0}")]
     Guard(#[from] GuardError),
-    #[error("over {MAX_PENDING_BYTES} bytes without a complete message")]
-    MessageTooLarge,
     #[error("application `{0}` is not served (use /live)")]
     UnknownApp(String),
     #[error("publish refused: {0}")]
@@ -109,7 +105,6 @@ pub async fn run(
         role: Role::Idle,
         session: None,
         guard: ChunkGuard::new(MAX_CHUNK_SIZE),
-        pending: 0,
     };
     let outcome = tokio::select! {
         outcome = connection.serve(socket) => outcome,
@@ -145,10 +140,8 @@ struct Connection {
     context: RtmpContext,
     role: Role,
     session: Option<ServerSession>,
-    /// Enforces the chunk-size ceiling ahead of the session.
+    /// Checks every message ahead of the session (chunk size, AMF, bytes per message).
     guard: ChunkGuard,
-    /// Bytes read since the last complete message.
-    pending: usize,
 }
 
 impl Connection {
@@ -233,7 +226,6 @@ impl Connection {
         if bytes.is_empty() {
             return Ok(());
         }
-        self.pending += bytes.len();
         self.guard.inspect(bytes)?;
         let session = self
             .session
@@ -242,15 +234,6 @@ impl Connection {
         let results = session
             .handle_input(bytes)
             .map_err(|e| Closed::Protocol(e.to_string()))?;
-        if results
-            .iter()
-            .any(|r| !matches!(r, ServerSessionResult::OutboundResponse(_)))
-        {
-            self.pending = 0;
-        }
-        if self.pending > MAX_PENDING_BYTES {
-            return Err(Closed::MessageTooLarge);
-        }
         self.handle_results(results, writer).await
     }
 
@@ -332,6 +315,7 @@ impl Connection {
                                 Arc::clone(&self.context.store),
                             );
                         }
+                        self.guard.allow_media();
                         self.role = Role::Publishing {
                             gig: gig.id,
                             publisher,

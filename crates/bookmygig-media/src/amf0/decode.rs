@@ -5,6 +5,10 @@ use crate::MediaError;
 
 /// Deepest nesting of objects and arrays that [`decode_all`] accepts.
 pub const MAX_DEPTH: usize = 64;
+/// Most values (at every level) that [`decode_all`] builds: each takes a byte or more of input
+/// but tens of bytes of memory, so the input's size alone does not bound what decoding costs.
+/// `onMetaData` holds a few dozen.
+pub const MAX_VALUES: usize = 65_536;
 
 const WHAT: &str = "AMF0 data";
 
@@ -17,9 +21,14 @@ const WHAT: &str = "AMF0 data";
 ///
 /// # Errors
 /// [`MediaError::Truncated`] when a value ends early, [`MediaError::Amf0UnsupportedMarker`] for
-/// types we do not decode, [`MediaError::Amf0TooDeep`] beyond [`MAX_DEPTH`] levels of nesting.
+/// types we do not decode, [`MediaError::Amf0TooDeep`] beyond [`MAX_DEPTH`] levels of nesting,
+/// [`MediaError::Amf0TooManyValues`] beyond [`MAX_VALUES`] values.
 pub fn decode_all(bytes: &[u8]) -> Result<Vec<Amf0Value>, MediaError> {
-    let mut decoder = Decoder { bytes, pos: 0 };
+    let mut decoder = Decoder {
+        bytes,
+        pos: 0,
+        values: 0,
+    };
     let mut values = Vec::new();
     while decoder.pos < bytes.len() {
         values.push(decoder.value(0)?);
@@ -30,6 +39,8 @@ pub fn decode_all(bytes: &[u8]) -> Result<Vec<Amf0Value>, MediaError> {
 struct Decoder<'a> {
     bytes: &'a [u8],
     pos: usize,
+    /// Values decoded so far.
+    values: usize,
 }
 
 impl<'a> Decoder<'a> {
@@ -74,6 +85,10 @@ impl<'a> Decoder<'a> {
     }
 
     fn value(&mut self, depth: usize) -> Result<Amf0Value, MediaError> {
+        self.values += 1;
+        if self.values > MAX_VALUES {
+            return Err(MediaError::Amf0TooManyValues(MAX_VALUES));
+        }
         match self.u8()? {
             marker::NUMBER => Ok(Amf0Value::Number(self.f64()?)),
             marker::BOOLEAN => Ok(Amf0Value::Boolean(self.u8()? != 0)),
@@ -217,6 +232,17 @@ mod tests {
             Err(MediaError::Truncated(WHAT))
         );
         assert_eq!(decode_all(&[]), Ok(vec![]));
+    }
+
+    #[test]
+    fn more_values_than_the_limit_are_refused() {
+        let mut bytes = vec![10, 0, 1, 0, 0];
+        bytes.extend(std::iter::repeat_n(5u8, MAX_VALUES));
+        assert_eq!(
+            decode_all(&bytes),
+            Err(MediaError::Amf0TooManyValues(MAX_VALUES))
+        );
+        assert_eq!(decode_all(&bytes[5..]).map(|v| v.len()), Ok(MAX_VALUES));
     }
 
     #[test]
