@@ -12,6 +12,9 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+/// Largest frame or message taken from the server (its largest, a full history, is ~100 KiB).
+pub const MAX_SERVER_FRAME: usize = 1 << 20;
+
 /// Why the chat could not be entered or went away.
 #[derive(Debug, thiserror::Error)]
 pub enum ChatError {
@@ -97,7 +100,13 @@ impl ChatSocket {
                 .map_err(|_| ChatError::InvalidUrl("the token is not a header value".into()))?;
             request.headers_mut().insert("authorization", value);
         }
-        match tokio_tungstenite::connect_async(request).await {
+        // The server's frames are small (a history of 100 messages is under 100 KiB): a frame or
+        // message past these is refused rather than buffered (tungstenite's defaults allow 16
+        // and 64 MiB).
+        let config = tungstenite::protocol::WebSocketConfig::default()
+            .max_frame_size(Some(MAX_SERVER_FRAME))
+            .max_message_size(Some(MAX_SERVER_FRAME));
+        match tokio_tungstenite::connect_async_with_config(request, Some(config), false).await {
             Ok((ws, _)) => Ok(Self {
                 ws,
                 last_heard: std::time::Instant::now(),

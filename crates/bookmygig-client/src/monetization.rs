@@ -25,7 +25,14 @@ pub struct SseEvent {
     pub data: String,
 }
 
+/// Largest event the parser holds (its lines and data together). The server's events are a
+/// few hundred bytes; a stream that grows one past this is not the server's.
+pub const MAX_EVENT_BYTES: usize = 64 * 1024;
+
 /// Parses the `text/event-stream` format from bytes as they arrive (sans I/O).
+///
+/// Memory is bounded: once a line or an event's data exceeds [`MAX_EVENT_BYTES`] the parser
+/// stops ([`overflowed`](Self::overflowed)) and yields nothing more.
 #[derive(Debug, Default)]
 pub struct SseParser {
     /// Bytes of a line not yet ended.
@@ -34,15 +41,30 @@ pub struct SseParser {
     name: Option<String>,
     /// Its data lines.
     data: Vec<String>,
+    /// Bytes held in `data`.
+    data_bytes: usize,
+    /// An event grew past [`MAX_EVENT_BYTES`].
+    overflowed: bool,
 }
 
 impl SseParser {
+    /// Whether the stream sent an event larger than [`MAX_EVENT_BYTES`] (the parser stopped).
+    pub fn overflowed(&self) -> bool {
+        self.overflowed
+    }
+
     /// Feeds `bytes`; returns the events they complete, in order.
     pub fn push(&mut self, bytes: &[u8]) -> Vec<SseEvent> {
         let mut events = Vec::new();
         for &byte in bytes {
+            if self.overflowed {
+                break;
+            }
             if byte != b'\n' {
                 self.partial.push(byte);
+                if self.partial.len() + self.data_bytes > MAX_EVENT_BYTES {
+                    self.overflow();
+                }
                 continue;
             }
             let mut line = std::mem::take(&mut self.partial);
@@ -57,6 +79,7 @@ impl SseParser {
                         data: std::mem::take(&mut self.data).join("\n"),
                     });
                 }
+                self.data_bytes = 0;
                 self.name = None;
                 continue;
             }
@@ -68,11 +91,21 @@ impl SseParser {
             let value = value.strip_prefix(' ').unwrap_or(value);
             match field {
                 "event" => self.name = Some(value.to_owned()),
-                "data" => self.data.push(value.to_owned()),
+                "data" => {
+                    self.data_bytes += value.len() + 1;
+                    self.data.push(value.to_owned());
+                }
                 _ => {}
             }
         }
         events
+    }
+
+    fn overflow(&mut self) {
+        self.overflowed = true;
+        self.partial = Vec::new();
+        self.data = Vec::new();
+        self.name = None;
     }
 }
 
@@ -100,6 +133,11 @@ impl MonetizationStream {
                 return Some(serde_json::from_str(&event.data).map_err(|err| {
                     ClientError::Decode(format!("a `{}` event: {err}", event.name))
                 }));
+            }
+            if self.parser.overflowed() {
+                return Some(Err(ClientError::Decode(format!(
+                    "an event over {MAX_EVENT_BYTES} bytes"
+                ))));
             }
             match self.response.chunk().await {
                 Ok(Some(bytes)) => self.ready.extend(self.parser.push(&bytes)),
@@ -164,6 +202,32 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn an_endless_line_or_event_stops_the_parser_at_its_bound() {
+        let mut parser = SseParser::default();
+        for _ in 0..100 {
+            assert!(parser.push(&[b'x'; 4096]).is_empty());
+        }
+        assert!(parser.overflowed());
+        assert!(parser.partial.capacity() <= MAX_EVENT_BYTES * 2);
+        assert!(parser.push(b"\n\ndata: late\n\n").is_empty());
+
+        // Many short data lines of one event count together.
+        let mut parser = SseParser::default();
+        for _ in 0..MAX_EVENT_BYTES / 8 {
+            assert!(parser.push(b"data: 12345678\n").is_empty());
+        }
+        assert!(parser.overflowed());
+
+        // Events under the bound, one after another, never add up.
+        let mut parser = SseParser::default();
+        for _ in 0..1000 {
+            let line = format!("data: {}\n\n", "y".repeat(1000));
+            assert_eq!(parser.push(line.as_bytes()).len(), 1);
+        }
+        assert!(!parser.overflowed());
     }
 
     #[test]
