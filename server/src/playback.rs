@@ -2,6 +2,8 @@
 //! gig. The FLV and RTMP play URLs carry them, so a player needs no other credential, and the
 //! server checks them without a store round trip.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use base64::Engine as _;
 use bookmygig_api::{AccountId, GigId};
 use hmac::{Hmac, Mac};

@@ -4,6 +4,8 @@
 //! [`Client::monetization`](crate::Client::monetization) opens it; [`MonetizationStream`]
 //! yields the events. The SSE framing is parsed by [`SseParser`], which does no I/O.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::time::Duration;
 
 use bookmygig_api::MonetizationEvent;

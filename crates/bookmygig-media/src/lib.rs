@@ -13,6 +13,10 @@
 //!   lets a new viewer start at once ([`GopCache`](gop::GopCache)).
 //!
 //! Parsers never panic on arbitrary input; "need more bytes" is `Ok(None)`, not an error.
+//! Every byte here may come from a stranger, so indexing that could panic is refused by the
+//! compiler outside tests (`clippy::indexing_slicing`): use `get`, or fixed-size arrays.
+
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 pub mod amf0;
 pub mod audio;

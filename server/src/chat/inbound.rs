@@ -1,6 +1,8 @@
 //! Parsing what a client sends, sans-IO: a text frame in, a [`ClientMessage`] or the precise
 //! [`Refusal`] (sent back as an `error` message) out.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use bookmygig_api::{ChatErrorCode, ClientMessage, ServerMessage};
 use serde::Deserialize;
 

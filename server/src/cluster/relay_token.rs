@@ -3,6 +3,8 @@
 //! for seconds. A playback token never opens the internal endpoint, nor the reverse: the key
 //! is derived for relays alone.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use base64::Engine as _;
 use bookmygig_api::GigId;
 use hmac::{Hmac, Mac};

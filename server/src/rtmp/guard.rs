@@ -15,6 +15,8 @@
 //! unchecked subtraction when a header changes a message's length midway), which the guard
 //! turns into [`GuardError::Malformed`] so that the session never meets those bytes.
 
+#![cfg_attr(not(test), deny(clippy::indexing_slicing))]
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use bookmygig_media::amf0;

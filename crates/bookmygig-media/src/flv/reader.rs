@@ -119,7 +119,11 @@ impl FlvReader {
             match &mut self.state {
                 State::Failed(error) => return Err(error.clone()),
                 State::Header => {
-                    let Some(header) = self.buf.get(..HEADER_LEN) else {
+                    let Some(header) = self
+                        .buf
+                        .get(..HEADER_LEN)
+                        .and_then(|h| <[u8; HEADER_LEN]>::try_from(h).ok())
+                    else {
                         return Ok(None);
                     };
                     let signature = [header[0], header[1], header[2]];
@@ -169,7 +173,11 @@ impl FlvReader {
     }
 
     fn read_tag(&mut self) -> Result<Option<Tag>, FlvError> {
-        let Some(header) = self.buf.get(..TAG_HEADER_LEN) else {
+        let Some(header) = self
+            .buf
+            .get(..TAG_HEADER_LEN)
+            .and_then(|h| <[u8; TAG_HEADER_LEN]>::try_from(h).ok())
+        else {
             return Ok(None);
         };
         let type_byte = header[0];
@@ -188,10 +196,14 @@ impl FlvReader {
             });
         }
         let total = TAG_HEADER_LEN + data_len + PREVIOUS_TAG_SIZE_LEN;
-        let Some(trailer) = self.buf.get(total - PREVIOUS_TAG_SIZE_LEN..total) else {
+        let Some(trailer) = self
+            .buf
+            .get(total - PREVIOUS_TAG_SIZE_LEN..total)
+            .and_then(|t| <[u8; PREVIOUS_TAG_SIZE_LEN]>::try_from(t).ok())
+        else {
             return Ok(None);
         };
-        let found = u32::from_be_bytes([trailer[0], trailer[1], trailer[2], trailer[3]]);
+        let found = u32::from_be_bytes(trailer);
         let expected = TAG_HEADER_LEN as u32 + size;
         if found != expected {
             return Err(FlvError::PreviousTagSizeMismatch { expected, found });

@@ -207,10 +207,10 @@ fn parse_legacy(data: &[u8], first: u8) -> Result<ParsedHeader, MediaError> {
         (VideoPacket::Other, 1)
     } else if codec_id == LEGACY_AVC || codec_id == LEGACY_HEVC {
         // Codec id byte, AVCPacketType, 24-bit composition time.
-        if data.len() < 5 {
+        let (Some(kind), true) = (data.get(1), data.len() >= 5) else {
             return Err(MediaError::Truncated(WHAT));
-        }
-        let packet = match data[1] {
+        };
+        let packet = match kind {
             0 => VideoPacket::SequenceStart,
             1 => VideoPacket::CodedFrames,
             2 => VideoPacket::SequenceEnd,
