@@ -31,6 +31,8 @@ const AMF3_COMMAND: u8 = 17;
 const AMF0_DATA: u8 = 18;
 const AMF0_SHARED_OBJECT: u8 = 19;
 const AMF0_COMMAND: u8 = 20;
+/// The AMF0 string `@setDataFrame`, as a data message starts with it.
+const SET_DATA_FRAME: &[u8] = b"\x02\x00\x0d@setDataFrame";
 
 /// What one data or command message may hold. A `connect`, `publish` or `@setDataFrame` from
 /// OBS or ffmpeg is a few hundred bytes, a few dozen values, two levels deep.
@@ -128,7 +130,20 @@ impl ChunkGuard {
                 AMF3_SHARED_OBJECT | AMF0_SHARED_OBJECT => {
                     return Err(GuardError::SharedObject(message.type_id));
                 }
-                AMF3_DATA | AMF0_DATA | AMF0_COMMAND => check_amf(message.type_id, &message.data)?,
+                AMF3_DATA | AMF0_DATA => {
+                    let shape = check_amf(message.type_id, &message.data)?;
+                    // rml_rtmp indexes the values after `@setDataFrame` without checking that
+                    // they are there (a panic on a bare `@setDataFrame`): it needs the name and
+                    // the metadata after it.
+                    if message.data.starts_with(SET_DATA_FRAME) && shape.top_level < 3 {
+                        return Err(GuardError::Malformed(
+                            "@setDataFrame without its name and metadata".into(),
+                        ));
+                    }
+                }
+                AMF0_COMMAND => {
+                    check_amf(message.type_id, &message.data)?;
+                }
                 AMF3_COMMAND => {
                     // As rml_rtmp reads it: AMF0 after a leading 0 (the AMF3 "format" byte).
                     let body = match message.data.split_first() {
@@ -166,10 +181,8 @@ impl ChunkGuard {
 }
 
 /// Checks a data or command message's AMF against [`AMF_LIMITS`].
-fn check_amf(type_id: u8, body: &[u8]) -> Result<(), GuardError> {
-    amf0::check(body, &AMF_LIMITS)
-        .map(|_| ())
-        .map_err(|reason| GuardError::Amf { type_id, reason })
+fn check_amf(type_id: u8, body: &[u8]) -> Result<amf0::Shape, GuardError> {
+    amf0::check(body, &AMF_LIMITS).map_err(|reason| GuardError::Amf { type_id, reason })
 }
 
 #[cfg(test)]
@@ -283,6 +296,23 @@ mod tests {
         // Media larger than any command once publishing is allowed.
         guard.allow_media();
         guard.inspect(&chunked(9, &vec![0x17; 1 << 20])).unwrap();
+    }
+
+    #[test]
+    fn a_bare_set_data_frame_is_refused_and_a_whole_one_passes() {
+        use bookmygig_media::amf0::{Amf0Value, encode};
+        let name = Amf0Value::String("@setDataFrame".into());
+        let meta = Amf0Value::String("onMetaData".into());
+        for values in [vec![name.clone()], vec![name.clone(), meta.clone()]] {
+            assert!(matches!(
+                ChunkGuard::new(1 << 20).inspect(&chunked(AMF0_DATA, &encode(&values))),
+                Err(GuardError::Malformed(_))
+            ));
+        }
+        let whole = encode(&[name, meta, Amf0Value::EcmaArray(vec![])]);
+        ChunkGuard::new(1 << 20)
+            .inspect(&chunked(AMF0_DATA, &whole))
+            .unwrap();
     }
 
     #[test]

@@ -25,6 +25,8 @@ pub struct Shape {
     pub depth: usize,
     /// How many values there were in all.
     pub values: usize,
+    /// How many of them were at the top level.
+    pub top_level: usize,
 }
 
 /// Checks that `bytes` is a sequence of well-formed AMF0 values within `limits`, allocating
@@ -52,6 +54,7 @@ pub fn check(bytes: &[u8], limits: &Limits) -> Result<Shape, MediaError> {
     };
     while walker.pos < bytes.len() {
         walker.value(0)?;
+        walker.shape.top_level += 1;
     }
     Ok(walker.shape)
 }
@@ -189,7 +192,8 @@ mod tests {
             check(&connect_command(), &RTMP),
             Ok(Shape {
                 depth: 1,
-                values: 7
+                values: 7,
+                top_level: 3,
             })
         );
     }
