@@ -183,10 +183,7 @@ where
     );
     tracing::info!(gig = %ctx.gig, account = %ctx.account.id, "chat member joined");
 
-    let config = WebSocketConfig::default()
-        .read_buffer_size(READ_BUFFER_BYTES)
-        .max_message_size(Some(CHAT_FRAME_MAX_BYTES))
-        .max_frame_size(Some(CHAT_FRAME_MAX_BYTES));
+    let config = frame_config();
     let replies = ReadSide::new(read, Arc::clone(&membership.outbox));
     let stream = WebSocketStream::from_raw_socket(replies, Role::Server, Some(config)).await;
     let (stop, stopped) = oneshot::channel();
@@ -228,6 +225,15 @@ where
     tracing::info!(gig = %ctx.gig, account = %ctx.account.id, ?ending, "chat member left");
     drop(ctx.seat);
     ending
+}
+
+/// How the reader parses a client's frames: reads of [`READ_BUFFER_BYTES`], messages and
+/// frames of at most [`CHAT_FRAME_MAX_BYTES`]. Public for the `ws_frames` fuzz target.
+pub fn frame_config() -> WebSocketConfig {
+    WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER_BYTES)
+        .max_message_size(Some(CHAT_FRAME_MAX_BYTES))
+        .max_frame_size(Some(CHAT_FRAME_MAX_BYTES))
 }
 
 /// Writes a close frame (when `ending` calls for one) and returns `ending`.

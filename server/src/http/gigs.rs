@@ -76,7 +76,10 @@ async fn load_own(state: &AppState, raw_id: &str, who: AccountId) -> Result<GigR
 }
 
 /// Parsed `GET /gigs` parameters.
-fn catalogue_query(raw: Option<&str>, now: OffsetDateTime) -> Result<GigQuery, ApiError> {
+///
+/// # Errors
+/// The first parameter that is wrong, or unknown.
+pub fn catalogue_query(raw: Option<&str>, now: OffsetDateTime) -> Result<GigQuery, ApiError> {
     let mut query = GigQuery {
         category: None,
         status: StatusFilter::Upcoming,
