@@ -53,18 +53,24 @@ pub fn sign_up(form: NewAccount) -> Result<SignUp, ApiError> {
     })
 }
 
-/// Trims `value` and checks its length and that it holds no control characters (newlines are
-/// allowed only where `max` is the description's).
+/// Checks `value`'s length as sent (at most `max` characters, as the OpenAPI document's
+/// `maxLength` counts), trims it, checks that at least `min` characters remain and that they
+/// hold no control characters (newlines and tabs are allowed only where `max` is the
+/// description's). `bookmygig_api::limits::LINE_PATTERN` and `DESCRIPTION_PATTERN` say the same.
 fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiError> {
+    let sent = value.chars().count();
+    if sent > max {
+        return Err(ApiError::invalid(
+            field,
+            format!("at most {max} characters (got {sent})"),
+        ));
+    }
     let trimmed = value.trim();
-    let length = trimmed.chars().count();
-    if length < min || length > max {
-        let detail = if min == 0 {
-            format!("at most {max} characters (got {length})")
-        } else {
-            format!("{min}–{max} characters after trimming (got {length})")
-        };
-        return Err(ApiError::invalid(field, detail));
+    if trimmed.chars().count() < min {
+        return Err(ApiError::invalid(
+            field,
+            "must not be empty or only white space",
+        ));
     }
     let multiline = max == DESCRIPTION_MAX;
     if trimmed

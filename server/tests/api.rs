@@ -399,6 +399,122 @@ async fn openapi_document_describes_every_endpoint() {
     }
     assert!(doc["components"]["schemas"]["Gig"].is_object());
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+
+    // Every error answer is a documented problem, in its own media type.
+    for (path, operations) in paths {
+        for (method, operation) in operations.as_object().expect("operation") {
+            for (status, response) in operation["responses"].as_object().expect("responses") {
+                if !status.starts_with('4') && !status.starts_with('5') {
+                    continue;
+                }
+                let name = response["$ref"].as_str().unwrap_or_else(|| {
+                    panic!("{method} {path} {status} is not a problem response")
+                });
+                let name = name.trim_start_matches("#/components/responses/");
+                let content = &doc["components"]["responses"][name]["content"];
+                assert_eq!(
+                    content["application/problem+json"]["schema"]["$ref"],
+                    "#/components/schemas/Problem",
+                    "{method} {path} {status}"
+                );
+            }
+        }
+    }
+
+    // The limits in the schemas are the ones the server enforces.
+    use bookmygig_api::limits;
+    let schemas = &doc["components"]["schemas"];
+    let field = |schema: &str, name: &str| schemas[schema]["properties"][name].clone();
+    assert_eq!(
+        field("NewAccount", "handle")["pattern"],
+        limits::HANDLE_PATTERN
+    );
+    assert_eq!(
+        field("NewAccount", "handle")["maxLength"],
+        limits::HANDLE_MAX
+    );
+    assert_eq!(
+        field("NewAccount", "display_name")["pattern"],
+        limits::LINE_PATTERN
+    );
+    assert_eq!(
+        field("NewAccount", "display_name")["maxLength"],
+        limits::DISPLAY_NAME_MAX
+    );
+    assert_eq!(
+        field("NewAccount", "password")["minLength"],
+        limits::PASSWORD_MIN
+    );
+    assert_eq!(
+        field("NewAccount", "password")["maxLength"],
+        limits::PASSWORD_MAX
+    );
+    for schema in ["NewGig", "GigPatch"] {
+        assert_eq!(
+            field(schema, "creator_name")["maxLength"],
+            limits::CREATOR_NAME_MAX
+        );
+        assert_eq!(field(schema, "title")["maxLength"], limits::TITLE_MAX);
+        assert_eq!(
+            field(schema, "description")["maxLength"],
+            limits::DESCRIPTION_MAX
+        );
+        assert_eq!(
+            field(schema, "description")["pattern"],
+            limits::DESCRIPTION_PATTERN
+        );
+        assert_eq!(
+            field(schema, "payment_pointer")["maxLength"],
+            limits::PAYMENT_POINTER_MAX
+        );
+        assert_eq!(
+            field(schema, "payment_pointer")["pattern"],
+            limits::PAYMENT_POINTER_PATTERN
+        );
+        assert_eq!(
+            field(schema, "price")["maximum"],
+            limits::PRICE_MAX.micros()
+        );
+        assert_eq!(
+            field(schema, "micropayment_rate")["maximum"],
+            limits::MICROPAYMENT_RATE_MAX.micros()
+        );
+        assert_eq!(field(schema, "capacity")["maximum"], limits::CAPACITY_MAX);
+    }
+    assert_eq!(field("TopUp", "amount")["minimum"], 1);
+    assert_eq!(
+        field("TopUp", "amount")["maximum"],
+        limits::TOPUP_MAX.micros()
+    );
+    let parameter = |path: &str, method: &str, name: &str| {
+        doc["paths"][path][method]["parameters"]
+            .as_array()
+            .expect("parameters")
+            .iter()
+            .find(|p| p["name"] == name)
+            .expect("parameter")["schema"]
+            .clone()
+    };
+    assert_eq!(
+        parameter("/api/v1/gigs", "get", "limit")["maximum"],
+        limits::PAGE_LIMIT_MAX
+    );
+    assert_eq!(
+        parameter("/api/v1/gigs", "get", "q")["maxLength"],
+        limits::SEARCH_MAX
+    );
+    assert_eq!(
+        parameter("/api/v1/gigs", "get", "cursor")["pattern"],
+        limits::GIG_CURSOR_PATTERN
+    );
+    assert_eq!(
+        parameter("/api/v1/wallet", "get", "cursor")["pattern"],
+        limits::WALLET_CURSOR_PATTERN
+    );
+    assert_eq!(
+        parameter("/api/v1/gigs/{id}/tickets", "post", "Idempotency-Key")["pattern"],
+        limits::IDEMPOTENCY_KEY_PATTERN
+    );
 }
 
 /// One bad request: what is sent and the problem it must get.

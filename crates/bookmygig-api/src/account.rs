@@ -26,10 +26,17 @@ pub struct Account {
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
     /// Wanted handle: 3–32 of `a-z 0-9 _`.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(min_length = 3, max_length = 32, pattern = "^[a-z0-9_]{3,32}$")
+    )]
     pub handle: String,
-    /// Name shown to others, 1–64 characters.
+    /// Name shown to others: at most 64 characters, not blank, no control characters; white
+    /// space around it is trimmed.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub display_name: String,
     /// 8–128 characters; stored only as an argon2 hash.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
     pub password: String,
 }
 

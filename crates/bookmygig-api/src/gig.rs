@@ -194,61 +194,84 @@ impl fmt::Debug for StreamKey {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct NewGig {
-    /// The performer's name as billed, 1–80 characters.
+    /// The performer's name as billed: at most 80 characters, not blank, no control characters;
+    /// white space around it is trimmed.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 80))]
     pub creator_name: String,
-    /// Title, 1–120 characters.
+    /// Title: at most 120 characters, not blank, no control characters; trimmed.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 120))]
     pub title: String,
-    /// Description, up to 5,000 characters.
+    /// Description: at most 5,000 characters; newlines and tabs are the only control
+    /// characters allowed; trimmed.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(max_length = 5000))]
     pub description: String,
     /// Kind of show.
     pub category: Category,
     /// Ticket price in micro-USD, 0 to $10,000.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = i64, minimum = 0, maximum = 10_000_000_000_i64)
+    )]
     pub price: Money,
-    /// Start, in the future.
+    /// Start: not in the past (a minute of clock skew is allowed) and at most two years ahead.
     #[serde(with = "time::serde::rfc3339")]
     pub starts_at: OffsetDateTime,
-    /// End, after the start and at most 24 hours later.
+    /// End: after the start and at most 24 hours later.
     #[serde(with = "time::serde::rfc3339")]
     pub ends_at: OffsetDateTime,
     /// Seats on sale, 1–1,000,000; absent or `null` for unlimited.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000))]
     pub capacity: Option<u32>,
-    /// Where earnings go, e.g. `$wallet.example/alice`.
+    /// Where earnings go, e.g. `$wallet.example/alice`: at most 256 characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
     pub payment_pointer: String,
-    /// Micro-USD per hour watched, 0 to $36; absent for the server's default.
+    /// Micro-USD per hour watched, 0 to $36; absent or `null` for the server's default.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<i64>, minimum = 0, maximum = 36_000_000)
+    )]
     pub micropayment_rate: Option<Money>,
 }
 
-/// `PATCH /gigs/{id}`: fields to change; absent fields stay as they are.
+/// `PATCH /gigs/{id}`: fields to change; absent fields (and `null` ones, except `capacity`)
+/// stay as they are.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct GigPatch {
-    /// New billed name.
+    /// New billed name (the rules of `NewGig`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 80))]
     pub creator_name: Option<String>,
-    /// New title.
+    /// New title (the rules of `NewGig`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 120))]
     pub title: Option<String>,
-    /// New description.
+    /// New description (the rules of `NewGig`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 5000))]
     pub description: Option<String>,
     /// New category.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<Category>,
-    /// New price for tickets sold from now on.
+    /// New price for tickets sold from now on, 0 to $10,000.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<i64>, minimum = 0, maximum = 10_000_000_000_i64)
+    )]
     pub price: Option<Money>,
-    /// New start.
+    /// New start (the rules of `NewGig`; an unchanged start may be in the past).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         with = "time::serde::rfc3339::option"
     )]
     pub starts_at: Option<OffsetDateTime>,
-    /// New end.
+    /// New end (after the start, at most 24 hours later).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -261,13 +284,21 @@ pub struct GigPatch {
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present_or_null"
     )]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<u32>))]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<u32>, minimum = 1, maximum = 1_000_000)
+    )]
     pub capacity: Option<Option<u32>>,
-    /// New payment pointer.
+    /// New payment pointer (the rules of `NewGig`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 256))]
     pub payment_pointer: Option<String>,
-    /// New micropayment rate.
+    /// New micropayment rate, 0 to $36 per hour.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<i64>, minimum = 0, maximum = 36_000_000)
+    )]
     pub micropayment_rate: Option<Money>,
 }
 

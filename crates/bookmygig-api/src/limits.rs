@@ -41,6 +41,36 @@ pub const SEARCH_MAX: usize = 100;
 /// Largest request body the server reads, in bytes.
 pub const BODY_MAX_BYTES: usize = 64 * 1024;
 
+/// The rule of a handle as a regular expression (ECMA-262, Python and Rust read it alike), as the
+/// OpenAPI document states it.
+pub const HANDLE_PATTERN: &str = "^[a-z0-9_]{3,32}$";
+
+/// A one-line text field (display name, creator name, title): at least one character that is
+/// neither white space nor a control character, and no control character once the white space
+/// around it is trimmed. White space is Rust's `char::is_whitespace`, control characters
+/// `char::is_control`, spelled out so that every regular-expression dialect reads them alike.
+/// Its length limit applies to the text as sent.
+pub const LINE_PATTERN: &str = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
+/// A description: like [`LINE_PATTERN`], but it may be empty (or all white space) and may hold
+/// newlines and tabs.
+pub const DESCRIPTION_PATTERN: &str = r"^(?:[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000](?:[^\u0000-\u0008\u000b-\u001f\u007f-\u009f]*[^\u0000-\u0020\u007f-\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000])?)?[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
+/// A payment pointer (see [`crate::PaymentPointer::parse`]): `$`, a host name of two or more
+/// labels (letters, digits, inner `-`, at most 63 each), an optional port 1–65535 without
+/// leading zeros, an optional path of letters, digits and `- . _ ~` segments; white space
+/// around it is trimmed. At most [`PAYMENT_POINTER_MAX`] characters as sent.
+pub const PAYMENT_POINTER_PATTERN: &str = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*\$[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+(?::(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5]))?(?:/[A-Za-z0-9._~-]+)*/?[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$";
+
+/// An `Idempotency-Key`: 1–128 visible ASCII characters.
+pub const IDEMPOTENCY_KEY_PATTERN: &str = "^[!-~]{1,128}$";
+
+/// A catalogue cursor: the `next_cursor` of a `GET /gigs` page, 32 characters of base64url.
+pub const GIG_CURSOR_PATTERN: &str = "^[A-Za-z0-9_-]{32}$";
+
+/// A wallet cursor: the `next_cursor` of a `GET /wallet` page, 1–19 digits.
+pub const WALLET_CURSOR_PATTERN: &str = "^[0-9]{1,19}$";
+
 /// Whether `handle` is 3–32 characters of `a-z`, `0-9` and `_`.
 pub fn is_valid_handle(handle: &str) -> bool {
     (HANDLE_MIN..=HANDLE_MAX).contains(&handle.len())

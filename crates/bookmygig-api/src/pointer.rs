@@ -37,10 +37,11 @@ impl PaymentPointer {
     /// # Errors
     /// Says which part is wrong.
     pub fn parse(text: &str) -> Result<Self, PaymentPointerError> {
-        let text = text.trim();
+        // Counted as sent, white space included, as the OpenAPI document's `maxLength` counts.
         if text.chars().count() > PAYMENT_POINTER_MAX {
             return Err(PaymentPointerError::TooLong);
         }
+        let text = text.trim();
         let rest = text
             .strip_prefix('$')
             .ok_or(PaymentPointerError::MissingDollar)?;
@@ -85,11 +86,17 @@ fn is_valid_host(host: &str) -> bool {
         Some((name, port)) => (name, Some(port)),
         None => (host, None),
     };
-    if port.is_some_and(|port| port.parse::<u16>().map_or(true, |p| p == 0)) {
+    // A port is 1–65535 in plain digits: no sign, no leading zero.
+    let port_ok = |port: &str| {
+        !port.starts_with('0')
+            && port.bytes().all(|b| b.is_ascii_digit())
+            && port.parse::<u16>().is_ok()
+    };
+    if port.is_some_and(|port| !port_ok(port)) {
         return false;
     }
+    // The name's length is bounded by the pointer's (PAYMENT_POINTER_MAX).
     !name.is_empty()
-        && name.len() <= 253
         && name.contains('.')
         && name.split('.').all(|label| {
             !label.is_empty()
@@ -154,6 +161,9 @@ mod tests {
             "$wallet.example/al ice",
             "$wallet.example/a?b=c",
             "$wallet.example:0/x",
+            "$wallet.example:080/x",
+            "$wallet.example:+80/x",
+            "$wallet.example:65536/x",
             "https://wallet.example/alice",
         ] {
             assert!(PaymentPointer::parse(bad).is_err(), "{bad} was accepted");

@@ -61,6 +61,10 @@ pub struct Wallet {
 #[serde(deny_unknown_fields)]
 pub struct TopUp {
     /// Micro-USD to add, more than 0 and at most $10,000.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = i64, minimum = 1, maximum = 10_000_000_000_i64)
+    )]
     pub amount: Money,
 }
 

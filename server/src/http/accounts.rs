@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 use super::auth::Authenticated;
 use super::json::ApiJson;
 use super::problem::ApiError;
+use super::problem::responses as problems;
 use crate::forms;
 use crate::password;
 use crate::secret::SessionToken;
@@ -36,8 +37,8 @@ async fn open_session(
 
 /// Create an account and sign it in.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "accounts", request_body = NewAccount,
-    responses((status = 201, body = SignedUp), (status = 409, description = "handle taken", body = bookmygig_api::Problem),
-              (status = 422, description = "invalid field", body = bookmygig_api::Problem)))]
+    responses((status = 201, body = SignedUp),
+        (status = 400, response = problems::BadRequest), (status = 409, response = problems::Conflict), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)))]
 pub async fn sign_up(
     State(state): State<AppState>,
     ApiJson(form): ApiJson<NewAccount>,
@@ -81,7 +82,8 @@ fn handle_taken(handle: &str) -> ApiError {
 
 /// Sign in with handle and password.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "accounts", request_body = NewSession,
-    responses((status = 201, body = Session), (status = 401, body = bookmygig_api::Problem)))]
+    responses((status = 201, body = Session),
+        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)))]
 pub async fn sign_in(
     State(state): State<AppState>,
     ApiJson(form): ApiJson<NewSession>,
@@ -117,7 +119,8 @@ pub async fn sign_in(
 
 /// Sign out: the token used for this request stops working.
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "accounts",
-    responses((status = 204), (status = 401, body = bookmygig_api::Problem)), security(("bearer" = [])))]
+    responses((status = 204, description = "signed out"), (status = 401, response = problems::Unauthorized), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+    security(("bearer" = [])))]
 pub async fn sign_out(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -128,7 +131,8 @@ pub async fn sign_out(
 
 /// The signed-in account.
 #[utoipa::path(get, path = "/api/v1/me", tag = "accounts",
-    responses((status = 200, body = Account), (status = 401, body = bookmygig_api::Problem)), security(("bearer" = [])))]
+    responses((status = 200, body = Account), (status = 401, response = problems::Unauthorized), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+    security(("bearer" = [])))]
 pub async fn me(auth: Authenticated) -> ApiJson<Account> {
     ApiJson(auth.account.to_api())
 }

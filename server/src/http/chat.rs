@@ -12,6 +12,7 @@ use hyper_util::rt::TokioIo;
 use super::auth::SocketAuthenticated;
 use super::gigs::{gig_id, load};
 use super::problem::ApiError;
+use super::problem::responses as problems;
 use super::tcp::SharedTcp;
 use super::websocket::{NotWebSocket, WebSocketRequest};
 use crate::access;
@@ -23,9 +24,7 @@ use crate::state::AppState;
     params(("id" = bookmygig_api::GigId, Path),
         ("token" = Option<String>, Query, description = "session token, for clients that cannot send `Authorization`")),
     responses((status = 101, description = "switched to the chat WebSocket"),
-        (status = 401, body = bookmygig_api::Problem), (status = 403, body = bookmygig_api::Problem),
-        (status = 404, body = bookmygig_api::Problem), (status = 409, body = bookmygig_api::Problem),
-        (status = 426, body = bookmygig_api::Problem)),
+        (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 409, response = problems::Conflict), (status = 426, response = problems::UpgradeRequired), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn enter(
     State(state): State<AppState>,

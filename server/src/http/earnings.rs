@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 use super::auth::Authenticated;
 use super::json::ApiJson;
 use super::problem::ApiError;
+use super::problem::responses as problems;
 use crate::state::AppState;
 
 /// Entries read from the store per call while adding up.
@@ -19,7 +20,7 @@ const ENTRIES_PER_READ: usize = 500;
 /// Per gig: ticket revenue, refunds, micropayments, listing fee and net, with the payment
 /// pointer resolved.
 #[utoipa::path(get, path = "/api/v1/me/earnings", tag = "wallet",
-    responses((status = 200, body = Earnings)), security(("bearer" = [])))]
+    responses((status = 200, body = Earnings), (status = 401, response = problems::Unauthorized), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)), security(("bearer" = [])))]
 pub async fn mine(
     State(state): State<AppState>,
     auth: Authenticated,

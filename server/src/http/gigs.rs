@@ -19,6 +19,7 @@ use time::OffsetDateTime;
 use super::auth::{Authenticated, MaybeAuthenticated};
 use super::json::ApiJson;
 use super::problem::ApiError;
+use super::problem::responses as problems;
 use crate::catalogue::Lookup;
 use crate::forms;
 use crate::secret;
@@ -91,30 +92,31 @@ pub fn catalogue_query(raw: Option<&str>, now: OffsetDateTime) -> Result<GigQuer
     let pairs = url_pairs(raw.unwrap_or(""));
     for (name, value) in pairs {
         match name.as_str() {
-            "category" if !value.is_empty() => {
+            "category" => {
                 query.category = Some(
                     value
                         .parse::<Category>()
                         .map_err(|e| ApiError::invalid("category", e.to_string()))?,
                 );
             }
-            "status" if !value.is_empty() => {
+            "status" => {
                 let status = value
                     .parse::<GigStatus>()
                     .map_err(|e| ApiError::invalid("status", e))?;
                 query.status = StatusFilter::Is(status);
             }
             "q" => {
-                let text = value.trim();
-                if text.chars().count() > SEARCH_MAX {
+                // Counted as sent, as the OpenAPI document's `maxLength` counts.
+                if value.chars().count() > SEARCH_MAX {
                     return Err(ApiError::invalid(
                         "q",
                         format!("search text is at most {SEARCH_MAX} characters"),
                     ));
                 }
+                let text = value.trim();
                 query.text = (!text.is_empty()).then(|| text.to_owned());
             }
-            "cursor" if !value.is_empty() => {
+            "cursor" => {
                 query.after = Some(GigCursor::decode(&value).ok_or_else(|| {
                     ApiError::invalid("cursor", "not a cursor from a previous page's next_cursor")
                 })?);
@@ -128,7 +130,6 @@ pub fn catalogue_query(raw: Option<&str>, now: OffsetDateTime) -> Result<GigQuer
                         ApiError::invalid("limit", format!("a number from 1 to {PAGE_LIMIT_MAX}"))
                     })?;
             }
-            "category" | "status" | "cursor" => {}
             other => {
                 return Err(ApiError::invalid(
                     other,
@@ -180,11 +181,13 @@ fn percent_decode(text: &str) -> String {
 /// Browse the catalogue: upcoming and live gigs by start time, filtered, one page at a time.
 #[utoipa::path(get, path = "/api/v1/gigs", tag = "gigs",
     params(("category" = Option<Category>, Query, description = "only this category"),
-           ("q" = Option<String>, Query, description = "text in title, description or creator name"),
+           ("q" = Option<String>, Query, max_length = 100,
+               description = "text in title, description or creator name, at most 100 characters"),
            ("status" = Option<GigStatus>, Query, description = "only this status (default: scheduled, live and offline)"),
-           ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
-           ("limit" = Option<usize>, Query, description = "1–100, default 20")),
-    responses((status = 200, body = Page<Gig>), (status = 422, body = bookmygig_api::Problem)))]
+           ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]{32}$",
+               description = "next_cursor of the previous page"),
+           ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20")),
+    responses((status = 200, body = Page<Gig>), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)))]
 pub async fn list(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -224,7 +227,7 @@ fn json_bytes(body: bytes::Bytes) -> Response {
 /// Register a gig; the listing fee is charged from the creator's wallet.
 #[utoipa::path(post, path = "/api/v1/gigs", tag = "gigs", request_body = NewGig,
     responses((status = 201, body = Gig, description = "with stream_key and rtmp_url"),
-              (status = 402, body = bookmygig_api::Problem), (status = 422, body = bookmygig_api::Problem)),
+        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 402, response = problems::PaymentRequired), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -278,7 +281,7 @@ pub async fn create(
 
 /// One gig; its creator also sees the stream key and RTMP URL.
 #[utoipa::path(get, path = "/api/v1/gigs/{id}", tag = "gigs", params(("id" = GigId, Path)),
-    responses((status = 200, body = Gig), (status = 404, body = bookmygig_api::Problem)))]
+    responses((status = 200, body = Gig), (status = 401, response = problems::Unauthorized), (status = 404, response = problems::NotFound), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)))]
 pub async fn show(
     State(state): State<AppState>,
     MaybeAuthenticated(auth): MaybeAuthenticated,
@@ -297,8 +300,8 @@ pub async fn show(
 /// Change a gig's details (creator only; not once it is over).
 #[utoipa::path(patch, path = "/api/v1/gigs/{id}", tag = "gigs", params(("id" = GigId, Path)),
     request_body = GigPatch,
-    responses((status = 200, body = Gig), (status = 403, body = bookmygig_api::Problem),
-              (status = 409, body = bookmygig_api::Problem), (status = 422, body = bookmygig_api::Problem)),
+    responses((status = 200, body = Gig),
+        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 409, response = problems::Conflict), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -330,8 +333,7 @@ pub async fn update(
 
 /// Cancel a gig: every ticket is refunded in full from the creator's wallet.
 #[utoipa::path(delete, path = "/api/v1/gigs/{id}", tag = "gigs", params(("id" = GigId, Path)),
-    responses((status = 200, body = Gig), (status = 402, body = bookmygig_api::Problem),
-              (status = 403, body = bookmygig_api::Problem)),
+    responses((status = 200, body = Gig), (status = 401, response = problems::Unauthorized), (status = 402, response = problems::PaymentRequired), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 409, response = problems::Conflict), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn cancel(
     State(state): State<AppState>,
@@ -370,7 +372,7 @@ pub async fn cancel(
 
 /// Replace the stream key; the old one stops working at once.
 #[utoipa::path(post, path = "/api/v1/gigs/{id}/stream-key", tag = "gigs", params(("id" = GigId, Path)),
-    responses((status = 200, body = StreamKeyInfo), (status = 403, body = bookmygig_api::Problem)),
+    responses((status = 200, body = StreamKeyInfo), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn rotate_stream_key(
     State(state): State<AppState>,
@@ -392,7 +394,7 @@ pub async fn rotate_stream_key(
 
 /// The signed-in creator's gigs, newest first, with their stream keys.
 #[utoipa::path(get, path = "/api/v1/me/gigs", tag = "gigs",
-    responses((status = 200, body = Page<Gig>)), security(("bearer" = [])))]
+    responses((status = 200, body = Page<Gig>), (status = 401, response = problems::Unauthorized), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)), security(("bearer" = [])))]
 pub async fn mine(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -436,6 +438,9 @@ mod tests {
             ("limit=0", "limit"),
             ("limit=101", "limit"),
             ("cursor=%%%", "cursor"),
+            ("cursor=", "cursor"),
+            ("category=", "category"),
+            ("status=", "status"),
             ("colour=red", "colour"),
         ] {
             match catalogue_query(Some(raw), now) {

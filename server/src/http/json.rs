@@ -57,15 +57,60 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::invalid("body", "the body must be a JSON object"));
     }
     let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+    match serde_path_to_error::deserialize(deserializer) {
+        Ok(value) => Ok(value),
+        Err(error) if error.inner().to_string().starts_with(FLOAT_MISTYPED) => {
+            // JSON (and JSON Schema's `integer`) counts 5.0 and 5e3 as integers: read the body
+            // again with every whole-valued number as an integer.
+            let mut value: serde_json::Value =
+                serde_json::from_slice(bytes).map_err(|e| ApiError::InvalidJson {
+                    detail: format!("the body is not valid JSON: {}", short(&e.to_string())),
+                    field: None,
+                })?;
+            integral_numbers(&mut value);
+            serde_path_to_error::deserialize(value).map_err(problem)
+        }
+        Err(error) => Err(problem(error)),
+    }
+}
+
+/// How serde_json starts the message of a float where an integer belongs.
+const FLOAT_MISTYPED: &str = "invalid type: floating point";
+
+/// Turns every whole-valued float (5.0, 5e3) that fits an `i64` into an integer.
+fn integral_numbers(value: &mut serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64())
+                && float.fract() == 0.0
+                && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&float)
+            {
+                *value = Value::from(float as i64);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
+    }
+}
+
+/// serde_json's message without its ` at line L column C` tail.
+fn short(message: &str) -> String {
+    message
+        .split(" at line ")
+        .next()
+        .unwrap_or(message)
+        .to_owned()
+}
+
+/// The problem a failed parse is: a validation problem naming the field for data errors, an
+/// invalid-JSON problem for syntax errors.
+fn problem(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    {
         let path = error.path().to_string();
         let inner = error.into_inner();
-        let message = inner.to_string();
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
+        let message = short(&inner.to_string());
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let field = field_name(&path, &message);
@@ -79,7 +124,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 field: None,
             },
         }
-    })
+    }
 }
 
 /// The wire name at fault: the path serde reached, or for a missing field the name its message
@@ -129,6 +174,22 @@ mod tests {
             field_of(r#"{"handle":"a","display_name":"a","password":"x","admin":true}"#).as_deref(),
             Some("admin")
         );
+    }
+
+    #[test]
+    fn whole_floats_are_integers() {
+        let top_up: bookmygig_api::TopUp = parse(br#"{"amount": 5e3}"#).unwrap();
+        assert_eq!(top_up.amount.micros(), 5_000);
+        let top_up: bookmygig_api::TopUp = parse(br#"{"amount": -2.0}"#).unwrap();
+        assert_eq!(top_up.amount.micros(), -2);
+        assert!(matches!(
+            parse::<bookmygig_api::TopUp>(br#"{"amount": 1.5}"#),
+            Err(ApiError::Validation { field, .. }) if field == "amount"
+        ));
+        assert!(matches!(
+            parse::<bookmygig_api::TopUp>(br#"{"amount": 1e300}"#),
+            Err(ApiError::Validation { field, .. }) if field == "amount"
+        ));
     }
 
     #[test]

@@ -23,6 +23,7 @@ use super::auth::Authenticated;
 use super::gigs::{gig_id, load};
 use super::json::ApiJson;
 use super::problem::ApiError;
+use super::problem::responses as problems;
 use crate::access;
 use crate::cluster::relay::RelayError;
 use crate::live::metrics::StreamMetrics;
@@ -41,7 +42,7 @@ const ACCESS_RECHECK: Duration = Duration::from_secs(3);
 
 /// Signed URLs to watch a gig (ticket holders and the creator).
 #[utoipa::path(post, path = "/api/v1/gigs/{id}/playback", tag = "live", params(("id" = GigId, Path)),
-    responses((status = 200, body = Playback), (status = 403, body = bookmygig_api::Problem)),
+    responses((status = 200, body = Playback), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn playback(
     State(state): State<AppState>,
@@ -74,8 +75,7 @@ pub async fn playback(
 /// Whether the gig is on air, since when, for how many (every node of a cluster counted, as of
 /// the last second), and what the media says about itself.
 #[utoipa::path(get, path = "/api/v1/gigs/{id}/stream", tag = "live", params(("id" = GigId, Path)),
-    responses((status = 200, body = StreamStatus), (status = 404, body = bookmygig_api::Problem),
-        (status = 503, body = bookmygig_api::Problem)))]
+    responses((status = 200, body = StreamStatus), (status = 404, response = problems::NotFound), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)))]
 pub async fn status(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -13,6 +13,7 @@ use futures::Stream;
 use tokio::sync::watch;
 
 use super::auth::SocketAuthenticated;
+use super::problem::responses as problems;
 use crate::money::{ChannelGuard, ChannelStatus};
 use crate::state::AppState;
 
@@ -23,9 +24,9 @@ const KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// this channel has paid.
 #[utoipa::path(get, path = "/api/v1/monetization", tag = "wallet",
     params(("token" = Option<String>, Query, description = "session token, for clients that cannot send `Authorization`")),
-    responses((status = 200, content_type = "text/event-stream", body = MonetizationEvent,
-        description = "events `started`, `pending`, `stopped`; `data` is the JSON body"),
-        (status = 401, body = bookmygig_api::Problem)),
+    responses((status = 200, content_type = "text/event-stream", body = crate::http::openapi::MonetizationStreamEvent,
+        description = "events `started`, `pending`, `stopped`; each `data` is a JSON `MonetizationEvent`"),
+        (status = 401, response = problems::Unauthorized), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn channel(
     State(state): State<AppState>,

@@ -287,3 +287,80 @@ impl From<StoreError> for ApiError {
         }
     }
 }
+
+/// The problem answers as reusable OpenAPI responses, one per status, each an RFC 9457
+/// [`Problem`] in `application/problem+json`. Handlers list the ones they can give.
+pub mod responses {
+    use bookmygig_api::Problem;
+
+    /// `invalid-json`: the body is not well-formed JSON.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct BadRequest(pub Problem);
+
+    /// `unauthorized`: no bearer token, or one that is unknown, revoked or expired.
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        content_type = "application/problem+json",
+        headers(("WWW-Authenticate" = String, description = "`Bearer`"))
+    )]
+    pub struct Unauthorized(pub Problem);
+
+    /// `insufficient-funds`: the wallet cannot pay for this; top up first.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct PaymentRequired(pub Problem);
+
+    /// `forbidden`: signed in, but not allowed to do this (not the creator, no ticket, banned).
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Forbidden(pub Problem);
+
+    /// `not-found`: no such gig (a malformed id is not found either).
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct NotFound(pub Problem);
+
+    /// A conflict with the current state; `type` says which (`handle-taken`, `sold-out`,
+    /// `already-holder`, `own-gig`, `gig-closed`, `idempotency-key-reused`,
+    /// `capacity-below-sold`, `too-many-connections`).
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Conflict(pub Problem);
+
+    /// `payload-too-large`: the body is over 64 KiB.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct PayloadTooLarge(pub Problem);
+
+    /// `unsupported-media-type`: the body is not sent as `application/json`.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct UnsupportedMediaType(pub Problem);
+
+    /// `validation`: a field (of the body, the query or a header) is missing, mistyped,
+    /// unknown or out of its limits; `field` names it and `detail` says what would be right.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Unprocessable(pub Problem);
+
+    /// `upgrade-required`: this address speaks WebSocket and the request is not an upgrade.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct UpgradeRequired(pub Problem);
+
+    /// `internal`: a bug on our side; it was logged. Nothing was written half-way.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct Internal(pub Problem);
+
+    /// `storage-unavailable` (the store cannot be reached) or, for live streams,
+    /// `stream-unavailable` (the node holding the stream cannot be reached): retry after the
+    /// `Retry-After` seconds, with the same `Idempotency-Key` for money steps.
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u32, description = "seconds to wait before retrying"))
+    )]
+    pub struct Unavailable(pub Problem);
+}

@@ -12,6 +12,7 @@ use super::auth::Authenticated;
 use super::gigs::{gig_id, load, view};
 use super::json::ApiJson;
 use super::problem::ApiError;
+use super::problem::responses as problems;
 use crate::forms;
 use crate::state::AppState;
 
@@ -35,9 +36,11 @@ pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> 
 /// Buy a ticket. Send a fresh `Idempotency-Key` per purchase; a retry with the same key
 /// answers with the same ticket and charges nothing.
 #[utoipa::path(post, path = "/api/v1/gigs/{id}/tickets", tag = "tickets",
-    params(("id" = bookmygig_api::GigId, Path), ("Idempotency-Key" = String, Header, description = "unique per purchase")),
-    responses((status = 201, body = Purchased), (status = 402, body = bookmygig_api::Problem),
-              (status = 409, description = "sold out, already a holder, own gig, gig over", body = bookmygig_api::Problem)),
+    params(("id" = bookmygig_api::GigId, Path),
+        ("Idempotency-Key" = String, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$",
+            description = "unique per purchase: 1–128 visible ASCII characters, e.g. a UUID")),
+    responses((status = 201, body = Purchased, description = "the ticket (the same one for a retry with the same key)"),
+        (status = 401, response = problems::Unauthorized), (status = 402, response = problems::PaymentRequired), (status = 404, response = problems::NotFound), (status = 409, response = problems::Conflict), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn buy(
     State(state): State<AppState>,
@@ -115,7 +118,7 @@ pub async fn buy(
 
 /// The signed-in account's tickets, newest first, each with its gig.
 #[utoipa::path(get, path = "/api/v1/me/tickets", tag = "tickets",
-    responses((status = 200, body = Page<MyTicket>)), security(("bearer" = [])))]
+    responses((status = 200, body = Page<MyTicket>), (status = 401, response = problems::Unauthorized), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)), security(("bearer" = [])))]
 pub async fn mine(
     State(state): State<AppState>,
     auth: Authenticated,

@@ -10,6 +10,7 @@ use time::OffsetDateTime;
 use super::auth::Authenticated;
 use super::json::ApiJson;
 use super::problem::ApiError;
+use super::problem::responses as problems;
 use super::tickets::idempotency_key;
 use crate::forms;
 use crate::state::AppState;
@@ -19,8 +20,9 @@ pub const DEVELOPMENT_PROVIDER: &str = "development";
 
 /// Balance and history, newest first.
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet",
-    params(("cursor" = Option<String>, Query), ("limit" = Option<usize>, Query, description = "1–100, default 20")),
-    responses((status = 200, body = Wallet)), security(("bearer" = [])))]
+    params(("cursor" = Option<String>, Query, pattern = "^[0-9]{1,19}$", description = "next_cursor of the previous page"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20")),
+    responses((status = 200, body = Wallet), (status = 401, response = problems::Unauthorized), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)), security(("bearer" = [])))]
 pub async fn show(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -37,9 +39,18 @@ pub async fn show(
         let (name, value) = part.split_once('=').unwrap_or((part, ""));
         match name {
             "cursor" => {
-                before = Some(value.parse::<u64>().map_err(|_| {
-                    ApiError::invalid("cursor", "not a cursor from a previous next_cursor")
-                })?)
+                // 1–19 digits, as the OpenAPI document's pattern says (no sign, no overflow).
+                let digits =
+                    (1..=19).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit());
+                before = Some(
+                    value
+                        .parse::<u64>()
+                        .ok()
+                        .filter(|_| digits)
+                        .ok_or_else(|| {
+                            ApiError::invalid("cursor", "not a cursor from a previous next_cursor")
+                        })?,
+                )
             }
             "limit" => {
                 limit = value
@@ -78,8 +89,9 @@ pub async fn show(
 /// Add funds through the development provider (play money, for trying BookMyGig out).
 /// An optional `Idempotency-Key` makes a retry credit once.
 #[utoipa::path(post, path = "/api/v1/wallet/topups", tag = "wallet", request_body = TopUp,
-    params(("Idempotency-Key" = Option<String>, Header)),
-    responses((status = 201, body = TopUpReceipt), (status = 422, body = bookmygig_api::Problem)),
+    params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$",
+        description = "makes a retry credit once: 1–128 visible ASCII characters, e.g. a UUID")),
+    responses((status = 201, body = TopUpReceipt), (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 409, response = problems::Conflict), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn top_up(
     State(state): State<AppState>,
