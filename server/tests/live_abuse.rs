@@ -6,28 +6,19 @@
 
 mod common;
 
-use std::net::SocketAddr;
-use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use bookmygig_api::{Gig, Playback};
-use bookmygig_client::Client;
-use bookmygig_media::flv::{FlvReader, Tag, TagKind};
-use bookmygig_media::video::{VideoPacket, parse_video_tag};
+use common::flv_viewer::{FlvViewer, MAX_FRAME_STEP_MS, playback_url};
+use common::logs::Logs;
+use common::rtmp_raw::{assert_closed_by_server, rtmp_connect, rtmp_handshake};
 use common::{Backend, FfmpegPublisher, TestServer};
 use rand::RngCore as _;
-use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::sync::RwLock;
 
 /// Long enough for anything that should happen at once, on a loaded 2-core machine.
 const PATIENCE: Duration = Duration::from_secs(20);
-/// Size of C1, S1, S2 and C2 in the RTMP handshake.
-const HANDSHAKE_PACKET: usize = 1536;
-/// Largest step between two video frames of a viewer that missed none: one frame at 30 fps is
-/// 33 or 34 ms, so anything near 100 ms means frames were skipped.
-const MAX_FRAME_STEP_MS: u32 = 100;
 /// Taken shared by each test, and exclusively by the one that measures this process's memory,
 /// so that under `cargo test` (one process, tests on threads) no other test's server allocates
 /// while it measures. nextest runs every test in a process of its own anyway.
@@ -260,72 +251,6 @@ async fn a_viewer_that_stops_reading_slows_no_other_viewer_and_costs_bounded_mem
     );
 }
 
-/// The server's log, captured in this process (the server runs in it).
-#[derive(Clone)]
-struct Logs(Arc<Mutex<Vec<u8>>>);
-
-impl Logs {
-    /// Installs the process-wide subscriber (once) and returns the log it writes to.
-    fn capture() -> Logs {
-        static LOGS: OnceLock<Logs> = OnceLock::new();
-        LOGS.get_or_init(|| {
-            let logs = Logs(Arc::new(Mutex::new(Vec::new())));
-            let writer = logs.clone();
-            tracing_subscriber::fmt()
-                .with_ansi(false)
-                .with_env_filter("info")
-                .with_writer(move || writer.clone())
-                .init();
-            logs
-        })
-        .clone()
-    }
-
-    /// Waits for the line saying the RTMP connection from `peer` was closed, and returns it.
-    async fn await_closed(&self, peer: SocketAddr) -> String {
-        let needles = [format!("peer={peer}"), "RTMP connection closed".into()];
-        let find = || {
-            let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
-            text.lines()
-                .find(|line| needles.iter().all(|n| line.contains(n.as_str())))
-                .map(str::to_owned)
-        };
-        tokio::time::timeout(PATIENCE, async {
-            let mut tick = tokio::time::interval(Duration::from_millis(20));
-            loop {
-                tick.tick().await;
-                if let Some(line) = find() {
-                    return line;
-                }
-            }
-        })
-        .await
-        .unwrap_or_else(|_| panic!("no log line says the connection from {peer} was closed"))
-    }
-}
-
-impl std::io::Write for Logs {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// The signed HTTP-FLV URL of `gig`, as the creator's own client gets it.
-async fn playback_url(creator: &Client, gig: &Gig) -> String {
-    let response = creator
-        .request(Method::POST, &format!("/gigs/{}/playback", gig.id))
-        .send()
-        .await
-        .expect("playback grant");
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json::<Playback>().await.expect("playback").flv_url
-}
-
 /// A counter or gauge from `GET /metrics`.
 async fn metric(server: &TestServer, name: &str) -> u64 {
     let text = reqwest::get(format!("{}/metrics", server.base))
@@ -351,113 +276,6 @@ fn resident_memory() -> u64 {
         .and_then(|value| value.trim().parse().ok())
         .unwrap_or_else(|| panic!("no VmRSS in {status}"));
     kib << 10
-}
-
-async fn rtmp_connect(server: &TestServer) -> TcpStream {
-    TcpStream::connect(("127.0.0.1", server.rtmp_port))
-        .await
-        .expect("the RTMP port accepts")
-}
-
-/// Plays the client side of the simple RTMP handshake: C0+C1 (version 3, zeros), then, once
-/// S0+S1+S2 are in, C2 echoing S1.
-async fn rtmp_handshake(socket: &mut TcpStream) {
-    let mut c0c1 = vec![0u8; 1 + HANDSHAKE_PACKET];
-    c0c1[0] = 3;
-    socket.write_all(&c0c1).await.expect("C0+C1");
-    let mut answer = vec![0u8; 1 + 2 * HANDSHAKE_PACKET];
-    tokio::time::timeout(PATIENCE, socket.read_exact(&mut answer))
-        .await
-        .expect("S0+S1+S2 in time")
-        .expect("S0+S1+S2");
-    assert_eq!(answer[0], 3, "S0");
-    socket
-        .write_all(&answer[1..=HANDSHAKE_PACKET])
-        .await
-        .expect("C2");
-}
-
-/// Reads (and discards) what the server still sends until it closes the connection.
-async fn assert_closed_by_server(socket: &mut TcpStream) {
-    let mut buffer = vec![0u8; 64 * 1024];
-    tokio::time::timeout(PATIENCE, async {
-        while let Ok(1..) = socket.read(&mut buffer).await {}
-    })
-    .await
-    .expect("the server closes the connection");
-}
-
-/// An HTTP-FLV viewer that reads as fast as the server sends and checks the video it gets.
-#[derive(Debug)]
-struct FlvViewer {
-    #[allow(dead_code)] // Shown by `Debug` when an assertion fails.
-    url: String,
-    video_frames: usize,
-    /// Timestamp of the last video frame.
-    last_video_ms: u32,
-    /// Largest step between two consecutive video frames.
-    max_step_ms: u32,
-    response: reqwest::Response,
-    reader: FlvReader,
-}
-
-impl FlvViewer {
-    async fn open(url: &str) -> FlvViewer {
-        let response = reqwest::get(url).await.expect("FLV request");
-        assert_eq!(response.status(), 200, "{url}");
-        FlvViewer {
-            url: url.to_owned(),
-            video_frames: 0,
-            last_video_ms: 0,
-            max_step_ms: 0,
-            response,
-            reader: FlvReader::new(),
-        }
-    }
-
-    /// The next tag, `None` at the end of the stream.
-    async fn next_tag(&mut self) -> Option<Tag> {
-        let tag = tokio::time::timeout(PATIENCE, async {
-            loop {
-                if let Some(tag) = self.reader.next_tag().expect("valid FLV") {
-                    return Some(tag);
-                }
-                match self.response.chunk().await.expect("FLV body") {
-                    Some(bytes) => self.reader.push(&bytes),
-                    None => return None,
-                }
-            }
-        })
-        .await
-        .expect("the FLV stream goes on")?;
-        if tag.kind == TagKind::Video {
-            let info = parse_video_tag(&tag.data).expect("a video tag");
-            // Pictures only: sequence headers and the end-of-sequence tag repeat timestamps.
-            if info.packet == VideoPacket::CodedFrames {
-                if self.video_frames == 0 {
-                    assert!(info.is_keyframe(), "the first frame is a keyframe");
-                } else {
-                    assert!(
-                        tag.timestamp_ms > self.last_video_ms,
-                        "timestamps go up: {self:?}"
-                    );
-                    let step = tag.timestamp_ms - self.last_video_ms;
-                    self.max_step_ms = self.max_step_ms.max(step);
-                }
-                self.video_frames += 1;
-                self.last_video_ms = tag.timestamp_ms;
-            }
-        }
-        Some(tag)
-    }
-
-    /// Reads until `frames` more video frames have arrived.
-    async fn read_video_frames(&mut self, frames: usize) {
-        let target = self.video_frames + frames;
-        while self.video_frames < target {
-            self.next_tag().await.expect("the stream goes on");
-        }
-    }
 }
 
 /// Opens an HTTP-FLV stream on a raw socket with a small receive buffer, so that the server's

@@ -20,6 +20,9 @@ use time::OffsetDateTime;
 use tokio::sync::oneshot;
 
 pub mod cluster;
+pub mod flv_viewer;
+pub mod logs;
+pub mod rtmp_raw;
 
 /// Which store a test server runs on.
 #[derive(Clone, Copy, Debug)]
@@ -109,6 +112,14 @@ impl TestServer {
     /// The private redis-server of a Redis-backed server.
     pub fn redis_mut(&mut self) -> &mut RedisServer {
         self._redis.as_mut().expect("a Redis-backed test server")
+    }
+
+    /// The URL of a Redis-backed server's private redis-server.
+    pub fn redis_url(&self) -> String {
+        self._redis
+            .as_ref()
+            .expect("a Redis-backed test server")
+            .url()
     }
 
     /// A client without credentials.
@@ -497,6 +508,16 @@ impl ChatSocket {
     pub async fn send(&mut self, message: tokio_tungstenite::tungstenite::Message) {
         use futures::SinkExt as _;
         self.ws.send(message).await.expect("frame sent");
+    }
+
+    /// Writes `bytes` straight to the TCP connection, past the WebSocket codec: for frames no
+    /// WebSocket library would send.
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        use tokio::io::AsyncWriteExt as _;
+        let tcp = self.ws.get_mut();
+        // The server may hang up before it has read everything: that is its right.
+        let _ = tcp.write_all(bytes).await;
+        let _ = tcp.flush().await;
     }
 
     /// Sends a text frame.
