@@ -53,6 +53,7 @@ const READ_BUFFER_BYTES: usize = 2 * CHAT_FRAME_MAX_BYTES;
 /// Close codes (RFC 6455 §7.4.1).
 mod code {
     pub const GOING_AWAY: u16 = 1001;
+    pub const PROTOCOL_ERROR: u16 = 1002;
     pub const POLICY: u16 = 1008;
     pub const TOO_BIG: u16 = 1009;
     pub const INTERNAL: u16 = 1011;
@@ -87,6 +88,8 @@ pub enum Ending {
     Kicked(Kick),
     /// A frame over 4 KiB.
     TooBig,
+    /// A frame RFC 6455 forbids (reserved bits or opcode, no mask, a bad control frame).
+    ProtocolError,
     /// Nothing heard for [`SILENCE_LIMIT`].
     Silent,
     /// The server is stopping.
@@ -105,6 +108,7 @@ impl Ending {
             Ending::Kicked(Kick::Banned) => (code::POLICY, "banned from this chat by the host"),
             Ending::Kicked(Kick::TooSlow) => (code::POLICY, "too slow to keep up with the room"),
             Ending::TooBig => (code::TOO_BIG, "frames are limited to 4 KiB"),
+            Ending::ProtocolError => (code::PROTOCOL_ERROR, "frames must follow RFC 6455"),
             Ending::Silent => (code::POLICY, "nothing heard for 60 seconds"),
             Ending::Shutdown => (code::GOING_AWAY, "server shutting down"),
             Ending::Unavailable => (code::INTERNAL, "chat unavailable, try again"),
@@ -295,8 +299,8 @@ where
         let _ = write_all(&mut write, &waiting).await;
     }
     let ending = close(&mut write, ending).await;
-    if ending == Ending::TooBig {
-        // The reader is gone (the stream is unusable after an oversized frame), so nobody
+    if matches!(ending, Ending::TooBig | Ending::ProtocolError) {
+        // The reader is gone (the stream is unusable after a bad frame), so nobody
         // will see the peer's reply: linger briefly so the close frame is read before the
         // connection drops.
         tokio::time::sleep(CLOSE_GRACE / 4).await;
@@ -345,6 +349,13 @@ where
             Err(_) => return Ending::Silent,
             Ok(None) => return Ending::ClientClosed,
             Ok(Some(Err(tungstenite::Error::Capacity(_)))) => return Ending::TooBig,
+            // A frame RFC 6455 forbids is answered with 1002 (§7.1.7), so the client knows
+            // not to send it again; a peer that hung up without a close frame has just gone.
+            Ok(Some(Err(tungstenite::Error::Protocol(error))))
+                if error != tungstenite::error::ProtocolError::ResetWithoutClosingHandshake =>
+            {
+                return Ending::ProtocolError;
+            }
             Ok(Some(Err(_))) => return Ending::SocketFailed,
             Ok(Some(Ok(frame))) => frame,
         };
