@@ -76,6 +76,21 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_RTMP_IDLE_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub rtmp_idle_timeout: u64,
 
+    /// Seconds an RTMP peer has from its first byte to a granted publish or play (handshake,
+    /// connect, createStream, publish/play). Keeps sockets that trickle from holding a place.
+    #[arg(long, env = "BOOKMYGIG_RTMP_SETUP_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub rtmp_setup_timeout: u64,
+
+    /// Most RTMP connections served at once (publishers and players). Over it, a new
+    /// connection is closed as soon as it is accepted.
+    #[arg(long, env = "BOOKMYGIG_RTMP_MAX_CONNECTIONS", default_value_t = 4_096, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rtmp_max_connections: u32,
+
+    /// Most RTMP connections one IP address may hold at once. Over it, a new connection from
+    /// that address is closed as soon as it is accepted.
+    #[arg(long, env = "BOOKMYGIG_RTMP_MAX_CONNECTIONS_PER_IP", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rtmp_max_connections_per_ip: u32,
+
     /// 64 hex digits signing playback URLs. When absent: shared through Redis by every node in
     /// Redis mode; random on the embedded store (URLs then last until the server restarts).
     #[arg(long, env = "BOOKMYGIG_PLAYBACK_SECRET", hide_env_values = true, value_parser = parse_secret)]

@@ -265,6 +265,7 @@ pub async fn serve(
             late: time::Duration::minutes(i64::from(config.publish_late_minutes)),
         },
         idle_timeout: std::time::Duration::from_secs(config.rtmp_idle_timeout),
+        setup_timeout: std::time::Duration::from_secs(config.rtmp_setup_timeout),
         relays,
     };
     tracing::info!(
@@ -278,6 +279,10 @@ pub async fn serve(
     let rtmp = tokio::spawn(rtmp::listener::serve(
         listeners.rtmp,
         rtmp_context,
+        rtmp::listener::Caps {
+            total: config.rtmp_max_connections as usize,
+            per_ip: config.rtmp_max_connections_per_ip as usize,
+        },
         stopping.clone(),
     ));
     let mut http_stopping = stopping.clone();

@@ -39,6 +39,9 @@ pub const MAX_CHUNK_SIZE: u32 = 1 << 20;
 const ACCESS_RECHECK: Duration = Duration::from_secs(3);
 /// How long a player may send nothing at all.
 const PLAYER_SILENCE: Duration = Duration::from_secs(3_600);
+/// How long one write to a peer may take before the peer is let go (a player that stopped
+/// reading; as for HTTP-FLV viewers).
+const WRITE_STALL: Duration = Duration::from_secs(15);
 /// The only RTMP application we serve.
 const APP: &str = "live";
 
@@ -49,6 +52,10 @@ enum Closed {
     PeerGone,
     #[error("silent for {0:?}")]
     Silent(Duration),
+    #[error("neither publishing nor playing {0:?} after connecting")]
+    SetupTooSlow(Duration),
+    #[error("a write did not finish within {WRITE_STALL:?}")]
+    WriteStalled,
     #[error("handshake failed: {0}")]
     Handshake(String),
     #[error("malformed RTMP: {0}")]
@@ -153,35 +160,44 @@ impl Connection {
     }
 
     async fn serve(&mut self, socket: TcpStream) -> Result<(), Closed> {
-        let (mut reader, mut writer) = socket.into_split();
+        let setup = self.context.setup_timeout;
+        let setup_deadline = tokio::time::Instant::now() + setup;
+        let (mut reader, writer) = socket.into_split();
+        let mut writer = Writer(writer);
         let idle = self.context.idle_timeout;
         let mut buffer = vec![0u8; 64 * 1024];
 
-        // Handshake.
+        // Handshake, then the session, until a publish or play is granted: within the setup
+        // deadline however the peer paces its bytes.
         let mut handshake = Handshake::new(PeerType::Server);
-        let leftover = loop {
-            let read = tokio::time::timeout(idle, reader.read(&mut buffer))
-                .await
-                .map_err(|_| Closed::Silent(idle))??;
-            if read == 0 {
-                return Err(Closed::PeerGone);
-            }
-            match handshake
-                .process_bytes(&buffer[..read])
-                .map_err(|e| Closed::Handshake(e.to_string()))?
-            {
-                HandshakeProcessResult::InProgress { response_bytes } => {
-                    writer.write_all(&response_bytes).await?;
+        let leftover = tokio::time::timeout_at(setup_deadline, async {
+            loop {
+                let read = tokio::time::timeout(idle, reader.read(&mut buffer))
+                    .await
+                    .map_err(|_| Closed::Silent(idle))??;
+                let bytes = buffer.get(..read).unwrap_or_default();
+                if bytes.is_empty() {
+                    return Err(Closed::PeerGone);
                 }
-                HandshakeProcessResult::Completed {
-                    response_bytes,
-                    remaining_bytes,
-                } => {
-                    writer.write_all(&response_bytes).await?;
-                    break remaining_bytes;
+                match handshake
+                    .process_bytes(bytes)
+                    .map_err(|e| Closed::Handshake(e.to_string()))?
+                {
+                    HandshakeProcessResult::InProgress { response_bytes } => {
+                        writer.write_all(&response_bytes).await?;
+                    }
+                    HandshakeProcessResult::Completed {
+                        response_bytes,
+                        remaining_bytes,
+                    } => {
+                        writer.write_all(&response_bytes).await?;
+                        return Ok(remaining_bytes);
+                    }
                 }
             }
-        };
+        })
+        .await
+        .map_err(|_| Closed::SetupTooSlow(setup))??;
 
         let (session, results) = ServerSession::new(ServerSessionConfig::new())
             .map_err(|e| Closed::Protocol(e.to_string()))?;
@@ -193,14 +209,19 @@ impl Connection {
         recheck.tick().await;
         loop {
             let playing = matches!(self.role, Role::Playing { .. });
+            let idle_role = matches!(self.role, Role::Idle);
             tokio::select! {
                 read = tokio::time::timeout(if playing { PLAYER_SILENCE } else { idle }, reader.read(&mut buffer)) => {
                     // Players only send control messages, so long silences are normal for them.
                     let read = read.map_err(|_| Closed::Silent(idle))??;
-                    if read == 0 {
+                    let bytes = buffer.get(..read).unwrap_or_default();
+                    if bytes.is_empty() {
                         return Err(Closed::PeerGone);
                     }
-                    self.handle_input(&buffer[..read], &mut writer).await?;
+                    self.handle_input(bytes, &mut writer).await?;
+                }
+                _ = tokio::time::sleep_until(setup_deadline), if idle_role => {
+                    return Err(Closed::SetupTooSlow(setup));
                 }
                 event = role_event(&mut self.role) => {
                     match event {
@@ -218,11 +239,7 @@ impl Connection {
         }
     }
 
-    async fn handle_input(
-        &mut self,
-        bytes: &[u8],
-        writer: &mut OwnedWriteHalf,
-    ) -> Result<(), Closed> {
+    async fn handle_input(&mut self, bytes: &[u8], writer: &mut Writer) -> Result<(), Closed> {
         if bytes.is_empty() {
             return Ok(());
         }
@@ -240,7 +257,7 @@ impl Connection {
     async fn handle_results(
         &mut self,
         results: Vec<ServerSessionResult>,
-        writer: &mut OwnedWriteHalf,
+        writer: &mut Writer,
     ) -> Result<(), Closed> {
         let mut queue = std::collections::VecDeque::from(results);
         while let Some(result) = queue.pop_front() {
@@ -262,7 +279,7 @@ impl Connection {
     async fn handle_event(
         &mut self,
         event: ServerSessionEvent,
-        writer: &mut OwnedWriteHalf,
+        writer: &mut Writer,
     ) -> Result<Vec<ServerSessionResult>, Closed> {
         match event {
             ServerSessionEvent::ConnectionRequested {
@@ -423,7 +440,7 @@ impl Connection {
     async fn write_rejection(
         &mut self,
         results: Result<Vec<ServerSessionResult>, rml_rtmp::sessions::ServerSessionError>,
-        writer: &mut OwnedWriteHalf,
+        writer: &mut Writer,
     ) -> Result<(), Closed> {
         for result in results.map_err(protocol)? {
             if let ServerSessionResult::OutboundResponse(packet) = result {
@@ -444,11 +461,7 @@ impl Connection {
         Ok(())
     }
 
-    async fn send_tag(
-        &mut self,
-        tag: &MediaTag,
-        writer: &mut OwnedWriteHalf,
-    ) -> Result<(), Closed> {
+    async fn send_tag(&mut self, tag: &MediaTag, writer: &mut Writer) -> Result<(), Closed> {
         let Role::Playing {
             stream_id, feed, ..
         } = &self.role
@@ -472,7 +485,7 @@ impl Connection {
         Ok(())
     }
 
-    async fn finish_playing(&mut self, writer: &mut OwnedWriteHalf) -> Result<(), Closed> {
+    async fn finish_playing(&mut self, writer: &mut Writer) -> Result<(), Closed> {
         if let Role::Playing { stream_id, .. } = self.role {
             let packet = self
                 .session()?
@@ -523,6 +536,26 @@ impl Connection {
     async fn finish(&mut self) {
         self.stop_publishing().await;
         self.role = Role::Idle;
+    }
+}
+
+/// The socket's write half, where every write must finish within [`WRITE_STALL`]: a player
+/// that stops reading is let go instead of holding its task, its place and its meter forever.
+struct Writer(OwnedWriteHalf);
+
+impl Writer {
+    async fn write_all(&mut self, bytes: &[u8]) -> Result<(), Closed> {
+        tokio::time::timeout(WRITE_STALL, self.0.write_all(bytes))
+            .await
+            .map_err(|_| Closed::WriteStalled)??;
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> Result<(), Closed> {
+        tokio::time::timeout(WRITE_STALL, self.0.flush())
+            .await
+            .map_err(|_| Closed::WriteStalled)??;
+        Ok(())
     }
 }
 

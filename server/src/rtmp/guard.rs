@@ -141,16 +141,14 @@ impl ChunkGuard {
                         ));
                     }
                 }
-                AMF0_COMMAND => {
-                    check_amf(message.type_id, &message.data)?;
-                }
+                AMF0_COMMAND => check_command(message.type_id, &message.data)?,
                 AMF3_COMMAND => {
                     // As rml_rtmp reads it: AMF0 after a leading 0 (the AMF3 "format" byte).
                     let body = match message.data.split_first() {
                         Some((0, rest)) => rest,
                         _ => &message.data[..],
                     };
-                    check_amf(message.type_id, body)?;
+                    check_command(message.type_id, body)?;
                 }
                 _ => {}
             }
@@ -178,6 +176,17 @@ impl ChunkGuard {
             .set_max_chunk_size(size as usize)
             .map_err(|e| GuardError::Malformed(e.to_string()))
     }
+}
+
+/// Checks a command: its AMF, and the name, transaction id and command object that rml_rtmp
+/// drains unchecked (it panicked on a command of two values).
+fn check_command(type_id: u8, body: &[u8]) -> Result<(), GuardError> {
+    if check_amf(type_id, body)?.top_level < 3 {
+        return Err(GuardError::Malformed(
+            "a command needs a name, a transaction id and an object".into(),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks a data or command message's AMF against [`AMF_LIMITS`].

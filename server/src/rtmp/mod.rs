@@ -36,6 +36,8 @@ pub struct RtmpContext {
     pub window: policy::PublishWindow,
     /// How long a peer may stay silent (including during the handshake).
     pub idle_timeout: Duration,
+    /// How long a peer has from its first byte to a granted publish or play.
+    pub setup_timeout: Duration,
     /// Redis mode: the stream registry (one publisher per gig across nodes) and the relays
     /// that serve gigs published elsewhere. `None` on one node.
     pub relays: Option<Arc<Relays>>,
