@@ -4,9 +4,10 @@
 //!   follows the peer's legitimate chunk-size changes and refuses absurd ones;
 //! - AMF in data and command messages (types 15, 17, 18, 20): rml_rtmp decodes them with
 //!   rml_amf0, which recurses once per nested array or object with no limit, so one small
-//!   message of nested arrays overflows the stack and aborts the process. The guard checks each
-//!   with [`amf0::check`] (depth, value count, size) first; shared-object messages (16, 19),
-//!   which nothing we serve uses, are refused outright;
+//!   message of nested arrays overflows the stack and aborts the process. The guard decodes
+//!   each with [`amf0::decode`] within [`AMF_LIMITS`] (depth, value count, size) first, and
+//!   makes sure the values rml_rtmp takes without looking are there; shared-object messages
+//!   (16, 19), which nothing we serve uses, are refused outright;
 //! - bytes that never complete a message: until [`ChunkGuard::allow_media`] (a granted publish)
 //!   only small control and command messages are expected, afterwards up to a large keyframe.
 //!
@@ -19,7 +20,7 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
-use bookmygig_media::amf0;
+use bookmygig_media::amf0::{self, Amf0Value};
 use rml_rtmp::chunk_io::ChunkDeserializer;
 
 /// RTMP message type of Set Chunk Size.
@@ -31,8 +32,6 @@ const AMF3_COMMAND: u8 = 17;
 const AMF0_DATA: u8 = 18;
 const AMF0_SHARED_OBJECT: u8 = 19;
 const AMF0_COMMAND: u8 = 20;
-/// The AMF0 string `@setDataFrame`, as a data message starts with it.
-const SET_DATA_FRAME: &[u8] = b"\x02\x00\x0d@setDataFrame";
 
 /// What one data or command message may hold. A `connect`, `publish` or `@setDataFrame` from
 /// OBS or ffmpeg is a few hundred bytes, a few dozen values, two levels deep.
@@ -130,27 +129,7 @@ impl ChunkGuard {
                 AMF3_SHARED_OBJECT | AMF0_SHARED_OBJECT => {
                     return Err(GuardError::SharedObject(message.type_id));
                 }
-                AMF3_DATA | AMF0_DATA => {
-                    let shape = check_amf(message.type_id, &message.data)?;
-                    // rml_rtmp indexes the values after `@setDataFrame` without checking that
-                    // they are there (a panic on a bare `@setDataFrame`): it needs the name and
-                    // the metadata after it.
-                    if message.data.starts_with(SET_DATA_FRAME) && shape.top_level < 3 {
-                        return Err(GuardError::Malformed(
-                            "@setDataFrame without its name and metadata".into(),
-                        ));
-                    }
-                }
-                AMF0_COMMAND => check_command(message.type_id, &message.data)?,
-                AMF3_COMMAND => {
-                    // As rml_rtmp reads it: AMF0 after a leading 0 (the AMF3 "format" byte).
-                    let body = match message.data.split_first() {
-                        Some((0, rest)) => rest,
-                        _ => &message.data[..],
-                    };
-                    check_command(message.type_id, body)?;
-                }
-                _ => {}
+                type_id => check_amf_message(type_id, &message.data)?,
             }
         }
         if self.pending > self.max_pending {
@@ -178,20 +157,30 @@ impl ChunkGuard {
     }
 }
 
-/// Checks a command: its AMF, and the name, transaction id and command object that rml_rtmp
-/// drains unchecked (it panicked on a command of two values).
-fn check_command(type_id: u8, body: &[u8]) -> Result<(), GuardError> {
-    if check_amf(type_id, body)?.top_level < 3 {
-        return Err(GuardError::Malformed(
-            "a command needs a name, a transaction id and an object".into(),
-        ));
+/// Checks a data or command message (other types pass): its AMF within [`AMF_LIMITS`], and
+/// the values rml_rtmp takes without checking that they are there (it panicked on both): a
+/// command's name, transaction id and command object; the name and metadata after
+/// `@setDataFrame`.
+fn check_amf_message(type_id: u8, data: &[u8]) -> Result<(), GuardError> {
+    let (body, command) = match (type_id, data.split_first()) {
+        (AMF3_DATA | AMF0_DATA, _) => (data, false),
+        // As rml_rtmp reads it: AMF0 after a leading 0 (the AMF3 "format" byte).
+        (AMF3_COMMAND, Some((0, rest))) => (rest, true),
+        (AMF3_COMMAND | AMF0_COMMAND, _) => (data, true),
+        _ => return Ok(()),
+    };
+    let values =
+        amf0::decode(body, &AMF_LIMITS).map_err(|reason| GuardError::Amf { type_id, reason })?;
+    let set_data_frame =
+        matches!(values.first(), Some(Amf0Value::String(name)) if name == "@setDataFrame");
+    if (command || set_data_frame) && values.len() < 3 {
+        return Err(GuardError::Malformed(if command {
+            "a command needs a name, a transaction id and an object".into()
+        } else {
+            "@setDataFrame without its name and metadata".into()
+        }));
     }
     Ok(())
-}
-
-/// Checks a data or command message's AMF against [`AMF_LIMITS`].
-fn check_amf(type_id: u8, body: &[u8]) -> Result<amf0::Shape, GuardError> {
-    amf0::check(body, &AMF_LIMITS).map_err(|reason| GuardError::Amf { type_id, reason })
 }
 
 #[cfg(test)]
@@ -321,6 +310,33 @@ mod tests {
         let whole = encode(&[name, meta, Amf0Value::EcmaArray(vec![])]);
         ChunkGuard::new(1 << 20)
             .inspect(&chunked(AMF0_DATA, &whole))
+            .unwrap();
+    }
+
+    /// Found by the `rtmp_server` fuzz target: rml_rtmp drains a command's first three values
+    /// unchecked, so `createStream` with only a transaction id panicked, before any connect.
+    #[test]
+    fn a_command_of_fewer_than_three_values_is_refused_not_a_panic() {
+        use bookmygig_media::amf0::{Amf0Value, encode};
+        let short = encode(&[
+            Amf0Value::String("createStream".into()),
+            Amf0Value::Number(2.0),
+        ]);
+        let mut amf3 = vec![0];
+        amf3.extend_from_slice(&short);
+        for (type_id, body) in [(AMF0_COMMAND, &short), (AMF3_COMMAND, &amf3)] {
+            assert!(matches!(
+                ChunkGuard::new(1 << 20).inspect(&chunked(type_id, body)),
+                Err(GuardError::Malformed(_))
+            ));
+        }
+        let whole = encode(&[
+            Amf0Value::String("createStream".into()),
+            Amf0Value::Number(2.0),
+            Amf0Value::Null,
+        ]);
+        ChunkGuard::new(1 << 20)
+            .inspect(&chunked(AMF0_COMMAND, &whole))
             .unwrap();
     }
 

@@ -1,4 +1,5 @@
-//! AMF0 decoding, bounded in nesting depth and never trusting announced counts for allocation.
+//! AMF0 decoding, bounded in nesting depth, in the number of values and in size, and never
+//! trusting announced counts for allocation.
 
 use super::{Amf0Value, marker};
 use crate::MediaError;
@@ -12,7 +13,27 @@ pub const MAX_VALUES: usize = 65_536;
 
 const WHAT: &str = "AMF0 data";
 
-/// Decodes every value in `bytes`.
+/// How much AMF0 one block may hold.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Deepest nesting of objects and arrays.
+    pub max_depth: usize,
+    /// Most values in all (every property value and array element counts, at every level).
+    pub max_values: usize,
+    /// Most bytes of encoding.
+    pub max_bytes: usize,
+}
+
+impl Limits {
+    /// What [`decode_all`] allows: [`MAX_DEPTH`], [`MAX_VALUES`], any size.
+    pub const DEFAULT: Limits = Limits {
+        max_depth: MAX_DEPTH,
+        max_values: MAX_VALUES,
+        max_bytes: usize::MAX,
+    };
+}
+
+/// Decodes every value in `bytes` within [`Limits::DEFAULT`].
 ///
 /// Strings that are not valid UTF-8 are decoded lossily (metadata from odd encoders should not
 /// cost us the whole block). The element count of an ECMA array is only a hint, as in practice:
@@ -20,14 +41,31 @@ const WHAT: &str = "AMF0 data";
 /// after a whole property is accepted.
 ///
 /// # Errors
-/// [`MediaError::Truncated`] when a value ends early, [`MediaError::Amf0UnsupportedMarker`] for
-/// types we do not decode, [`MediaError::Amf0TooDeep`] beyond [`MAX_DEPTH`] levels of nesting,
-/// [`MediaError::Amf0TooManyValues`] beyond [`MAX_VALUES`] values.
+/// As [`decode`].
 pub fn decode_all(bytes: &[u8]) -> Result<Vec<Amf0Value>, MediaError> {
+    decode(bytes, &Limits::DEFAULT)
+}
+
+/// Decodes every value in `bytes`, refusing input past `limits` before building more of it,
+/// and recursing no deeper than `limits.max_depth`.
+///
+/// # Errors
+/// [`MediaError::Amf0TooLarge`] over `max_bytes`, [`MediaError::Amf0TooDeep`] beyond
+/// `max_depth` levels of nesting, [`MediaError::Amf0TooManyValues`] beyond `max_values` values,
+/// [`MediaError::Truncated`] when a value ends early, [`MediaError::Amf0UnsupportedMarker`] for
+/// types we do not decode.
+pub fn decode(bytes: &[u8], limits: &Limits) -> Result<Vec<Amf0Value>, MediaError> {
+    if bytes.len() > limits.max_bytes {
+        return Err(MediaError::Amf0TooLarge {
+            size: bytes.len(),
+            max: limits.max_bytes,
+        });
+    }
     let mut decoder = Decoder {
         bytes,
         pos: 0,
         values: 0,
+        limits,
     };
     let mut values = Vec::new();
     while decoder.pos < bytes.len() {
@@ -41,6 +79,7 @@ struct Decoder<'a> {
     pos: usize,
     /// Values decoded so far.
     values: usize,
+    limits: &'a Limits,
 }
 
 impl<'a> Decoder<'a> {
@@ -84,10 +123,19 @@ impl<'a> Decoder<'a> {
         self.bytes.len().saturating_sub(self.pos)
     }
 
+    /// The depth one level down, or the error if that is too deep.
+    fn nested(&self, depth: usize) -> Result<usize, MediaError> {
+        if depth >= self.limits.max_depth {
+            Err(MediaError::Amf0TooDeep(self.limits.max_depth))
+        } else {
+            Ok(depth + 1)
+        }
+    }
+
     fn value(&mut self, depth: usize) -> Result<Amf0Value, MediaError> {
         self.values += 1;
-        if self.values > MAX_VALUES {
-            return Err(MediaError::Amf0TooManyValues(MAX_VALUES));
+        if self.values > self.limits.max_values {
+            return Err(MediaError::Amf0TooManyValues(self.limits.max_values));
         }
         match self.u8()? {
             marker::NUMBER => Ok(Amf0Value::Number(self.f64()?)),
@@ -106,7 +154,7 @@ impl<'a> Decoder<'a> {
                 Ok(Amf0Value::EcmaArray(self.properties(depth, true)?))
             }
             marker::STRICT_ARRAY => {
-                let depth = nested(depth)?;
+                let depth = self.nested(depth)?;
                 let count = self.u32()? as usize;
                 // Every value takes at least one byte: never allocate more than the input.
                 let mut items = Vec::with_capacity(count.min(self.remaining()));
@@ -132,7 +180,7 @@ impl<'a> Decoder<'a> {
         depth: usize,
         end_optional: bool,
     ) -> Result<Vec<(String, Amf0Value)>, MediaError> {
-        let depth = nested(depth)?;
+        let depth = self.nested(depth)?;
         let mut props = Vec::new();
         loop {
             if end_optional && self.remaining() == 0 {
@@ -147,15 +195,6 @@ impl<'a> Decoder<'a> {
             let value = self.value(depth)?;
             props.push((name, value));
         }
-    }
-}
-
-/// The depth one level down, or the error if that is too deep.
-fn nested(depth: usize) -> Result<usize, MediaError> {
-    if depth >= MAX_DEPTH {
-        Err(MediaError::Amf0TooDeep(MAX_DEPTH))
-    } else {
-        Ok(depth + 1)
     }
 }
 
@@ -232,6 +271,58 @@ mod tests {
             Err(MediaError::Truncated(WHAT))
         );
         assert_eq!(decode_all(&[]), Ok(vec![]));
+    }
+
+    /// What an RTMP command message may hold (the server's guard uses these).
+    const RTMP: Limits = Limits {
+        max_depth: 16,
+        max_values: 1024,
+        max_bytes: 64 * 1024,
+    };
+
+    #[test]
+    fn a_real_command_decodes_within_tight_limits() {
+        let connect = encode(&[
+            Amf0Value::String("connect".into()),
+            Amf0Value::Number(1.0),
+            Amf0Value::Object(vec![
+                ("app".into(), Amf0Value::String("live".into())),
+                ("type".into(), Amf0Value::String("nonprivate".into())),
+                ("flashVer".into(), Amf0Value::String("FMLE/3.0".into())),
+                (
+                    "tcUrl".into(),
+                    Amf0Value::String("rtmp://127.0.0.1/live".into()),
+                ),
+            ]),
+        ]);
+        assert_eq!(decode(&connect, &RTMP).map(|v| v.len()), Ok(3));
+    }
+
+    #[test]
+    fn the_nested_strict_array_attack_is_refused_at_each_limit() {
+        let mut bytes: Vec<u8> = std::iter::repeat_n([10u8, 0, 0, 0, 1], 100_000)
+            .flatten()
+            .collect();
+        bytes.push(5);
+        let roomy = Limits {
+            max_bytes: usize::MAX,
+            ..RTMP
+        };
+        assert_eq!(decode(&bytes, &roomy), Err(MediaError::Amf0TooDeep(16)));
+        assert!(matches!(
+            decode(&bytes, &RTMP),
+            Err(MediaError::Amf0TooLarge { .. })
+        ));
+    }
+
+    #[test]
+    fn many_flat_values_are_refused_at_the_value_limit() {
+        let bytes = vec![5u8; 1025];
+        assert_eq!(
+            decode(&bytes, &RTMP),
+            Err(MediaError::Amf0TooManyValues(1024))
+        );
+        assert!(decode(&bytes[..1024], &RTMP).is_ok());
     }
 
     #[test]

@@ -1,16 +1,14 @@
 //! AMF0, the value encoding of FLV script tags and RTMP data messages: the [`Amf0Value`] type,
-//! [`encode`], [`decode_all`] and [`check`] (validation within [`Limits`], building nothing).
+//! [`encode`], and [`decode`] within [`Limits`] ([`decode_all`] within the defaults).
 //!
 //! Only the types that appear in media metadata are decoded; references, typed objects, XML and
 //! the AMF3 switch are refused. Decoding is bounded in nesting depth and in the number of values,
 //! so hostile input can exhaust neither the stack nor memory.
 
-mod check;
 mod decode;
 mod encode;
 
-pub use check::{Limits, Shape, check};
-pub use decode::{MAX_DEPTH, MAX_VALUES, decode_all};
+pub use decode::{Limits, MAX_DEPTH, MAX_VALUES, decode, decode_all};
 pub use encode::encode;
 
 /// Type markers, one byte before each value.
