@@ -18,18 +18,19 @@
 mod common;
 
 use bookmygig_api::GigId;
-use bookmygig_media::amf0::{Amf0Value, encode};
+use bookmygig_media::metadata::StreamFacts;
 use bookmygig_media::flv::TagKind;
 use bookmygig_media::gop::MediaTag;
 use bookmygig_server::live::StreamHub;
 use bookmygig_server::live::hub::Publisher;
 use bookmygig_server::rtmp::connection::MAX_CHUNK_SIZE;
 use bookmygig_server::rtmp::guard::ChunkGuard;
+use bookmygig_server::rtmp::media;
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::sessions::{
-    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult, StreamMetadata,
+    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
 };
 use rml_rtmp::time::RtmpTimestamp;
 
@@ -170,11 +171,7 @@ impl Connection {
                 Ok(Vec::new())
             }
             ServerSessionEvent::StreamMetadataChanged { metadata, .. } => {
-                let data = encode(&[
-                    Amf0Value::String("onMetaData".into()),
-                    Amf0Value::EcmaArray(metadata_properties(&metadata)),
-                ]);
-                self.publish(TagKind::Script, 0, Bytes::from(data))?;
+                self.publish(TagKind::Script, 0, media::on_metadata(&metadata))?;
                 Ok(Vec::new())
             }
             ServerSessionEvent::VideoDataReceived {
@@ -199,31 +196,14 @@ impl Connection {
                 }
                 let mut results = self.session()?.accept_request(request_id)?;
                 let session = self.session()?;
-                let mut metadata = StreamMetadata::new();
-                metadata.video_width = Some(1280);
-                metadata.video_height = Some(720);
-                metadata.video_codec_id = Some(7);
-                metadata.audio_codec_id = Some(10);
+                let metadata = media::player_metadata(&player_facts());
                 results.push(ServerSessionResult::OutboundResponse(
                     session.send_metadata(stream_id, &metadata)?,
                 ));
                 for tag in start_tags() {
-                    let timestamp = RtmpTimestamp::new(tag.timestamp_ms);
-                    let packet = match tag.kind {
-                        TagKind::Video => session.send_video_data(
-                            stream_id,
-                            tag.payload.clone(),
-                            timestamp,
-                            tag.droppable(),
-                        )?,
-                        _ => session.send_audio_data(
-                            stream_id,
-                            tag.payload.clone(),
-                            timestamp,
-                            tag.droppable(),
-                        )?,
-                    };
-                    results.push(ServerSessionResult::OutboundResponse(packet));
+                    results.push(ServerSessionResult::OutboundResponse(media::media_packet(
+                        session, stream_id, &tag,
+                    )?));
                 }
                 self.role = Role::Playing { stream_id };
                 Ok(results)
@@ -239,6 +219,17 @@ impl Connection {
         };
         publisher.push(MediaTag::new(kind, timestamp_ms, data)?);
         Ok(())
+    }
+}
+
+/// What a 720p H.264/AAC stream says about itself, for a player's metadata.
+fn player_facts() -> StreamFacts {
+    StreamFacts {
+        video_codec: Some("h264".into()),
+        width: Some(1280),
+        height: Some(720),
+        audio_codec: Some("aac".into()),
+        ..StreamFacts::default()
     }
 }
 
@@ -258,32 +249,6 @@ fn start_tags() -> Vec<MediaTag> {
     .into_iter()
     .filter_map(|(kind, data)| MediaTag::new(kind, 0, Bytes::copy_from_slice(data)).ok())
     .collect()
-}
-
-/// `connection.rs`'s `metadata_properties`: the `onMetaData` of what a publisher announced.
-fn metadata_properties(m: &StreamMetadata) -> Vec<(String, Amf0Value)> {
-    let mut props = Vec::new();
-    let mut number = |name: &str, value: Option<f64>| {
-        if let Some(v) = value {
-            props.push((name.to_owned(), Amf0Value::Number(v)));
-        }
-    };
-    number("width", m.video_width.map(f64::from));
-    number("height", m.video_height.map(f64::from));
-    number("videocodecid", m.video_codec_id.map(f64::from));
-    number("framerate", m.video_frame_rate.map(f64::from));
-    number("videodatarate", m.video_bitrate_kbps.map(f64::from));
-    number("audiocodecid", m.audio_codec_id.map(f64::from));
-    number("audiodatarate", m.audio_bitrate_kbps.map(f64::from));
-    number("audiosamplerate", m.audio_sample_rate.map(f64::from));
-    number("audiochannels", m.audio_channels.map(f64::from));
-    if let Some(stereo) = m.audio_is_stereo {
-        props.push(("stereo".into(), Amf0Value::Boolean(stereo)));
-    }
-    if let Some(encoder) = &m.encoder {
-        props.push(("encoder".into(), Amf0Value::String(encoder.clone())));
-    }
-    props
 }
 
 /// Lets panics raised inside rml_rtmp's chunk deserializer reach the guard's `catch_unwind`

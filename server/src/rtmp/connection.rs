@@ -8,17 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bookmygig_api::{AccountId, GigId};
-use bookmygig_media::amf0::{self, Amf0Value};
 use bookmygig_media::flv::TagKind;
 use bookmygig_media::gop::MediaTag;
-use bookmygig_media::metadata::StreamFacts;
 use bookmygig_store::GigState;
 use bytes::Bytes;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::sessions::{
-    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult, StreamMetadata,
+    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
 };
-use rml_rtmp::time::RtmpTimestamp;
 use time::OffsetDateTime;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -27,6 +24,7 @@ use tokio::sync::watch;
 
 use super::RtmpContext;
 use super::guard::{ChunkGuard, GuardError};
+use super::media;
 use super::policy::{self, PlayRefusal, PublishGrant, PublishRefusal};
 use crate::access;
 use crate::cluster::registry::StreamClaim;
@@ -356,11 +354,7 @@ impl Connection {
                 Ok(Vec::new())
             }
             ServerSessionEvent::StreamMetadataChanged { metadata, .. } => {
-                let data = amf0::encode(&[
-                    Amf0Value::String("onMetaData".into()),
-                    Amf0Value::EcmaArray(metadata_properties(&metadata)),
-                ]);
-                self.publish(TagKind::Script, 0, Bytes::from(data))?;
+                self.publish(TagKind::Script, 0, media::on_metadata(&metadata))?;
                 Ok(Vec::new())
             }
             ServerSessionEvent::VideoDataReceived {
@@ -393,16 +387,16 @@ impl Connection {
                             .map_err(protocol)?;
                         let subscription = stream.subscribe();
                         let session = self.session()?;
-                        let metadata = facts_metadata(&stream.facts());
+                        let metadata = media::player_metadata(&stream.facts());
                         results.push(ServerSessionResult::OutboundResponse(
                             session
                                 .send_metadata(stream_id, &metadata)
                                 .map_err(protocol)?,
                         ));
                         for tag in subscription.start.iter().filter(|t| !t.metadata) {
-                            results.push(ServerSessionResult::OutboundResponse(media_packet(
-                                session, stream_id, tag,
-                            )?));
+                            results.push(ServerSessionResult::OutboundResponse(
+                                media::media_packet(session, stream_id, tag).map_err(packet)?,
+                            ));
                         }
                         tracing::info!(gig = %gig.id, account = %account, "RTMP viewer joined");
                         self.role = Role::Playing {
@@ -470,12 +464,12 @@ impl Connection {
         };
         let stream_id = *stream_id;
         let packet = if tag.metadata {
-            let metadata = facts_metadata(&feed.stream().facts());
+            let metadata = media::player_metadata(&feed.stream().facts());
             self.session()?
                 .send_metadata(stream_id, &metadata)
                 .map_err(protocol)?
         } else {
-            media_packet(self.session()?, stream_id, tag)?
+            media::media_packet(self.session()?, stream_id, tag).map_err(packet)?
         };
         writer.write_all(&packet.bytes).await?;
         LiveMetrics::add(
@@ -585,69 +579,6 @@ fn protocol(error: rml_rtmp::sessions::ServerSessionError) -> Closed {
     Closed::Protocol(error.to_string())
 }
 
-fn media_packet(
-    session: &mut ServerSession,
-    stream_id: u32,
-    tag: &MediaTag,
-) -> Result<rml_rtmp::chunk_io::Packet, Closed> {
-    let timestamp = RtmpTimestamp::new(tag.timestamp_ms);
-    let droppable = tag.droppable();
-    match tag.kind {
-        TagKind::Video => {
-            session.send_video_data(stream_id, tag.payload.clone(), timestamp, droppable)
-        }
-        TagKind::Audio => {
-            session.send_audio_data(stream_id, tag.payload.clone(), timestamp, droppable)
-        }
-        TagKind::Script => return Err(Closed::Protocol("script tag as media".into())),
-    }
-    .map_err(protocol)
-}
-
-/// The `onMetaData` properties of what a publisher announced.
-fn metadata_properties(m: &StreamMetadata) -> Vec<(String, Amf0Value)> {
-    let mut props = Vec::new();
-    let mut number = |name: &str, value: Option<f64>| {
-        if let Some(v) = value {
-            props.push((name.to_owned(), Amf0Value::Number(v)));
-        }
-    };
-    number("width", m.video_width.map(f64::from));
-    number("height", m.video_height.map(f64::from));
-    number("videocodecid", m.video_codec_id.map(f64::from));
-    number("framerate", m.video_frame_rate.map(f64::from));
-    number("videodatarate", m.video_bitrate_kbps.map(f64::from));
-    number("audiocodecid", m.audio_codec_id.map(f64::from));
-    number("audiodatarate", m.audio_bitrate_kbps.map(f64::from));
-    number("audiosamplerate", m.audio_sample_rate.map(f64::from));
-    number("audiochannels", m.audio_channels.map(f64::from));
-    if let Some(stereo) = m.audio_is_stereo {
-        props.push(("stereo".into(), Amf0Value::Boolean(stereo)));
-    }
-    if let Some(encoder) = &m.encoder {
-        props.push(("encoder".into(), Amf0Value::String(encoder.clone())));
-    }
-    props
-}
-
-/// rml_rtmp's metadata for RTMP players, from what the media says about itself.
-fn facts_metadata(facts: &StreamFacts) -> StreamMetadata {
-    let mut m = StreamMetadata::new();
-    m.video_width = facts.width;
-    m.video_height = facts.height;
-    m.video_frame_rate = facts.fps.map(|f| f as f32);
-    m.video_codec_id = match facts.video_codec.as_deref() {
-        Some("h264") => Some(7),
-        _ => None,
-    };
-    m.audio_codec_id = match facts.audio_codec.as_deref() {
-        Some("aac") => Some(10),
-        Some("mp3") => Some(2),
-        _ => None,
-    };
-    m.audio_sample_rate = facts.audio_sample_rate;
-    m.audio_channels = facts.audio_channels.map(u32::from);
-    m.video_bitrate_kbps = facts.video_kbps.map(|k| k as u32);
-    m.audio_bitrate_kbps = facts.audio_kbps.map(|k| k as u32);
-    m
+fn packet(error: media::MediaPacketError) -> Closed {
+    Closed::Protocol(error.to_string())
 }

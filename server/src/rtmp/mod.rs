@@ -10,6 +10,7 @@
 pub mod connection;
 pub mod guard;
 pub mod listener;
+pub mod media;
 pub mod policy;
 
 use std::sync::Arc;
