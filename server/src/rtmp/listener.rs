@@ -113,7 +113,8 @@ impl AddressCounts {
     }
 
     /// Connections open from `address`.
-    pub fn held(&self, address: IpAddr) -> usize {
+    #[cfg(test)]
+    fn held(&self, address: IpAddr) -> usize {
         let open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         open.get(&address).copied().unwrap_or(0)
     }

@@ -30,13 +30,18 @@ impl Logs {
 
     /// Waits for a line containing every one of `needles`, and returns it.
     pub async fn await_line(&self, needles: &[&str]) -> String {
+        self.await_line_within(needles, PATIENCE).await
+    }
+
+    /// Waits up to `patience` for a line containing every one of `needles`, and returns it.
+    pub async fn await_line_within(&self, needles: &[&str], patience: Duration) -> String {
         let find = || {
             let text = String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned();
             text.lines()
                 .find(|line| needles.iter().all(|n| line.contains(n)))
                 .map(str::to_owned)
         };
-        tokio::time::timeout(PATIENCE, async {
+        tokio::time::timeout(patience, async {
             let mut tick = tokio::time::interval(Duration::from_millis(20));
             loop {
                 tick.tick().await;

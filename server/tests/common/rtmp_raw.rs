@@ -76,3 +76,94 @@ pub async fn assert_closed_by_server(socket: &mut TcpStream) {
     .await
     .expect("the server closes the connection");
 }
+
+/// An RTMP player that asks to play `url` (`rtmp://HOST:PORT/live/{gig}?token=…`) with rml_rtmp's
+/// client session on a socket with a small receive buffer, and then never reads again: the
+/// server's writes to it stall once the small window and the server's send buffer are full.
+/// Returns the socket (its local address names it in the server's log) once the play request
+/// is accepted.
+#[allow(dead_code)] // Not every test binary that includes `common` plays RTMP.
+pub async fn stalled_rtmp_player(url: &str) -> TcpStream {
+    use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
+    use rml_rtmp::sessions::{
+        ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult,
+    };
+
+    let rest = url.strip_prefix("rtmp://").expect("an rtmp:// URL");
+    let (address, path) = rest.split_once('/').expect("a path");
+    let stream_key = path.strip_prefix("live/").expect("the live app");
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    // Before connecting, so that the window we advertise is small from the start.
+    socket.set_recv_buffer_size(4096).expect("SO_RCVBUF");
+    let mut socket = socket
+        .connect(address.parse().expect("HOST:PORT"))
+        .await
+        .expect("connect");
+
+    let mut handshake = Handshake::new(PeerType::Client);
+    let c0c1 = handshake.generate_outbound_p0_and_p1().expect("C0+C1");
+    socket.write_all(&c0c1).await.expect("C0+C1");
+    let mut buffer = vec![0u8; 64 * 1024];
+    let leftover = loop {
+        let read = socket.read(&mut buffer).await.expect("handshake");
+        assert!(read > 0, "the server hung up during the handshake");
+        match handshake.process_bytes(&buffer[..read]).expect("handshake") {
+            HandshakeProcessResult::InProgress { response_bytes } => {
+                socket.write_all(&response_bytes).await.expect("C2");
+            }
+            HandshakeProcessResult::Completed {
+                response_bytes,
+                remaining_bytes,
+            } => {
+                socket.write_all(&response_bytes).await.expect("C2");
+                break remaining_bytes;
+            }
+        }
+    };
+
+    let (mut session, _) = ClientSession::new(ClientSessionConfig::new()).expect("session");
+    let connect = session
+        .request_connection("live".into())
+        .expect("connect request");
+    let ClientSessionResult::OutboundResponse(packet) = connect else {
+        panic!("connect is a packet");
+    };
+    socket.write_all(&packet.bytes).await.expect("connect");
+    let mut input = leftover;
+    tokio::time::timeout(PATIENCE, async {
+        loop {
+            for result in session.handle_input(&input).expect("server messages") {
+                match result {
+                    ClientSessionResult::OutboundResponse(packet) => {
+                        socket.write_all(&packet.bytes).await.expect("reply");
+                    }
+                    ClientSessionResult::RaisedEvent(
+                        ClientSessionEvent::ConnectionRequestAccepted,
+                    ) => {
+                        let play = session
+                            .request_playback(stream_key.to_owned())
+                            .expect("play request");
+                        let ClientSessionResult::OutboundResponse(packet) = play else {
+                            panic!("play is a packet");
+                        };
+                        socket.write_all(&packet.bytes).await.expect("play");
+                    }
+                    // rml_rtmp's client asks for a stream first and plays once it has one.
+                    ClientSessionResult::RaisedEvent(
+                        ClientSessionEvent::PlaybackRequestAccepted,
+                    ) => return,
+                    _ => {}
+                }
+            }
+            let read = socket.read(&mut buffer).await.expect("connect answer");
+            assert!(
+                read > 0,
+                "the server hung up before accepting the connection"
+            );
+            input = buffer[..read].to_vec();
+        }
+    })
+    .await
+    .expect("the server accepts the play request in time");
+    socket
+}
