@@ -423,69 +423,107 @@ async fn openapi_document_describes_every_endpoint() {
 
     // The limits in the schemas are the ones the server enforces.
     use bookmygig_api::limits;
+    use serde_json::{Value, json};
     let schemas = &doc["components"]["schemas"];
-    let field = |schema: &str, name: &str| schemas[schema]["properties"][name].clone();
-    assert_eq!(
-        field("NewAccount", "handle")["pattern"],
-        limits::HANDLE_PATTERN
-    );
-    assert_eq!(
-        field("NewAccount", "handle")["maxLength"],
-        limits::HANDLE_MAX
-    );
-    assert_eq!(
-        field("NewAccount", "display_name")["pattern"],
-        limits::LINE_PATTERN
-    );
-    assert_eq!(
-        field("NewAccount", "display_name")["maxLength"],
-        limits::DISPLAY_NAME_MAX
-    );
-    assert_eq!(
-        field("NewAccount", "password")["minLength"],
-        limits::PASSWORD_MIN
-    );
-    assert_eq!(
-        field("NewAccount", "password")["maxLength"],
-        limits::PASSWORD_MAX
-    );
+    let mut expected: Vec<(&str, &str, &str, Value)> = vec![
+        (
+            "NewAccount",
+            "handle",
+            "pattern",
+            json!(limits::HANDLE_PATTERN),
+        ),
+        (
+            "NewAccount",
+            "handle",
+            "maxLength",
+            json!(limits::HANDLE_MAX),
+        ),
+        (
+            "NewAccount",
+            "display_name",
+            "pattern",
+            json!(limits::LINE_PATTERN),
+        ),
+        (
+            "NewAccount",
+            "display_name",
+            "maxLength",
+            json!(limits::DISPLAY_NAME_MAX),
+        ),
+        (
+            "NewAccount",
+            "password",
+            "minLength",
+            json!(limits::PASSWORD_MIN),
+        ),
+        (
+            "NewAccount",
+            "password",
+            "maxLength",
+            json!(limits::PASSWORD_MAX),
+        ),
+        ("TopUp", "amount", "minimum", json!(1)),
+        (
+            "TopUp",
+            "amount",
+            "maximum",
+            json!(limits::TOPUP_MAX.micros()),
+        ),
+    ];
     for schema in ["NewGig", "GigPatch"] {
-        assert_eq!(
-            field(schema, "creator_name")["maxLength"],
-            limits::CREATOR_NAME_MAX
-        );
-        assert_eq!(field(schema, "title")["maxLength"], limits::TITLE_MAX);
-        assert_eq!(
-            field(schema, "description")["maxLength"],
-            limits::DESCRIPTION_MAX
-        );
-        assert_eq!(
-            field(schema, "description")["pattern"],
-            limits::DESCRIPTION_PATTERN
-        );
-        assert_eq!(
-            field(schema, "payment_pointer")["maxLength"],
-            limits::PAYMENT_POINTER_MAX
-        );
-        assert_eq!(
-            field(schema, "payment_pointer")["pattern"],
-            limits::PAYMENT_POINTER_PATTERN
-        );
-        assert_eq!(
-            field(schema, "price")["maximum"],
-            limits::PRICE_MAX.micros()
-        );
-        assert_eq!(
-            field(schema, "micropayment_rate")["maximum"],
-            limits::MICROPAYMENT_RATE_MAX.micros()
-        );
-        assert_eq!(field(schema, "capacity")["maximum"], limits::CAPACITY_MAX);
+        expected.extend([
+            (
+                schema,
+                "creator_name",
+                "maxLength",
+                json!(limits::CREATOR_NAME_MAX),
+            ),
+            (schema, "title", "maxLength", json!(limits::TITLE_MAX)),
+            (
+                schema,
+                "description",
+                "maxLength",
+                json!(limits::DESCRIPTION_MAX),
+            ),
+            (
+                schema,
+                "description",
+                "pattern",
+                json!(limits::DESCRIPTION_PATTERN),
+            ),
+            (
+                schema,
+                "payment_pointer",
+                "maxLength",
+                json!(limits::PAYMENT_POINTER_MAX),
+            ),
+            (
+                schema,
+                "payment_pointer",
+                "pattern",
+                json!(limits::PAYMENT_POINTER_PATTERN),
+            ),
+            (
+                schema,
+                "price",
+                "maximum",
+                json!(limits::PRICE_MAX.micros()),
+            ),
+            (
+                schema,
+                "micropayment_rate",
+                "maximum",
+                json!(limits::MICROPAYMENT_RATE_MAX.micros()),
+            ),
+            (schema, "capacity", "maximum", json!(limits::CAPACITY_MAX)),
+        ]);
     }
-    assert_eq!(field("TopUp", "amount")["minimum"], 1);
-    assert_eq!(
-        field("TopUp", "amount")["maximum"],
-        limits::TOPUP_MAX.micros()
-    );
+    for (schema, field, keyword, value) in expected {
+        assert_eq!(
+            schemas[schema]["properties"][field][keyword], value,
+            "{schema}.{field} {keyword}"
+        );
+    }
     let parameter = |path: &str, method: &str, name: &str| {
         doc["paths"][path][method]["parameters"]
             .as_array()
@@ -495,26 +533,50 @@ async fn openapi_document_describes_every_endpoint() {
             .expect("parameter")["schema"]
             .clone()
     };
-    assert_eq!(
-        parameter("/api/v1/gigs", "get", "limit")["maximum"],
-        limits::PAGE_LIMIT_MAX
-    );
-    assert_eq!(
-        parameter("/api/v1/gigs", "get", "q")["maxLength"],
-        limits::SEARCH_MAX
-    );
-    assert_eq!(
-        parameter("/api/v1/gigs", "get", "cursor")["pattern"],
-        limits::GIG_CURSOR_PATTERN
-    );
-    assert_eq!(
-        parameter("/api/v1/wallet", "get", "cursor")["pattern"],
-        limits::WALLET_CURSOR_PATTERN
-    );
-    assert_eq!(
-        parameter("/api/v1/gigs/{id}/tickets", "post", "Idempotency-Key")["pattern"],
-        limits::IDEMPOTENCY_KEY_PATTERN
-    );
+    let expected = [
+        (
+            "/api/v1/gigs",
+            "get",
+            "limit",
+            "maximum",
+            json!(limits::PAGE_LIMIT_MAX),
+        ),
+        (
+            "/api/v1/gigs",
+            "get",
+            "q",
+            "maxLength",
+            json!(limits::SEARCH_MAX),
+        ),
+        (
+            "/api/v1/gigs",
+            "get",
+            "cursor",
+            "pattern",
+            json!(limits::GIG_CURSOR_PATTERN),
+        ),
+        (
+            "/api/v1/wallet",
+            "get",
+            "cursor",
+            "pattern",
+            json!(limits::WALLET_CURSOR_PATTERN),
+        ),
+        (
+            "/api/v1/gigs/{id}/tickets",
+            "post",
+            "Idempotency-Key",
+            "pattern",
+            json!(limits::IDEMPOTENCY_KEY_PATTERN),
+        ),
+    ];
+    for (path, method, name, keyword, value) in expected {
+        assert_eq!(
+            parameter(path, method, name)[keyword],
+            value,
+            "{method} {path} {name} {keyword}"
+        );
+    }
 }
 
 /// One bad request: what is sent and the problem it must get.

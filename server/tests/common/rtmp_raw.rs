@@ -27,17 +27,23 @@ pub async fn rtmp_connect(server: &TestServer) -> TcpStream {
 pub async fn rtmp_handshake(socket: &mut TcpStream) {
     let mut c0c1 = vec![0u8; 1 + HANDSHAKE_PACKET];
     c0c1[0] = 3;
-    socket.write_all(&c0c1).await.expect("C0+C1");
-    let mut answer = vec![0u8; 1 + 2 * HANDSHAKE_PACKET];
-    tokio::time::timeout(PATIENCE, socket.read_exact(&mut answer))
-        .await
-        .expect("S0+S1+S2 in time")
-        .expect("S0+S1+S2");
+    let answer = send_c0c1(socket, &c0c1).await;
     assert_eq!(answer[0], 3, "S0");
     socket
         .write_all(&answer[1..=HANDSHAKE_PACKET])
         .await
         .expect("C2");
+}
+
+/// Sends `c0c1` and returns the server's S0+S1+S2.
+pub async fn send_c0c1(socket: &mut TcpStream, c0c1: &[u8]) -> Vec<u8> {
+    socket.write_all(c0c1).await.expect("C0+C1");
+    let mut answer = vec![0u8; 1 + 2 * HANDSHAKE_PACKET];
+    tokio::time::timeout(PATIENCE, socket.read_exact(&mut answer))
+        .await
+        .expect("S0+S1+S2 in time")
+        .expect("S0+S1+S2");
+    answer
 }
 
 /// A type-0 chunk header (basic header for chunk streams 2 to 63): timestamp 0, a message of
