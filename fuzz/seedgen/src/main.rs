@@ -24,6 +24,8 @@ use rml_rtmp::sessions::{
 };
 use rml_rtmp::time::RtmpTimestamp;
 use sha2::Sha256;
+use tungstenite::protocol::frame::FrameHeader;
+use tungstenite::protocol::frame::coding::OpCode;
 
 /// Largest seed kept from a capture: enough for connect, publish, metadata, the sequence
 /// headers and the first frames.
@@ -344,39 +346,29 @@ fn media_seeds() -> Result<(), Error> {
 
 /// A masked client frame (as every client must send).
 fn client_frame(fin: bool, opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mask = [0x37, 0xFA, 0x21, 0x3D];
-    let mut out = vec![(u8::from(fin) << 7) | opcode];
-    match payload.len() {
-        n @ 0..=125 => out.push(0x80 | n as u8),
-        n @ 126..=0xFFFF => {
-            out.push(0x80 | 126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(0x80 | 127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
-    }
-    out.extend_from_slice(&mask);
-    out.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
-    out
+    frame(fin, opcode, Some([0x37, 0xFA, 0x21, 0x3D]), payload)
 }
 
 /// An unmasked server frame.
 fn server_frame(opcode: u8, payload: &[u8]) -> Vec<u8> {
-    let mut out = vec![0x80 | opcode];
-    match payload.len() {
-        n @ 0..=125 => out.push(n as u8),
-        n @ 126..=0xFFFF => {
-            out.push(126);
-            out.extend_from_slice(&(n as u16).to_be_bytes());
-        }
-        n => {
-            out.push(127);
-            out.extend_from_slice(&(n as u64).to_be_bytes());
-        }
+    frame(true, opcode, None, payload)
+}
+
+/// A WebSocket frame, its header written by tungstenite's own codec.
+fn frame(fin: bool, opcode: u8, mask: Option<[u8; 4]>, payload: &[u8]) -> Vec<u8> {
+    let header = FrameHeader {
+        is_final: fin,
+        opcode: OpCode::from(opcode),
+        mask,
+        ..FrameHeader::default()
+    };
+    let mut out = Vec::new();
+    // Writing into a Vec cannot fail, so neither can the header's formatting.
+    let _ = header.format(payload.len() as u64, &mut out);
+    match mask {
+        Some(mask) => out.extend(payload.iter().zip(mask.iter().cycle()).map(|(b, m)| b ^ m)),
+        None => out.extend_from_slice(payload),
     }
-    out.extend_from_slice(payload);
     out
 }
 
