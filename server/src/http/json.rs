@@ -107,23 +107,21 @@ fn short(message: &str) -> String {
 /// The problem a failed parse is: a validation problem naming the field for data errors, an
 /// invalid-JSON problem for syntax errors.
 fn problem(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
-    {
-        let path = error.path().to_string();
-        let inner = error.into_inner();
-        let message = short(&inner.to_string());
-        match inner.classify() {
-            serde_json::error::Category::Data => {
-                let field = field_name(&path, &message);
-                ApiError::Validation {
-                    field,
-                    detail: message,
-                }
+    let path = error.path().to_string();
+    let inner = error.into_inner();
+    let message = short(&inner.to_string());
+    match inner.classify() {
+        serde_json::error::Category::Data => {
+            let field = field_name(&path, &message);
+            ApiError::Validation {
+                field,
+                detail: message,
             }
-            _ => ApiError::InvalidJson {
-                detail: format!("the body is not valid JSON: {message}"),
-                field: None,
-            },
         }
+        _ => ApiError::InvalidJson {
+            detail: format!("the body is not valid JSON: {message}"),
+            field: None,
+        },
     }
 }
 
