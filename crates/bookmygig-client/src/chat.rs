@@ -213,6 +213,35 @@ mod tests {
         assert!(chat_url("ftp://x", gig).is_err());
     }
 
+    /// A server that sends a 2 MiB text frame: the client refuses it at its 1 MiB ceiling
+    /// instead of buffering it (tungstenite's defaults would take 16 MiB frames).
+    #[tokio::test]
+    async fn a_frame_over_the_ceiling_from_the_server_is_refused() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("ws://{}/chat", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            let (tcp, _) = listener.accept().await.unwrap();
+            let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+            let huge = format!(
+                r#"{{"type":"presence","count":1,"x":"{}"}}"#,
+                "a".repeat(2 << 20)
+            );
+            let _ = ws.send(Message::text(huge)).await;
+            let _ = ws
+                .send(Message::text(r#"{"type":"presence","count":2}"#))
+                .await;
+        });
+        let mut socket = ChatSocket::connect(&url, None).await.unwrap();
+        let refused = socket.recv().await;
+        assert!(
+            matches!(
+                refused,
+                Some(Err(ChatError::Transport(tungstenite::Error::Capacity(_))))
+            ),
+            "{refused:?}"
+        );
+    }
+
     #[tokio::test]
     async fn any_frame_from_the_server_counts_as_hearing_from_it() {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
