@@ -231,7 +231,7 @@ where
     ending
 }
 
-/// How the reader parses a client's frames: reads of [`READ_BUFFER_BYTES`], messages and
+/// How the reader parses a client's frames: reads of `READ_BUFFER_BYTES`, messages and
 /// frames of at most [`CHAT_FRAME_MAX_BYTES`]. Public for the `ws_frames` fuzz target.
 pub fn frame_config() -> WebSocketConfig {
     WebSocketConfig::default()
