@@ -91,6 +91,18 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_RTMP_MAX_CONNECTIONS_PER_IP", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rtmp_max_connections_per_ip: u32,
 
+    /// Proxies (addresses or CIDR blocks, comma-separated) whose `X-Forwarded-For` is believed:
+    /// behind a load balancer every connection comes from its address, so per-IP limits need
+    /// the client's address it forwards. Empty: the peer's address is the client's.
+    #[arg(long, env = "BOOKMYGIG_TRUSTED_PROXIES", value_delimiter = ',', value_parser = parse_proxy)]
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+
+    /// Lifts the per-IP and per-account rate limits (sign-up, sign-in, per-IP connection
+    /// caps) for benchmarks and load tests run from one machine. Parser, size and memory
+    /// ceilings stay. Never in production: the server says so loudly at start-up.
+    #[arg(long, env = "BOOKMYGIG_NO_RATE_LIMITS")]
+    pub no_rate_limits: bool,
+
     /// 64 hex digits signing playback URLs. When absent: shared through Redis by every node in
     /// Redis mode; random on the embedded store (URLs then last until the server restarts).
     #[arg(long, env = "BOOKMYGIG_PLAYBACK_SECRET", hide_env_values = true, value_parser = parse_secret)]
@@ -161,6 +173,16 @@ fn parse_secret(text: &str) -> Result<PlaybackSecret, String> {
         .try_into()
         .map_err(|_| "expected 64 hex digits".to_string())?;
     Ok(PlaybackSecret(bytes))
+}
+
+/// An address (`10.0.0.7`) or a CIDR block (`10.0.0.0/8`).
+fn parse_proxy(text: &str) -> Result<ipnet::IpNet, String> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>()
+        .or_else(|_| text.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+        .map_err(|_| {
+            format!("`{text}` is neither an IP address nor a CIDR block such as 10.0.0.0/8")
+        })
 }
 
 fn parse_dollars(text: &str) -> Result<Money, String> {

@@ -113,6 +113,8 @@ pub fn settings(config: &Config, http_addr: SocketAddr, rtmp_addr: SocketAddr) -
         ticket_commission_bps: config.ticket_commission,
         default_micropayment_rate: config.micropayment_rate,
         session_ttl: SESSION_TTL,
+        trusted_proxies: config.trusted_proxies.clone(),
+        rate_limits: !config.no_rate_limits,
     }
 }
 
@@ -276,6 +278,12 @@ pub async fn serve(
         store = store.backend_name(),
         "bookmygig-server listening"
     );
+    if config.no_rate_limits {
+        tracing::warn!(
+            "--no-rate-limits: per-IP and per-account rate limits are OFF (sign-up, sign-in, \
+             per-IP connection caps); for benchmarks and load tests only, never in production"
+        );
+    }
     let rtmp = tokio::spawn(rtmp::listener::serve(
         listeners.rtmp,
         rtmp_context,

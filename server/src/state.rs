@@ -32,6 +32,10 @@ pub struct Settings {
     pub default_micropayment_rate: Money,
     /// How long a session lasts.
     pub session_ttl: Duration,
+    /// Proxies whose `X-Forwarded-For` names the client (see [`crate::http::client_ip`]).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// Whether per-IP and per-account rate limits apply (`--no-rate-limits` turns them off).
+    pub rate_limits: bool,
 }
 
 /// Shared by every handler.

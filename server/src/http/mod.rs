@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod chat;
+pub mod client_ip;
 pub mod deadline;
 pub mod earnings;
 pub mod gigs;

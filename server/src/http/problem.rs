@@ -59,6 +59,19 @@ pub enum ApiError {
         /// The field at fault, when one is.
         field: Option<&'static str>,
     },
+    /// The client asked too often (sign-in attempts, sign-ups, connections); it may retry
+    /// after `retry_after_secs`, sent as `Retry-After`.
+    #[error("{code}: {detail}")]
+    TooManyRequests {
+        /// The problem code (`too-many-attempts`, `too-many-sign-ups`, …).
+        code: &'static str,
+        /// Short title of that code.
+        title: &'static str,
+        /// What happened and when to try again, for a person.
+        detail: String,
+        /// Whole seconds until a retry can succeed (at least 1).
+        retry_after_secs: u64,
+    },
     /// A wallet cannot pay.
     #[error("insufficient funds: {0}")]
     InsufficientFunds(String),
@@ -181,6 +194,18 @@ impl ApiError {
                 detail.clone(),
                 field.map(str::to_owned),
             ),
+            ApiError::TooManyRequests {
+                code,
+                title,
+                detail,
+                ..
+            } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                code,
+                title,
+                detail.clone(),
+                None,
+            ),
             ApiError::InsufficientFunds(detail) => (
                 StatusCode::PAYMENT_REQUIRED,
                 "insufficient-funds",
@@ -247,6 +272,14 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Internal(cause) => {
                 response.extensions_mut().insert(InternalCause(cause));
+            }
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => {
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after_secs.max(1)),
+                );
             }
             ApiError::Unavailable(cause) | ApiError::StreamUnavailable(cause) => {
                 response
@@ -348,6 +381,16 @@ pub mod responses {
     #[derive(utoipa::ToResponse)]
     #[response(content_type = "application/problem+json")]
     pub struct UpgradeRequired(pub Problem);
+
+    /// Too many requests of this kind from this client or for this account (`type` says
+    /// which: `too-many-attempts`, `too-many-sign-ups`, `too-many-requests`): retry after the
+    /// `Retry-After` seconds.
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        content_type = "application/problem+json",
+        headers(("Retry-After" = u32, description = "seconds to wait before retrying"))
+    )]
+    pub struct TooManyRequests(pub Problem);
 
     /// `internal`: a bug on our side; it was logged. Nothing was written half-way.
     #[derive(utoipa::ToResponse)]
