@@ -24,6 +24,7 @@ pub mod forms;
 pub mod http;
 pub mod live;
 pub mod money;
+pub mod net;
 pub mod password;
 pub mod playback;
 pub mod rtmp;
@@ -287,10 +288,10 @@ pub async fn serve(
     let rtmp = tokio::spawn(rtmp::listener::serve(
         listeners.rtmp,
         rtmp_context,
-        rtmp::listener::Caps {
+        net::admission::Admission::new(net::admission::Caps {
             total: config.rtmp_max_connections as usize,
-            per_ip: config.rtmp_max_connections_per_ip as usize,
-        },
+            per_ip: (!config.no_rate_limits).then_some(config.rtmp_max_connections_per_ip as usize),
+        }),
         stopping.clone(),
     ));
     let mut http_stopping = stopping.clone();

@@ -1,0 +1,3 @@
+//! What every listener needs below HTTP and RTMP: connection ceilings ([`admission`]).
+
+pub mod admission;
