@@ -18,6 +18,40 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_HTTP", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
 
+    /// Address of the private listener for Prometheus metrics (`GET /metrics`); keep it off
+    /// the public network.
+    #[arg(long, env = "BOOKMYGIG_METRICS_ADDR", default_value = "127.0.0.1:9464")]
+    pub metrics_addr: SocketAddr,
+
+    /// Address of the private listener other nodes relay live streams from
+    /// (`/internal/v1/…`, Redis mode); the nodes must reach it, the public need not.
+    #[arg(
+        long,
+        env = "BOOKMYGIG_INTERNAL_ADDR",
+        default_value = "127.0.0.1:8081"
+    )]
+    pub internal_addr: SocketAddr,
+
+    /// Seconds a client has to send a request's complete headers, from the connection's
+    /// start or from the previous response (so also the keep-alive idle limit).
+    #[arg(long, env = "BOOKMYGIG_HTTP_HEADER_TIMEOUT", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
+    pub http_header_timeout: u64,
+
+    /// Seconds an API request may take before it is answered 503 `deadline-exceeded`
+    /// (streams — FLV, chat, server-sent events — are not bounded by it).
+    #[arg(long, env = "BOOKMYGIG_HTTP_REQUEST_TIMEOUT", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub http_request_timeout: u64,
+
+    /// Most HTTP connections (WebSockets and streams included) served at once; over it, a
+    /// new connection gets a 503 and is closed.
+    #[arg(long, env = "BOOKMYGIG_HTTP_MAX_CONNECTIONS", default_value_t = 8_192, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub http_max_connections: u32,
+
+    /// Most HTTP connections one client address may hold at once; over it, a new one gets a
+    /// 429 and is closed. Connections from `--trusted-proxies` are not counted per address.
+    #[arg(long, env = "BOOKMYGIG_HTTP_MAX_CONNECTIONS_PER_IP", default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub http_max_connections_per_ip: u32,
+
     /// Address for RTMP ingest and play.
     #[arg(long, env = "BOOKMYGIG_RTMP", default_value = "127.0.0.1:1935")]
     pub rtmp: SocketAddr,
@@ -34,8 +68,8 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Base URL the other nodes of a cluster reach this node's HTTP side at (Redis mode);
-    /// defaults to --public-url. Relayed streams are pulled from it.
+    /// Base URL the other nodes of a cluster reach this node's internal listener at (Redis
+    /// mode); defaults to http://<--internal-addr>. Relayed streams are pulled from it.
     #[arg(long, env = "BOOKMYGIG_ADVERTISE_URL")]
     pub advertise_url: Option<String>,
 
@@ -91,6 +125,13 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_RTMP_MAX_CONNECTIONS_PER_IP", default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub rtmp_max_connections_per_ip: u32,
 
+    /// Most streams (HTTP-FLV and RTMP play together) one account plays of one gig at once:
+    /// the devices one ticket serves. Over it, the next play is refused with 409
+    /// `too-many-streams` (RTMP: `NetStream.Play.Failed`). Counted across nodes in Redis mode;
+    /// the gig's creator counts too. `--no-rate-limits` lifts it.
+    #[arg(long, env = "BOOKMYGIG_MAX_STREAMS_PER_TICKET", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    pub max_streams_per_ticket: u32,
+
     /// Proxies (addresses or CIDR blocks, comma-separated) whose `X-Forwarded-For` is believed:
     /// behind a load balancer every connection comes from its address, so per-IP limits need
     /// the client's address it forwards. Empty: the peer's address is the client's.
@@ -114,11 +155,12 @@ pub struct Config {
 }
 
 impl Config {
-    /// The base URL other nodes reach this one at, without a trailing slash.
-    pub fn advertise_url(&self, bound_http: SocketAddr) -> String {
+    /// The base URL other nodes reach this one's internal listener at, without a trailing
+    /// slash.
+    pub fn advertise_url(&self, bound_internal: SocketAddr) -> String {
         match &self.advertise_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
-            None => self.public_url(bound_http),
+            None => format!("http://{bound_internal}"),
         }
     }
 

@@ -41,7 +41,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use chat::ChatRooms;
-use http::deadline::DeadlineListener;
 use live::StreamHub;
 use playback::PlaybackKey;
 use rtmp::RtmpContext;
@@ -56,6 +55,8 @@ const CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// A response write that makes no progress for this long fails (a viewer that stopped reading).
 const WRITE_STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
+/// Most connections each private listener (metrics, internal) serves at once.
+const PRIVATE_MAX_CONNECTIONS: usize = 1_024;
 /// How long shutdown waits for in-flight HTTP requests.
 const HTTP_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -115,6 +116,7 @@ pub fn settings(config: &Config, http_addr: SocketAddr, rtmp_addr: SocketAddr) -
         default_micropayment_rate: config.micropayment_rate,
         session_ttl: SESSION_TTL,
         trusted_proxies: config.trusted_proxies.clone(),
+        request_timeout: std::time::Duration::from_secs(config.http_request_timeout),
         rate_limits: !config.no_rate_limits,
     }
 }
@@ -125,6 +127,10 @@ pub struct Listeners {
     pub http: TcpListener,
     /// RTMP ingest and play.
     pub rtmp: TcpListener,
+    /// Private: Prometheus metrics.
+    pub metrics: TcpListener,
+    /// Private: other nodes' stream relays.
+    pub internal: TcpListener,
 }
 
 impl Listeners {
@@ -136,6 +142,22 @@ impl Listeners {
         Ok(Listeners {
             http: TcpListener::bind(config.http).await?,
             rtmp: TcpListener::bind(config.rtmp).await?,
+            metrics: TcpListener::bind(config.metrics_addr).await?,
+            internal: TcpListener::bind(config.internal_addr).await?,
+        })
+    }
+
+    /// Binds all four on free loopback ports (tests, several servers on one machine).
+    ///
+    /// # Errors
+    /// When the ports cannot be bound.
+    pub async fn loopback() -> Result<Self, ServerError> {
+        let any = || TcpListener::bind("127.0.0.1:0");
+        Ok(Listeners {
+            http: any().await?,
+            rtmp: any().await?,
+            metrics: any().await?,
+            internal: any().await?,
         })
     }
 }
@@ -153,6 +175,8 @@ pub async fn serve(
 ) -> Result<(), ServerError> {
     let http_addr = listeners.http.local_addr()?;
     let rtmp_addr = listeners.rtmp.local_addr()?;
+    let metrics_addr = listeners.metrics.local_addr()?;
+    let internal_addr = listeners.internal.local_addr()?;
     if store.backend_name() == "embedded" {
         let orphaned = live::recovery::mark_orphaned_streams_offline(store.as_ref()).await?;
         if orphaned > 0 {
@@ -162,7 +186,9 @@ pub async fn serve(
     let (stop, stopping) = watch::channel(false);
     let hub = StreamHub::new();
     let cluster = match &config.redis_url {
-        Some(url) => Some(cluster::Cluster::join(&url.0, &config.advertise_url(http_addr)).await?),
+        Some(url) => {
+            Some(cluster::Cluster::join(&url.0, &config.advertise_url(internal_addr)).await?)
+        }
         None => None,
     };
     let playback_key = match (&config.playback_secret, &cluster) {
@@ -246,6 +272,21 @@ pub async fn serve(
             let _ = meter_stopping.await;
         },
     ));
+    // A ticket plays on at most --max-streams-per-ticket devices; Redis mode counts across
+    // the nodes. --no-rate-limits lifts it (load generators share one playback URL).
+    let stream_seats = live::seats::StreamSeats::new(
+        match &cluster {
+            Some(cluster) => {
+                cluster::stream_seats::RedisSeats::start(Arc::clone(cluster), stopping.clone())
+            }
+            None => live::seats::LocalSeats::new(),
+        },
+        if config.no_rate_limits {
+            u32::MAX
+        } else {
+            config.max_streams_per_ticket
+        },
+    );
     let state = AppState {
         meter: Arc::clone(&meter),
         chat: Arc::clone(&chat),
@@ -256,6 +297,7 @@ pub async fn serve(
         playback_key: playback_key.clone(),
         cluster: cluster.clone(),
         relays: relays.clone(),
+        stream_seats: Arc::clone(&stream_seats),
         shutdown: stopping.clone(),
     };
     let rtmp_context = RtmpContext {
@@ -270,10 +312,13 @@ pub async fn serve(
         idle_timeout: std::time::Duration::from_secs(config.rtmp_idle_timeout),
         setup_timeout: std::time::Duration::from_secs(config.rtmp_setup_timeout),
         relays,
+        stream_seats,
     };
     tracing::info!(
         http = %http_addr,
         rtmp = %rtmp_addr,
+        metrics = %metrics_addr,
+        internal = %internal_addr,
         public_url = %state.settings.public_url,
         node = ?cluster.as_ref().map(|cluster| cluster.node()),
         store = store.backend_name(),
@@ -282,7 +327,8 @@ pub async fn serve(
     if config.no_rate_limits {
         tracing::warn!(
             "--no-rate-limits: per-IP and per-account rate limits are OFF (sign-up, sign-in, \
-             per-IP connection caps); for benchmarks and load tests only, never in production"
+             per-IP connection caps, streams per ticket); for benchmarks and load tests only, \
+             never in production"
         );
     }
     let rtmp = tokio::spawn(rtmp::listener::serve(
@@ -294,26 +340,58 @@ pub async fn serve(
         }),
         stopping.clone(),
     ));
-    let mut http_stopping = stopping.clone();
-    let listener = DeadlineListener::new(listeners.http, WRITE_STALL_LIMIT);
-    // Each request carries its connection's socket (`PeerSocket`) for the chat's direct writes.
-    let app = http::router(state).into_make_service_with_connect_info::<http::tcp::PeerSocket>();
-    let http = axum::serve(listener, app).with_graceful_shutdown(async move {
-        let _ = http_stopping.wait_for(|stopping| *stopping).await;
+    let http_limits = |admission| http::server::HttpLimits {
+        admission,
+        header_timeout: std::time::Duration::from_secs(config.http_header_timeout),
+        write_stall: WRITE_STALL_LIMIT,
+        trusted_proxies: config.trusted_proxies.clone(),
+    };
+    let public_admission = net::admission::Admission::new(net::admission::Caps {
+        total: config.http_max_connections as usize,
+        per_ip: (!config.no_rate_limits).then_some(config.http_max_connections_per_ip as usize),
     });
+    // The private listeners serve operators and other nodes: a small ceiling, none per address.
+    let private_admission = || {
+        net::admission::Admission::new(net::admission::Caps {
+            total: PRIVATE_MAX_CONNECTIONS,
+            per_ip: None,
+        })
+    };
+    let http = tokio::spawn(http::server::serve(
+        listeners.http,
+        http::router(state.clone()),
+        http_limits(public_admission.clone()),
+        stopping.clone(),
+    ));
+    let private = [
+        tokio::spawn(http::server::serve(
+            listeners.metrics,
+            http::metrics_router(state.clone()),
+            http_limits(private_admission()),
+            stopping.clone(),
+        )),
+        tokio::spawn(http::server::serve(
+            listeners.internal,
+            http::internal_router(state),
+            http_limits(private_admission()),
+            stopping.clone(),
+        )),
+    ];
     tokio::spawn(async move {
         shutdown.await;
         let _ = stop.send(true);
     });
-    // In-flight requests get a grace period once shutdown starts; then the server stops anyway.
-    let mut drain_stopping = stopping;
-    let drain_deadline = async move {
-        let _ = drain_stopping.wait_for(|stopping| *stopping).await;
-        tokio::time::sleep(HTTP_SHUTDOWN_GRACE).await;
-    };
-    tokio::select! {
-        served = http.into_future() => served?,
-        () = drain_deadline => tracing::warn!("HTTP connections still open at shutdown; closing them"),
+    // Once shutdown starts, in-flight requests get a grace period; then the server stops
+    // anyway.
+    let _ = http.await;
+    for listener in private {
+        let _ = listener.await;
+    }
+    if !public_admission.wait_until_empty(HTTP_SHUTDOWN_GRACE).await {
+        tracing::warn!(
+            open = public_admission.open(),
+            "HTTP connections still open at shutdown; closing them"
+        );
     }
     let _ = rtmp.await;
     let _ = chat_stream.await;

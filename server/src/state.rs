@@ -34,6 +34,8 @@ pub struct Settings {
     pub session_ttl: Duration,
     /// Proxies whose `X-Forwarded-For` names the client (see [`crate::http::client_ip`]).
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long an API request may take (`--http-request-timeout`).
+    pub request_timeout: std::time::Duration,
     /// Whether per-IP and per-account rate limits apply (`--no-rate-limits` turns them off).
     pub rate_limits: bool,
 }
@@ -59,6 +61,8 @@ pub struct AppState {
     pub cluster: Option<Arc<Cluster>>,
     /// Streams published on other nodes, relayed here (Redis mode); `None` on one node.
     pub relays: Option<Arc<Relays>>,
+    /// How many streams each account plays of each gig (`--max-streams-per-ticket`).
+    pub stream_seats: Arc<crate::live::seats::StreamSeats>,
     /// Turns true when the server stops, so endless responses (FLV) end too.
     pub shutdown: watch::Receiver<bool>,
 }

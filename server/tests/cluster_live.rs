@@ -82,7 +82,7 @@ async fn await_gig_status(node: &ServerProcess, gig: GigId, status: GigStatus, w
 
 /// A gauge from `node`'s /metrics (`name` with its labels), `None` when absent.
 async fn gauge(node: &ServerProcess, name: &str) -> Option<u64> {
-    let text = reqwest::get(format!("{}/metrics", node.base))
+    let text = reqwest::get(format!("{}/metrics", node.metrics_base))
         .await
         .ok()?
         .text()
@@ -362,8 +362,19 @@ async fn a_second_publisher_and_tokenless_relays_are_refused_and_a_lapsed_claim_
     // The internal endpoint wants a relay token: none, or a playback token, is refused; and
     // it is not in the public API document.
     let flv = show.viewer.playback_on(b, gig.id).await.flv_url;
-    let internal = format!("{}/internal/v1/live/{}.flv", a.base, gig.id);
+    let internal = format!("{}/internal/v1/live/{}.flv", a.internal_base, gig.id);
     let http = reqwest::Client::new();
+    // Neither the relay endpoint nor the metrics are on the public listener.
+    for private in [
+        format!("{}/internal/v1/live/{}.flv", a.base, gig.id),
+        format!("{}/metrics", a.base),
+    ] {
+        assert_eq!(
+            http.get(&private).send().await.unwrap().status(),
+            404,
+            "{private}"
+        );
+    }
     assert_eq!(http.get(&internal).send().await.unwrap().status(), 403);
     let playback_token = flv.split("token=").nth(1).unwrap();
     assert_eq!(

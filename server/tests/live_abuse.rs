@@ -253,7 +253,7 @@ async fn a_viewer_that_stops_reading_slows_no_other_viewer_and_costs_bounded_mem
 
 /// A counter or gauge from `GET /metrics`.
 async fn metric(server: &TestServer, name: &str) -> u64 {
-    let text = reqwest::get(format!("{}/metrics", server.base))
+    let text = reqwest::get(format!("{}/metrics", server.metrics_base))
         .await
         .expect("metrics")
         .text()

@@ -61,7 +61,16 @@ impl TestServer {
         let rtmp_port = rtmp.local_addr().expect("addr").port();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {
-            let listeners = bookmygig_server::Listeners { http, rtmp };
+            let listeners = bookmygig_server::Listeners {
+                http,
+                rtmp,
+                metrics: tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind"),
+                internal: tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("bind"),
+            };
             serve(config, store, listeners, async {
                 let _ = stopped.await;
             })

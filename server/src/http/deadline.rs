@@ -1,58 +1,19 @@
-//! `DeadlineListener`: the HTTP listener whose connections fail a write that has made no
-//! progress for a while. hyper stops polling a response body once the socket is full, so a
+//! `DeadlineIo`: an HTTP connection's I/O, whose writes fail after making no progress for a
+//! while. hyper stops polling a response body once the socket is full, so a
 //! viewer that stops reading an endless FLV stream would otherwise hold its connection, its
 //! place in the stream and the server's shutdown forever; with the deadline its connection
 //! errors out, the body is dropped and the viewer is gone.
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use std::sync::Arc;
-
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpListener;
 use tokio::time::Sleep;
 
-use super::tcp::SharedTcp;
-
-/// Accepts TCP connections wrapped in [`DeadlineIo`].
-pub struct DeadlineListener {
-    inner: TcpListener,
-    stall_limit: Duration,
-}
-
-impl DeadlineListener {
-    /// Wraps `inner`; a write stuck for `stall_limit` fails.
-    pub fn new(inner: TcpListener, stall_limit: Duration) -> Self {
-        DeadlineListener { inner, stall_limit }
-    }
-}
-
-impl axum::serve::Listener for DeadlineListener {
-    type Io = DeadlineIo<SharedTcp>;
-    type Addr = SocketAddr;
-
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        let (io, addr) = axum::serve::Listener::accept(&mut self.inner).await;
-        let _ = io.set_nodelay(true);
-        (
-            DeadlineIo {
-                inner: SharedTcp(Arc::new(io)),
-                stall_limit: self.stall_limit,
-                stalled: None,
-            },
-            addr,
-        )
-    }
-
-    fn local_addr(&self) -> io::Result<Self::Addr> {
-        self.inner.local_addr()
-    }
-}
+use crate::net::admission::Place;
 
 /// A stream whose writes fail after making no progress for the stall limit.
 pub struct DeadlineIo<T> {
@@ -60,9 +21,22 @@ pub struct DeadlineIo<T> {
     stall_limit: Duration,
     /// Armed while a write is pending; fires the deadline.
     stalled: Option<Pin<Box<Sleep>>>,
+    /// The connection's place under the listener's ceilings, held as long as the I/O lives
+    /// (a WebSocket upgrade carries it on).
+    _place: Option<Place>,
 }
 
 impl<T> DeadlineIo<T> {
+    /// Wraps `inner`, whose connection holds `place`; a write stuck for `stall_limit` fails.
+    pub fn new(inner: T, stall_limit: Duration, place: Place) -> Self {
+        DeadlineIo {
+            inner,
+            stall_limit,
+            stalled: None,
+            _place: Some(place),
+        }
+    }
+
     /// The stream inside.
     pub fn get_ref(&self) -> &T {
         &self.inner
@@ -149,6 +123,7 @@ mod tests {
             inner: writer,
             stall_limit: Duration::from_secs(15),
             stalled: None,
+            _place: None,
         };
         io.write_all(&[0u8; 16]).await.expect("fits the buffer");
         let error = io

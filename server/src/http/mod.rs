@@ -15,6 +15,7 @@ pub mod monetization;
 pub mod openapi;
 pub mod pricing;
 pub mod problem;
+pub mod server;
 pub mod tcp;
 pub mod tickets;
 pub mod wallet;
@@ -23,7 +24,7 @@ pub mod websocket;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse as _, Response};
 use axum::routing::{delete, get, post};
 use bookmygig_api::limits::BODY_MAX_BYTES;
 use tower_http::trace::TraceLayer;
@@ -43,7 +44,6 @@ pub fn router(state: AppState) -> Router {
         .route("/me/gigs", get(gigs::mine))
         .route("/me/tickets", get(tickets::mine))
         .route("/me/earnings", get(earnings::mine))
-        .route("/monetization", get(monetization::channel))
         .route("/pricing", get(pricing::show))
         .route("/gigs", get(gigs::list).post(gigs::create))
         .route(
@@ -57,11 +57,16 @@ pub fn router(state: AppState) -> Router {
         .route("/gigs/{id}/chat", get(chat::enter))
         .route("/wallet", get(wallet::show))
         .route("/wallet/topups", post(wallet::top_up))
-        .route("/openapi.json", get(openapi_json));
+        .route("/openapi.json", get(openapi_json))
+        .layer(middleware::from_fn_with_state(
+            state.settings.request_timeout,
+            request_deadline,
+        ))
+        // Server-sent events: endless, so outside the request deadline.
+        .route("/monetization", get(monetization::channel));
     Router::new()
         .nest(bookmygig_api::API_PREFIX, api)
         .route("/healthz", get(health::healthz))
-        .route("/metrics", get(live::metrics))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_internal_errors))
@@ -75,9 +80,38 @@ pub fn router(state: AppState) -> Router {
         // The FLV stream logs its own joins and ends: a request span entered on every poll of
         // an endless body costs the fan-out a few percent of its CPU.
         .route("/live/{file}", get(live::flv))
-        // Other nodes' relays (Redis mode); not in the OpenAPI document.
-        .route("/internal/v1/live/{file}", get(internal::relay_flv))
         .with_state(state)
+}
+
+/// The private metrics listener's routes (`--metrics-addr`): Prometheus text.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(live::metrics))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// The private internal listener's routes (`--internal-addr`): other nodes' relays (Redis
+/// mode); not in the OpenAPI document.
+pub fn internal_router(state: AppState) -> Router {
+    Router::new()
+        .route("/internal/v1/live/{file}", get(internal::relay_flv))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+/// Answers 503 `deadline-exceeded` for a request its handler has not answered within the
+/// deadline (`--http-request-timeout`); the handler is dropped at its next await. Every
+/// store write is one atomic step, and money steps are idempotent, so a retry is safe.
+async fn request_deadline(
+    axum::extract::State(limit): axum::extract::State<std::time::Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
+    match tokio::time::timeout(limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::DeadlineExceeded(limit.as_secs()).into_response(),
+    }
 }
 
 async fn openapi_json() -> ApiJson<utoipa::openapi::OpenApi> {

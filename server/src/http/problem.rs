@@ -82,6 +82,10 @@ pub enum ApiError {
     /// is told to retry shortly.
     #[error("storage unavailable: {0}")]
     Unavailable(String),
+    /// The handler did not answer within the request deadline (seconds); the client may
+    /// retry.
+    #[error("deadline exceeded after {0} s")]
+    DeadlineExceeded(u64),
     /// The node that holds a live stream cannot be reached to relay it (several nodes); the
     /// cause is logged, the viewer is told to retry shortly.
     #[error("stream unavailable: {0}")]
@@ -229,6 +233,16 @@ impl ApiError {
                     .into(),
                 None,
             ),
+            ApiError::DeadlineExceeded(seconds) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "deadline-exceeded",
+                "Deadline exceeded",
+                format!(
+                    "the server could not answer within {seconds} s; please retry in a few \
+                     seconds (a retry with the same Idempotency-Key is never charged twice)"
+                ),
+                None,
+            ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "storage-unavailable",
@@ -272,6 +286,11 @@ impl IntoResponse for ApiError {
         match self {
             ApiError::Internal(cause) => {
                 response.extensions_mut().insert(InternalCause(cause));
+            }
+            ApiError::DeadlineExceeded(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("2"));
             }
             ApiError::TooManyRequests {
                 retry_after_secs, ..
@@ -397,8 +416,9 @@ pub mod responses {
     #[response(content_type = "application/problem+json")]
     pub struct Internal(pub Problem);
 
-    /// `storage-unavailable` (the store cannot be reached) or, for live streams,
-    /// `stream-unavailable` (the node holding the stream cannot be reached): retry after the
+    /// `storage-unavailable` (the store cannot be reached), `deadline-exceeded` (no answer
+    /// within the request deadline) or, for live streams, `stream-unavailable` (the node
+    /// holding the stream cannot be reached): retry after the
     /// `Retry-After` seconds, with the same `Idempotency-Key` for money steps.
     #[derive(utoipa::ToResponse)]
     #[response(

@@ -12,12 +12,8 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
 
-use axum::extract::connect_info::Connected;
-use axum::serve::IncomingStream;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-
-use super::deadline::DeadlineListener;
 
 /// A TCP stream that can be shared: reads and writes need only `&TcpStream`.
 #[derive(Clone, Debug)]
@@ -98,16 +94,10 @@ impl AsyncWrite for SharedTcp {
     }
 }
 
-/// The TCP socket under an HTTP connection, in every request's extensions (axum's
-/// `ConnectInfo`), for handlers that take the connection over.
+/// The TCP socket under a plain HTTP connection, in every request's extensions (axum's
+/// `ConnectInfo`, put there by [`super::server`]), for handlers that take the connection over.
 #[derive(Clone, Debug)]
 pub struct PeerSocket(pub Arc<TcpStream>);
-
-impl Connected<IncomingStream<'_, DeadlineListener>> for PeerSocket {
-    fn connect_info(stream: IncomingStream<'_, DeadlineListener>) -> Self {
-        PeerSocket(Arc::clone(&stream.io().get_ref().0))
-    }
-}
 
 /// A loopback connection: the accepted side and the client side (tests of code that writes to
 /// a real socket).

@@ -37,6 +37,8 @@ pub enum Backend {
 pub struct TestServer {
     /// `http://127.0.0.1:PORT`.
     pub base: String,
+    /// `http://127.0.0.1:PORT` of its private metrics listener.
+    pub metrics_base: String,
     /// Where it accepts RTMP.
     pub rtmp_port: u16,
     /// The store it runs on, for audits.
@@ -75,22 +77,14 @@ impl TestServer {
         args.extend(extra.iter().map(|s| s.to_string()));
         let config = Config::try_parse_from(args).expect("valid flags");
         let store = open_store(&config).await.expect("store opens");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let rtmp = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let base = format!("http://{}", listener.local_addr().expect("addr"));
-        let rtmp_port = rtmp.local_addr().expect("addr").port();
+        let listeners = bookmygig_server::Listeners::loopback().await.expect("bind");
+        let base = format!("http://{}", listeners.http.local_addr().expect("addr"));
+        let metrics_base = format!("http://{}", listeners.metrics.local_addr().expect("addr"));
+        let rtmp_port = listeners.rtmp.local_addr().expect("addr").port();
         let (stop, stopped) = oneshot::channel::<()>();
         let task = tokio::spawn({
             let store = Arc::clone(&store);
             async move {
-                let listeners = bookmygig_server::Listeners {
-                    http: listener,
-                    rtmp,
-                };
                 serve(config, store, listeners, async {
                     let _ = stopped.await;
                 })
@@ -100,6 +94,7 @@ impl TestServer {
         });
         TestServer {
             base,
+            metrics_base,
             rtmp_port,
             store,
             stop: Some(stop),
@@ -199,6 +194,10 @@ pub struct ServerProcess {
     child: Child,
     /// `http://127.0.0.1:PORT` it reported.
     pub base: String,
+    /// `http://127.0.0.1:PORT` of its private metrics listener.
+    pub metrics_base: String,
+    /// `http://127.0.0.1:PORT` of its private internal listener (relays).
+    pub internal_base: String,
     /// `127.0.0.1:PORT` where it accepts RTMP.
     pub rtmp: String,
     log: Arc<Mutex<Vec<String>>>,
@@ -215,6 +214,11 @@ impl ServerProcess {
         }
         if !args.contains(&"--rtmp") && !env.iter().any(|(k, _)| *k == "BOOKMYGIG_RTMP") {
             command.args(["--rtmp", "127.0.0.1:0"]);
+        }
+        for flag in ["--metrics-addr", "--internal-addr"] {
+            if !args.contains(&flag) {
+                command.args([flag, "127.0.0.1:0"]);
+            }
         }
         command
             .args(args)
@@ -258,6 +262,8 @@ impl ServerProcess {
         ServerProcess {
             child,
             base: format!("http://{}", field("http=")),
+            metrics_base: format!("http://{}", field("metrics=")),
+            internal_base: format!("http://{}", field("internal=")),
             rtmp: field("rtmp="),
             log,
             log_closed,
