@@ -2,9 +2,10 @@
 //! HTTP-FLV, RTMP play and the periodic re-check of running sessions all ask here.
 
 use bookmygig_api::{AccountId, GigId, TicketStatus};
-use bookmygig_store::{GigRecord, Store, StoreResult};
+use bookmygig_store::{GigRecord, GigState, Store, StoreResult};
 
-/// Whether `account` may watch `gig` now.
+/// Whether `account` may watch `gig` now. Nobody watches (or chats in) a cancelled gig: its
+/// tickets are refunded, and its show will not happen.
 ///
 /// # Errors
 /// When the store cannot answer.
@@ -13,6 +14,9 @@ pub async fn may_watch(
     gig: &GigRecord,
     account: AccountId,
 ) -> StoreResult<bool> {
+    if gig.state == GigState::Cancelled {
+        return Ok(false);
+    }
     if gig.creator_id == account {
         return Ok(true);
     }

@@ -94,6 +94,8 @@ pub const TAG_OTHER: u8 = b'O';
 pub const TAG_BAN: u8 = b'X';
 /// Tag of an unban: the tag, the account id.
 pub const TAG_UNBAN: u8 = b'U';
+/// Tag of a cancellation: the tag alone.
+pub const TAG_CANCELLED: u8 = b'C';
 
 /// Length of a hyphenated UUID.
 const UUID_LEN: usize = 36;
@@ -109,6 +111,7 @@ pub fn encode(event: &RoomEvent) -> Vec<u8> {
         },
         RoomEvent::Ban(account) => return tagged(TAG_BAN, account, ""),
         RoomEvent::Unban(account) => return tagged(TAG_UNBAN, account, ""),
+        RoomEvent::Cancelled => return vec![TAG_CANCELLED],
     };
     let mut bytes = Vec::with_capacity(1 + body.len());
     bytes.push(tag);
@@ -146,6 +149,7 @@ pub fn decode(bytes: &[u8]) -> Option<RoomEvent> {
         TAG_OTHER => Some(frame(FrameKind::Other, text)),
         TAG_BAN => Some(RoomEvent::Ban(text.parse().ok()?)),
         TAG_UNBAN => Some(RoomEvent::Unban(text.parse().ok()?)),
+        TAG_CANCELLED if text.is_empty() => Some(RoomEvent::Cancelled),
         _ => None,
     }
 }
@@ -195,6 +199,10 @@ mod tests {
         assert!(
             matches!(round_trip(&RoomEvent::Unban(account)), RoomEvent::Unban(a) if a == account)
         );
+        assert!(matches!(
+            round_trip(&RoomEvent::Cancelled),
+            RoomEvent::Cancelled
+        ));
     }
 
     #[test]

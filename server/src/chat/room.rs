@@ -104,6 +104,8 @@ pub enum Kick {
     Banned,
     /// Its outbound queue overflowed.
     TooSlow,
+    /// The creator cancelled the gig (every ticket is refunded): the room closes for everyone.
+    Cancelled,
 }
 
 /// Refusal of a seat: the account already holds as many sockets as allowed.
@@ -169,6 +171,9 @@ struct RoomState {
     /// Banned while the room existed; the store is asked before every upgrade, this catches
     /// sockets that were already upgrading when the ban came.
     banned: HashSet<AccountId>,
+    /// The gig was cancelled while the room existed: nobody joins any more (as with bans,
+    /// this catches sockets that were upgrading when it happened).
+    cancelled: bool,
     /// Broadcasts waiting for the next [`ChatRoom::flush`]; `None`: delivered at once.
     pending: Option<Vec<Outbound>>,
     /// The last flush found nothing to send (a batched room): the next broadcast need not
@@ -300,6 +305,7 @@ impl ChatRoom {
                 seats: HashMap::new(),
                 people: HashMap::new(),
                 banned: HashSet::new(),
+                cancelled: false,
                 pending: batched.then(Vec::new),
                 quiet: true,
             }),
@@ -349,7 +355,8 @@ impl ChatRoom {
     /// `presence` comes back through the bus), its own outbox, and held frames as asked.
     ///
     /// # Errors
-    /// [`Kick::Banned`] when the account was banned while the socket was upgrading.
+    /// [`Kick::Banned`] when the account was banned while the socket was upgrading;
+    /// [`Kick::Cancelled`] when the gig was cancelled meanwhile.
     pub fn join_with(
         &self,
         account: AccountId,
@@ -357,6 +364,9 @@ impl ChatRoom {
         joining: Joining,
     ) -> Result<Membership, Kick> {
         let mut state = self.state();
+        if state.cancelled {
+            return Err(Kick::Cancelled);
+        }
         if state.banned.contains(&account) {
             return Err(Kick::Banned);
         }
@@ -500,6 +510,28 @@ impl ChatRoom {
             .collect();
         for id in theirs {
             state.drop_member(id, Some(Kick::Banned));
+        }
+    }
+
+    /// Closes the room of a cancelled gig: every member gets `offline` (a `stream` message: the
+    /// show is over, whether or not its publisher has been cut yet), then is let go with
+    /// [`Kick::Cancelled`], and nobody joins any more. (No `leave` or `presence` goes out:
+    /// everyone is leaving.)
+    pub fn cancel(&self, offline: &Outbound) {
+        let mut state = self.state();
+        state.cancelled = true;
+        let now = Instant::now();
+        let everyone: Vec<MemberId> = state.members.keys().copied().collect();
+        for id in everyone {
+            if let Some(member) = state.members.get_mut(&id) {
+                // Written before the close frame; one that cannot take it goes all the same.
+                let _ = member.send(std::slice::from_ref(offline), now);
+            }
+            // The frames announcing departures would only go to members about to go too.
+            let _ = state.remove_member(id, Some(Kick::Cancelled));
+        }
+        if let Some(pending) = &mut state.pending {
+            pending.clear();
         }
     }
 

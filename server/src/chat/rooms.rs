@@ -39,6 +39,9 @@ pub enum RoomEvent {
     Ban(AccountId),
     /// The creator lifted the ban.
     Unban(AccountId),
+    /// The creator cancelled the gig and every ticket was refunded: close every socket (with a
+    /// reason the client shows) and let nobody in any more.
+    Cancelled,
 }
 
 /// The chat rooms of this node.
@@ -178,8 +181,8 @@ impl ChatRooms {
     }
 
     /// Hands a room-wide event to everyone in the gig's room, on every node in a cluster. The
-    /// seam where nodes meet: every `message`, `deleted`, `stream`, ban and unban goes through
-    /// here.
+    /// seam where nodes meet: every `message`, `deleted`, `stream`, ban, unban and cancellation
+    /// goes through here.
     ///
     /// # Errors
     /// In a cluster, when the bus could not take the event (nobody received it).
@@ -218,6 +221,9 @@ impl ChatRooms {
             }
             RoomEvent::Ban(account) => room.set_banned(account, true),
             RoomEvent::Unban(account) => room.set_banned(account, false),
+            RoomEvent::Cancelled => {
+                room.cancel(&Outbound::new(&ServerMessage::Stream(offline(gig))));
+            }
         }
     }
 

@@ -18,7 +18,7 @@ use bookmygig_api::{
     AccountId, ChatErrorCode, ChatMessage, ChatUser, ClientMessage, GigId, MessageId, Money,
     ServerMessage, StreamStatus,
 };
-use bookmygig_store::{AccountRecord, ChatRecord, LedgerAccount, Store};
+use bookmygig_store::{AccountRecord, ChatRecord, GigState, LedgerAccount, Store};
 use bytes::Bytes;
 use futures::StreamExt as _;
 use time::OffsetDateTime;
@@ -107,6 +107,10 @@ impl Ending {
             Ending::ClientClosed | Ending::SocketFailed => return None,
             Ending::Kicked(Kick::Banned) => (code::POLICY, "banned from this chat by the host"),
             Ending::Kicked(Kick::TooSlow) => (code::POLICY, "too slow to keep up with the room"),
+            Ending::Kicked(Kick::Cancelled) => (
+                code::POLICY,
+                "the host cancelled this gig; tickets are refunded",
+            ),
             Ending::TooBig => (code::TOO_BIG, "frames are limited to 4 KiB"),
             Ending::ProtocolError => (code::PROTOCOL_ERROR, "frames must follow RFC 6455"),
             Ending::Silent => (code::POLICY, "nothing heard for 60 seconds"),
@@ -157,6 +161,16 @@ where
     {
         tracing::error!(gig = %ctx.gig, "chat arrival could not be announced");
         return close(&mut write, Ending::Unavailable).await;
+    }
+    // A cancellation stored after the upgrade's check, but published before this node
+    // listened (or before the room existed), is caught here.
+    match ctx.store.gig(ctx.gig).await {
+        Ok(Some(gig)) if gig.state != GigState::Cancelled => {}
+        Ok(_) => return close(&mut write, Ending::Kicked(Kick::Cancelled)).await,
+        Err(e) => {
+            tracing::error!(gig = %ctx.gig, error = %e, "cannot read the gig");
+            return close(&mut write, Ending::Unavailable).await;
+        }
     }
     // A ban stored on another node after the upgrade's check, but published before this node
     // listened, is caught here.

@@ -12,6 +12,7 @@ pub mod sweeper;
 pub mod chat_bus;
 pub mod chat_presence;
 pub mod chat_rate;
+pub mod stream_seats;
 pub mod watch_lease;
 
 use std::fmt;

@@ -18,6 +18,7 @@ use super::websocket::{NotWebSocket, WebSocketRequest};
 use crate::access;
 use crate::chat::session::{self, SessionContext};
 use crate::state::AppState;
+use bookmygig_store::{GigState, StoreError};
 
 /// Enters a gig's chat: a WebSocket of JSON text frames (see docs/api.md).
 #[utoipa::path(get, path = "/api/v1/gigs/{id}/chat", tag = "chat",
@@ -34,6 +35,9 @@ pub async fn enter(
 ) -> Result<Response, ApiError> {
     let gig = load(&state, gig_id(&id)?).await?;
     let account = auth.account;
+    if gig.state == GigState::Cancelled {
+        return Err(StoreError::GigClosed.into());
+    }
     if !access::may_watch(state.store.as_ref(), &gig, account.id).await? {
         return Err(ApiError::Forbidden(format!(
             "only ticket holders and the creator enter this chat; buy a ticket first: \

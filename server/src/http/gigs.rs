@@ -21,6 +21,7 @@ use super::json::ApiJson;
 use super::problem::ApiError;
 use super::problem::responses as problems;
 use crate::catalogue::Lookup;
+use crate::chat::RoomEvent;
 use crate::forms;
 use crate::secret;
 use crate::state::{AppState, Settings};
@@ -331,7 +332,9 @@ pub async fn update(
     Ok(ApiJson(view(&updated, &state.settings, now, true)))
 }
 
-/// Cancel a gig: every ticket is refunded in full from the creator's wallet.
+/// Cancel a gig: every ticket is refunded in full from the creator's wallet. A live publisher
+/// is cut within a second (its FLV and RTMP viewers see the stream end), and every chat socket
+/// closes with a reason, on every node.
 #[utoipa::path(delete, path = "/api/v1/gigs/{id}", tag = "gigs", params(("id" = GigId, Path)),
     responses((status = 200, body = Gig), (status = 401, response = problems::Unauthorized), (status = 402, response = problems::PaymentRequired), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 409, response = problems::Conflict), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
@@ -367,10 +370,17 @@ pub async fn cancel(
     };
     state.catalogue.invalidate();
     tracing::info!(gig = %gig.id, "gig cancelled");
+    // The publisher notices by itself (it re-checks the store, `rtmp::policy::still_may_publish`);
+    // the chat is told, so its sockets close at once on every node. A socket that misses this
+    // (still upgrading) is refused when it joins.
+    if let Err(error) = state.chat.publish(gig.id, RoomEvent::Cancelled).await {
+        tracing::warn!(gig = %gig.id, %error, "the chat did not hear of the cancellation");
+    }
     Ok(ApiJson(view(&cancelled, &state.settings, now, true)))
 }
 
-/// Replace the stream key; the old one stops working at once.
+/// Replace the stream key; the old one stops working at once, and a publisher using it is cut
+/// within a second.
 #[utoipa::path(post, path = "/api/v1/gigs/{id}/stream-key", tag = "gigs", params(("id" = GigId, Path)),
     responses((status = 200, body = StreamKeyInfo), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]

@@ -14,7 +14,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bookmygig_api::{AccountId, GigId, Playback, StreamStatus};
 use bookmygig_media::flv;
-use bookmygig_store::Store;
+use bookmygig_store::{GigState, Store, StoreError};
 use bytes::Bytes;
 use time::OffsetDateTime;
 use tokio::sync::watch;
@@ -27,6 +27,7 @@ use super::problem::responses as problems;
 use crate::access;
 use crate::cluster::relay::RelayError;
 use crate::live::metrics::StreamMetrics;
+use crate::live::seats::{SeatRefusal, StreamSeat};
 use crate::live::stream::{Segment, Subscription};
 use crate::live::{LiveMetrics, ViewerFeed};
 use crate::money::WatchGuard;
@@ -40,9 +41,11 @@ const COALESCE_SEGMENTS: usize = 16;
 /// How often a running FLV viewer's right to watch is checked again.
 const ACCESS_RECHECK: Duration = Duration::from_secs(3);
 
-/// Signed URLs to watch a gig (ticket holders and the creator).
+/// Signed URLs to watch a gig (ticket holders and the creator; not once it is cancelled). The
+/// URLs are bound to the signed-in account: whoever plays them watches as that account, on at
+/// most `--max-streams-per-ticket` devices at once.
 #[utoipa::path(post, path = "/api/v1/gigs/{id}/playback", tag = "live", params(("id" = GigId, Path)),
-    responses((status = 200, body = Playback), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+    responses((status = 200, body = Playback), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 409, response = problems::Conflict), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn playback(
     State(state): State<AppState>,
@@ -50,6 +53,9 @@ pub async fn playback(
     Path(id): Path<String>,
 ) -> Result<ApiJson<Playback>, ApiError> {
     let gig = load(&state, gig_id(&id)?).await?;
+    if gig.state == GigState::Cancelled {
+        return Err(StoreError::GigClosed.into());
+    }
     if !access::may_watch(state.store.as_ref(), &gig, auth.account.id).await? {
         return Err(ApiError::Forbidden(
             "buy a ticket first: POST /api/v1/gigs/{id}/tickets".into(),
@@ -122,6 +128,13 @@ fn offline_status(gig: GigId) -> StreamStatus {
 }
 
 /// `GET /live/{gig_id}.flv?token=…`: the live stream as HTTP-FLV, for players such as mpv.
+/// The token (from the playback API) names the account that watches; each account plays a gig
+/// on at most `--max-streams-per-ticket` devices at once (409 `too-many-streams` past it).
+#[utoipa::path(get, path = "/live/{file}", tag = "live",
+    params(("file" = String, Path, description = "`{gig_id}.flv`"),
+        ("token" = String, Query, description = "the playback token of `flv_url` from `POST /api/v1/gigs/{id}/playback`")),
+    responses((status = 200, content_type = "video/x-flv", body = FlvBytes, description = "the live stream, endless while the gig is on air"),
+        (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 409, response = problems::Conflict), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)))]
 pub async fn flv(
     State(state): State<AppState>,
     Path(file): Path<String>,
@@ -151,6 +164,11 @@ pub async fn flv(
             RelayError::Origin(cause) => ApiError::StreamUnavailable(cause),
         })?
         .ok_or_else(|| ApiError::NotFound("this gig is not live right now".into()))?;
+    let seat = state
+        .stream_seats
+        .take(grant.account_id, gig_id)
+        .await
+        .map_err(seat_refused)?;
     tracing::info!(gig = %gig_id, account = %grant.account_id, "FLV viewer joined");
     let viewer = ViewerCheck {
         store: Arc::clone(&state.store),
@@ -160,6 +178,7 @@ pub async fn flv(
             ACCESS_RECHECK,
         ),
         _watching: state.meter.watch(grant.account_id, &gig),
+        _seat: seat,
     };
     Ok(flv_response(
         &state,
@@ -168,6 +187,22 @@ pub async fn flv(
         Some(viewer),
     ))
 }
+
+/// The bytes of an HTTP-FLV stream, as the OpenAPI document describes them (binary).
+pub struct FlvBytes;
+
+impl utoipa::PartialSchema for FlvBytes {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .format(Some(utoipa::openapi::schema::SchemaFormat::KnownFormat(
+                utoipa::openapi::schema::KnownFormat::Binary,
+            )))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for FlvBytes {}
 
 /// An endless HTTP-FLV response: the file header, `subscription`'s start sequence, then its
 /// feed. `viewer`, when given, is re-checked and metered while the response lives.
@@ -225,6 +260,25 @@ pub(super) struct ViewerCheck {
     recheck: tokio::time::Interval,
     /// Accrues micropayments while the body lives; a disconnect drops it and settles.
     _watching: WatchGuard,
+    /// One of the account's `--max-streams-per-ticket`, given back when the body goes.
+    _seat: StreamSeat,
+}
+
+/// The problem for a stream refused a seat: 409 `too-many-streams` naming the limit, or 503
+/// when the count could not be read.
+pub fn seat_refused(refusal: SeatRefusal) -> ApiError {
+    match refusal {
+        SeatRefusal::TooMany { max } => ApiError::Conflict {
+            code: "too-many-streams",
+            title: "Too many streams",
+            detail: format!(
+                "this ticket already plays on {max} devices at once, the most allowed; \
+                 stop one of them, then try again"
+            ),
+            field: None,
+        },
+        SeatRefusal::Unavailable(cause) => ApiError::Unavailable(cause.to_string()),
+    }
 }
 
 /// The state of one FLV response body.

@@ -375,7 +375,7 @@ pub mod responses {
 
     /// A conflict with the current state; `type` says which (`handle-taken`, `sold-out`,
     /// `already-holder`, `own-gig`, `gig-closed`, `idempotency-key-reused`,
-    /// `capacity-below-sold`, `too-many-connections`).
+    /// `capacity-below-sold`, `too-many-connections`, `too-many-streams`).
     #[derive(utoipa::ToResponse)]
     #[response(content_type = "application/problem+json")]
     pub struct Conflict(pub Problem);

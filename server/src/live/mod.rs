@@ -2,12 +2,14 @@
 //! on air; publishers push tags into it and every viewer reads them through a
 //! [`feed::ViewerFeed`], which never slows the publisher or the other viewers. In Redis mode a
 //! stream published on another node is fed into this hub by a relay (see
-//! [`crate::cluster::relay`]), so the same fan-out serves it.
+//! [`crate::cluster::relay`]), so the same fan-out serves it. [`seats`] bounds how many streams
+//! one account plays of one gig at once.
 
 pub mod feed;
 pub mod hub;
 pub mod metrics;
 pub mod recovery;
+pub mod seats;
 pub mod stream;
 
 pub use feed::{FeedEnd, ViewerFeed};

@@ -10,7 +10,7 @@ use std::time::Duration;
 use bookmygig_api::{AccountId, GigId};
 use bookmygig_media::flv::TagKind;
 use bookmygig_media::gop::MediaTag;
-use bookmygig_store::GigState;
+use bookmygig_store::{GigState, TokenHash};
 use bytes::Bytes;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::sessions::{
@@ -25,9 +25,10 @@ use tokio::sync::watch;
 use super::RtmpContext;
 use super::guard::{ChunkGuard, GuardError};
 use super::media;
-use super::policy::{self, PlayRefusal, PublishGrant, PublishRefusal};
+use super::policy::{self, PlayGrant, PlayRefusal, PublishGrant, PublishRefusal};
 use crate::access;
 use crate::cluster::registry::StreamClaim;
+use crate::live::seats::StreamSeat;
 use crate::live::{FeedEnd, LiveMetrics, Publisher, ViewerFeed};
 use crate::money::WatchGuard;
 
@@ -35,6 +36,11 @@ use crate::money::WatchGuard;
 pub const MAX_CHUNK_SIZE: u32 = 1 << 20;
 /// How often a player's right to watch is checked again (a refunded ticket ends playback).
 const ACCESS_RECHECK: Duration = Duration::from_secs(3);
+/// How often a publisher's right to publish is checked again against the store (see
+/// [`policy::still_may_publish`] for why a re-check rather than a message): a rotated key, a
+/// cancelled gig or a closed window cuts the publisher within this plus one store read, well
+/// inside the 2 s the creator is promised.
+pub const PUBLISH_RECHECK: Duration = Duration::from_millis(500);
 /// How long a player may send nothing at all.
 const PLAYER_SILENCE: Duration = Duration::from_secs(3_600);
 /// How long one write to a peer may take before the peer is let go (a player that stopped
@@ -64,6 +70,8 @@ enum Closed {
     UnknownApp(String),
     #[error("publish refused: {0}")]
     PublishRefused(PublishRefusal),
+    #[error("publishing no longer allowed: {0}")]
+    PublishRevoked(PublishRefusal),
     #[error("play refused: {0}")]
     PlayRefused(PlayRefusal),
     #[error("viewer fell behind and was dropped")]
@@ -83,6 +91,8 @@ enum Role {
     /// Sending a gig's media.
     Publishing {
         gig: GigId,
+        /// Hash of the key the publisher used: a rotation changes the gig's.
+        key_hash: TokenHash,
         publisher: Publisher,
         /// The gig's claim across the cluster (Redis mode).
         claim: Option<StreamClaim>,
@@ -95,6 +105,8 @@ enum Role {
         feed: ViewerFeed,
         /// Accrues micropayments while the viewer plays; dropped with the role.
         _watching: WatchGuard,
+        /// One of the account's `--max-streams-per-ticket`; given back with the role.
+        _seat: StreamSeat,
     },
 }
 
@@ -205,8 +217,12 @@ impl Connection {
 
         let mut recheck = tokio::time::interval(ACCESS_RECHECK);
         recheck.tick().await;
+        let mut publish_recheck = tokio::time::interval(PUBLISH_RECHECK);
+        publish_recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        publish_recheck.tick().await;
         loop {
             let playing = matches!(self.role, Role::Playing { .. });
+            let publishing = matches!(self.role, Role::Publishing { .. });
             let idle_role = matches!(self.role, Role::Idle);
             tokio::select! {
                 read = tokio::time::timeout(if playing { PLAYER_SILENCE } else { idle }, reader.read(&mut buffer)) => {
@@ -233,6 +249,7 @@ impl Connection {
                     }
                 }
                 _ = recheck.tick(), if playing => self.recheck_access().await?,
+                _ = publish_recheck.tick(), if publishing => self.recheck_publishing().await?,
             }
         }
     }
@@ -333,6 +350,7 @@ impl Connection {
                         self.guard.allow_media();
                         self.role = Role::Publishing {
                             gig: gig.id,
+                            key_hash: gig.stream_key_hash,
                             publisher,
                             claim,
                         };
@@ -380,7 +398,12 @@ impl Connection {
                 }
                 let now = OffsetDateTime::now_utc();
                 match policy::authorize_play(&self.context, &stream_key, now).await {
-                    Ok((gig, account, stream)) => {
+                    Ok(PlayGrant {
+                        gig,
+                        account,
+                        stream,
+                        seat,
+                    }) => {
                         let mut results = self
                             .session()?
                             .accept_request(request_id)
@@ -405,6 +428,7 @@ impl Connection {
                             stream_id,
                             feed: subscription.feed,
                             _watching: self.context.meter.watch(account, &gig),
+                            _seat: seat,
                         };
                         Ok(results)
                     }
@@ -503,11 +527,23 @@ impl Connection {
         }
     }
 
+    /// Cuts a publisher whose key was rotated, whose gig was cancelled or whose window closed.
+    async fn recheck_publishing(&mut self) -> Result<(), Closed> {
+        let Role::Publishing { gig, key_hash, .. } = &self.role else {
+            return Ok(());
+        };
+        let now = OffsetDateTime::now_utc();
+        policy::still_may_publish(&self.context, *gig, key_hash, now)
+            .await
+            .map_err(Closed::PublishRevoked)
+    }
+
     async fn stop_publishing(&mut self) {
         if let Role::Publishing {
             gig,
             publisher,
             claim,
+            ..
         } = std::mem::replace(&mut self.role, Role::Idle)
         {
             drop(publisher);

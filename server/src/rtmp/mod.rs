@@ -42,4 +42,6 @@ pub struct RtmpContext {
     /// Redis mode: the stream registry (one publisher per gig across nodes) and the relays
     /// that serve gigs published elsewhere. `None` on one node.
     pub relays: Option<Arc<Relays>>,
+    /// How many streams each account plays of each gig (`--max-streams-per-ticket`).
+    pub stream_seats: Arc<crate::live::seats::StreamSeats>,
 }

@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use bookmygig_api::{AccountId, GigId};
-use bookmygig_store::{GigRecord, GigState, StoreError};
+use bookmygig_store::{GigRecord, GigState, StoreError, TokenHash};
 use time::{Duration, OffsetDateTime};
 
 use super::RtmpContext;
 use crate::access;
 use crate::cluster::registry::{RegistryError, StreamClaim};
+use crate::live::seats::{SeatRefusal, StreamSeat};
 use crate::live::{LiveStream, Publisher};
 use crate::playback::TokenError;
 use crate::secret;
@@ -47,6 +48,12 @@ pub enum PublishRefusal {
     /// Someone is publishing it already.
     #[error("gig {0} already has a publisher")]
     AlreadyLive(GigId),
+    /// The creator replaced the stream key this publisher used.
+    #[error("the stream key of gig {0} was replaced")]
+    KeyRotated(GigId),
+    /// The gig is gone from the store.
+    #[error("gig {0} no longer exists")]
+    Gone(GigId),
     /// The store failed.
     #[error("storage unavailable: {0}")]
     Store(#[from] StoreError),
@@ -70,7 +77,8 @@ impl PublishRefusal {
 /// claim in the stream registry.
 #[derive(Debug)]
 pub struct PublishGrant {
-    /// The gig being published.
+    /// The gig being published (with the hash of the key that opened it, which
+    /// [`still_may_publish`] compares).
     pub gig: GigRecord,
     /// The slot in this node's hub.
     pub publisher: Publisher,
@@ -99,7 +107,7 @@ pub async fn authorize_publish(
     if gig.state == GigState::Cancelled {
         return Err(PublishRefusal::Cancelled(gig.id));
     }
-    if now > gig.details.ends_at + context.window.late {
+    if past_window(&gig, context.window, now) {
         return Err(PublishRefusal::Ended(gig.id));
     }
     let opens_at = gig.details.starts_at - context.window.early;
@@ -128,6 +136,53 @@ pub async fn authorize_publish(
     })
 }
 
+/// Whether `now` is past the end of `gig`'s publish window.
+fn past_window(gig: &GigRecord, window: PublishWindow, now: OffsetDateTime) -> bool {
+    now > gig.details.ends_at + window.late
+}
+
+/// Whether a running publisher of `gig`, who was let in with the key hashed as `key_hash`, may
+/// go on publishing at `now`: the key is still the gig's (not rotated), the gig is not
+/// cancelled, and its publish window (as stored now, edits included) has not closed.
+///
+/// The publishing connection asks this every [`crate::rtmp::connection::PUBLISH_RECHECK`]
+/// against the store, rather than being told by whoever rotated, cancelled or edited. That one
+/// mechanism covers every way the right can end: the window closing is an event nobody
+/// announces, a change may be made on any node of a cluster (or by a node that dies right
+/// after writing it), and Redis pub/sub delivers at most once — while the store is the one
+/// place every node writes and every node reads, so a change is seen wherever the publisher
+/// is. It costs one gig read per live publisher per interval, and publishers are few.
+///
+/// A store that cannot answer does not cut a live show: the next check decides.
+///
+/// # Errors
+/// Why the publisher must go.
+pub async fn still_may_publish(
+    context: &RtmpContext,
+    gig: GigId,
+    key_hash: &TokenHash,
+    now: OffsetDateTime,
+) -> Result<(), PublishRefusal> {
+    let record = match context.store.gig(gig).await {
+        Ok(Some(record)) => record,
+        Ok(None) => return Err(PublishRefusal::Gone(gig)),
+        Err(error) => {
+            tracing::debug!(gig = %gig, %error, "publisher re-check postponed: store unavailable");
+            return Ok(());
+        }
+    };
+    if record.stream_key_hash != *key_hash {
+        return Err(PublishRefusal::KeyRotated(gig));
+    }
+    if record.state == GigState::Cancelled {
+        return Err(PublishRefusal::Cancelled(gig));
+    }
+    if past_window(&record, context.window, now) {
+        return Err(PublishRefusal::Ended(gig));
+    }
+    Ok(())
+}
+
 /// Why a play request was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum PlayRefusal {
@@ -146,6 +201,10 @@ pub enum PlayRefusal {
     /// The gig is published on another node that could not be relayed from.
     #[error("the stream is unavailable: {0}")]
     Unavailable(String),
+    /// The account plays this gig on as many devices as allowed, or the count could not be
+    /// read.
+    #[error("{0}")]
+    Seats(#[from] SeatRefusal),
     /// The store failed.
     #[error("storage unavailable: {0}")]
     Store(#[from] StoreError),
@@ -171,7 +230,21 @@ pub fn split_play_path(path: &str) -> (&str, Option<&str>) {
     (gig, token)
 }
 
-/// Checks a play request and returns the stream to read and who is watching.
+/// What an accepted play holds.
+#[derive(Debug)]
+pub struct PlayGrant {
+    /// The gig being watched.
+    pub gig: GigRecord,
+    /// Who watches (and pays): the account the token was signed for.
+    pub account: AccountId,
+    /// The stream to read.
+    pub stream: Arc<LiveStream>,
+    /// One of the account's places for this gig, held while it plays.
+    pub seat: StreamSeat,
+}
+
+/// Checks a play request and returns the stream to read, who is watching, and the seat the
+/// stream takes of the account's `--max-streams-per-ticket`.
 ///
 /// # Errors
 /// Why not.
@@ -179,7 +252,7 @@ pub async fn authorize_play(
     context: &RtmpContext,
     path: &str,
     now: OffsetDateTime,
-) -> Result<(GigRecord, AccountId, Arc<LiveStream>), PlayRefusal> {
+) -> Result<PlayGrant, PlayRefusal> {
     let (gig_text, token) = split_play_path(path);
     let gig_id: GigId = gig_text.parse().map_err(|_| PlayRefusal::BadPath)?;
     let grant = context.playback_key.verify(token, gig_id, now)?;
@@ -196,7 +269,13 @@ pub async fn authorize_play(
             .await
             .map_err(|e| PlayRefusal::Unavailable(e.to_string()))?
             .ok_or(PlayRefusal::NotLive)?;
-    Ok((gig, grant.account_id, stream))
+    let seat = context.stream_seats.take(grant.account_id, gig_id).await?;
+    Ok(PlayGrant {
+        gig,
+        account: grant.account_id,
+        stream,
+        seat,
+    })
 }
 
 #[cfg(test)]
