@@ -10,6 +10,9 @@ pub enum StoreError {
     /// The handle belongs to another account.
     #[error("handle already taken")]
     HandleTaken,
+    /// No such account.
+    #[error("account not found")]
+    AccountNotFound,
     /// No such gig.
     #[error("gig not found")]
     GigNotFound,

@@ -35,6 +35,19 @@ pub use record::{
 /// Result of every store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
+/// How long an idempotency key is remembered: a retry within this time is answered with the
+/// first outcome; [`Store::purge_expired`] (embedded) or a key TTL (Redis) forgets it after.
+pub const IDEMPOTENCY_TTL: time::Duration = time::Duration::hours(24);
+
+/// What one [`Store::purge_expired`] removed, for the log.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Purged {
+    /// Expired sessions (and their index entries) removed.
+    pub sessions: usize,
+    /// Idempotency records older than [`IDEMPOTENCY_TTL`] removed.
+    pub idempotency_records: usize,
+}
+
 /// Everything BookMyGig persists. Implementations are cheap to share (`Arc<dyn Store>`).
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -65,6 +78,28 @@ pub trait Store: Send + Sync + 'static {
 
     /// Revokes a session; revoking a missing one is not an error.
     async fn delete_session(&self, token_hash: &TokenHash) -> StoreResult<()>;
+
+    /// Revokes every session of `account` (sign out everywhere) and answers how many were
+    /// live. Sessions created afterwards are not affected.
+    async fn delete_sessions_of(&self, account: AccountId) -> StoreResult<usize>;
+
+    /// Replaces an account's password hash and revokes every session of the account except
+    /// `keep` (the one that asked), in one step; answers how many sessions were revoked.
+    ///
+    /// # Errors
+    /// [`StoreError::AccountNotFound`] when there is no such account; nothing is written.
+    async fn change_password(
+        &self,
+        account: AccountId,
+        password_hash: &str,
+        keep: &TokenHash,
+    ) -> StoreResult<usize>;
+
+    /// Removes what has expired at `now`: sessions past their `expires_at` and idempotency
+    /// records older than [`IDEMPOTENCY_TTL`], so neither grows without bound. The server
+    /// calls it periodically. Redis expires both by key TTLs, so there it only tidies the
+    /// per-account session indexes.
+    async fn purge_expired(&self, now: time::OffsetDateTime) -> StoreResult<Purged>;
 
     /// Registers a gig and books its listing fee (`listing_fee`, which must debit the creator)
     /// in one step.

@@ -255,6 +255,123 @@ mod stories {
         store.delete_session(&hash_of(9)).await.unwrap();
     }
 
+    fn session_of(who: AccountId, byte: u8, expires_at: OffsetDateTime) -> SessionRecord {
+        SessionRecord {
+            token_hash: hash_of(byte),
+            account_id: who,
+            created_at: now(),
+            expires_at,
+        }
+    }
+
+    pub async fn sign_out_everywhere_revokes_only_that_accounts_sessions(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        let carol = account(store, "carol").await;
+        let t = now();
+        let month = t + Duration::days(30);
+        for (who, byte) in [(bob, 1), (bob, 2), (carol, 3)] {
+            store
+                .create_session(&session_of(who, byte, month))
+                .await
+                .unwrap();
+        }
+        // A session revoked on its own is not counted again.
+        store.delete_session(&hash_of(2)).await.unwrap();
+        store
+            .create_session(&session_of(bob, 4, month))
+            .await
+            .unwrap();
+        assert_eq!(store.delete_sessions_of(bob).await.unwrap(), 2);
+        for byte in [1, 2, 4] {
+            assert_eq!(store.session(&hash_of(byte), t).await.unwrap(), None);
+        }
+        assert!(store.session(&hash_of(3), t).await.unwrap().is_some());
+        assert_eq!(store.delete_sessions_of(bob).await.unwrap(), 0);
+        // Signing in again afterwards works.
+        store
+            .create_session(&session_of(bob, 5, month))
+            .await
+            .unwrap();
+        assert!(store.session(&hash_of(5), t).await.unwrap().is_some());
+    }
+
+    pub async fn password_change_keeps_the_callers_session_and_revokes_the_rest(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        let carol = account(store, "carol").await;
+        let t = now();
+        let month = t + Duration::days(30);
+        for (who, byte) in [(bob, 1), (bob, 2), (bob, 3), (carol, 4)] {
+            store
+                .create_session(&session_of(who, byte, month))
+                .await
+                .unwrap();
+        }
+        let revoked = store
+            .change_password(bob, "$argon2id$new", &hash_of(2))
+            .await
+            .unwrap();
+        assert_eq!(revoked, 2);
+        assert!(store.session(&hash_of(2), t).await.unwrap().is_some());
+        for byte in [1, 3] {
+            assert_eq!(store.session(&hash_of(byte), t).await.unwrap(), None);
+        }
+        assert!(store.session(&hash_of(4), t).await.unwrap().is_some());
+        let record = store.account(bob).await.unwrap().unwrap();
+        assert_eq!(record.password_hash, "$argon2id$new");
+        assert_eq!(record.handle, "bob");
+        let by_handle = store.account_by_handle("bob").await.unwrap().unwrap();
+        assert_eq!(by_handle.password_hash, "$argon2id$new");
+        assert!(matches!(
+            store
+                .change_password(AccountId::new(), "$argon2id$x", &hash_of(9))
+                .await,
+            Err(StoreError::AccountNotFound)
+        ));
+    }
+
+    pub async fn purge_removes_expired_sessions_and_keeps_live_ones(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        let t = now();
+        store
+            .create_session(&session_of(bob, 1, t + Duration::days(30)))
+            .await
+            .unwrap();
+        store
+            .create_session(&session_of(bob, 2, t - Duration::seconds(1)))
+            .await
+            .unwrap();
+        store.purge_expired(now()).await.unwrap();
+        // Asked as of a time before it expired, the purged session is gone all the same.
+        let earlier = t - Duration::hours(1);
+        assert_eq!(store.session(&hash_of(2), earlier).await.unwrap(), None);
+        assert!(store.session(&hash_of(1), t).await.unwrap().is_some());
+        assert_eq!(store.delete_sessions_of(bob).await.unwrap(), 1);
+    }
+
+    pub async fn idempotency_records_survive_a_purge_within_their_ttl(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        let topup = Transaction::transfer(
+            EntryKind::TopUp,
+            LedgerAccount::ExternalTopups,
+            LedgerAccount::User(bob),
+            Money(1_000_000),
+            "Development top-up",
+            None,
+            now(),
+        );
+        let first = store.post(&topup, Some((bob, "k"))).await.unwrap();
+        store.purge_expired(now()).await.unwrap();
+        let retry = Transaction {
+            id: TransactionId::new(),
+            ..topup
+        };
+        assert_eq!(store.post(&retry, Some((bob, "k"))).await.unwrap(), first);
+        assert_eq!(
+            store.balance(&LedgerAccount::User(bob)).await.unwrap(),
+            Money(1_000_000)
+        );
+    }
+
     pub async fn listing_fee_is_charged_or_nothing_is_written(store: &dyn Store) {
         let alice = account(store, "alice").await;
         let fee = Money::from_dollars(99);
@@ -1006,6 +1123,10 @@ macro_rules! both_backends {
 both_backends!(
     handles_are_unique,
     sessions_expire_and_revoke,
+    sign_out_everywhere_revokes_only_that_accounts_sessions,
+    password_change_keeps_the_callers_session_and_revokes_the_rest,
+    purge_removes_expired_sessions_and_keeps_live_ones,
+    idempotency_records_survive_a_purge_within_their_ttl,
     listing_fee_is_charged_or_nothing_is_written,
     purchase_moves_money_and_takes_a_seat,
     purchase_retry_with_same_key_changes_nothing,

@@ -14,7 +14,10 @@ use async_trait::async_trait;
 use bookmygig_api::{
     AccountId, EntryKind, GigId, MessageId, Money, Ticket, TicketId, TicketStatus, TransactionId,
 };
-use redb::{Database, ReadTransaction, ReadableTable, TableDefinition, WriteTransaction};
+use redb::{
+    Database, ReadTransaction, ReadableTable, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -22,8 +25,8 @@ use time::OffsetDateTime;
 use crate::query::unix_micros;
 use crate::{
     AccountRecord, Cancellation, ChatRecord, EntryRecord, GigDetails, GigQuery, GigRecord,
-    GigState, LedgerAccount, Posting, Purchase, PurchaseOutcome, SessionRecord, Store, StoreError,
-    StoreResult, TokenHash, Transaction,
+    GigState, LedgerAccount, Posting, Purchase, PurchaseOutcome, Purged, SessionRecord, Store,
+    StoreError, StoreResult, TokenHash, Transaction,
 };
 
 /// File name of the database inside the data directory.
@@ -32,6 +35,12 @@ pub const DATABASE_FILE: &str = "bookmygig.redb";
 const ACCOUNTS: TableDefinition<u128, &[u8]> = TableDefinition::new("accounts");
 const HANDLES: TableDefinition<&str, u128> = TableDefinition::new("handles");
 const SESSIONS: TableDefinition<[u8; 32], &[u8]> = TableDefinition::new("sessions");
+/// Sessions by (account, token hash) → expiry (unix µs): sign out everywhere, password change.
+const ACCOUNT_SESSIONS: TableDefinition<(u128, [u8; 32]), i64> =
+    TableDefinition::new("account_sessions");
+/// Sessions by (expiry in unix µs, token hash) → account: the purge reads the expired ones.
+const SESSION_EXPIRY: TableDefinition<(i64, [u8; 32]), u128> =
+    TableDefinition::new("session_expiry");
 const GIGS: TableDefinition<u128, &[u8]> = TableDefinition::new("gigs");
 const GIGS_BY_START: TableDefinition<(i64, u128), ()> = TableDefinition::new("gigs_by_start");
 const GIGS_BY_CREATOR: TableDefinition<(u128, u128), ()> = TableDefinition::new("gigs_by_creator");
@@ -40,6 +49,9 @@ const TICKETS: TableDefinition<u128, &[u8]> = TableDefinition::new("tickets");
 const HOLDER_TICKETS: TableDefinition<(u128, u128), u128> = TableDefinition::new("holder_tickets");
 const GIG_TICKETS: TableDefinition<(u128, u128), ()> = TableDefinition::new("gig_tickets");
 const IDEMPOTENCY: TableDefinition<(u128, &str), &[u8]> = TableDefinition::new("idempotency");
+/// Idempotency records by (when remembered in unix µs, owner, key): the purge reads the old ones.
+const IDEMPOTENCY_AT: TableDefinition<(i64, u128, &str), ()> =
+    TableDefinition::new("idempotency_at");
 const BALANCES: TableDefinition<&str, i64> = TableDefinition::new("balances");
 const ENTRIES: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("entries");
 const COUNTERS: TableDefinition<&str, u64> = TableDefinition::new("counters");
@@ -51,6 +63,9 @@ const CHAT_COUNTS: TableDefinition<u128, u64> = TableDefinition::new("chat_count
 const CHAT_BANS: TableDefinition<(u128, u128), ()> = TableDefinition::new("chat_bans");
 
 const LEDGER_SEQ: &str = "ledger_seq";
+
+/// Most rows one purge transaction removes, so a purge never holds the writer for long.
+const PURGE_BATCH: usize = 1_000;
 
 /// The [`Store`] on a redb file.
 #[derive(Clone)]
@@ -113,6 +128,7 @@ impl EmbeddedStore {
         tx.open_table(CHAT).map_err(StoreError::backend)?;
         tx.open_table(CHAT_COUNTS).map_err(StoreError::backend)?;
         tx.open_table(CHAT_BANS).map_err(StoreError::backend)?;
+        index_older_records(&tx)?;
         tx.commit().map_err(StoreError::backend)
     }
 
@@ -148,6 +164,159 @@ impl EmbeddedStore {
         .await
         .map_err(StoreError::backend)?
     }
+}
+
+/// Indexes the sessions and idempotency records of a database written before their indexes
+/// existed (the indexes are empty and the tables are not), so sign-out-everywhere and the
+/// purge reach them too. Old idempotency records count as remembered now.
+fn index_older_records(tx: &WriteTransaction) -> StoreResult<()> {
+    let mut by_account = tx
+        .open_table(ACCOUNT_SESSIONS)
+        .map_err(StoreError::backend)?;
+    let mut by_expiry = tx.open_table(SESSION_EXPIRY).map_err(StoreError::backend)?;
+    if by_account.is_empty().map_err(StoreError::backend)? {
+        let sessions = tx.open_table(SESSIONS).map_err(StoreError::backend)?;
+        for item in sessions.iter().map_err(StoreError::backend)? {
+            let (_, value) = item.map_err(StoreError::backend)?;
+            let session: SessionRecord = decode(value.value())?;
+            index_session(&mut by_account, &mut by_expiry, &session)?;
+        }
+    }
+    let mut remembered_at = tx.open_table(IDEMPOTENCY_AT).map_err(StoreError::backend)?;
+    if remembered_at.is_empty().map_err(StoreError::backend)? {
+        let now = unix_micros(OffsetDateTime::now_utc());
+        let records = tx.open_table(IDEMPOTENCY).map_err(StoreError::backend)?;
+        for item in records.iter().map_err(StoreError::backend)? {
+            let (key, _) = item.map_err(StoreError::backend)?;
+            let (owner, key) = key.value();
+            remembered_at
+                .insert((now, owner, key), ())
+                .map_err(StoreError::backend)?;
+        }
+    }
+    Ok(())
+}
+
+type AccountSessions<'tx> = redb::Table<'tx, (u128, [u8; 32]), i64>;
+type SessionExpiry<'tx> = redb::Table<'tx, (i64, [u8; 32]), u128>;
+
+fn index_session(
+    by_account: &mut AccountSessions<'_>,
+    by_expiry: &mut SessionExpiry<'_>,
+    session: &SessionRecord,
+) -> StoreResult<()> {
+    let account = id128(session.account_id.as_bytes());
+    let expires = unix_micros(session.expires_at);
+    by_account
+        .insert((account, session.token_hash.0), expires)
+        .map_err(StoreError::backend)?;
+    by_expiry
+        .insert((expires, session.token_hash.0), account)
+        .map_err(StoreError::backend)?;
+    Ok(())
+}
+
+/// Removes one session and its index entries; answers whether it existed.
+fn remove_session(tx: &WriteTransaction, hash: [u8; 32]) -> StoreResult<bool> {
+    let removed = tx
+        .open_table(SESSIONS)
+        .map_err(StoreError::backend)?
+        .remove(hash)
+        .map_err(StoreError::backend)?
+        .map(|g| decode::<SessionRecord>(g.value()))
+        .transpose()?;
+    let Some(session) = removed else {
+        return Ok(false);
+    };
+    let account = id128(session.account_id.as_bytes());
+    tx.open_table(ACCOUNT_SESSIONS)
+        .map_err(StoreError::backend)?
+        .remove((account, hash))
+        .map_err(StoreError::backend)?;
+    tx.open_table(SESSION_EXPIRY)
+        .map_err(StoreError::backend)?
+        .remove((unix_micros(session.expires_at), hash))
+        .map_err(StoreError::backend)?;
+    Ok(true)
+}
+
+/// Revokes every session of `account` but `keep`; answers how many.
+fn remove_sessions_of(
+    tx: &WriteTransaction,
+    account: AccountId,
+    keep: Option<[u8; 32]>,
+) -> StoreResult<usize> {
+    let account = id128(account.as_bytes());
+    let hashes: Vec<[u8; 32]> = {
+        let by_account = tx
+            .open_table(ACCOUNT_SESSIONS)
+            .map_err(StoreError::backend)?;
+        by_account
+            .range((account, [0u8; 32])..=(account, [u8::MAX; 32]))
+            .map_err(StoreError::backend)?
+            .map(|item| item.map(|(k, _)| k.value().1).map_err(StoreError::backend))
+            .collect::<StoreResult<_>>()?
+    };
+    let mut removed = 0;
+    for hash in hashes.into_iter().filter(|hash| Some(*hash) != keep) {
+        if remove_session(tx, hash)? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes up to [`PURGE_BATCH`] sessions that expired at `now`; answers how many.
+fn purge_sessions_in(tx: &WriteTransaction, now: i64) -> StoreResult<usize> {
+    let expired: Vec<(i64, [u8; 32])> = {
+        let by_expiry = tx.open_table(SESSION_EXPIRY).map_err(StoreError::backend)?;
+        by_expiry
+            .range(..=(now, [u8::MAX; 32]))
+            .map_err(StoreError::backend)?
+            .take(PURGE_BATCH)
+            .map(|item| item.map(|(k, _)| k.value()).map_err(StoreError::backend))
+            .collect::<StoreResult<_>>()?
+    };
+    for (at, hash) in &expired {
+        remove_session(tx, *hash)?;
+        // Gone with the session; removed here too in case the session was not there.
+        tx.open_table(SESSION_EXPIRY)
+            .map_err(StoreError::backend)?
+            .remove((*at, *hash))
+            .map_err(StoreError::backend)?;
+    }
+    Ok(expired.len())
+}
+
+/// Removes up to [`PURGE_BATCH`] idempotency records remembered before `before`; answers how
+/// many.
+fn purge_idempotency_in(tx: &WriteTransaction, before: i64) -> StoreResult<usize> {
+    let old: Vec<(i64, u128, String)> = {
+        let remembered_at = tx.open_table(IDEMPOTENCY_AT).map_err(StoreError::backend)?;
+        remembered_at
+            .range(..(before, 0u128, ""))
+            .map_err(StoreError::backend)?
+            .take(PURGE_BATCH)
+            .map(|item| {
+                item.map(|(k, _)| {
+                    let (at, owner, key) = k.value();
+                    (at, owner, key.to_owned())
+                })
+                .map_err(StoreError::backend)
+            })
+            .collect::<StoreResult<_>>()?
+    };
+    let mut records = tx.open_table(IDEMPOTENCY).map_err(StoreError::backend)?;
+    let mut remembered_at = tx.open_table(IDEMPOTENCY_AT).map_err(StoreError::backend)?;
+    for (at, owner, key) in &old {
+        records
+            .remove((*owner, key.as_str()))
+            .map_err(StoreError::backend)?;
+        remembered_at
+            .remove((*at, *owner, key.as_str()))
+            .map_err(StoreError::backend)?;
+    }
+    Ok(old.len())
 }
 
 fn encode<T: Serialize>(value: &T) -> StoreResult<Vec<u8>> {
@@ -294,6 +463,11 @@ fn remember(
     let mut table = tx.open_table(IDEMPOTENCY).map_err(StoreError::backend)?;
     table
         .insert((id128(owner.as_bytes()), key), encode(what)?.as_slice())
+        .map_err(StoreError::backend)?;
+    let now = unix_micros(OffsetDateTime::now_utc());
+    tx.open_table(IDEMPOTENCY_AT)
+        .map_err(StoreError::backend)?
+        .insert((now, id128(owner.as_bytes()), key), ())
         .map_err(StoreError::backend)?;
     Ok(())
 }
@@ -602,7 +776,11 @@ impl Store for EmbeddedStore {
                 .map_err(StoreError::backend)?
                 .insert(session.token_hash.0, encode(&session)?.as_slice())
                 .map_err(StoreError::backend)?;
-            Ok(())
+            let mut by_account = tx
+                .open_table(ACCOUNT_SESSIONS)
+                .map_err(StoreError::backend)?;
+            let mut by_expiry = tx.open_table(SESSION_EXPIRY).map_err(StoreError::backend)?;
+            index_session(&mut by_account, &mut by_expiry, &session)
         })
         .await
     }
@@ -624,14 +802,59 @@ impl Store for EmbeddedStore {
 
     async fn delete_session(&self, token_hash: &TokenHash) -> StoreResult<()> {
         let hash = token_hash.0;
+        self.write(move |tx| remove_session(tx, hash).map(|_| ()))
+            .await
+    }
+
+    async fn delete_sessions_of(&self, account: AccountId) -> StoreResult<usize> {
+        self.write(move |tx| remove_sessions_of(tx, account, None))
+            .await
+    }
+
+    async fn change_password(
+        &self,
+        account: AccountId,
+        password_hash: &str,
+        keep: &TokenHash,
+    ) -> StoreResult<usize> {
+        let password_hash = password_hash.to_owned();
+        let keep = keep.0;
         self.write(move |tx| {
-            tx.open_table(SESSIONS)
-                .map_err(StoreError::backend)?
-                .remove(hash)
+            let id = id128(account.as_bytes());
+            let mut accounts = tx.open_table(ACCOUNTS).map_err(StoreError::backend)?;
+            let mut record: AccountRecord =
+                load(&accounts, id)?.ok_or(StoreError::AccountNotFound)?;
+            record.password_hash = password_hash;
+            accounts
+                .insert(id, encode(&record)?.as_slice())
                 .map_err(StoreError::backend)?;
-            Ok(())
+            drop(accounts);
+            remove_sessions_of(tx, account, Some(keep))
         })
         .await
+    }
+
+    async fn purge_expired(&self, now: OffsetDateTime) -> StoreResult<Purged> {
+        let mut purged = Purged::default();
+        let now_us = unix_micros(now);
+        loop {
+            let removed = self.write(move |tx| purge_sessions_in(tx, now_us)).await?;
+            purged.sessions += removed;
+            if removed < PURGE_BATCH {
+                break;
+            }
+        }
+        let before = unix_micros(now - crate::IDEMPOTENCY_TTL);
+        loop {
+            let removed = self
+                .write(move |tx| purge_idempotency_in(tx, before))
+                .await?;
+            purged.idempotency_records += removed;
+            if removed < PURGE_BATCH {
+                break;
+            }
+        }
+        Ok(purged)
     }
 
     async fn create_gig(&self, gig: &GigRecord, listing_fee: &Transaction) -> StoreResult<()> {
@@ -989,5 +1212,111 @@ impl Store for EmbeddedStore {
     async fn flush(&self) -> StoreResult<()> {
         // Every commit is already fsynced (redb's default `Durability::Immediate`).
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bookmygig_api::EntryKind;
+    use time::Duration;
+
+    use super::*;
+
+    fn account(handle: &str) -> AccountRecord {
+        AccountRecord {
+            id: AccountId::new(),
+            handle: handle.to_owned(),
+            display_name: handle.to_owned(),
+            password_hash: "x".to_owned(),
+            created_at: OffsetDateTime::now_utc(),
+        }
+    }
+
+    #[tokio::test]
+    async fn purge_forgets_idempotency_keys_after_their_ttl_and_expired_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let bob = account("bob");
+        store.create_account(&bob).await.unwrap();
+        let now = OffsetDateTime::now_utc();
+        let topup = Transaction::transfer(
+            EntryKind::TopUp,
+            LedgerAccount::ExternalTopups,
+            LedgerAccount::User(bob.id),
+            Money(5),
+            "Top-up",
+            None,
+            now,
+        );
+        store.post(&topup, Some((bob.id, "k"))).await.unwrap();
+        for (byte, expires_at) in [(1, now + Duration::hours(1)), (2, now + Duration::days(30))] {
+            let session = SessionRecord {
+                token_hash: TokenHash([byte; 32]),
+                account_id: bob.id,
+                created_at: now,
+                expires_at,
+            };
+            store.create_session(&session).await.unwrap();
+        }
+        assert_eq!(store.purge_expired(now).await.unwrap(), Purged::default());
+        let later = now + crate::IDEMPOTENCY_TTL + Duration::minutes(1);
+        let purged = store.purge_expired(later).await.unwrap();
+        assert_eq!(
+            purged,
+            Purged {
+                sessions: 1,
+                idempotency_records: 1
+            }
+        );
+        // The key is forgotten: the same key books anew.
+        let retry = Transaction {
+            id: TransactionId::new(),
+            ..topup
+        };
+        store.post(&retry, Some((bob.id, "k"))).await.unwrap();
+        assert_eq!(
+            store.balance(&LedgerAccount::User(bob.id)).await.unwrap(),
+            Money(10)
+        );
+        assert!(
+            store
+                .session(&TokenHash([2; 32]), now)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        assert_eq!(store.delete_sessions_of(bob.id).await.unwrap(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_database_from_before_the_indexes_gets_them_when_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let bob = account("bob");
+        let session = SessionRecord {
+            token_hash: TokenHash([3; 32]),
+            account_id: bob.id,
+            created_at: OffsetDateTime::now_utc(),
+            expires_at: OffsetDateTime::now_utc() + Duration::days(1),
+        };
+        {
+            let store = EmbeddedStore::open(dir.path()).unwrap();
+            store.create_account(&bob).await.unwrap();
+            store.create_session(&session).await.unwrap();
+            // As an older server left it: the session without its index entries.
+            store
+                .write(|tx| {
+                    tx.delete_table(ACCOUNT_SESSIONS)
+                        .map_err(StoreError::backend)?;
+                    tx.delete_table(SESSION_EXPIRY)
+                        .map_err(StoreError::backend)?;
+                    Ok(())
+                })
+                .await
+                .unwrap();
+        }
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        assert_eq!(store.delete_sessions_of(bob.id).await.unwrap(), 1);
+        let now = OffsetDateTime::now_utc();
+        assert_eq!(store.session(&session.token_hash, now).await.unwrap(), None);
     }
 }

@@ -13,6 +13,7 @@
 //! | `account:{id}` | string | [`AccountRecord`] JSON |
 //! | `handle:{handle}` | string | account id |
 //! | `session:{hex hash}` | string | [`SessionRecord`] JSON, expiring at `expires_at` |
+//! | `sessions:{account}` | zset | the account's session hashes (hex) scored by expiry (unix s); expires with the last |
 //! | `gig:{id}` | hash | a gig: its details as JSON, and the fields scripts use |
 //! | `gigs:by_start` | zset | gig ids scored by start (unix µs); ties in id order |
 //! | `gigs:creator:{id}` | zset | a creator's gig ids, score 0, so in id (creation) order |
@@ -21,7 +22,7 @@
 //! | `holder:{account}:{gig}` | string | ticket id |
 //! | `tickets:holder:{account}` | zset | ticket ids, score 0 (id order) |
 //! | `tickets:gig:{gig}` | zset | ticket ids, score 0 (id order) |
-//! | `idem:{owner}:{key}` | string | JSON: `{gig_id, ticket_id}` or `{entries}` |
+//! | `idem:{owner}:{key}` | string | JSON: `{gig_id, ticket_id}` or `{entries}`, expiring after [`crate::IDEMPOTENCY_TTL`] |
 //! | `balances` | hash | ledger account → balance (micro-USD) |
 //! | `ledger:seq` | string | the last entry sequence number |
 //! | `entries:{ledger account}` | zset | [`EntryRecord`] JSON scored by `seq` |
@@ -46,7 +47,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::query::unix_micros;
 use crate::{
     AccountRecord, Cancellation, ChatRecord, EntryRecord, GigCursor, GigDetails, GigQuery,
-    GigRecord, GigState, LedgerAccount, Purchase, PurchaseOutcome, SessionRecord, Store,
+    GigRecord, GigState, LedgerAccount, Purchase, PurchaseOutcome, Purged, SessionRecord, Store,
     StoreError, StoreResult, TokenHash, Transaction,
 };
 
@@ -57,6 +58,9 @@ pub const DEFAULT_PREFIX: &str = "bmg:";
 const RESPONSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 /// How long connecting may take.
 const CONNECTION_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// How often a read-modify-write of an account is retried when another writer got there first.
+const CAS_ATTEMPTS: usize = 8;
 
 /// How many gig ids one catalogue round trip reads.
 const SCAN_BATCH: usize = 200;
@@ -74,6 +78,10 @@ macro_rules! script {
 }
 
 static CREATE_ACCOUNT: LazyLock<Script> = script!("redis/create_account.lua");
+static CREATE_SESSION: LazyLock<Script> = script!("redis/create_session.lua");
+static DELETE_SESSION: LazyLock<Script> = script!("redis/delete_session.lua");
+static DELETE_SESSIONS_OF: LazyLock<Script> = script!("redis/delete_sessions_of.lua");
+static CHANGE_PASSWORD: LazyLock<Script> = script!("redis/change_password.lua");
 static CREATE_GIG: LazyLock<Script> = script!("redis/create_gig.lua");
 static UPDATE_GIG: LazyLock<Script> = script!("redis/update_gig.lua");
 static ROTATE_STREAM_KEY: LazyLock<Script> = script!("redis/rotate_stream_key.lua");
@@ -285,6 +293,7 @@ impl Reply {
     fn into_error(self) -> StoreError {
         let refusal = match self.status.as_str() {
             "handle_taken" => Ok(StoreError::HandleTaken),
+            "account_not_found" => Ok(StoreError::AccountNotFound),
             "gig_not_found" => Ok(StoreError::GigNotFound),
             "gig_closed" => Ok(StoreError::GigClosed),
             "sold_out" => Ok(StoreError::SoldOut),
@@ -523,14 +532,17 @@ impl Store for RedisStore {
         // (reads check the exact instant), and stay positive, which EXAT requires.
         let expires = session.expires_at;
         let exat = expires.unix_timestamp() + i64::from(expires.nanosecond() > 0);
-        let key = self.key_of("session:", session.token_hash.to_hex());
-        let set = redis::cmd("SET")
-            .arg(key)
-            .arg(encode(session)?)
-            .arg("EXAT")
-            .arg(exat.max(1))
-            .clone();
-        self.query::<()>(&set).await
+        let args = Args::default()
+            .push(session.token_hash.to_hex())
+            .push(session.account_id)
+            .push(encode(session)?)
+            .push(exat.max(1))
+            .push(OffsetDateTime::now_utc().unix_timestamp());
+        let reply = self.run(&CREATE_SESSION, args).await?;
+        match reply.status.as_str() {
+            "ok" => Ok(()),
+            _ => Err(reply.into_error()),
+        }
     }
 
     async fn session(
@@ -545,8 +557,60 @@ impl Store for RedisStore {
     }
 
     async fn delete_session(&self, token_hash: &TokenHash) -> StoreResult<()> {
-        let key = self.key_of("session:", token_hash.to_hex());
-        self.query::<()>(redis::cmd("DEL").arg(key)).await
+        let args = Args::default().push(token_hash.to_hex());
+        let reply = self.run(&DELETE_SESSION, args).await?;
+        match reply.status.as_str() {
+            "ok" => Ok(()),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    async fn delete_sessions_of(&self, account: AccountId) -> StoreResult<usize> {
+        let reply = self
+            .run(&DELETE_SESSIONS_OF, Args::default().push(account))
+            .await?;
+        match reply.status.as_str() {
+            "ok" => reply.int(0),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    async fn change_password(
+        &self,
+        account: AccountId,
+        password_hash: &str,
+        keep: &TokenHash,
+    ) -> StoreResult<usize> {
+        // The record is JSON that Lua does not re-encode: read it, change it here, and let the
+        // script write it only if nobody changed it meanwhile (else read again).
+        for _ in 0..CAS_ATTEMPTS {
+            let read: Option<String> = self
+                .query(redis::cmd("GET").arg(self.key_of("account:", account)))
+                .await?;
+            let read = read.ok_or(StoreError::AccountNotFound)?;
+            let mut record: AccountRecord = decode(&read)?;
+            record.password_hash = password_hash.to_owned();
+            let args = Args::default()
+                .push(account)
+                .push(&read)
+                .push(encode(&record)?)
+                .push(keep.to_hex());
+            let reply = self.run(&CHANGE_PASSWORD, args).await?;
+            match reply.status.as_str() {
+                "ok" => return reply.int(0),
+                "changed" => continue,
+                _ => return Err(reply.into_error()),
+            }
+        }
+        Err(StoreError::backend(
+            "the account kept changing while its password was being replaced",
+        ))
+    }
+
+    async fn purge_expired(&self, _now: OffsetDateTime) -> StoreResult<Purged> {
+        // Sessions and idempotency records carry key TTLs, and each account's session index
+        // drops expired members whenever a session is added and lapses with its last one.
+        Ok(Purged::default())
     }
 
     async fn create_gig(&self, gig: &GigRecord, listing_fee: &Transaction) -> StoreResult<()> {
@@ -968,6 +1032,54 @@ mod tests {
             .map(|(_, m)| m.0)
             .sum();
         assert_eq!(sum, 0);
+    }
+
+    /// The TTL of `key` in seconds (-1: none, -2: no such key).
+    async fn ttl(store: &RedisStore, key: String) -> i64 {
+        store.query(redis::cmd("TTL").arg(key)).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn idempotency_keys_and_session_indexes_expire_by_themselves() {
+        let (_server, store) = store().await;
+        let creator = account(&store, "ann", 5).await;
+        let buyer = account(&store, "bob", 100).await;
+        store
+            .post(&top_up(buyer, Money(1)), Some((buyer, "t1")))
+            .await
+            .unwrap();
+        let show = gig(&store, creator, details(TITLE, NOW, None)).await;
+        store
+            .purchase_ticket(&purchase(&show, buyer, "p1"))
+            .await
+            .unwrap();
+        let day = crate::IDEMPOTENCY_TTL.whole_seconds();
+        for key in ["t1", "p1"] {
+            let left = ttl(&store, store.key_of("idem:", format!("{buyer}:{key}"))).await;
+            assert!((day - 60..=day).contains(&left), "{key}: TTL {left}");
+        }
+        let expires_at = OffsetDateTime::now_utc() + Duration::hours(1);
+        let session = SessionRecord {
+            token_hash: TokenHash([7; 32]),
+            account_id: buyer,
+            created_at: OffsetDateTime::now_utc(),
+            expires_at,
+        };
+        store.create_session(&session).await.unwrap();
+        let index = ttl(&store, store.key_of("sessions:", buyer)).await;
+        assert!((3_500..=3_601).contains(&index), "index TTL {index}");
+        let longer = SessionRecord {
+            token_hash: TokenHash([8; 32]),
+            expires_at: expires_at + Duration::hours(1),
+            ..session.clone()
+        };
+        store.create_session(&longer).await.unwrap();
+        let index = ttl(&store, store.key_of("sessions:", buyer)).await;
+        assert!((7_100..=7_201).contains(&index), "index TTL {index}");
+        // A shorter session never shortens the index.
+        store.create_session(&session).await.unwrap();
+        let index = ttl(&store, store.key_of("sessions:", buyer)).await;
+        assert!((7_100..=7_201).contains(&index), "index TTL {index}");
     }
 
     #[tokio::test]

@@ -19,6 +19,6 @@ if refusal then
 end
 local entries = '[' .. table.concat(book(head, postings), ',') .. ']'
 if idem then
-  redis.call('SET', idem, '{"entries":' .. entries .. '}')
+  redis.call('SET', idem, '{"entries":' .. entries .. '}', 'EX', IDEM_TTL_SECONDS)
 end
 return { 'ok', entries }

@@ -25,6 +25,32 @@ local function idem_key(owner, key)
   return P .. 'idem:' .. owner .. ':' .. key
 end
 
+-- How long an idempotency key is remembered, in seconds: IDEMPOTENCY_TTL in lib.rs.
+local IDEM_TTL_SECONDS = 86400
+
+local function session_key(hash_hex)
+  return P .. 'session:' .. hash_hex
+end
+
+-- The token hashes (hex) of an account's sessions, scored by expiry (unix seconds).
+local function account_sessions_key(account)
+  return P .. 'sessions:' .. account
+end
+
+-- Revokes every session of `account` whose hash is not `keep` ('' keeps none); returns how
+-- many of them were still live.
+local function revoke_sessions(account, keep)
+  local index = account_sessions_key(account)
+  local revoked = 0
+  for _, hash in ipairs(redis.call('ZRANGE', index, 0, -1)) do
+    if hash ~= keep then
+      revoked = revoked + redis.call('DEL', session_key(hash))
+      redis.call('ZREM', index, hash)
+    end
+  end
+  return revoked
+end
+
 -- The balance of a ledger account as its exact decimal string ('0' if it never moved).
 local function balance(account)
   return redis.call('HGET', P .. 'balances', account) or '0'

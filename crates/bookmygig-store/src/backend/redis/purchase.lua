@@ -65,5 +65,6 @@ redis.call('SET', holder_key(buyer, gig_id), ticket_id)
 redis.call('ZADD', P .. 'tickets:holder:' .. buyer, 0, ticket_id)
 redis.call('ZADD', P .. 'tickets:gig:' .. gig_id, 0, ticket_id)
 redis.call('HINCRBY', gig, 'sold', 1)
-redis.call('SET', idem, '{"gig_id":"' .. gig_id .. '","ticket_id":"' .. ticket_id .. '"}')
+redis.call('SET', idem, '{"gig_id":"' .. gig_id .. '","ticket_id":"' .. ticket_id .. '"}',
+  'EX', IDEM_TTL_SECONDS)
 return { 'ok', redis.call('HGETALL', ticket) }
