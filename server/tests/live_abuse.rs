@@ -172,7 +172,9 @@ async fn a_viewer_that_stops_reading_slows_no_other_viewer_and_costs_bounded_mem
     const MEMORY_BOUND: u64 = 20 << 20;
     let _alone = PROCESS.write().await;
 
-    let server = TestServer::start(Backend::Embedded).await;
+    // Three streams on the creator's one playback URL.
+    let server =
+        TestServer::start_with(Backend::Embedded, &["--max-streams-per-ticket", "3"]).await;
     let (creator, gig) = server.live_gig("backlog").await;
     let publisher =
         FfmpegPublisher::start_with(&server.publish_url(&gig), "320x240", 30, MEDIA_SECONDS, &[]);

@@ -971,6 +971,30 @@ mod tests {
     }
 
     #[test]
+    fn a_cancelled_room_tells_everyone_the_stream_is_over_lets_them_go_and_lets_nobody_in() {
+        let gig = GigId::new();
+        let room = ChatRoom::new(gig);
+        let (ann, bob) = (AccountId::new(), AccountId::new());
+        let mut a = joined(&room, ann, "ann");
+        let mut b = joined(&room, bob, "bob");
+        drain(&mut a);
+        drain(&mut b);
+        let offline = ServerMessage::Stream(super::super::rooms::offline(gig));
+        room.cancel(&Outbound::new(&offline));
+        for member in [&mut a, &mut b] {
+            assert_eq!(
+                drain(member),
+                std::slice::from_ref(&offline),
+                "and no leave or presence"
+            );
+            assert_eq!(member.kicked.try_recv(), Ok(Kick::Cancelled));
+        }
+        assert_eq!(room.presence(), 0);
+        room.reserve(ann).unwrap();
+        assert_eq!(room.join(ann, user("ann")).unwrap_err(), Kick::Cancelled);
+    }
+
+    #[test]
     fn a_quiet_batched_room_asks_to_be_flushed_at_once() {
         let room = ChatRoom::batched(GigId::new(), None);
         let frame = || Outbound::new(&ServerMessage::Presence { count: 1 });

@@ -163,22 +163,31 @@ pub async fn still_may_publish(
     key_hash: &TokenHash,
     now: OffsetDateTime,
 ) -> Result<(), PublishRefusal> {
-    let record = match context.store.gig(gig).await {
-        Ok(Some(record)) => record,
-        Ok(None) => return Err(PublishRefusal::Gone(gig)),
+    match context.store.gig(gig).await {
+        Ok(Some(record)) => publishing_verdict(&record, key_hash, context.window, now),
+        Ok(None) => Err(PublishRefusal::Gone(gig)),
         Err(error) => {
             tracing::debug!(gig = %gig, %error, "publisher re-check postponed: store unavailable");
-            return Ok(());
+            Ok(())
         }
-    };
+    }
+}
+
+/// [`still_may_publish`]'s decision on the gig as stored now.
+fn publishing_verdict(
+    record: &GigRecord,
+    key_hash: &TokenHash,
+    window: PublishWindow,
+    now: OffsetDateTime,
+) -> Result<(), PublishRefusal> {
     if record.stream_key_hash != *key_hash {
-        return Err(PublishRefusal::KeyRotated(gig));
+        return Err(PublishRefusal::KeyRotated(record.id));
     }
     if record.state == GigState::Cancelled {
-        return Err(PublishRefusal::Cancelled(gig));
+        return Err(PublishRefusal::Cancelled(record.id));
     }
-    if past_window(&record, context.window, now) {
-        return Err(PublishRefusal::Ended(gig));
+    if past_window(record, window, now) {
+        return Err(PublishRefusal::Ended(record.id));
     }
     Ok(())
 }
@@ -281,6 +290,60 @@ pub async fn authorize_play(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn gig(now: OffsetDateTime) -> (GigRecord, TokenHash) {
+        let (stream_key, stream_key_hash) = secret::generate_stream_key();
+        let record = GigRecord {
+            id: GigId::new(),
+            creator_id: AccountId::new(),
+            details: bookmygig_store::GigDetails {
+                creator_name: "Ann".into(),
+                title: "Show".into(),
+                description: String::new(),
+                category: bookmygig_api::Category::Comedy,
+                price: bookmygig_api::Money::ZERO,
+                starts_at: now - Duration::hours(1),
+                ends_at: now,
+                capacity: None,
+                payment_pointer: "$wallet.example/ann".parse().unwrap(),
+                micropayment_rate: bookmygig_api::Money::ZERO,
+            },
+            stream_key,
+            stream_key_hash,
+            created_at: now - Duration::days(1),
+            tickets_sold: 0,
+            state: GigState::Live,
+        };
+        (record, stream_key_hash)
+    }
+
+    #[test]
+    fn a_publisher_goes_when_its_key_is_replaced_the_gig_cancelled_or_the_window_closed() {
+        let now = OffsetDateTime::now_utc();
+        let window = PublishWindow {
+            early: Duration::minutes(60),
+            late: Duration::minutes(30),
+        };
+        let (mut record, key) = gig(now);
+        assert!(publishing_verdict(&record, &key, window, now).is_ok());
+        let overrun = now + Duration::minutes(29);
+        assert!(publishing_verdict(&record, &key, window, overrun).is_ok());
+        let closed = now + Duration::minutes(31);
+        assert!(matches!(
+            publishing_verdict(&record, &key, window, closed),
+            Err(PublishRefusal::Ended(_))
+        ));
+        let (_, rotated) = secret::generate_stream_key();
+        assert!(matches!(
+            publishing_verdict(&record, &rotated, window, now),
+            Err(PublishRefusal::KeyRotated(_))
+        ));
+        record.state = GigState::Cancelled;
+        assert!(matches!(
+            publishing_verdict(&record, &key, window, now),
+            Err(PublishRefusal::Cancelled(_))
+        ));
+    }
 
     #[test]
     fn play_paths_split_into_gig_and_token() {
