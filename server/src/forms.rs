@@ -39,18 +39,27 @@ pub fn sign_up(form: NewAccount) -> Result<SignUp, ApiError> {
         ));
     }
     let display_name = text("display_name", &form.display_name, 1, DISPLAY_NAME_MAX)?;
-    let length = form.password.chars().count();
-    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
-        return Err(ApiError::invalid(
-            "password",
-            format!("a password is {PASSWORD_MIN}–{PASSWORD_MAX} characters"),
-        ));
-    }
+    password("password", &form.password)?;
     Ok(SignUp {
         handle: form.handle,
         display_name,
         password: form.password,
     })
+}
+
+/// Checks a new password (sign-up's `password`, a password change's `new_password`).
+///
+/// # Errors
+/// When it is not 8–128 characters, naming `field`.
+pub fn password(field: &str, value: &str) -> Result<(), ApiError> {
+    let length = value.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
+        return Err(ApiError::invalid(
+            field,
+            format!("a password is {PASSWORD_MIN}–{PASSWORD_MAX} characters"),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks `value`'s length as sent (at most `max` characters, as the OpenAPI document's

@@ -9,8 +9,11 @@
 //!   stream registry and the relays between nodes, the chat bus and presence, metering leases.
 //! - [`money`] — the micropayment meter (accrual while watching or browsing, settlement).
 //! - [`forms`] — validation of what people type.
-//! - [`secret`], [`password`]: tokens, stream keys and password hashes.
+//! - [`secret`], [`password`]: tokens, stream keys and password hashes (argon2 bounded to the
+//!   cores).
+//! - [`throttle`] — sign-in and sign-up throttles per handle and per client address.
 //! - [`state`] — what handlers share.
+//! - [`purge`] — the periodic removal of expired sessions and idempotency records.
 //! - [`shutdown`] — SIGTERM/Ctrl-C.
 //!
 //! Storage lives in the `bookmygig-store` crate; this crate picks the backend at start-up.
@@ -27,10 +30,12 @@ pub mod money;
 pub mod net;
 pub mod password;
 pub mod playback;
+pub mod purge;
 pub mod rtmp;
 pub mod secret;
 pub mod shutdown;
 pub mod state;
+pub mod throttle;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -314,8 +319,17 @@ pub async fn serve(
         relays,
         stream_seats,
     };
+        throttle: match (&cluster, config.no_rate_limits) {
+            (_, true) => Arc::new(throttle::Unthrottled),
+            (Some(cluster), false) => {
+                cluster::account_throttle::RedisThrottle::new(Arc::clone(cluster))
+            }
+            (None, false) => Arc::new(throttle::LocalThrottle::default()),
+        },
+        hasher: Arc::new(password::Hasher::for_this_machine()),
     tracing::info!(
         http = %http_addr,
+    let purge = tokio::spawn(purge::run(Arc::clone(&store), stopping.clone()));
         rtmp = %rtmp_addr,
         metrics = %metrics_addr,
         internal = %internal_addr,
@@ -420,3 +434,4 @@ pub async fn serve(
     tracing::info!("bookmygig-server stopped");
     Ok(())
 }
+    let _ = purge.await;

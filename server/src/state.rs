@@ -63,6 +63,11 @@ pub struct AppState {
     pub relays: Option<Arc<Relays>>,
     /// How many streams each account plays of each gig (`--max-streams-per-ticket`).
     pub stream_seats: Arc<crate::live::seats::StreamSeats>,
+    /// Counts sign-in attempts and sign-ups (in Redis on several nodes; off with
+    /// `--no-rate-limits`).
+    pub throttle: Arc<dyn crate::throttle::AccountThrottle>,
+    /// Runs argon2 at most one hash per core, in reused memory.
+    pub hasher: Arc<crate::password::Hasher>,
     /// Turns true when the server stops, so endless responses (FLV) end too.
     pub shutdown: watch::Receiver<bool>,
 }

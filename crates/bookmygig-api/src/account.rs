@@ -51,6 +51,18 @@ pub struct NewSession {
     pub password: String,
 }
 
+/// `PUT /me/password`: change the password (every other session of the account is signed out).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    /// The password in force now.
+    pub current_password: String,
+    /// The new password: 8–128 characters, as at sign-up; stored only as an argon2 hash.
+    #[cfg_attr(feature = "openapi", schema(min_length = 8, max_length = 128))]
+    pub new_password: String,
+}
+
 /// A signed-in session: the bearer token to send as `Authorization: Bearer <token>`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

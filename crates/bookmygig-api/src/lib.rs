@@ -20,7 +20,7 @@ pub mod problem;
 pub mod ticket;
 pub mod wallet;
 
-pub use account::{Account, NewAccount, NewSession, Session, SignedUp};
+pub use account::{Account, NewAccount, NewSession, PasswordChange, Session, SignedUp};
 pub use chat::{ChatErrorCode, ChatMessage, ChatUser, ClientMessage, ServerMessage};
 pub use gig::{Category, Gig, GigPatch, GigStatus, NewGig, StreamKey, StreamKeyInfo};
 pub use ids::{AccountId, GigId, MessageId, TicketId, TransactionId};

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use bookmygig_api::{
     API_PREFIX, Account, Earnings, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER, Money, MyTicket,
-    NewAccount, NewGig, NewSession, Page, Playback, Pricing, Problem, Purchased, Session, SignedUp,
-    StreamKeyInfo, StreamStatus, TopUp, TopUpReceipt, Wallet,
+    NewAccount, NewGig, NewSession, Page, PasswordChange, Playback, Pricing, Problem, Purchased,
+    Session, SignedUp, StreamKeyInfo, StreamStatus, TopUp, TopUpReceipt, Wallet,
 };
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
@@ -178,6 +178,30 @@ impl Client {
     }
 
     /// `POST /gigs`: registers a gig (charging the listing fee); the answer carries its stream
+    /// `DELETE /sessions`: signs out everywhere; every token of the account stops working,
+    /// this client's included.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` problem without a valid token, or any error of [`ClientError`].
+    pub async fn sign_out_everywhere(&self) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, "/sessions"))
+            .await
+    }
+
+    /// `PUT /me/password`: changes the password; every other session of the account is
+    /// signed out, this client's token keeps working.
+    ///
+    /// # Errors
+    ///
+    /// A `validation` problem (`current_password` wrong, `new_password` outside the rules), a
+    /// `too-many-attempts` problem while the account's sign-ins are throttled, or any error of
+    /// [`ClientError`].
+    pub async fn change_password(&self, body: &PasswordChange) -> Result<()> {
+        self.send_empty(self.request(Method::PUT, "/me/password").json(body))
+            .await
+    }
+
     /// key and RTMP URL.
     ///
     /// # Errors

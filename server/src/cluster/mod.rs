@@ -9,6 +9,7 @@ pub mod relay;
 pub mod relay_token;
 pub mod sweeper;
 
+pub mod account_throttle;
 pub mod chat_bus;
 pub mod chat_presence;
 pub mod chat_rate;

@@ -25,7 +25,7 @@ use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse as _, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use bookmygig_api::limits::BODY_MAX_BYTES;
 use tower_http::trace::TraceLayer;
 use utoipa::OpenApi as _;
@@ -38,9 +38,13 @@ use crate::state::AppState;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/accounts", post(accounts::sign_up))
-        .route("/sessions", post(accounts::sign_in))
+        .route(
+            "/sessions",
+            post(accounts::sign_in).delete(accounts::sign_out_everywhere),
+        )
         .route("/sessions/current", delete(accounts::sign_out))
         .route("/me", get(accounts::me))
+        .route("/me/password", put(accounts::change_password))
         .route("/me/gigs", get(gigs::mine))
         .route("/me/tickets", get(tickets::mine))
         .route("/me/earnings", get(earnings::mine))

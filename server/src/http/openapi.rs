@@ -17,7 +17,8 @@ use super::{accounts, chat, earnings, gigs, health, live, monetization, pricing,
     info(title = "BookMyGig API", description = "Tickets, wallets and live online shows. Money is integer micro-USD. \
         Every error is an RFC 9457 problem (`application/problem+json`) whose `field` names the offending wire field."),
     paths(
-        accounts::sign_up, accounts::sign_in, accounts::sign_out, accounts::me,
+        accounts::sign_up, accounts::sign_in, accounts::sign_out, accounts::sign_out_everywhere,
+        accounts::change_password, accounts::me,
         gigs::list, gigs::create, gigs::show, gigs::update, gigs::cancel, gigs::rotate_stream_key, gigs::mine,
         tickets::buy, tickets::mine,
         live::playback, live::status, live::flv,
