@@ -187,7 +187,8 @@ impl Relays {
     /// Moves the origin's tags into the relayed stream until one of the ends in the module
     /// docs; dropping the feeder then ends the stream for its viewers.
     async fn pump(self: Arc<Self>, gig: GigId, mut response: reqwest::Response, feeder: Publisher) {
-        let mut reader = FlvReader::new();
+        // The origin's ingest took no larger tag; anything larger is not a stream of ours.
+        let mut reader = FlvReader::new().with_max_tag_size(crate::live::stream::MAX_TAG_BYTES);
         let mut ticks = tokio::time::interval(HEARTBEAT);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut unwatched_since: Option<tokio::time::Instant> = None;

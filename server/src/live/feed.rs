@@ -1,6 +1,8 @@
 //! `ViewerFeed`: one viewer's view of a live stream. A viewer that falls more than the queue
-//! behind skips to the next keyframe (so the picture stays whole) and is cut loose when it
-//! keeps falling behind; either way the publisher and the other viewers never wait for it.
+//! behind (in segments or in bytes, see [`QueueLimits`](super::stream::QueueLimits)) skips
+//! ahead to a keyframe no more than half the queue from live (so the picture stays whole and
+//! the viewer has room to keep up), and is cut loose when it keeps falling behind; either way
+//! the publisher and the other viewers never wait for it.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +41,8 @@ pub struct ViewerFeed {
     metrics: Arc<LiveMetrics>,
     /// A viewer or a relay, for the counts when it leaves.
     kind: FeedKind,
-    /// After an overflow: drop tags until a keyframe (or, for audio-only, any audio).
+    /// After an overflow: drop segments until one a viewer may resume at (a keyframe, or for
+    /// audio-only any audio) that is within half the queue of live.
     resyncing: bool,
     overflows: Vec<Instant>,
 }
@@ -122,8 +125,11 @@ impl ViewerFeed {
     ) -> Option<Result<Arc<Segment>, FeedEnd>> {
         match received {
             Ok(segment) => {
+                if segment.is_filler() {
+                    return None;
+                }
                 if self.resyncing {
-                    if !segment.resumes {
+                    if !(segment.resumes && self.near_live(&segment)) {
                         return None;
                     }
                     self.resyncing = false;
@@ -146,10 +152,126 @@ impl ViewerFeed {
             Err(RecvError::Closed) => Some(Err(FeedEnd::StreamEnded)),
         }
     }
+
+    /// Whether `segment`, just received, is within half the queue of live in segments and in
+    /// bytes: resuming there leaves the viewer room before it would overflow again.
+    fn near_live(&self, segment: &Segment) -> bool {
+        let limits = self.stream.queue_limits();
+        let bytes_behind = self.stream.sent_bytes().saturating_sub(segment.end);
+        let segments_behind = self.stream.sent_segments().saturating_sub(segment.number);
+        segments_behind <= (limits.segments / 2) as u64 && bytes_behind <= (limits.bytes / 2) as u64
+    }
 }
 
 impl Drop for ViewerFeed {
     fn drop(&mut self) {
         self.stream.feed_left(self.kind);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering::Relaxed;
+
+    use bookmygig_api::GigId;
+    use bookmygig_media::flv::TagKind;
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::live::stream::{QueueLimits, StreamSource};
+
+    /// A stream whose queue holds 2,000 bytes (nine of the frames below) and 256 segments,
+    /// and its counters.
+    fn small_stream() -> (Arc<LiveStream>, Arc<LiveMetrics>) {
+        let metrics = Arc::new(LiveMetrics::default());
+        let stream = LiveStream::with_limits(
+            GigId::new(),
+            StreamSource::Publisher,
+            Arc::clone(&metrics),
+            QueueLimits {
+                segments: 256,
+                bytes: 2_000,
+            },
+        );
+        (Arc::new(stream), metrics)
+    }
+
+    /// The feed's next tag; everything was pushed before, so it is there at once or never.
+    async fn next(feed: &mut ViewerFeed) -> Result<Arc<MediaTag>, FeedEnd> {
+        tokio::time::timeout(std::time::Duration::from_secs(5), feed.next())
+            .await
+            .expect("a tag or the end at once")
+    }
+
+    /// An AVC frame of 215 FLV bytes (200 of payload).
+    fn frame(ts: u32, key: bool) -> MediaTag {
+        let mut payload = vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0];
+        payload.resize(200, 0xAA);
+        MediaTag::new(TagKind::Video, ts, Bytes::from(payload)).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_viewer_more_bytes_behind_than_the_queue_skips_to_a_keyframe_near_live() {
+        let (stream, metrics) = small_stream();
+        let mut viewer = stream.subscribe();
+        for ts in 0..10 {
+            stream.push(frame(ts, false));
+        }
+        // A keyframe still queued but more than half the queue behind live, then the one to
+        // resume at.
+        stream.push(frame(100, true));
+        for ts in 101..107 {
+            stream.push(frame(ts, false));
+        }
+        stream.push(frame(200, true));
+        stream.push(frame(201, false));
+        let resumed = next(&mut viewer.feed).await.unwrap();
+        assert_eq!((resumed.timestamp_ms, resumed.keyframe), (200, true));
+        assert_eq!(next(&mut viewer.feed).await.unwrap().timestamp_ms, 201);
+        assert_eq!(metrics.viewer_skips.load(Relaxed), 1);
+    }
+
+    #[tokio::test]
+    async fn a_viewer_that_never_reads_pins_no_more_than_the_queue_and_the_gop() {
+        let (stream, _) = small_stream();
+        let stalled = stream.subscribe();
+        for ts in 0..100 {
+            stream.push(frame(ts, ts % 20 == 0));
+            assert!(
+                stream.held_bytes() <= 2_000 + 20 * 215,
+                "{} bytes held",
+                stream.held_bytes()
+            );
+        }
+        assert_eq!(
+            stream.viewers(),
+            1,
+            "still connected; its backlog is what went"
+        );
+        drop(stalled);
+    }
+
+    #[tokio::test]
+    async fn a_viewer_that_keeps_falling_behind_by_bytes_is_dropped() {
+        let (stream, metrics) = small_stream();
+        let mut viewer = stream.subscribe();
+        let mut ts = 0;
+        for round in 0..=OVERFLOWS_ALLOWED {
+            for _ in 0..20 {
+                stream.push(frame(ts, false));
+                ts += 1;
+            }
+            stream.push(frame(ts, true));
+            ts += 1;
+            if round < OVERFLOWS_ALLOWED {
+                assert!(
+                    next(&mut viewer.feed).await.unwrap().keyframe,
+                    "skip {round}"
+                );
+            }
+        }
+        assert_eq!(next(&mut viewer.feed).await, Err(FeedEnd::TooSlow));
+        assert_eq!(metrics.dropped_viewers.load(Relaxed), 1);
+        assert_eq!(metrics.viewer_skips.load(Relaxed), OVERFLOWS_ALLOWED as u64);
     }
 }

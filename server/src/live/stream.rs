@@ -1,11 +1,16 @@
 //! `LiveStream`: one gig on air. The publisher's tags are gathered into [`Segment`]s (the audio
 //! since the last video frame, then that frame — two frames for a crowd, see [`CROWD`]: one
-//! write per segment instead of one per tag), each muxed once and fanned out as shared bytes through a bounded broadcast channel (no
-//! copy per viewer), and into the GOP cache, under one lock, so a newcomer's start sequence and
-//! its live feed meet without a gap or a duplicate.
+//! write per segment instead of one per tag), each muxed once and fanned out as shared bytes
+//! through a queue bounded in segments and in bytes (no copy per viewer; see [`queue`]), and
+//! into the GOP cache, under one lock, so a newcomer's start sequence and its live feed meet
+//! without a gap or a duplicate.
+//!
+//! What one gig can pin in memory is bounded: the queue ([`VIEWER_QUEUE_BYTES`]), the GOP cache
+//! ([`GOP_CACHE_BYTES`]) and the segment being gathered, built of tags of at most
+//! [`MAX_TAG_BYTES`]; a tag's bytes are held once, whether in a segment, the cache or both.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,8 +25,33 @@ use tokio::sync::broadcast;
 use super::feed::ViewerFeed;
 use super::metrics::LiveMetrics;
 
+mod queue;
+
+use queue::FanOut;
+pub use queue::QueueLimits;
+
+/// Largest media tag (one RTMP audio or video message) a stream takes: 8 MiB. The largest
+/// frame a real encoder sends is a keyframe: at the 51 Mbit/s that ingest services take for
+/// 4K60, a keyframe as large as a whole second of video is about 6 MiB; so 8 MiB refuses no
+/// real stream and halves the 16 MiB the RTMP and FLV size fields allow. RTMP ingest refuses a
+/// larger message (see `rtmp::guard`); a relay skips a larger tag.
+pub const MAX_TAG_BYTES: usize = 8 << 20;
 /// Segments a viewer may fall behind before it overflows (about 8 s of 30 fps video).
 pub const VIEWER_QUEUE_SEGMENTS: usize = 256;
+/// Bytes a viewer may fall behind before it overflows, which is also the most a gig's queue
+/// holds however slow its viewers: 32 MiB, four of the largest tags, and more than
+/// [`VIEWER_QUEUE_SEGMENTS`] of any stream below about 30 Mbit/s, so only faster streams are
+/// bounded by bytes before segments.
+pub const VIEWER_QUEUE_BYTES: usize = 32 << 20;
+/// The bounds of every stream's queue.
+pub const QUEUE_LIMITS: QueueLimits = QueueLimits {
+    segments: VIEWER_QUEUE_SEGMENTS,
+    bytes: VIEWER_QUEUE_BYTES,
+};
+/// Most bytes of GOP a newcomer is started with (and a gig keeps for newcomers): 16 MiB, two
+/// of the largest tags, or a 2-second GOP of a 4K stream at 51 Mbit/s; a longer GOP is not
+/// cached (newcomers wait for the next keyframe).
+pub const GOP_CACHE_BYTES: usize = 16 << 20;
 /// Tags held per video frame of a segment at most (about 90 ms of AAC for one frame), so audio
 /// keeps flowing when the video stalls.
 const AUDIO_HELD_MAX: usize = 4;
@@ -63,6 +93,12 @@ pub struct LiveStream {
     /// A local publisher or a relay.
     pub source: StreamSource,
     state: Mutex<StreamState>,
+    /// FLV bytes sent to viewers so far (the `end` of the latest segment).
+    sent_bytes: AtomicU64,
+    /// Segments sent to viewers so far (the `number` of the latest).
+    sent_segments: AtomicU64,
+    /// The bounds of the queue.
+    limits: QueueLimits,
     viewers: AtomicU32,
     relay_connections: AtomicU32,
     metrics: Arc<LiveMetrics>,
@@ -71,19 +107,33 @@ pub struct LiveStream {
 /// Tags that go to viewers together, muxed once for all of them.
 #[derive(Debug)]
 pub struct Segment {
-    /// The tags, in order (RTMP play sends them one by one).
+    /// The tags, in order (RTMP play sends them one by one); their bytes are slices of `flv`.
     pub tags: Vec<Arc<MediaTag>>,
     /// The same tags as FLV bytes, ready for every HTTP-FLV viewer.
     pub flv: Bytes,
     /// A viewer that skipped ahead may resume here: the segment holds a keyframe, a sequence
     /// header or metadata (or it is audio of a stream without video).
     pub resumes: bool,
+    /// FLV bytes the stream had sent once this segment was (see [`LiveStream::sent_bytes`]),
+    /// so a reader knows how far behind it is.
+    pub end: u64,
+    /// Segments the stream had sent once this one was, this one included (see
+    /// [`LiveStream::sent_segments`]).
+    pub number: u64,
+}
+
+impl Segment {
+    /// An empty segment the queue sends to push older ones out (see [`queue`]); readers skip
+    /// it.
+    pub fn is_filler(&self) -> bool {
+        self.tags.is_empty()
+    }
 }
 
 #[derive(Debug)]
 struct StreamState {
     /// `None` once the publisher is gone: viewers then drain and see the end.
-    sender: Option<broadcast::Sender<Arc<Segment>>>,
+    fan_out: Option<FanOut>,
     /// Tags waiting for the end of their segment (not yet in the GOP cache or sent).
     held: Vec<MediaTag>,
     /// Video frames among `held`.
@@ -99,31 +149,53 @@ struct StreamState {
 
 impl StreamState {
     /// Closes the segment of the held tags: into the GOP cache, muxed, to every viewer.
-    fn send_held(&mut self) {
+    /// `sent` holds the stream's counts of bytes and segments sent, advanced by the segment.
+    fn send_held(&mut self, sent: (&AtomicU64, &AtomicU64)) {
         if self.held.is_empty() {
             return;
         }
         let held = std::mem::take(&mut self.held);
         self.held_frames = 0;
         let has_video = self.has_video;
-        let mut flv = BytesMut::with_capacity(held.iter().map(|tag| tag.flv.len()).sum());
+        // One tag is its own segment; several are muxed into one buffer that their bytes are
+        // then slices of, so no frame is held twice.
+        let flv = match held.as_slice() {
+            [only] => only.flv.clone(),
+            _ => {
+                let mut flv = BytesMut::with_capacity(held.iter().map(|tag| tag.flv.len()).sum());
+                for tag in &held {
+                    flv.extend_from_slice(&tag.flv);
+                }
+                flv.freeze()
+            }
+        };
         let mut resumes = false;
         let mut tags = Vec::with_capacity(held.len());
+        let mut offset = 0;
         for tag in held {
+            let len = tag.flv.len();
+            let tag = tag.rebased(flv.slice(offset..offset + len));
+            offset += len;
             self.gop.push(&tag);
-            flv.extend_from_slice(&tag.flv);
             resumes |= tag.keyframe
                 || tag.sequence_header
                 || tag.metadata
                 || (tag.kind == TagKind::Audio && !has_video);
             tags.push(Arc::new(tag));
         }
-        if let Some(sender) = &self.sender {
-            // An error only means nobody is watching right now.
-            let _ = sender.send(Arc::new(Segment {
+        if let Some(fan_out) = &mut self.fan_out {
+            let (sent_bytes, sent_segments) = sent;
+            // Written under the state lock only, so load-then-store does not race.
+            let end = sent_bytes.load(Ordering::Relaxed) + flv.len() as u64;
+            sent_bytes.store(end, Ordering::Relaxed);
+            let number = sent_segments.load(Ordering::Relaxed) + 1;
+            sent_segments.store(number, Ordering::Relaxed);
+            fan_out.send(Arc::new(Segment {
                 tags,
-                flv: flv.freeze(),
+                flv,
                 resumes,
+                end,
+                number,
             }));
         }
     }
@@ -142,18 +214,33 @@ pub struct Subscription {
 }
 
 impl LiveStream {
-    /// A stream with no media yet.
+    /// A stream with no media yet, queued within [`QUEUE_LIMITS`].
     pub fn new(gig_id: GigId, source: StreamSource, metrics: Arc<LiveMetrics>) -> Self {
-        let (sender, _) = broadcast::channel(VIEWER_QUEUE_SEGMENTS);
+        Self::with_limits(gig_id, source, metrics, QUEUE_LIMITS)
+    }
+
+    /// A stream with no media yet whose queue holds at most `limits`.
+    pub fn with_limits(
+        gig_id: GigId,
+        source: StreamSource,
+        metrics: Arc<LiveMetrics>,
+        limits: QueueLimits,
+    ) -> Self {
         LiveStream {
             gig_id,
             started_at: OffsetDateTime::now_utc(),
             source,
+            sent_bytes: AtomicU64::new(0),
+            sent_segments: AtomicU64::new(0),
+            limits,
             state: Mutex::new(StreamState {
-                sender: Some(sender),
+                fan_out: Some(FanOut::new(limits)),
                 held: Vec::new(),
                 held_frames: 0,
-                gop: GopCache::new(GopLimits::default()),
+                gop: GopCache::new(GopLimits {
+                    max_bytes: GOP_CACHE_BYTES,
+                    ..GopLimits::default()
+                }),
                 facts: StreamFacts::default(),
                 has_video: false,
                 has_audio: false,
@@ -167,8 +254,12 @@ impl LiveStream {
     }
 
     /// Takes one tag from the publisher. Never waits for a viewer. Returns whether the stream
-    /// facts changed (a new sequence header or metadata).
+    /// facts changed (a new sequence header or metadata). A tag over [`MAX_TAG_BYTES`] is
+    /// dropped (ingest refuses those before they get here).
     pub fn push(&self, tag: MediaTag) -> bool {
+        if tag.payload.len() > MAX_TAG_BYTES {
+            return false;
+        }
         let now = Instant::now();
         let Ok(mut state) = self.state.lock() else {
             return false;
@@ -211,7 +302,7 @@ impl LiveStream {
             || state.held.len() >= frames * AUDIO_HELD_MAX;
         state.held.push(tag);
         if ends_segment {
-            state.send_held();
+            state.send_held((&self.sent_bytes, &self.sent_segments));
         }
         changed
     }
@@ -225,10 +316,10 @@ impl LiveStream {
     pub fn subscribe_as(self: &Arc<Self>, kind: FeedKind) -> Subscription {
         let ended = || broadcast::channel(1).1;
         let (start, receiver, has_audio, has_video) = match self.state.lock() {
-            Ok(state) => match &state.sender {
-                Some(sender) => (
+            Ok(state) => match &state.fan_out {
+                Some(fan_out) => (
                     state.gop.start_sequence(),
-                    sender.subscribe(),
+                    fan_out.subscribe(),
                     state.has_audio,
                     state.has_video,
                 ),
@@ -257,10 +348,34 @@ impl LiveStream {
     /// Ends the stream: viewers receive what is queued, then the end.
     pub fn end(&self) {
         if let Ok(mut state) = self.state.lock() {
-            state.send_held();
-            state.sender = None;
+            state.send_held((&self.sent_bytes, &self.sent_segments));
+            state.fan_out = None;
             state.gop.clear();
         }
+    }
+
+    /// FLV bytes sent to viewers so far; a reader at a segment is `sent_bytes() - end` behind.
+    pub fn sent_bytes(&self) -> u64 {
+        self.sent_bytes.load(Ordering::Relaxed)
+    }
+
+    /// Segments sent to viewers so far; a reader at a segment is `sent_segments() - number`
+    /// behind.
+    pub fn sent_segments(&self) -> u64 {
+        self.sent_segments.load(Ordering::Relaxed)
+    }
+
+    /// The bounds of this stream's queue.
+    pub fn queue_limits(&self) -> QueueLimits {
+        self.limits
+    }
+
+    /// Bytes this stream holds for its viewers now: its queue and its GOP cache (a tag in both
+    /// is counted twice, so this is an upper bound).
+    pub fn held_bytes(&self) -> usize {
+        self.state.lock().map_or(0, |state| {
+            state.fan_out.as_ref().map_or(0, FanOut::held_bytes) + state.gop.cached_bytes()
+        })
     }
 
     /// Called by a feed when its reader leaves.

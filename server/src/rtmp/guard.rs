@@ -9,7 +9,8 @@
 //!   makes sure the values rml_rtmp takes without looking are there; shared-object messages
 //!   (16, 19), which nothing we serve uses, are refused outright;
 //! - bytes that never complete a message: until [`ChunkGuard::allow_media`] (a granted publish)
-//!   only small control and command messages are expected, afterwards up to a large keyframe.
+//!   only small control and command messages are expected, afterwards media messages of up to
+//!   [`MAX_MEDIA_MESSAGE`] (the largest frame a real encoder sends), and no message over it.
 //!
 //! The guard deserializes with rml_rtmp's own `ChunkDeserializer`, so it sees exactly the
 //! messages the session will; that deserializer panics on some malformed chunk sequences (an
@@ -43,8 +44,13 @@ pub const AMF_LIMITS: amf0::Limits = amf0::Limits {
 /// Most bytes a peer that is not publishing may send without completing a message (a few of
 /// the largest command messages).
 pub const MAX_PENDING_BEFORE_PUBLISH: usize = 256 * 1024;
-/// Most bytes a publisher may send without completing a message (a keyframe of a 4K stream).
-pub const MAX_PENDING_WHILE_PUBLISHING: usize = 16 << 20;
+/// Largest message a publisher may send: [`MAX_TAG_BYTES`](crate::live::stream::MAX_TAG_BYTES)
+/// (8 MiB), the largest media tag the fan-out takes.
+pub const MAX_MEDIA_MESSAGE: usize = crate::live::stream::MAX_TAG_BYTES;
+/// Most bytes a publisher may send without completing a message: [`MAX_MEDIA_MESSAGE`] and its
+/// chunk headers (an eighth more covers chunks of 128 bytes, the smallest any encoder uses,
+/// even with extended timestamps).
+pub const MAX_PENDING_WHILE_PUBLISHING: usize = MAX_MEDIA_MESSAGE + MAX_MEDIA_MESSAGE / 8;
 
 /// Why the guard refused the stream.
 #[derive(Debug, thiserror::Error)]
@@ -77,6 +83,14 @@ pub enum GuardError {
         /// The ceiling in force.
         max: usize,
     },
+    /// A complete message over the size ceiling in force.
+    #[error("a {size}-byte message is over the {max}-byte ceiling")]
+    MediaTooLarge {
+        /// The message's size.
+        size: usize,
+        /// The ceiling in force ([`MAX_MEDIA_MESSAGE`] once publishing).
+        max: usize,
+    },
 }
 
 /// Follows one peer's chunk stream.
@@ -87,6 +101,8 @@ pub struct ChunkGuard {
     pending: usize,
     /// The ceiling on `pending` in force.
     max_pending: usize,
+    /// The ceiling on a complete message in force.
+    max_message: usize,
 }
 
 impl ChunkGuard {
@@ -97,20 +113,22 @@ impl ChunkGuard {
             max_chunk_size,
             pending: 0,
             max_pending: MAX_PENDING_BEFORE_PUBLISH,
+            max_message: MAX_PENDING_BEFORE_PUBLISH,
         }
     }
 
-    /// Lets the peer send media messages up to [`MAX_PENDING_WHILE_PUBLISHING`] bytes (call once
-    /// its publish is granted).
+    /// Lets the peer send media messages of up to [`MAX_MEDIA_MESSAGE`] bytes (call once its
+    /// publish is granted).
     pub fn allow_media(&mut self) {
         self.max_pending = MAX_PENDING_WHILE_PUBLISHING;
+        self.max_message = MAX_MEDIA_MESSAGE;
     }
 
     /// Checks the next bytes of the stream (call before handing them to the session).
     ///
     /// # Errors
-    /// An absurd chunk size, AMF over the limits, a shared-object message, too many bytes
-    /// without a complete message, or a malformed stream.
+    /// An absurd chunk size, AMF over the limits, a shared-object message, a message over the
+    /// size ceiling or too many bytes without a complete one, or a malformed stream.
     pub fn inspect(&mut self, bytes: &[u8]) -> Result<(), GuardError> {
         self.pending = self.pending.saturating_add(bytes.len());
         let mut input = bytes;
@@ -124,6 +142,12 @@ impl ChunkGuard {
                 break;
             };
             self.pending = 0;
+            if message.data.len() > self.max_message {
+                return Err(GuardError::MediaTooLarge {
+                    size: message.data.len(),
+                    max: self.max_message,
+                });
+            }
             match message.type_id {
                 SET_CHUNK_SIZE => self.set_chunk_size(&message.data)?,
                 AMF3_SHARED_OBJECT | AMF0_SHARED_OBJECT => {
@@ -294,6 +318,28 @@ mod tests {
         // Media larger than any command once publishing is allowed.
         guard.allow_media();
         guard.inspect(&chunked(9, &vec![0x17; 1 << 20])).unwrap();
+    }
+
+    #[test]
+    fn a_publisher_sends_media_up_to_the_ceiling_and_not_a_byte_more() {
+        let mut guard = ChunkGuard::new(1 << 20);
+        guard.allow_media();
+        // In chunks of 128 bytes, the smallest an encoder uses: the headers fit the allowance.
+        guard
+            .inspect(&chunked(9, &vec![0x27; MAX_MEDIA_MESSAGE]))
+            .unwrap();
+        let over = chunked(9, &vec![0x27; MAX_MEDIA_MESSAGE + 1]);
+        let refused = over
+            .chunks(64 * 1024)
+            .find_map(|read| guard.inspect(read).err());
+        assert!(
+            matches!(
+                refused,
+                Some(GuardError::MediaTooLarge { size, max: MAX_MEDIA_MESSAGE })
+                    if size == MAX_MEDIA_MESSAGE + 1
+            ),
+            "{refused:?}"
+        );
     }
 
     #[test]

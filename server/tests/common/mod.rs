@@ -270,6 +270,11 @@ impl ServerProcess {
         }
     }
 
+    /// Its process id (for `/proc/<pid>/…`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// A client of this process.
     pub fn client(&self) -> Client {
         Client::new(&self.base).expect("client")

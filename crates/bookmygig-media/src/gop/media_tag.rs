@@ -4,11 +4,12 @@ use bytes::Bytes;
 
 use crate::MediaError;
 use crate::audio::parse_audio_tag;
-use crate::flv::{TagKind, encode_tag};
+use crate::flv::{TAG_HEADER_LEN, TagKind, encode_tag};
 use crate::metadata::{parse_on_metadata, strip_set_data_frame};
 use crate::video::parse_video_tag;
 
 /// A media tag as the stream hub keeps it: already-encoded FLV bytes, shared by all viewers.
+/// `payload` is a slice of `flv`, so a tag costs its bytes once.
 ///
 /// Cloning is cheap (reference-counted buffers).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +63,9 @@ impl MediaTag {
             }
         };
         let flv = encode_tag(kind, timestamp_ms, &payload)?;
+        // The payload as a slice of the encoded tag, so the publisher's buffer (as large as
+        // the tag) is not kept alongside it.
+        let payload = flv.slice(TAG_HEADER_LEN..TAG_HEADER_LEN + payload.len());
         Ok(Self {
             kind,
             timestamp_ms,
@@ -71,6 +75,21 @@ impl MediaTag {
             sequence_header,
             metadata,
         })
+    }
+
+    /// The same tag backed by `flv`, a buffer holding exactly the bytes of `self.flv` (such as
+    /// its slice of a segment that muxes several tags into one buffer), so that one buffer, not
+    /// two, holds them. A buffer of another length leaves the tag as it is.
+    pub fn rebased(self, flv: Bytes) -> Self {
+        if flv.len() != self.flv.len() || flv.len() < TAG_HEADER_LEN + self.payload.len() {
+            return self;
+        }
+        let payload = flv.slice(TAG_HEADER_LEN..TAG_HEADER_LEN + self.payload.len());
+        Self {
+            flv,
+            payload,
+            ..self
+        }
     }
 
     /// Whether a backlogged viewer may shed this tag: non-key video and audio frames may go;
@@ -128,6 +147,36 @@ mod tests {
         assert_eq!(tag.flv.len(), encoded_tag_len(2));
         assert_eq!(tag.flv[..8], [8, 0, 0, 2, 2, 3, 4, 1]);
         assert_eq!(tag.flv[11..13], tag.payload[..]);
+    }
+
+    #[test]
+    fn the_payload_shares_the_flv_buffer_and_survives_a_rebase() {
+        let tag = MediaTag::new(
+            TagKind::Video,
+            40,
+            Bytes::from_static(&[0x17, 1, 0, 0, 0, 9]),
+        )
+        .unwrap();
+        let inside = |part: &Bytes, whole: &Bytes| {
+            let (start, end) = (
+                whole.as_ptr() as usize,
+                whole.as_ptr() as usize + whole.len(),
+            );
+            (start..end).contains(&(part.as_ptr() as usize))
+        };
+        assert!(inside(&tag.payload, &tag.flv), "one buffer for both");
+
+        let mut segment = vec![0xEE; 3];
+        segment.extend_from_slice(&tag.flv);
+        let segment = Bytes::from(segment);
+        let rebased = tag.clone().rebased(segment.slice(3..));
+        assert_eq!(rebased, tag, "the same tag");
+        assert!(inside(&rebased.flv, &segment) && inside(&rebased.payload, &segment));
+        let unchanged = tag.clone().rebased(segment.clone());
+        assert!(
+            inside(&unchanged.flv, &tag.flv),
+            "a buffer of another length is ignored"
+        );
     }
 
     #[test]
