@@ -1,12 +1,13 @@
-//! Accounts: `signup`, `login`, `logout`, `whoami`. Passwords come from a hidden prompt or,
-//! for scripts, from stdin with `--password-stdin` (as `docker login` does); never from a flag.
+//! Accounts: `signup`, `login`, `logout [--all]`, `password`, `whoami`. Passwords come from a
+//! hidden prompt or, for scripts, from stdin with `--password-stdin` (as `docker login` does);
+//! never from a flag.
 
 use std::io::Read as _;
 
 use bookmygig_api::limits::{
     DISPLAY_NAME_MAX, HANDLE_MAX, HANDLE_MIN, PASSWORD_MAX, PASSWORD_MIN, is_valid_handle,
 };
-use bookmygig_api::{Account, NewAccount, NewSession};
+use bookmygig_api::{Account, NewAccount, NewSession, PasswordChange};
 use clap::Args;
 
 use super::interactive;
@@ -35,6 +36,23 @@ pub struct LoginCmd {
     #[arg(long)]
     handle: String,
     /// Read the password from stdin (one line) instead of prompting.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+/// `bookmygig logout`.
+#[derive(Debug, Args)]
+pub struct LogoutCmd {
+    /// Sign out everywhere: every session of the account, on every device, ends.
+    #[arg(long)]
+    all: bool,
+}
+
+/// `bookmygig password`.
+#[derive(Debug, Args)]
+pub struct PasswordCmd {
+    /// Read two lines from stdin, the current password then the new one, instead of
+    /// prompting.
     #[arg(long)]
     password_stdin: bool,
 }
@@ -92,38 +110,123 @@ impl LoginCmd {
     }
 }
 
-/// `bookmygig logout`: ends the session on the server (when it still works) and forgets it.
-///
-/// # Errors
-/// When the server cannot be reached or the credentials file cannot be written.
-pub async fn logout(ctx: &Context) -> Result<()> {
-    let mut credentials = ctx.store.credentials()?;
-    let was_signed_in = match credentials.servers.get(&ctx.server) {
-        Some(credential) => {
-            let client = ctx.anonymous()?.with_token(credential.token.clone());
-            match client.sign_out().await {
-                // An expired session is as good as ended.
-                Err(bookmygig_client::ClientError::Problem(p)) if p.status == 401 => {}
-                other => other?,
+impl LogoutCmd {
+    /// Ends the session on the server (when it still works; with `--all`, every session of
+    /// the account) and forgets it here.
+    ///
+    /// # Errors
+    /// When the server cannot be reached or the credentials file cannot be written.
+    pub async fn run(self, ctx: &Context) -> Result<()> {
+        let mut credentials = ctx.store.credentials()?;
+        let was_signed_in = match credentials.servers.get(&ctx.server) {
+            Some(credential) => {
+                let client = ctx.anonymous()?.with_token(credential.token.clone());
+                let ended = if self.all {
+                    client.sign_out_everywhere().await
+                } else {
+                    client.sign_out().await
+                };
+                match ended {
+                    // An expired session is as good as ended: but then the server cannot tell
+                    // whose sessions "all" are.
+                    Err(bookmygig_client::ClientError::Problem(p))
+                        if p.status == 401 && !self.all => {}
+                    other => other?,
+                }
+                credentials.servers.remove(&ctx.server);
+                ctx.store.save_credentials(&credentials)?;
+                true
             }
-            credentials.servers.remove(&ctx.server);
-            ctx.store.save_credentials(&credentials)?;
-            true
+            None if self.all => {
+                return Err(CliError::Usage(format!(
+                    "not signed in to {}: sign in first (bookmygig login) to sign out everywhere",
+                    ctx.server
+                )));
+            }
+            None => false,
+        };
+        if ctx.json {
+            return ctx.print_json(&serde_json::json!({
+                "server": ctx.server,
+                "signed_out": was_signed_in,
+                "everywhere": self.all,
+            }));
         }
-        None => false,
-    };
-    if ctx.json {
-        return ctx.print_json(&serde_json::json!({
-            "server": ctx.server,
-            "signed_out": was_signed_in,
-        }));
+        match (was_signed_in, self.all) {
+            (true, true) => println!("Signed out of {} on every device.", ctx.server),
+            (true, false) => println!("Signed out of {}.", ctx.server),
+            (false, _) => println!("Not signed in to {}.", ctx.server),
+        }
+        Ok(())
     }
-    if was_signed_in {
-        println!("Signed out of {}.", ctx.server);
-    } else {
-        println!("Not signed in to {}.", ctx.server);
+}
+
+impl PasswordCmd {
+    /// Changes the password of the signed-in account; its other sessions end, this one stays.
+    ///
+    /// # Errors
+    /// A usage error when not signed in or the new password breaks the rules; the server's
+    /// refusal when the current password is wrong (or too many were tried).
+    pub async fn run(self, ctx: &Context) -> Result<()> {
+        let client = ctx.signed_in()?;
+        let (current_password, new_password) = if self.password_stdin {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).map_err(|err| {
+                CliError::Local(format!("cannot read the passwords from stdin: {err}"))
+            })?;
+            let mut lines = text
+                .lines()
+                .map(|line| line.trim_end_matches('\r').to_owned());
+            match (lines.next(), lines.next()) {
+                (Some(current), Some(new)) => (current, new),
+                _ => {
+                    return Err(CliError::Usage(
+                        "--password-stdin: expected two lines, the current password then the \
+                         new one"
+                            .to_owned(),
+                    ));
+                }
+            }
+        } else if interactive() {
+            let current = dialoguer::Password::new()
+                .with_prompt("Current password")
+                .interact()
+                .map_err(|err| CliError::Local(format!("cannot read the password: {err}")))?;
+            let new = dialoguer::Password::new()
+                .with_prompt("New password")
+                .with_confirmation("Repeat new password", "the passwords differ")
+                .interact()
+                .map_err(|err| CliError::Local(format!("cannot read the password: {err}")))?;
+            (current, new)
+        } else {
+            return Err(CliError::Usage(
+                "no password: stdin is not a terminal, so pass the current and the new password \
+                 on two lines of stdin with --password-stdin"
+                    .to_owned(),
+            ));
+        };
+        if current_password.is_empty() {
+            return Err(CliError::Usage("current password: empty".to_owned()));
+        }
+        check_new_password(&new_password)?;
+        client
+            .change_password(&PasswordChange {
+                current_password,
+                new_password,
+            })
+            .await?;
+        if ctx.json {
+            return ctx.print_json(&serde_json::json!({
+                "server": ctx.server,
+                "password_changed": true,
+            }));
+        }
+        println!(
+            "Password changed on {}; every other session of the account is signed out.",
+            ctx.server
+        );
+        Ok(())
     }
-    Ok(())
 }
 
 /// `bookmygig whoami`: the signed-in account, as the server knows it.
@@ -170,16 +273,25 @@ fn password(from_stdin: bool, new: bool) -> Result<String> {
                 .to_owned(),
         ));
     };
-    let length = password.chars().count();
-    if new && !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
-        return Err(CliError::Usage(format!(
-            "password: {PASSWORD_MIN}–{PASSWORD_MAX} characters (got {length})"
-        )));
+    if new {
+        check_new_password(&password)?;
     }
     if password.is_empty() {
         return Err(CliError::Usage("password: empty".to_owned()));
     }
     Ok(password)
+}
+
+/// A new password follows the server's rules, checked here first so nothing is sent for one
+/// that breaks them.
+fn check_new_password(password: &str) -> Result<()> {
+    let length = password.chars().count();
+    if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
+        return Err(CliError::Usage(format!(
+            "password: {PASSWORD_MIN}–{PASSWORD_MAX} characters (got {length})"
+        )));
+    }
+    Ok(())
 }
 
 /// Keeps the session of `ctx.server` and makes that server the default.

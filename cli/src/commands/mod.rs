@@ -21,8 +21,11 @@ pub enum Command {
     Signup(account::SignupCmd),
     /// Sign in (the session is kept in the config dir, mode 0600).
     Login(account::LoginCmd),
-    /// Sign out: ends the session on the server and forgets it here.
-    Logout,
+    /// Sign out: ends the session on the server (with --all, every session of the account,
+    /// on every device) and forgets it here.
+    Logout(account::LogoutCmd),
+    /// Change your password; every other session of the account is signed out.
+    Password(account::PasswordCmd),
     /// Show who is signed in.
     Whoami,
     /// Register and manage gigs.
@@ -54,7 +57,8 @@ impl Command {
         match self {
             Command::Signup(cmd) => cmd.run(ctx).await,
             Command::Login(cmd) => cmd.run(ctx).await,
-            Command::Logout => account::logout(ctx).await,
+            Command::Logout(cmd) => cmd.run(ctx).await,
+            Command::Password(cmd) => cmd.run(ctx).await,
             Command::Whoami => account::whoami(ctx).await,
             Command::Gig(cmd) => cmd.run(ctx).await,
             Command::Ticket(cmd) => cmd.run(ctx).await,
