@@ -144,6 +144,12 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_NO_RATE_LIMITS")]
     pub no_rate_limits: bool,
 
+    /// Turns on the development top-up provider (`POST /api/v1/wallet/topups` credits play
+    /// money on request), for demos, tests and benchmarks. Off, top-ups answer 403: anyone
+    /// could otherwise mint money and pay every listing fee and ticket with it.
+    #[arg(long, env = "BOOKMYGIG_DEV_TOPUPS")]
+    pub dev_topups: bool,
+
     /// 64 hex digits signing playback URLs. When absent: shared through Redis by every node in
     /// Redis mode; random on the embedded store (URLs then last until the server restarts).
     #[arg(long, env = "BOOKMYGIG_PLAYBACK_SECRET", hide_env_values = true, value_parser = parse_secret)]

@@ -123,6 +123,7 @@ pub fn settings(config: &Config, http_addr: SocketAddr, rtmp_addr: SocketAddr) -
         trusted_proxies: config.trusted_proxies.clone(),
         request_timeout: std::time::Duration::from_secs(config.http_request_timeout),
         rate_limits: !config.no_rate_limits,
+        dev_topups: config.dev_topups,
     }
 }
 
@@ -343,6 +344,12 @@ pub async fn serve(
             "--no-rate-limits: per-IP and per-account rate limits are OFF (sign-up, sign-in, \
              per-IP connection caps, streams per ticket); for benchmarks and load tests only, \
              never in production"
+        );
+    }
+    if config.dev_topups {
+        tracing::warn!(
+            "--dev-topups: POST /api/v1/wallet/topups credits play money to anyone who asks; \
+             for demos and tests only, never in production"
         );
     }
     let rtmp = tokio::spawn(rtmp::listener::serve(

@@ -38,6 +38,8 @@ pub struct Settings {
     pub request_timeout: std::time::Duration,
     /// Whether per-IP and per-account rate limits apply (`--no-rate-limits` turns them off).
     pub rate_limits: bool,
+    /// Whether the development top-up provider credits play money (`--dev-topups`).
+    pub dev_topups: bool,
 }
 
 /// Shared by every handler.

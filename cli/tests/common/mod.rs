@@ -52,6 +52,8 @@ impl TestServer {
             "127.0.0.1:0".into(),
             "--data-dir".into(),
             data.display().to_string(),
+            // `wallet topup` and the TUI's `+` need the development provider.
+            "--dev-topups".into(),
         ])
         .expect("valid flags");
         let store = open_store(&config).await.expect("store opens");

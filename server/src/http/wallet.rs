@@ -17,6 +17,10 @@ use crate::state::AppState;
 
 /// The only top-up provider so far: it credits play money and says so.
 pub const DEVELOPMENT_PROVIDER: &str = "development";
+/// What a top-up is told when the development provider is off (the server runs without
+/// `--dev-topups`): the flag that turns it on, and why it is off.
+pub const TOPUPS_OFF: &str = "top-ups are off on this server: the development provider (play \
+    money) works only when the server runs with --dev-topups, never in production";
 
 /// Balance and history, newest first.
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet",
@@ -86,12 +90,13 @@ pub async fn show(
     }))
 }
 
-/// Add funds through the development provider (play money, for trying BookMyGig out).
-/// An optional `Idempotency-Key` makes a retry credit once.
+/// Add funds through the development provider (play money, for trying BookMyGig out), on a
+/// server started with `--dev-topups`; without it, 403. An optional `Idempotency-Key` makes a
+/// retry credit once.
 #[utoipa::path(post, path = "/api/v1/wallet/topups", tag = "wallet", request_body = TopUp,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$",
         description = "makes a retry credit once: 1–128 visible ASCII characters, e.g. a UUID")),
-    responses((status = 201, body = TopUpReceipt), (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 409, response = problems::Conflict), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+    responses((status = 201, body = TopUpReceipt), (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 409, response = problems::Conflict), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn top_up(
     State(state): State<AppState>,
@@ -99,6 +104,9 @@ pub async fn top_up(
     headers: HeaderMap,
     ApiJson(form): ApiJson<TopUp>,
 ) -> Result<(StatusCode, ApiJson<TopUpReceipt>), ApiError> {
+    if !state.settings.dev_topups {
+        return Err(ApiError::Forbidden(TOPUPS_OFF.into()));
+    }
     let key = idempotency_key(&headers)?;
     if form.amount <= Money::ZERO || form.amount > TOPUP_MAX {
         return Err(ApiError::invalid(

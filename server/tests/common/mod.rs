@@ -70,6 +70,8 @@ impl TestServer {
             "127.0.0.1:0".into(),
             "--data-dir".into(),
             dir.path().display().to_string(),
+            // Tests fund their accounts through the development provider.
+            "--dev-topups".into(),
         ];
         if let Some(redis) = &redis {
             args.extend(["--redis-url".into(), redis.url()]);
@@ -219,6 +221,12 @@ impl ServerProcess {
             if !args.contains(&flag) {
                 command.args([flag, "127.0.0.1:0"]);
             }
+        }
+        // Tests fund their accounts through the development provider, unless the environment
+        // given says otherwise (`BOOKMYGIG_DEV_TOPUPS=false`).
+        if !args.contains(&"--dev-topups") && !env.iter().any(|(k, _)| *k == "BOOKMYGIG_DEV_TOPUPS")
+        {
+            command.arg("--dev-topups");
         }
         command
             .args(args)
