@@ -165,8 +165,10 @@ where
     // A cancellation stored after the upgrade's check, but published before this node
     // listened (or before the room existed), is caught here.
     match ctx.store.gig(ctx.gig).await {
-        Ok(Some(gig)) if gig.state != GigState::Cancelled => {}
-        Ok(_) => return close(&mut write, Ending::Kicked(Kick::Cancelled)).await,
+        Ok(Some(gig)) if gig.state == GigState::Cancelled => {
+            return close(&mut write, Ending::Kicked(Kick::Cancelled)).await;
+        }
+        Ok(_) => {}
         Err(e) => {
             tracing::error!(gig = %ctx.gig, error = %e, "cannot read the gig");
             return close(&mut write, Ending::Unavailable).await;
