@@ -73,8 +73,7 @@ fn flag_of(field: &str) -> String {
     match field {
         "starts_at" => "--date/--start".to_owned(),
         "ends_at" => "--end".to_owned(),
-        // Asked at a prompt (or read from stdin), never given as flags.
-        "current_password" => "current password".to_owned(),
+        // Asked at a prompt (or read from stdin), never given as a flag.
         "new_password" => "new password".to_owned(),
         other => format!("--{}", other.replace('_', "-")),
     }

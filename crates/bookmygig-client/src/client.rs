@@ -171,9 +171,12 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// A `validation` problem on a bad filter or cursor, or any error of [`ClientError`].
-    pub async fn list_gigs(&self, query: &GigListQuery) -> Result<Page<Gig>> {
-        self.send(self.request(Method::GET, "/gigs").query(&query.pairs()))
+    /// A `forbidden` problem when `current_password` is wrong, a `validation` problem when
+    /// `new_password` breaks the rules, a
+    /// `too-many-attempts` problem while the account's sign-ins are throttled, or any error of
+    /// [`ClientError`].
+    pub async fn change_password(&self, body: &PasswordChange) -> Result<()> {
+        self.send_empty(self.request(Method::PUT, "/me/password").json(body))
             .await
     }
 
@@ -194,11 +197,9 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// A `validation` problem (`current_password` wrong, `new_password` outside the rules), a
-    /// `too-many-attempts` problem while the account's sign-ins are throttled, or any error of
-    /// [`ClientError`].
-    pub async fn change_password(&self, body: &PasswordChange) -> Result<()> {
-        self.send_empty(self.request(Method::PUT, "/me/password").json(body))
+    /// A `validation` problem on a bad filter or cursor, or any error of [`ClientError`].
+    pub async fn list_gigs(&self, query: &GigListQuery) -> Result<Page<Gig>> {
+        self.send(self.request(Method::GET, "/gigs").query(&query.pairs()))
             .await
     }
 

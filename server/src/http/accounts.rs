@@ -219,7 +219,7 @@ pub async fn sign_out_everywhere(
 /// follows sign-up's rules; every other session of the account is signed out, this one stays.
 #[utoipa::path(put, path = "/api/v1/me/password", tag = "accounts", request_body = PasswordChange,
     responses((status = 204, description = "changed; every other session is signed out"),
-        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 429, response = problems::TooManyRequests), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 429, response = problems::TooManyRequests), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn change_password(
     State(state): State<AppState>,
@@ -242,9 +242,9 @@ pub async fn change_password(
             )
             .await?;
     if !current_ok {
-        return Err(ApiError::invalid(
-            "current_password",
-            "this is not the account's current password",
+        // 403, not 422: the body is well-formed; this account may not do this with it.
+        return Err(ApiError::Forbidden(
+            "the current password is wrong; nothing was changed".into(),
         ));
     }
     state.throttle.sign_in_succeeded(handle, ip).await?;
