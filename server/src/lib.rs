@@ -304,8 +304,17 @@ pub async fn serve(
         cluster: cluster.clone(),
         relays: relays.clone(),
         stream_seats: Arc::clone(&stream_seats),
+        throttle: match (&cluster, config.no_rate_limits) {
+            (_, true) => Arc::new(throttle::Unthrottled),
+            (Some(cluster), false) => {
+                cluster::account_throttle::RedisThrottle::new(Arc::clone(cluster))
+            }
+            (None, false) => Arc::new(throttle::LocalThrottle::default()),
+        },
+        hasher: Arc::new(password::Hasher::for_this_machine()),
         shutdown: stopping.clone(),
     };
+    let purge = tokio::spawn(purge::run(Arc::clone(&store), stopping.clone()));
     let rtmp_context = RtmpContext {
         store: Arc::clone(&store),
         hub,
@@ -320,17 +329,8 @@ pub async fn serve(
         relays,
         stream_seats,
     };
-        throttle: match (&cluster, config.no_rate_limits) {
-            (_, true) => Arc::new(throttle::Unthrottled),
-            (Some(cluster), false) => {
-                cluster::account_throttle::RedisThrottle::new(Arc::clone(cluster))
-            }
-            (None, false) => Arc::new(throttle::LocalThrottle::default()),
-        },
-        hasher: Arc::new(password::Hasher::for_this_machine()),
     tracing::info!(
         http = %http_addr,
-    let purge = tokio::spawn(purge::run(Arc::clone(&store), stopping.clone()));
         rtmp = %rtmp_addr,
         metrics = %metrics_addr,
         internal = %internal_addr,
@@ -425,6 +425,7 @@ pub async fn serve(
     if let Some(sweeper) = sweeper {
         let _ = sweeper.await;
     }
+    let _ = purge.await;
     let _ = meter_stop.send(());
     let _ = metering.await;
     // Upgraded sockets outlive the HTTP server; each closes on the shutdown signal.
@@ -441,4 +442,3 @@ pub async fn serve(
     tracing::info!("bookmygig-server stopped");
     Ok(())
 }
-    let _ = purge.await;

@@ -158,29 +158,6 @@ impl Client {
             .await
     }
 
-    /// `GET /me`: the signed-in account.
-    ///
-    /// # Errors
-    ///
-    /// An `unauthorized` problem without a valid token, or any error of [`ClientError`].
-    pub async fn me(&self) -> Result<Account> {
-        self.send(self.request(Method::GET, "/me")).await
-    }
-
-    /// `GET /gigs`: one page of the catalogue, filtered by `query`.
-    ///
-    /// # Errors
-    ///
-    /// A `forbidden` problem when `current_password` is wrong, a `validation` problem when
-    /// `new_password` breaks the rules, a
-    /// `too-many-attempts` problem while the account's sign-ins are throttled, or any error of
-    /// [`ClientError`].
-    pub async fn change_password(&self, body: &PasswordChange) -> Result<()> {
-        self.send_empty(self.request(Method::PUT, "/me/password").json(body))
-            .await
-    }
-
-    /// `POST /gigs`: registers a gig (charging the listing fee); the answer carries its stream
     /// `DELETE /sessions`: signs out everywhere; every token of the account stops working,
     /// this client's included.
     ///
@@ -197,12 +174,34 @@ impl Client {
     ///
     /// # Errors
     ///
+    /// A `forbidden` problem when `current_password` is wrong, a `validation` problem when
+    /// `new_password` breaks the rules, a `too-many-attempts` problem while the account's
+    /// sign-ins are throttled, or any error of [`ClientError`].
+    pub async fn change_password(&self, body: &PasswordChange) -> Result<()> {
+        self.send_empty(self.request(Method::PUT, "/me/password").json(body))
+            .await
+    }
+
+    /// `GET /me`: the signed-in account.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` problem without a valid token, or any error of [`ClientError`].
+    pub async fn me(&self) -> Result<Account> {
+        self.send(self.request(Method::GET, "/me")).await
+    }
+
+    /// `GET /gigs`: one page of the catalogue, filtered by `query`.
+    ///
+    /// # Errors
+    ///
     /// A `validation` problem on a bad filter or cursor, or any error of [`ClientError`].
     pub async fn list_gigs(&self, query: &GigListQuery) -> Result<Page<Gig>> {
         self.send(self.request(Method::GET, "/gigs").query(&query.pairs()))
             .await
     }
 
+    /// `POST /gigs`: registers a gig (charging the listing fee); the answer carries its stream
     /// key and RTMP URL.
     ///
     /// # Errors
