@@ -132,6 +132,14 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_MAX_STREAMS_PER_TICKET", default_value_t = 2, value_parser = clap::value_parser!(u32).range(1..=10_000))]
     pub max_streams_per_ticket: u32,
 
+    /// PEM certificate chain: with --tls-key, HTTP is served as HTTPS and RTMP as RTMPS.
+    #[arg(long, env = "BOOKMYGIG_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM private key of --tls-cert.
+    #[arg(long, env = "BOOKMYGIG_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+
     /// Proxies (addresses or CIDR blocks, comma-separated) whose `X-Forwarded-For` is believed:
     /// behind a load balancer every connection comes from its address, so per-IP limits need
     /// the client's address it forwards. Empty: the peer's address is the client's.
@@ -170,10 +178,11 @@ impl Config {
         }
     }
 
-    /// The public base URL, resolved against the bound HTTP address.
+    /// The public base URL, resolved against the bound HTTP address (`https://` with TLS).
     pub fn public_url(&self, bound_http: SocketAddr) -> String {
         match &self.public_url {
             Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.tls_cert.is_some() => format!("https://{bound_http}"),
             None => format!("http://{bound_http}"),
         }
     }

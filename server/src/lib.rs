@@ -83,6 +83,9 @@ pub enum ServerError {
     /// The stream relays could not be set up.
     #[error("cannot set up stream relays: {0}")]
     Relay(#[from] cluster::relay::RelayError),
+    /// The TLS certificate or key could not be loaded.
+    #[error("cannot set up TLS: {0}")]
+    Tls(#[from] net::tls::TlsError),
     /// A socket failed.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -114,7 +117,15 @@ pub fn settings(config: &Config, http_addr: SocketAddr, rtmp_addr: SocketAddr) -
         .unwrap_or("127.0.0.1")
         .to_owned();
     Settings {
-        rtmp_url: format!("rtmp://{host}:{}/live", rtmp_addr.port()),
+        rtmp_url: format!(
+            "{}://{host}:{}/live",
+            if config.tls_cert.is_some() {
+                "rtmps"
+            } else {
+                "rtmp"
+            },
+            rtmp_addr.port()
+        ),
         public_url,
         listing_fee: config.listing_fee,
         ticket_commission_bps: config.ticket_commission,
@@ -179,6 +190,11 @@ pub async fn serve(
     listeners: Listeners,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServerError> {
+    // Chosen once: every public connection speaks TLS, or none does.
+    let transport = match (&config.tls_cert, &config.tls_key) {
+        (Some(cert), Some(key)) => net::Transport::Tls(net::tls::TlsIdentity::load(cert, key)?),
+        _ => net::Transport::Plain,
+    };
     let http_addr = listeners.http.local_addr()?;
     let rtmp_addr = listeners.rtmp.local_addr()?;
     let metrics_addr = listeners.metrics.local_addr()?;
@@ -359,6 +375,7 @@ pub async fn serve(
             total: config.rtmp_max_connections as usize,
             per_ip: (!config.no_rate_limits).then_some(config.rtmp_max_connections_per_ip as usize),
         }),
+        transport.clone(),
         stopping.clone(),
     ));
     let http_limits = |admission| http::server::HttpLimits {
@@ -382,6 +399,7 @@ pub async fn serve(
         listeners.http,
         http::router(state.clone()),
         http_limits(public_admission.clone()),
+        transport,
         stopping.clone(),
     ));
     let private = [
@@ -389,12 +407,14 @@ pub async fn serve(
             listeners.metrics,
             http::metrics_router(state.clone()),
             http_limits(private_admission()),
+            net::Transport::Plain,
             stopping.clone(),
         )),
         tokio::spawn(http::server::serve(
             listeners.internal,
             http::internal_router(state),
             http_limits(private_admission()),
+            net::Transport::Plain,
             stopping.clone(),
         )),
     ];

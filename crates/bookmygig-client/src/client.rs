@@ -60,6 +60,21 @@ impl Client {
     /// a host, or carries a query or fragment; [`ClientError::Transport`] when the HTTP stack
     /// cannot be set up.
     pub fn new(base_url: &str) -> Result<Self> {
+        Self::build(base_url, None)
+    }
+
+    /// Like [`Client::new`], also trusting the certificate authorities in `ca_pem` (PEM, one
+    /// or more certificates): for a server whose certificate is not signed by a public
+    /// authority (the CLI's `--cacert`).
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::new`]; [`ClientError::Transport`] when `ca_pem` holds no certificate.
+    pub fn with_ca_pem(base_url: &str, ca_pem: &[u8]) -> Result<Self> {
+        Self::build(base_url, Some(ca_pem))
+    }
+
+    fn build(base_url: &str, ca_pem: Option<&[u8]>) -> Result<Self> {
         let base = base_url.trim().trim_end_matches('/');
         let url = Url::parse(base)
             .map_err(|err| ClientError::InvalidBaseUrl(format!("`{base_url}`: {err}")))?;
@@ -78,10 +93,15 @@ impl Client {
                 "`{base_url}`: a base URL takes no query or fragment"
             )));
         }
-        let http = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .timeout(TIMEOUT)
-            .build()?;
+            .timeout(TIMEOUT);
+        if let Some(pem) = ca_pem {
+            for certificate in reqwest::Certificate::from_pem_bundle(pem)? {
+                builder = builder.add_root_certificate(certificate);
+            }
+        }
+        let http = builder.build()?;
         Ok(Self {
             http,
             base: base.to_owned(),

@@ -26,6 +26,7 @@ use tower::ServiceExt as _;
 use super::client_ip::PeerAddr;
 use super::deadline::DeadlineIo;
 use super::tcp::{PeerSocket, SharedTcp};
+use crate::net::Transport;
 use crate::net::admission::{Admission, Refusal};
 
 /// The limits of one HTTP listener.
@@ -49,6 +50,7 @@ pub async fn serve(
     listener: TcpListener,
     app: Router,
     limits: HttpLimits,
+    transport: Transport,
     shutdown: watch::Receiver<bool>,
 ) {
     let mut stop = shutdown.clone();
@@ -79,34 +81,67 @@ pub async fn serve(
         let place = match limits.admission.admit(peer.ip(), counted) {
             Ok(place) => place,
             Err(refusal) => {
-                refuse(&socket, refusal);
+                if !transport.is_tls() {
+                    refuse(&socket, refusal);
+                }
                 tracing::debug!(%peer, %refusal, "HTTP connection refused");
                 continue;
             }
         };
         let _ = socket.set_nodelay(true);
         let socket = Arc::new(socket);
-        let io = DeadlineIo::new(SharedTcp(Arc::clone(&socket)), limits.write_stall, place);
+        let tcp = SharedTcp(Arc::clone(&socket));
         let app = app.clone();
         let limits = Arc::clone(&limits);
         let shutdown = shutdown.clone();
-        tokio::spawn(serve_connection(io, socket, peer, app, limits, shutdown));
+        match &transport {
+            Transport::Plain => {
+                let io = DeadlineIo::new(tcp, limits.write_stall, place);
+                tokio::spawn(serve_connection(
+                    io,
+                    Some(socket),
+                    peer,
+                    app,
+                    limits,
+                    shutdown,
+                ));
+            }
+            Transport::Tls(identity) => {
+                let identity = identity.clone();
+                tokio::spawn(async move {
+                    // The handshake shares the header deadline: both are what a client must
+                    // send before it is served.
+                    match identity.accept(tcp, limits.header_timeout).await {
+                        Ok(tls) => {
+                            let io = DeadlineIo::new(tls, limits.write_stall, place);
+                            // Writes must go through TLS: no direct socket for the chat.
+                            serve_connection(io, None, peer, app, limits, shutdown).await;
+                        }
+                        Err(error) => tracing::debug!(%peer, %error, "HTTPS connection dropped"),
+                    }
+                });
+            }
+        }
     }
 }
 
 /// One connection, until it closes or the server stops.
-async fn serve_connection(
-    io: DeadlineIo<SharedTcp>,
-    socket: Arc<TcpStream>,
+async fn serve_connection<IO>(
+    io: DeadlineIo<IO>,
+    socket: Option<Arc<TcpStream>>,
     peer: SocketAddr,
     app: Router,
     limits: Arc<HttpLimits>,
     mut shutdown: watch::Receiver<bool>,
-) {
+) where
+    IO: tokio::io::AsyncRead + tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
     let service = hyper::service::service_fn(move |mut request: hyper::Request<Incoming>| {
         let extensions = request.extensions_mut();
         extensions.insert(PeerAddr(peer));
-        extensions.insert(ConnectInfo(PeerSocket(Arc::clone(&socket))));
+        if let Some(socket) = &socket {
+            extensions.insert(ConnectInfo(PeerSocket(Arc::clone(socket))));
+        }
         let app = app.clone();
         async move {
             let response = app.oneshot(request.map(axum::body::Body::new)).await;

@@ -17,9 +17,8 @@ use rml_rtmp::sessions::{
     ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
 };
 use time::OffsetDateTime;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::watch;
 
 use super::RtmpContext;
@@ -111,8 +110,8 @@ enum Role {
 }
 
 /// Serves one connection until it ends, and logs how it ended.
-pub async fn run(
-    socket: TcpStream,
+pub async fn run<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
+    socket: S,
     peer: SocketAddr,
     context: RtmpContext,
     mut shutdown: watch::Receiver<bool>,
@@ -169,11 +168,15 @@ impl Connection {
         }
     }
 
-    async fn serve(&mut self, socket: TcpStream) -> Result<(), Closed> {
+    /// Plain TCP or TLS (RTMPS) alike.
+    async fn serve<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
+        &mut self,
+        socket: S,
+    ) -> Result<(), Closed> {
         let setup = self.context.setup_timeout;
         let setup_deadline = tokio::time::Instant::now() + setup;
-        let (mut reader, writer) = socket.into_split();
-        let mut writer = Writer(writer);
+        let (mut reader, writer) = tokio::io::split(socket);
+        let mut writer = Writer(Box::pin(writer));
         let idle = self.context.idle_timeout;
         let mut buffer = vec![0u8; 64 * 1024];
 
@@ -571,7 +574,8 @@ impl Connection {
 
 /// The socket's write half, where every write must finish within [`WRITE_STALL`]: a player
 /// that stops reading is let go instead of holding its task, its place and its meter forever.
-struct Writer(OwnedWriteHalf);
+/// The write side of a plain or TLS connection (boxed: one type for both).
+struct Writer(std::pin::Pin<Box<dyn AsyncWrite + Send>>);
 
 impl Writer {
     async fn write_all(&mut self, bytes: &[u8]) -> Result<(), Closed> {

@@ -10,6 +10,7 @@ use tokio::sync::watch;
 use super::RtmpContext;
 use super::connection;
 use crate::live::LiveMetrics;
+use crate::net::Transport;
 use crate::net::admission::{Admission, Refusal};
 
 /// Serves RTMP on `listener` until `shutdown` turns true; open connections are told too.
@@ -17,6 +18,7 @@ pub async fn serve(
     listener: TcpListener,
     context: RtmpContext,
     admission: Admission,
+    transport: Transport,
     shutdown: watch::Receiver<bool>,
 ) {
     let mut stop = shutdown.clone();
@@ -47,10 +49,27 @@ pub async fn serve(
                 let _ = socket.set_nodelay(true);
                 let context = context.clone();
                 let shutdown = shutdown.clone();
-                tokio::spawn(async move {
-                    connection::run(socket, peer, context, shutdown).await;
-                    drop(place);
-                });
+                match &transport {
+                    Transport::Plain => {
+                        tokio::spawn(async move {
+                            connection::run(socket, peer, context, shutdown).await;
+                            drop(place);
+                        });
+                    }
+                    Transport::Tls(identity) => {
+                        let identity = identity.clone();
+                        tokio::spawn(async move {
+                            // The handshake counts against the setup deadline too.
+                            match identity.accept(socket, context.setup_timeout).await {
+                                Ok(tls) => connection::run(tls, peer, context, shutdown).await,
+                                Err(error) => {
+                                    tracing::info!(%peer, %error, "RTMPS connection dropped");
+                                }
+                            }
+                            drop(place);
+                        });
+                    }
+                }
             }
             Err(error) => {
                 // Out of file descriptors and the like: back off instead of spinning.
