@@ -1,7 +1,7 @@
 //! `LiveStream`: one gig on air. The publisher's tags are gathered into [`Segment`]s (the audio
 //! since the last video frame, then that frame — two frames for a crowd, see [`CROWD`]: one
 //! write per segment instead of one per tag), each muxed once and fanned out as shared bytes
-//! through a queue bounded in segments and in bytes (no copy per viewer; see [`queue`]), and
+//! through a queue bounded in segments and in bytes (no copy per viewer; see `queue`), and
 //! into the GOP cache, under one lock, so a newcomer's start sequence and its live feed meet
 //! without a gap or a duplicate.
 //!
@@ -123,7 +123,7 @@ pub struct Segment {
 }
 
 impl Segment {
-    /// An empty segment the queue sends to push older ones out (see [`queue`]); readers skip
+    /// An empty segment the queue sends to push older ones out (see `queue`); readers skip
     /// it.
     pub fn is_filler(&self) -> bool {
         self.tags.is_empty()
