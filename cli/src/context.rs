@@ -1,7 +1,9 @@
 //! What every command runs with: the server, the signed-in client, the output mode and the
 //! settings store.
 
-use bookmygig_client::Client;
+use std::path::PathBuf;
+
+use bookmygig_client::{Client, TrustRoots};
 
 use crate::error::CliError;
 use crate::settings::{DEFAULT_SERVER, Store};
@@ -20,6 +22,10 @@ pub struct Context {
     pub verbose: u8,
     /// Where config and credentials live.
     pub store: Store,
+    /// The authorities trusted for https:// and wss:// (the system's, plus `--cacert`).
+    pub roots: TrustRoots,
+    /// `--cacert`, for the player (mpv reads the file itself).
+    pub ca_file: Option<PathBuf>,
 }
 
 impl Context {
@@ -37,12 +43,24 @@ impl Context {
                 .unwrap_or_else(|| DEFAULT_SERVER.to_owned()),
         };
         let server = server.trim().trim_end_matches('/').to_owned();
+        let roots = match &global.cacert {
+            None => TrustRoots::system(),
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|err| {
+                    CliError::flag("--cacert", format!("cannot read {}: {err}", path.display()))
+                })?;
+                TrustRoots::with_ca_pem(&pem)
+            }
+        }
+        .map_err(|err| CliError::flag("--cacert", err))?;
         let ctx = Self {
             server,
             json: global.json,
             quiet: global.quiet,
             verbose: global.verbose,
             store,
+            roots,
+            ca_file: global.cacert.clone(),
         };
         ctx.note_verbose(&format!(
             "server {}, config in {}",
@@ -57,7 +75,7 @@ impl Context {
     /// # Errors
     /// When the server URL is not an http(s) URL.
     pub fn anonymous(&self) -> Result<Client> {
-        Ok(Client::new(&self.server)?)
+        Ok(Client::with_roots(&self.server, self.roots.clone())?)
     }
 
     /// A client carrying the saved session of this server, if there is one.

@@ -108,6 +108,7 @@ impl From<ClientError> for CliError {
             }
             ClientError::Decode(reason) => CliError::Server(reason),
             ClientError::InvalidBaseUrl(reason) => CliError::flag("--server", reason),
+            ClientError::Tls(err) => CliError::flag("--cacert", err.to_string()),
         }
     }
 }

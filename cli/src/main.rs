@@ -51,6 +51,10 @@ pub struct Global {
     /// Directory of config.json and credentials.json [default: the XDG config dir].
     #[arg(long, global = true, env = "BOOKMYGIG_CONFIG_DIR", value_name = "DIR")]
     config_dir: Option<PathBuf>,
+    /// Also trust the certificate authorities in this PEM file, for an https:// server whose
+    /// certificate no public authority signed [default: the system's authorities only].
+    #[arg(long, global = true, env = "BOOKMYGIG_CACERT", value_name = "FILE")]
+    cacert: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {

@@ -69,6 +69,7 @@ pub async fn tui(ctx: &Context) -> Result<()> {
     let client = ctx.maybe_signed_in()?;
     let player = bookmygig_cli::player::PlayerOptions {
         headless: config.player.headless,
+        ca_file: ctx.ca_file.clone(),
         ..bookmygig_cli::player::PlayerOptions::default()
     };
     let options = crate::tui::Options {

@@ -38,6 +38,7 @@ impl Cmd {
         }
         let options = PlayerOptions {
             title: Some(format!("{} — BookMyGig", gig.title)),
+            ca_file: ctx.ca_file.clone(),
             ..PlayerOptions::default()
         };
         let (player, mut events) = Player::open(&playback.flv_url, options)

@@ -45,6 +45,9 @@ pub struct PlayerOptions {
     /// Keep playback near the live edge with these thresholds; `None` for recorded media, whose
     /// read-ahead buffer is not a backlog.
     pub live_edge: Option<LiveEdgeConfig>,
+    /// Extra certificate authorities (PEM) for an https:// stream (the CLI's `--cacert`); the
+    /// server's certificate is always verified.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for PlayerOptions {
@@ -55,6 +58,7 @@ impl Default for PlayerOptions {
             low_latency: true,
             title: None,
             live_edge: Some(LiveEdgeConfig::default()),
+            ca_file: None,
         }
     }
 }

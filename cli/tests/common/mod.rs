@@ -40,13 +40,33 @@ impl TestServer {
         server
     }
 
+    /// Starts a server on an embedded store in a temporary directory, with more server flags
+    /// (`--tls-cert` and `--tls-key` make its base `https://`).
+    pub async fn start_with(extra: &[&str]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let any = "127.0.0.1:0".parse().expect("address");
+        let mut server = Self::serve_at_with(dir.path(), any, any, extra).await;
+        server._dir = Some(dir);
+        server
+    }
+
     /// Starts a server on the data in `data`, listening on `http` and `rtmp` (port 0: any).
     pub async fn serve_at(
         data: &Path,
         http: std::net::SocketAddr,
         rtmp: std::net::SocketAddr,
     ) -> Self {
-        let config = Config::try_parse_from([
+        Self::serve_at_with(data, http, rtmp, &[]).await
+    }
+
+    /// [`TestServer::serve_at`] with more server flags.
+    pub async fn serve_at_with(
+        data: &Path,
+        http: std::net::SocketAddr,
+        rtmp: std::net::SocketAddr,
+        extra: &[&str],
+    ) -> Self {
+        let mut args = vec![
             "bookmygig-server".to_owned(),
             "--http".into(),
             "127.0.0.1:0".into(),
@@ -54,12 +74,18 @@ impl TestServer {
             data.display().to_string(),
             // `wallet topup` and the TUI's `+` need the development provider.
             "--dev-topups".into(),
-        ])
-        .expect("valid flags");
+        ];
+        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
+        let config = Config::try_parse_from(args).expect("valid flags");
+        let scheme = if config.tls_cert.is_some() {
+            "https"
+        } else {
+            "http"
+        };
         let store = open_store(&config).await.expect("store opens");
         let http = tokio::net::TcpListener::bind(http).await.expect("bind");
         let rtmp = tokio::net::TcpListener::bind(rtmp).await.expect("bind");
-        let base = format!("http://{}", http.local_addr().expect("addr"));
+        let base = format!("{scheme}://{}", http.local_addr().expect("addr"));
         let rtmp_port = rtmp.local_addr().expect("addr").port();
         let (stop, stopped) = oneshot::channel::<()>();
         tokio::spawn(async move {

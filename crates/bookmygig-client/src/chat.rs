@@ -12,6 +12,8 @@ use tokio_tungstenite::tungstenite::http::HeaderValue;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
+use crate::TrustRoots;
+
 /// Largest frame or message taken from the server (its largest, a full history, is ~100 KiB).
 pub const MAX_SERVER_FRAME: usize = 1 << 20;
 
@@ -91,7 +93,11 @@ impl ChatSocket {
     /// # Errors
     /// [`ChatError::Refused`] when the server answers the upgrade with an error status,
     /// [`ChatError::Transport`] when it cannot be reached.
-    pub async fn connect(url: &str, token: Option<&str>) -> Result<Self, ChatError> {
+    pub async fn connect(
+        url: &str,
+        token: Option<&str>,
+        roots: &TrustRoots,
+    ) -> Result<Self, ChatError> {
         let mut request = url
             .into_client_request()
             .map_err(|err| ChatError::InvalidUrl(err.to_string()))?;
@@ -106,7 +112,15 @@ impl ChatSocket {
         let config = tungstenite::protocol::WebSocketConfig::default()
             .max_frame_size(Some(MAX_SERVER_FRAME))
             .max_message_size(Some(MAX_SERVER_FRAME));
-        match tokio_tungstenite::connect_async_with_config(request, Some(config), false).await {
+        let connector = tokio_tungstenite::Connector::Rustls(roots.config());
+        match tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            false,
+            Some(connector),
+        )
+        .await
+        {
             Ok((ws, _)) => Ok(Self {
                 ws,
                 last_heard: std::time::Instant::now(),
@@ -192,7 +206,7 @@ impl crate::Client {
     /// # Errors
     /// As [`ChatSocket::connect`].
     pub async fn chat(&self, gig: bookmygig_api::GigId) -> Result<ChatSocket, ChatError> {
-        ChatSocket::connect(&chat_url(self.base_url(), gig)?, self.token()).await
+        ChatSocket::connect(&chat_url(self.base_url(), gig)?, self.token(), self.roots()).await
     }
 }
 
@@ -231,7 +245,9 @@ mod tests {
                 .send(Message::text(r#"{"type":"presence","count":2}"#))
                 .await;
         });
-        let mut socket = ChatSocket::connect(&url, None).await.unwrap();
+        let mut socket = ChatSocket::connect(&url, None, &TrustRoots::system().unwrap())
+            .await
+            .unwrap();
         let refused = socket.recv().await;
         assert!(
             matches!(
@@ -258,7 +274,9 @@ mod tests {
                 }
             }
         });
-        let mut socket = ChatSocket::connect(&url, None).await.unwrap();
+        let mut socket = ChatSocket::connect(&url, None, &TrustRoots::system().unwrap())
+            .await
+            .unwrap();
         // Not waiting for anything: letting silence accumulate, to see it measured and reset.
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         assert!(socket.silent_for() >= std::time::Duration::from_millis(100));

@@ -14,7 +14,7 @@ use bookmygig_api::{
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
 
-use crate::{ClientError, GigListQuery, Result};
+use crate::{ClientError, GigListQuery, Result, TrustRoots};
 
 /// The `User-Agent` every request carries.
 const USER_AGENT: &str = concat!("bookmygig/", env!("CARGO_PKG_VERSION"));
@@ -36,6 +36,8 @@ pub struct Client {
     base: String,
     /// Bearer token sent with every request when present.
     token: Option<String>,
+    /// The authorities trusted for `https://` (and the chat's `wss://`).
+    roots: TrustRoots,
 }
 
 impl fmt::Debug for Client {
@@ -60,7 +62,7 @@ impl Client {
     /// a host, or carries a query or fragment; [`ClientError::Transport`] when the HTTP stack
     /// cannot be set up.
     pub fn new(base_url: &str) -> Result<Self> {
-        Self::build(base_url, None)
+        Self::with_roots(base_url, TrustRoots::system()?)
     }
 
     /// Like [`Client::new`], also trusting the certificate authorities in `ca_pem` (PEM, one
@@ -69,12 +71,17 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// As [`Client::new`]; [`ClientError::Transport`] when `ca_pem` holds no certificate.
+    /// As [`Client::new`]; [`ClientError::Tls`] when `ca_pem` holds no certificate.
     pub fn with_ca_pem(base_url: &str, ca_pem: &[u8]) -> Result<Self> {
-        Self::build(base_url, Some(ca_pem))
+        Self::with_roots(base_url, TrustRoots::with_ca_pem(ca_pem)?)
     }
 
-    fn build(base_url: &str, ca_pem: Option<&[u8]>) -> Result<Self> {
+    /// Like [`Client::new`], trusting `roots` for `https://` and `wss://`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Client::new`].
+    pub fn with_roots(base_url: &str, roots: TrustRoots) -> Result<Self> {
         let base = base_url.trim().trim_end_matches('/');
         let url = Url::parse(base)
             .map_err(|err| ClientError::InvalidBaseUrl(format!("`{base_url}`: {err}")))?;
@@ -93,20 +100,22 @@ impl Client {
                 "`{base_url}`: a base URL takes no query or fragment"
             )));
         }
-        let mut builder = reqwest::Client::builder()
+        let http = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .timeout(TIMEOUT);
-        if let Some(pem) = ca_pem {
-            for certificate in reqwest::Certificate::from_pem_bundle(pem)? {
-                builder = builder.add_root_certificate(certificate);
-            }
-        }
-        let http = builder.build()?;
+            .timeout(TIMEOUT)
+            .use_preconfigured_tls(roots.config().as_ref().clone())
+            .build()?;
         Ok(Self {
             http,
             base: base.to_owned(),
             token: None,
+            roots,
         })
+    }
+
+    /// The authorities this client trusts (for a WebSocket or a player opened beside it).
+    pub fn roots(&self) -> &TrustRoots {
+        &self.roots
     }
 
     /// The same client, sending `token` as `Authorization: Bearer <token>` from now on.

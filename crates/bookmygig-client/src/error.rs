@@ -29,6 +29,9 @@ pub enum ClientError {
     /// The base URL given to [`Client::new`](crate::Client::new) is not an `http(s)://` URL.
     #[error("invalid base URL: {0}")]
     InvalidBaseUrl(String),
+    /// The trusted certificate authorities could not be set up (a bad `--cacert` file).
+    #[error("{0}")]
+    Tls(#[from] crate::TlsError),
 }
 
 impl ClientError {
@@ -46,7 +49,7 @@ impl ClientError {
             ClientError::Problem(problem) => Some(problem.status),
             ClientError::UnexpectedStatus { status, .. } => Some(*status),
             ClientError::Transport(err) => err.status().map(|s| s.as_u16()),
-            ClientError::Decode(_) | ClientError::InvalidBaseUrl(_) => None,
+            ClientError::Decode(_) | ClientError::InvalidBaseUrl(_) | ClientError::Tls(_) => None,
         }
     }
 }

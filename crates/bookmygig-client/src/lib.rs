@@ -22,12 +22,14 @@ mod client;
 mod error;
 pub mod monetization;
 mod query;
+mod tls;
 
 pub use chat::{ChatError, ChatSocket};
 pub use client::Client;
 pub use error::{ClientError, Result};
 pub use monetization::MonetizationStream;
 pub use query::GigListQuery;
+pub use tls::{TlsError, TrustRoots};
 
 /// A fresh `Idempotency-Key` for [`Client::buy_ticket`] or [`Client::top_up`]: a UUID, so keys of
 /// different requests never collide. Keep it to retry the same request.

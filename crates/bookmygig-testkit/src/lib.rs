@@ -6,7 +6,7 @@
 
 mod tools;
 
-pub use tools::{FfmpegPublisher, require_tool};
+pub use tools::{FfmpegPublisher, TestCertificate, require_tool};
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -173,7 +173,8 @@ impl Tasks {
             Effect::StopPlayer => self.player = None,
             // The URL was checked when the session was opened on it, so this cannot fail.
             Effect::UseSession(session) => {
-                if let Ok(client) = Client::new(&session.server) {
+                if let Ok(client) = Client::with_roots(&session.server, self.client.roots().clone())
+                {
                     self.client = client.with_token(session.token);
                 }
             }
@@ -189,8 +190,9 @@ impl Tasks {
             Effect::Authenticate(submission) => {
                 let store = self.store.clone();
                 let results = self.results.clone();
+                let roots = self.client.roots().clone();
                 tokio::spawn(async move {
-                    let result = requests::authenticate(submission, &store).await;
+                    let result = requests::authenticate(submission, roots, &store).await;
                     let _ = results.send(Action::SignedIn(result)).await;
                 });
             }

@@ -2,7 +2,7 @@
 
 use bookmygig_api::limits::PAGE_LIMIT_MAX;
 use bookmygig_api::{NewAccount, NewSession};
-use bookmygig_client::{Client, ClientError};
+use bookmygig_client::{Client, ClientError, TrustRoots};
 
 use crate::error::CliError;
 use crate::settings::Store;
@@ -108,10 +108,11 @@ async fn creator_data(client: &Client) -> Result<CreatorData, ClientError> {
 /// the server the default).
 pub(super) async fn authenticate(
     submission: Submission,
+    roots: TrustRoots,
     store: &Store,
 ) -> Result<SignedInAs, String> {
     let words = |err: bookmygig_client::ClientError| CliError::from(err).to_string();
-    let client = Client::new(&submission.server).map_err(words)?;
+    let client = Client::with_roots(&submission.server, roots).map_err(words)?;
     let (account, token) = match submission.mode {
         Mode::SignIn => {
             let session = client
