@@ -45,6 +45,10 @@ pub enum StoreError {
         /// Tickets sold so far.
         sold: u32,
     },
+    /// A payment record is not as the call expects: its id is already taken (create), or it
+    /// does not exist, has moved on to another version or is final (update). Re-read it.
+    #[error("payment record conflict: it exists already, changed meanwhile or is final")]
+    PaymentConflict,
     /// Postings that do not sum to zero: a bug in the caller.
     #[error("unbalanced transaction")]
     Unbalanced,

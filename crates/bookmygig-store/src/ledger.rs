@@ -2,7 +2,8 @@
 //!
 //! Every movement of money is one [`Transaction`] whose postings sum to zero, so the sum of all
 //! balances is always zero. Only user wallets are held to a floor of zero; `external:topups`
-//! goes negative by exactly the money that entered the system.
+//! goes negative by exactly the money that entered the system, and `external:payouts` positive
+//! by exactly the money that left it.
 
 use std::fmt;
 use std::str::FromStr;
@@ -20,6 +21,12 @@ pub enum LedgerAccount {
     PlatformRevenue,
     /// The other side of every top-up: money that came from outside.
     ExternalTopups,
+    /// Creator earnings held while a payout is on its way: taken from the creator's wallet
+    /// when the payout starts, then either sent on to [`LedgerAccount::ExternalPayouts`] or
+    /// returned to the wallet.
+    PayoutsPending,
+    /// Money that left to creators' wallets: the other side of every completed payout.
+    ExternalPayouts,
 }
 
 impl LedgerAccount {
@@ -35,6 +42,8 @@ impl fmt::Display for LedgerAccount {
             LedgerAccount::User(id) => write!(f, "user:{id}"),
             LedgerAccount::PlatformRevenue => f.write_str("platform:revenue"),
             LedgerAccount::ExternalTopups => f.write_str("external:topups"),
+            LedgerAccount::PayoutsPending => f.write_str("payouts:pending"),
+            LedgerAccount::ExternalPayouts => f.write_str("external:payouts"),
         }
     }
 }
@@ -46,6 +55,8 @@ impl FromStr for LedgerAccount {
         match s {
             "platform:revenue" => Ok(LedgerAccount::PlatformRevenue),
             "external:topups" => Ok(LedgerAccount::ExternalTopups),
+            "payouts:pending" => Ok(LedgerAccount::PayoutsPending),
+            "external:payouts" => Ok(LedgerAccount::ExternalPayouts),
             _ => s
                 .strip_prefix("user:")
                 .and_then(|id| id.parse().ok())
@@ -141,4 +152,30 @@ pub struct EntryRecord {
     /// The entry.
     #[serde(flatten)]
     pub entry: LedgerEntry,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accounts_round_trip_through_their_names() {
+        for account in [
+            LedgerAccount::User(AccountId::new()),
+            LedgerAccount::PlatformRevenue,
+            LedgerAccount::ExternalTopups,
+            LedgerAccount::PayoutsPending,
+            LedgerAccount::ExternalPayouts,
+        ] {
+            assert_eq!(account.to_string().parse::<LedgerAccount>(), Ok(account));
+        }
+        assert_eq!(LedgerAccount::PayoutsPending.to_string(), "payouts:pending");
+        assert_eq!(
+            LedgerAccount::ExternalPayouts.to_string(),
+            "external:payouts"
+        );
+        assert!(!LedgerAccount::PayoutsPending.is_user_wallet());
+        assert!(!LedgerAccount::ExternalPayouts.is_user_wallet());
+        assert!("payouts:other".parse::<LedgerAccount>().is_err());
+    }
 }

@@ -12,10 +12,15 @@
 //! Validation of what people type belongs to the server; this crate enforces only the
 //! invariants that must hold under concurrency: unique handles, capacity, non-negative user
 //! wallets, balanced transactions, one ticket per account and gig, idempotent retries.
+//!
+//! Payment records ([`PaymentRecord`]: top-ups from outside, payouts to creators) change only
+//! by compare-and-set on their version, together with the ledger booking of each step, so a
+//! state machine driven over them by several workers moves money exactly once.
 
 pub mod backend;
 pub mod error;
 pub mod ledger;
+pub mod payment;
 pub mod query;
 pub mod record;
 
@@ -26,6 +31,7 @@ pub use backend::embedded::EmbeddedStore;
 pub use backend::redis::RedisStore;
 pub use error::StoreError;
 pub use ledger::{EntryRecord, LedgerAccount, Posting, Transaction};
+pub use payment::{PaymentKind, PaymentRecord, PaymentState};
 pub use query::{GigCursor, GigQuery, StatusFilter};
 pub use record::{
     AccountRecord, Cancellation, ChatRecord, GigDetails, GigRecord, GigState, Purchase,
@@ -185,6 +191,62 @@ pub trait Store: Send + Sync + 'static {
 
     /// Every ledger account that ever moved, with its balance: the audit view whose sum is zero.
     async fn balances(&self) -> StoreResult<Vec<(LedgerAccount, Money)>>;
+
+    /// Records a new exchange of money with the outside world and books `booking` with it, in
+    /// one atomic step, so a payment and the money it moves are never written one without the
+    /// other. Returns the record as stored: `version` is 1 whatever the caller set.
+    ///
+    /// With an `idempotency_key` that `record.owner` already used for a payment (of any
+    /// state), that payment is returned unchanged and nothing is booked: a client's retry gets
+    /// the first answer. These keys live as long as their payments (they are not forgotten
+    /// after [`IDEMPOTENCY_TTL`]) and are apart from the keys of [`Store::post`] and
+    /// [`Store::purchase_ticket`].
+    ///
+    /// # Errors
+    /// [`StoreError::IdempotencyKeyReused`] when the key belongs to a payment of the other
+    /// kind; [`StoreError::PaymentConflict`] when a payment with this id exists;
+    /// [`StoreError::Unbalanced`] when the booking's postings do not sum to zero;
+    /// [`StoreError::InsufficientFunds`] when the booking would take a user wallet below zero.
+    /// On any error nothing is written, the record included.
+    async fn create_payment(
+        &self,
+        record: &PaymentRecord,
+        booking: Option<&Transaction>,
+    ) -> StoreResult<PaymentRecord>;
+
+    /// Moves a payment on, compare-and-set: `record.version` must be the stored version (the
+    /// one the caller read) and the stored state not final. Saves `record`'s state, amount,
+    /// times, attempts, details and error under the next version, and books `booking` in the
+    /// same atomic step, so of two workers updating from the same version exactly one wins
+    /// and the money moves once. The id, owner, kind, `created_at` and idempotency key are
+    /// those stored (they never change). Returns the record as stored.
+    ///
+    /// # Errors
+    /// [`StoreError::PaymentConflict`] when there is no such payment, its version is not
+    /// `record.version` or it is final; [`StoreError::Unbalanced`] and
+    /// [`StoreError::InsufficientFunds`] as for [`Store::post`]. On any error nothing is
+    /// written.
+    async fn update_payment(
+        &self,
+        record: &PaymentRecord,
+        booking: Option<&Transaction>,
+    ) -> StoreResult<PaymentRecord>;
+
+    /// The payment with this id.
+    async fn payment(&self, id: uuid::Uuid) -> StoreResult<Option<PaymentRecord>>;
+
+    /// An owner's payments of one kind, newest first (by id: UUIDv7 sorts by creation
+    /// time), at most `limit`.
+    async fn payments_of(
+        &self,
+        owner: AccountId,
+        kind: PaymentKind,
+        limit: usize,
+    ) -> StoreResult<Vec<PaymentRecord>>;
+
+    /// Every payment not in a final state, of every owner, earliest `next_attempt_at` first
+    /// (ties by id), at most `limit`: what workers resume after a restart and poll for.
+    async fn unfinished_payments(&self, limit: usize) -> StoreResult<Vec<PaymentRecord>>;
 
     /// Appends a message to its gig's chat history, then forgets the oldest messages beyond
     /// the newest `keep`, in one step.

@@ -12,11 +12,12 @@ use bookmygig_api::{
 };
 use bookmygig_store::{
     AccountRecord, Cancellation, ChatRecord, EmbeddedStore, GigCursor, GigDetails, GigQuery,
-    GigRecord, GigState, LedgerAccount, Purchase, RedisStore, SessionRecord, StatusFilter, Store,
-    StoreError, TokenHash, Transaction,
+    GigRecord, GigState, LedgerAccount, PaymentKind, PaymentRecord, PaymentState, Purchase,
+    RedisStore, SessionRecord, StatusFilter, Store, StoreError, TokenHash, Transaction,
 };
 use bookmygig_testkit::RedisServer;
 use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
 
 /// A store and whatever keeps it alive (its directory or its redis-server).
 struct Fixture {
@@ -192,8 +193,73 @@ fn texts(records: &[ChatRecord]) -> Vec<&str> {
     records.iter().map(|r| r.message.text.as_str()).collect()
 }
 
+/// A new payment record in `requested`, due now, with provider details the store must keep
+/// as they are.
+fn payment(owner: AccountId, kind: PaymentKind, amount: Money, key: Option<&str>) -> PaymentRecord {
+    let at = now();
+    PaymentRecord {
+        id: Uuid::now_v7(),
+        owner,
+        kind,
+        amount,
+        state: PaymentState::Requested,
+        version: 0,
+        created_at: at,
+        updated_at: at,
+        next_attempt_at: at,
+        attempts: 0,
+        idempotency_key: key.map(Into::into),
+        details: serde_json::json!({
+            "wallet_address": "https://wallet.example/bob",
+            "continue": {"uri": "https://auth.example/continue/1", "wait": 5},
+            "quote": "Late \"Night\" — café 🎤",
+            "big": 12_345_678_901_234_567u64,
+        }),
+        error: None,
+    }
+}
+
+/// Moves `amount` from one ledger account to another, as a payment step books it.
+fn booking(from: LedgerAccount, to: LedgerAccount, amount: Money) -> Transaction {
+    let kind = if from == LedgerAccount::ExternalTopups {
+        EntryKind::TopUp
+    } else {
+        EntryKind::Refund
+    };
+    Transaction::transfer(kind, from, to, amount, "Payment", None, now())
+}
+
+/// The external top-up that funds `who`'s wallet with `amount`.
+fn credit(who: AccountId, amount: Money) -> Transaction {
+    booking(
+        LedgerAccount::ExternalTopups,
+        LedgerAccount::User(who),
+        amount,
+    )
+}
+
+/// `record` moved to `state`, one attempt later.
+fn moved(record: &PaymentRecord, state: PaymentState) -> PaymentRecord {
+    PaymentRecord {
+        state,
+        attempts: record.attempts + 1,
+        updated_at: now(),
+        ..record.clone()
+    }
+}
+
+async fn wallet(store: &dyn Store, who: AccountId) -> Money {
+    store.balance(&LedgerAccount::User(who)).await.unwrap()
+}
+
+fn ids(records: &[PaymentRecord]) -> Vec<Uuid> {
+    records.iter().map(|r| r.id).collect()
+}
+
 mod stories {
     use super::*;
+
+    pub use super::payment_stories::*;
 
     pub async fn handles_are_unique(store: &dyn Store) {
         let id = account(store, "alice").await;
@@ -1099,6 +1165,618 @@ mod stories {
     }
 }
 
+/// Stories that spawn tasks of their own, so they take the store shared.
+mod shared_stories {
+    use super::*;
+
+    pub async fn racing_payment_updates_move_money_once(store: Arc<dyn Store>) {
+        let ann = account(store.as_ref(), "ann").await;
+        top_up(store.as_ref(), ann, Money::from_dollars(100)).await;
+        let amount = Money::from_dollars(3);
+        for round in 0..10 {
+            let requested = payment(ann, PaymentKind::Payout, amount, None);
+            let created = store.create_payment(&requested, None).await.unwrap();
+            // Every racer read version 1 and would hold her earnings: a state that is not
+            // final, so only the version tells them apart.
+            let hold = booking(
+                LedgerAccount::User(ann),
+                LedgerAccount::PayoutsPending,
+                amount,
+            );
+            let sending = race(&store, &created, PaymentState::Sending, &hold, round).await;
+            assert_eq!(sending.version, 2);
+            assert_eq!(
+                store.balance(&LedgerAccount::PayoutsPending).await.unwrap(),
+                amount
+            );
+            // Every racer read version 2 and would send the held money out.
+            let send = booking(
+                LedgerAccount::PayoutsPending,
+                LedgerAccount::ExternalPayouts,
+                amount,
+            );
+            let done = race(&store, &sending, PaymentState::Completed, &send, round).await;
+            assert_eq!(done.version, 3);
+            assert_eq!(
+                store
+                    .balance(&LedgerAccount::ExternalPayouts)
+                    .await
+                    .unwrap(),
+                Money(i64::from(round + 1) * amount.0)
+            );
+            assert_eq!(
+                store.balance(&LedgerAccount::PayoutsPending).await.unwrap(),
+                Money::ZERO
+            );
+            assert_eq!(store.payment(created.id).await.unwrap(), Some(done));
+        }
+        assert_eq!(
+            wallet(store.as_ref(), ann).await,
+            Money(Money::from_dollars(100).0 - 10 * amount.0)
+        );
+        assert_ledger_sound(store.as_ref()).await;
+    }
+
+    /// Four tasks move `from` to `state` with `booking` at once; asserts exactly one wins (the
+    /// others get a conflict) and returns what it stored.
+    async fn race(
+        store: &Arc<dyn Store>,
+        from: &PaymentRecord,
+        state: PaymentState,
+        booking: &Transaction,
+        round: u32,
+    ) -> PaymentRecord {
+        const RACERS: usize = 4;
+        let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+        let racers: Vec<_> = (0..RACERS)
+            .map(|_| {
+                let (store, start) = (Arc::clone(store), Arc::clone(&start));
+                let (next, booking) = (moved(from, state), booking.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    store.update_payment(&next, Some(&booking)).await
+                })
+            })
+            .collect();
+        let mut winners = Vec::new();
+        for racer in racers {
+            match racer.await.unwrap() {
+                Ok(record) => winners.push(record),
+                Err(StoreError::PaymentConflict) => {}
+                Err(other) => panic!("round {round}: unexpected {other}"),
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: exactly one update wins");
+        winners.remove(0)
+    }
+}
+
+mod payment_stories {
+    use super::*;
+
+    pub async fn payment_is_created_with_its_booking(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        let mut requested = payment(bob, PaymentKind::TopUp, Money(2_500_000), None);
+        requested.version = 41; // The store sets it.
+        let created = store
+            .create_payment(&requested, Some(&credit(bob, requested.amount)))
+            .await
+            .unwrap();
+        assert_eq!(
+            created,
+            PaymentRecord {
+                version: 1,
+                ..requested.clone()
+            }
+        );
+        assert_eq!(store.payment(requested.id).await.unwrap(), Some(created));
+        assert_eq!(wallet(store, bob).await, Money(2_500_000));
+        let entries = store
+            .entries(&LedgerAccount::User(bob), None, 10)
+            .await
+            .unwrap();
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0].entry.amount, Money(2_500_000));
+
+        // The same id again (without a key) is a conflict, and books nothing.
+        let twin = PaymentRecord {
+            amount: Money(1),
+            ..requested.clone()
+        };
+        assert!(matches!(
+            store
+                .create_payment(&twin, Some(&credit(bob, Money(1))))
+                .await,
+            Err(StoreError::PaymentConflict)
+        ));
+        assert_eq!(wallet(store, bob).await, Money(2_500_000));
+
+        // Without a booking only the record is written.
+        let bare = payment(bob, PaymentKind::TopUp, Money(1), None);
+        store.create_payment(&bare, None).await.unwrap();
+        assert_eq!(wallet(store, bob).await, Money(2_500_000));
+        assert_eq!(store.payment(Uuid::now_v7()).await.unwrap(), None);
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn payment_retry_with_same_key_returns_the_first_and_books_nothing(
+        store: &dyn Store,
+    ) {
+        let bob = account(store, "bob").await;
+        let carol = account(store, "carol").await;
+        let first = store
+            .create_payment(
+                &payment(bob, PaymentKind::TopUp, Money(5_000_000), Some("k1")),
+                Some(&credit(bob, Money(5_000_000))),
+            )
+            .await
+            .unwrap();
+        // A retry: a fresh id and transaction, another amount even; the first answer stands.
+        let retry = payment(bob, PaymentKind::TopUp, Money(9_000_000), Some("k1"));
+        let again = store
+            .create_payment(&retry, Some(&credit(bob, Money(9_000_000))))
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        assert_eq!(store.payment(retry.id).await.unwrap(), None);
+        assert_eq!(wallet(store, bob).await, Money(5_000_000));
+        assert_eq!(
+            ids(&store
+                .payments_of(bob, PaymentKind::TopUp, 10)
+                .await
+                .unwrap()),
+            [first.id]
+        );
+        // After an update the retry gets the record as it is now.
+        let sent = store
+            .update_payment(&moved(&first, PaymentState::Completed), None)
+            .await
+            .unwrap();
+        let later = payment(bob, PaymentKind::TopUp, Money(5_000_000), Some("k1"));
+        assert_eq!(store.create_payment(&later, None).await.unwrap(), sent);
+
+        // Keys are per owner: Carol's "k1" is hers.
+        let hers = payment(carol, PaymentKind::TopUp, Money(1_000_000), Some("k1"));
+        let created = store
+            .create_payment(&hers, Some(&credit(carol, Money(1_000_000))))
+            .await
+            .unwrap();
+        assert_eq!(created.id, hers.id);
+        assert_eq!(wallet(store, carol).await, Money(1_000_000));
+
+        // …and apart from the keys of `post`: "k1" books there as new, in both directions.
+        store
+            .post(&credit(bob, Money(1)), Some((bob, "k1")))
+            .await
+            .unwrap();
+        assert_eq!(wallet(store, bob).await, Money(5_000_001));
+        store
+            .post(&credit(bob, Money(2)), Some((bob, "k2")))
+            .await
+            .unwrap();
+        let fresh = payment(bob, PaymentKind::TopUp, Money(3), Some("k2"));
+        let made = store
+            .create_payment(&fresh, Some(&credit(bob, Money(3))))
+            .await
+            .unwrap();
+        assert_eq!(made.id, fresh.id);
+        assert_eq!(wallet(store, bob).await, Money(5_000_006));
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn payment_key_of_another_kind_is_refused(store: &dyn Store) {
+        let ann = account(store, "ann").await;
+        top_up(store, ann, Money::from_dollars(10)).await;
+        store
+            .create_payment(&payment(ann, PaymentKind::TopUp, Money(5), Some("k")), None)
+            .await
+            .unwrap();
+        let payout = payment(ann, PaymentKind::Payout, Money(5), Some("k"));
+        let hold = booking(
+            LedgerAccount::User(ann),
+            LedgerAccount::PayoutsPending,
+            Money(5),
+        );
+        assert!(matches!(
+            store.create_payment(&payout, Some(&hold)).await,
+            Err(StoreError::IdempotencyKeyReused)
+        ));
+        assert_eq!(store.payment(payout.id).await.unwrap(), None);
+        assert!(
+            store
+                .payments_of(ann, PaymentKind::Payout, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(wallet(store, ann).await, Money::from_dollars(10));
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn payment_whose_booking_would_overdraw_writes_nothing(store: &dyn Store) {
+        let ann = account(store, "ann").await;
+        top_up(store, ann, Money::from_dollars(5)).await;
+        let payout = payment(ann, PaymentKind::Payout, Money::from_dollars(10), Some("p"));
+        let hold = booking(
+            LedgerAccount::User(ann),
+            LedgerAccount::PayoutsPending,
+            payout.amount,
+        );
+        match store.create_payment(&payout, Some(&hold)).await {
+            Err(StoreError::InsufficientFunds { balance, needed }) => {
+                assert_eq!(
+                    (balance, needed),
+                    (Money::from_dollars(5), Money::from_dollars(10))
+                );
+            }
+            other => panic!("expected InsufficientFunds, got {other:?}"),
+        }
+        let mut unbalanced = hold.clone();
+        unbalanced.postings[1].amount = Money(1);
+        assert!(matches!(
+            store.create_payment(&payout, Some(&unbalanced)).await,
+            Err(StoreError::Unbalanced)
+        ));
+        assert_eq!(store.payment(payout.id).await.unwrap(), None);
+        assert!(
+            store
+                .payments_of(ann, PaymentKind::Payout, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert!(store.unfinished_payments(10).await.unwrap().is_empty());
+        assert_eq!(wallet(store, ann).await, Money::from_dollars(5));
+        assert_eq!(
+            store.balance(&LedgerAccount::PayoutsPending).await.unwrap(),
+            Money::ZERO
+        );
+        // The key was not taken: a payout she can afford goes through under it.
+        let smaller = payment(ann, PaymentKind::Payout, Money::from_dollars(5), Some("p"));
+        let hold = booking(
+            LedgerAccount::User(ann),
+            LedgerAccount::PayoutsPending,
+            smaller.amount,
+        );
+        let created = store.create_payment(&smaller, Some(&hold)).await.unwrap();
+        assert_eq!(created.id, smaller.id);
+        assert_eq!(wallet(store, ann).await, Money::ZERO);
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn payment_update_is_compare_and_set(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        let created = store
+            .create_payment(
+                &payment(bob, PaymentKind::TopUp, Money(4_000_000), Some("t")),
+                None,
+            )
+            .await
+            .unwrap();
+        // A step that tries to change what never changes: the stored values are kept.
+        let mut step = moved(&created, PaymentState::AwaitingConsent);
+        step.owner = AccountId::new();
+        step.kind = PaymentKind::Payout;
+        step.created_at = created.created_at + Duration::days(1);
+        step.idempotency_key = Some("other".into());
+        step.next_attempt_at = created.next_attempt_at + Duration::seconds(5);
+        step.details = serde_json::json!({"grant": "https://auth.example/continue/abc"});
+        step.error = Some("the wallet answered 503".into());
+        let awaiting = store.update_payment(&step, None).await.unwrap();
+        let expected = PaymentRecord {
+            version: 2,
+            owner: bob,
+            kind: PaymentKind::TopUp,
+            created_at: created.created_at,
+            idempotency_key: Some("t".into()),
+            ..step.clone()
+        };
+        assert_eq!(awaiting, expected);
+        assert_eq!(store.payment(created.id).await.unwrap(), Some(expected));
+
+        // Stale: another step from version 1 is refused and books nothing.
+        let stale = moved(&created, PaymentState::Completed);
+        assert!(matches!(
+            store
+                .update_payment(&stale, Some(&credit(bob, Money(4_000_000))))
+                .await,
+            Err(StoreError::PaymentConflict)
+        ));
+        // So is a version from the future, and a payment that does not exist.
+        let ahead = PaymentRecord {
+            version: 3,
+            ..awaiting.clone()
+        };
+        assert!(matches!(
+            store.update_payment(&ahead, None).await,
+            Err(StoreError::PaymentConflict)
+        ));
+        let nowhere = payment(bob, PaymentKind::TopUp, Money(1), None);
+        assert!(matches!(
+            store.update_payment(&nowhere, None).await,
+            Err(StoreError::PaymentConflict)
+        ));
+        assert_eq!(wallet(store, bob).await, Money::ZERO);
+
+        // A booking that would overdraw leaves the record as it was.
+        let overdraw = booking(
+            LedgerAccount::User(bob),
+            LedgerAccount::PlatformRevenue,
+            Money(1),
+        );
+        assert!(matches!(
+            store
+                .update_payment(&moved(&awaiting, PaymentState::Sending), Some(&overdraw))
+                .await,
+            Err(StoreError::InsufficientFunds { .. })
+        ));
+        let mut unbalanced = credit(bob, Money(1));
+        unbalanced.postings[0].amount = Money(0);
+        assert!(matches!(
+            store
+                .update_payment(&moved(&awaiting, PaymentState::Sending), Some(&unbalanced))
+                .await,
+            Err(StoreError::Unbalanced)
+        ));
+        assert_eq!(
+            store.payment(created.id).await.unwrap(),
+            Some(awaiting.clone())
+        );
+
+        // The current version goes through, with its booking.
+        let done = store
+            .update_payment(
+                &moved(&awaiting, PaymentState::Completed),
+                Some(&credit(bob, Money(4_000_000))),
+            )
+            .await
+            .unwrap();
+        assert_eq!((done.version, done.state), (3, PaymentState::Completed));
+        assert_eq!(wallet(store, bob).await, Money(4_000_000));
+        assert_ledger_sound(store).await;
+    }
+
+    pub async fn final_payments_cannot_be_updated(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        for state in [
+            PaymentState::Completed,
+            PaymentState::Failed,
+            PaymentState::Declined,
+            PaymentState::Expired,
+        ] {
+            assert!(state.is_final());
+            let created = store
+                .create_payment(&payment(bob, PaymentKind::TopUp, Money(10), None), None)
+                .await
+                .unwrap();
+            let last = store
+                .update_payment(&moved(&created, state), None)
+                .await
+                .unwrap();
+            let reopen = moved(&last, PaymentState::Sending);
+            assert!(matches!(
+                store
+                    .update_payment(&reopen, Some(&credit(bob, Money(10))))
+                    .await,
+                Err(StoreError::PaymentConflict)
+            ));
+            assert_eq!(store.payment(created.id).await.unwrap(), Some(last));
+        }
+        // Created final, a record is as final.
+        let mut failed = payment(bob, PaymentKind::TopUp, Money(10), None);
+        failed.state = PaymentState::Failed;
+        failed.error = Some("the wallet address does not resolve".into());
+        let created = store.create_payment(&failed, None).await.unwrap();
+        assert!(matches!(
+            store
+                .update_payment(&moved(&created, PaymentState::Requested), None)
+                .await,
+            Err(StoreError::PaymentConflict)
+        ));
+        for state in [
+            PaymentState::Requested,
+            PaymentState::AwaitingConsent,
+            PaymentState::Sending,
+        ] {
+            assert!(!state.is_final());
+        }
+        assert_eq!(wallet(store, bob).await, Money::ZERO);
+        assert!(store.unfinished_payments(10).await.unwrap().is_empty());
+    }
+
+    pub async fn unfinished_payments_skip_finals_in_next_attempt_order(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        let ann = account(store, "ann").await;
+        let base = now();
+        let mut made = Vec::new();
+        // Created in this order, due in another: +30 s, +10 s, +20 s, +40 s.
+        for (owner, kind, due) in [
+            (bob, PaymentKind::TopUp, 30),
+            (ann, PaymentKind::Payout, 10),
+            (bob, PaymentKind::TopUp, 20),
+            (ann, PaymentKind::TopUp, 40),
+        ] {
+            let mut record = payment(owner, kind, Money(1), None);
+            record.next_attempt_at = base + Duration::seconds(due);
+            made.push(store.create_payment(&record, None).await.unwrap());
+        }
+        let mut failed = payment(bob, PaymentKind::TopUp, Money(1), None);
+        failed.state = PaymentState::Failed;
+        failed.next_attempt_at = base;
+        store.create_payment(&failed, None).await.unwrap();
+        assert_eq!(
+            ids(&store.unfinished_payments(10).await.unwrap()),
+            [made[1].id, made[2].id, made[0].id, made[3].id]
+        );
+        assert_eq!(
+            ids(&store.unfinished_payments(2).await.unwrap()),
+            [made[1].id, made[2].id]
+        );
+        assert!(store.unfinished_payments(0).await.unwrap().is_empty());
+
+        // One finishes, one is put off (+50 s), one brought forward (+5 s, and before base).
+        store
+            .update_payment(&moved(&made[1], PaymentState::Declined), None)
+            .await
+            .unwrap();
+        let mut later = moved(&made[2], PaymentState::AwaitingConsent);
+        later.next_attempt_at = base + Duration::seconds(50);
+        let later = store.update_payment(&later, None).await.unwrap();
+        let mut sooner = moved(&made[3], PaymentState::Sending);
+        sooner.next_attempt_at = base - Duration::seconds(5);
+        let sooner = store.update_payment(&sooner, None).await.unwrap();
+        let unfinished = store.unfinished_payments(10).await.unwrap();
+        assert_eq!(ids(&unfinished), [sooner.id, made[0].id, later.id]);
+        assert_eq!(unfinished[0], sooner);
+        assert_eq!(unfinished[2], later);
+        assert!(unfinished.iter().all(|p| !p.state.is_final()));
+    }
+
+    pub async fn payments_of_lists_newest_first_per_owner_and_kind(store: &dyn Store) {
+        let bob = account(store, "bob").await;
+        let carol = account(store, "carol").await;
+        let mut bobs = Vec::new();
+        for _ in 0..3 {
+            let record = payment(bob, PaymentKind::TopUp, Money(1), None);
+            bobs.push(store.create_payment(&record, None).await.unwrap());
+        }
+        let payout = store
+            .create_payment(&payment(bob, PaymentKind::Payout, Money(1), None), None)
+            .await
+            .unwrap();
+        let hers = store
+            .create_payment(&payment(carol, PaymentKind::TopUp, Money(1), None), None)
+            .await
+            .unwrap();
+        // An update does not move a payment in its owner's list.
+        let first = store
+            .update_payment(&moved(&bobs[0], PaymentState::Completed), None)
+            .await
+            .unwrap();
+        let listed = store
+            .payments_of(bob, PaymentKind::TopUp, 10)
+            .await
+            .unwrap();
+        assert_eq!(listed, [bobs[2].clone(), bobs[1].clone(), first]);
+        assert_eq!(
+            ids(&store.payments_of(bob, PaymentKind::TopUp, 2).await.unwrap()),
+            [bobs[2].id, bobs[1].id]
+        );
+        assert!(
+            store
+                .payments_of(bob, PaymentKind::TopUp, 0)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .payments_of(bob, PaymentKind::Payout, 10)
+                .await
+                .unwrap(),
+            [payout]
+        );
+        assert_eq!(
+            store
+                .payments_of(carol, PaymentKind::TopUp, 10)
+                .await
+                .unwrap(),
+            [hers]
+        );
+        assert!(
+            store
+                .payments_of(carol, PaymentKind::Payout, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
+    }
+
+    pub async fn payout_ledger_accounts_round_trip_and_balance(store: &dyn Store) {
+        for account in [
+            LedgerAccount::PayoutsPending,
+            LedgerAccount::ExternalPayouts,
+        ] {
+            let name = account.to_string();
+            assert_eq!(name.parse::<LedgerAccount>().unwrap(), account);
+            assert!(!account.is_user_wallet());
+        }
+        assert_eq!(LedgerAccount::PayoutsPending.to_string(), "payouts:pending");
+        assert_eq!(
+            LedgerAccount::ExternalPayouts.to_string(),
+            "external:payouts"
+        );
+        let ann = account(store, "ann").await;
+        top_up(store, ann, Money(10_000_000)).await;
+        let hold = |amount| {
+            booking(
+                LedgerAccount::User(ann),
+                LedgerAccount::PayoutsPending,
+                Money(amount),
+            )
+        };
+        // One payout is sent; another is returned to her wallet.
+        let sent = store
+            .create_payment(
+                &payment(ann, PaymentKind::Payout, Money(6_000_000), None),
+                Some(&hold(6_000_000)),
+            )
+            .await
+            .unwrap();
+        let returned = store
+            .create_payment(
+                &payment(ann, PaymentKind::Payout, Money(3_000_000), None),
+                Some(&hold(3_000_000)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.balance(&LedgerAccount::PayoutsPending).await.unwrap(),
+            Money(9_000_000)
+        );
+        store
+            .update_payment(
+                &moved(&sent, PaymentState::Completed),
+                Some(&booking(
+                    LedgerAccount::PayoutsPending,
+                    LedgerAccount::ExternalPayouts,
+                    Money(6_000_000),
+                )),
+            )
+            .await
+            .unwrap();
+        store
+            .update_payment(
+                &moved(&returned, PaymentState::Failed),
+                Some(&booking(
+                    LedgerAccount::PayoutsPending,
+                    LedgerAccount::User(ann),
+                    Money(3_000_000),
+                )),
+            )
+            .await
+            .unwrap();
+        let balances = store.balances().await.unwrap();
+        let of = |account| {
+            balances
+                .iter()
+                .find(|(a, _)| *a == account)
+                .map(|(_, m)| *m)
+        };
+        assert_eq!(of(LedgerAccount::PayoutsPending), Some(Money::ZERO));
+        assert_eq!(of(LedgerAccount::ExternalPayouts), Some(Money(6_000_000)));
+        assert_eq!(of(LedgerAccount::User(ann)), Some(Money(4_000_000)));
+        assert_eq!(of(LedgerAccount::ExternalTopups), Some(Money(-10_000_000)));
+        let history = store
+            .entries(&LedgerAccount::ExternalPayouts, None, 10)
+            .await
+            .unwrap();
+        assert_eq!(history.len(), 1);
+        assert_eq!(history[0].entry.balance_after, Money(6_000_000));
+        assert_ledger_sound(store).await;
+    }
+}
+
 macro_rules! conformance {
     ($backend:ident: $($story:ident),+ $(,)?) => {
         mod $backend {
@@ -1119,6 +1797,33 @@ macro_rules! both_backends {
         conformance!(redis: $($story),+);
     };
 }
+
+macro_rules! both_backends_shared {
+    ($($story:ident),+ $(,)?) => {
+        mod shared {
+            mod embedded {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $story() {
+                        let fixture = super::super::embedded().await;
+                        super::super::shared_stories::$story(fixture.store.clone()).await;
+                    }
+                )+
+            }
+            mod redis {
+                $(
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                    async fn $story() {
+                        let fixture = super::super::redis().await;
+                        super::super::shared_stories::$story(fixture.store.clone()).await;
+                    }
+                )+
+            }
+        }
+    };
+}
+
+both_backends_shared!(racing_payment_updates_move_money_once);
 
 both_backends!(
     handles_are_unique,
@@ -1142,4 +1847,65 @@ both_backends!(
     chat_history_is_ordered_and_bounded,
     chat_messages_are_deleted_once,
     chat_bans_are_per_gig_and_can_be_lifted,
+    payment_is_created_with_its_booking,
+    payment_retry_with_same_key_returns_the_first_and_books_nothing,
+    payment_key_of_another_kind_is_refused,
+    payment_whose_booking_would_overdraw_writes_nothing,
+    payment_update_is_compare_and_set,
+    final_payments_cannot_be_updated,
+    unfinished_payments_skip_finals_in_next_attempt_order,
+    payments_of_lists_newest_first_per_owner_and_kind,
+    payout_ledger_accounts_round_trip_and_balance,
 );
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_payments_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let (bob, first, pending) = {
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let bob = account(&store, "bob").await;
+        let first = store
+            .create_payment(
+                &payment(bob, PaymentKind::TopUp, Money(7), Some("k")),
+                Some(&credit(bob, Money(7))),
+            )
+            .await
+            .unwrap();
+        let pending = store
+            .create_payment(&payment(bob, PaymentKind::TopUp, Money(9), None), None)
+            .await
+            .unwrap();
+        let done = store
+            .update_payment(&moved(&first, PaymentState::Completed), None)
+            .await
+            .unwrap();
+        (bob, done, pending)
+    };
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(store.payment(first.id).await.unwrap(), Some(first.clone()));
+    assert_eq!(
+        store
+            .payments_of(bob, PaymentKind::TopUp, 10)
+            .await
+            .unwrap(),
+        [pending.clone(), first.clone()]
+    );
+    let unfinished = store.unfinished_payments(10).await.unwrap();
+    assert_eq!(unfinished.first(), Some(&pending));
+    assert_eq!(unfinished.len(), 1);
+    // The key is still known: a retry gets the first payment and books nothing.
+    let retry = store
+        .create_payment(
+            &payment(bob, PaymentKind::TopUp, Money(7), Some("k")),
+            Some(&credit(bob, Money(7))),
+        )
+        .await
+        .unwrap();
+    assert_eq!(retry, first);
+    assert_eq!(wallet(&store, bob).await, Money(7));
+    let sent = store
+        .update_payment(&moved(&pending, PaymentState::Sending), None)
+        .await
+        .unwrap();
+    assert_eq!(sent.version, 2);
+}

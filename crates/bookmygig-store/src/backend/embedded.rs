@@ -25,8 +25,8 @@ use time::OffsetDateTime;
 use crate::query::unix_micros;
 use crate::{
     AccountRecord, Cancellation, ChatRecord, EntryRecord, GigDetails, GigQuery, GigRecord,
-    GigState, LedgerAccount, Posting, Purchase, PurchaseOutcome, Purged, SessionRecord, Store,
-    StoreError, StoreResult, TokenHash, Transaction,
+    GigState, LedgerAccount, PaymentKind, PaymentRecord, Posting, Purchase, PurchaseOutcome,
+    Purged, SessionRecord, Store, StoreError, StoreResult, TokenHash, Transaction,
 };
 
 /// File name of the database inside the data directory.
@@ -61,6 +61,17 @@ const CHAT: TableDefinition<(u128, u128), &[u8]> = TableDefinition::new("chat");
 const CHAT_COUNTS: TableDefinition<u128, u64> = TableDefinition::new("chat_counts");
 /// Chat bans by (gig, account).
 const CHAT_BANS: TableDefinition<(u128, u128), ()> = TableDefinition::new("chat_bans");
+/// Payment records by id, as JSON.
+const PAYMENTS: TableDefinition<u128, &[u8]> = TableDefinition::new("payments");
+/// Payment idempotency keys: (owner, key) → payment id. Apart from `idempotency` (the keys of
+/// `post` and `purchase_ticket`) and never purged: a key lives as long as its payment.
+const PAYMENT_KEYS: TableDefinition<(u128, &str), u128> = TableDefinition::new("payment_keys");
+/// Payments by (owner, kind, id): UUIDv7 ids keep each owner's payments in creation order.
+const PAYMENTS_BY_OWNER: TableDefinition<(u128, u8, u128), ()> =
+    TableDefinition::new("payments_by_owner");
+/// Payments not in a final state by (next attempt in unix µs, id): what workers resume.
+const PAYMENTS_UNFINISHED: TableDefinition<(i64, u128), ()> =
+    TableDefinition::new("payments_unfinished");
 
 const LEDGER_SEQ: &str = "ledger_seq";
 
@@ -128,6 +139,12 @@ impl EmbeddedStore {
         tx.open_table(CHAT).map_err(StoreError::backend)?;
         tx.open_table(CHAT_COUNTS).map_err(StoreError::backend)?;
         tx.open_table(CHAT_BANS).map_err(StoreError::backend)?;
+        tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
+        tx.open_table(PAYMENT_KEYS).map_err(StoreError::backend)?;
+        tx.open_table(PAYMENTS_BY_OWNER)
+            .map_err(StoreError::backend)?;
+        tx.open_table(PAYMENTS_UNFINISHED)
+            .map_err(StoreError::backend)?;
         index_older_records(&tx)?;
         tx.commit().map_err(StoreError::backend)
     }
@@ -707,6 +724,137 @@ fn delete_chat_in(
     Ok(removed)
 }
 
+/// The byte that stands for a payment kind in [`PAYMENTS_BY_OWNER`].
+fn kind_byte(kind: PaymentKind) -> u8 {
+    match kind {
+        PaymentKind::TopUp => 0,
+        PaymentKind::Payout => 1,
+    }
+}
+
+fn load_payment(tx: &WriteTransaction, id: u128) -> StoreResult<Option<PaymentRecord>> {
+    let payments = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
+    load(&payments, id)
+}
+
+/// Writes `record` and keeps the unfinished index in step: `previous` (the stored record it
+/// replaces, if any) leaves it, `record` enters it unless final.
+fn save_payment(
+    tx: &WriteTransaction,
+    record: &PaymentRecord,
+    previous: Option<&PaymentRecord>,
+) -> StoreResult<()> {
+    let id = id128(record.id.as_bytes());
+    tx.open_table(PAYMENTS)
+        .map_err(StoreError::backend)?
+        .insert(id, encode(record)?.as_slice())
+        .map_err(StoreError::backend)?;
+    let mut unfinished = tx
+        .open_table(PAYMENTS_UNFINISHED)
+        .map_err(StoreError::backend)?;
+    if let Some(previous) = previous {
+        unfinished
+            .remove((unix_micros(previous.next_attempt_at), id))
+            .map_err(StoreError::backend)?;
+    }
+    if !record.state.is_final() {
+        unfinished
+            .insert((unix_micros(record.next_attempt_at), id), ())
+            .map_err(StoreError::backend)?;
+    }
+    Ok(())
+}
+
+/// Creates a payment record and books `booking` with it (see [`Store::create_payment`]).
+fn create_payment_in(
+    tx: &WriteTransaction,
+    record: &PaymentRecord,
+    booking: Option<&Transaction>,
+) -> StoreResult<PaymentRecord> {
+    let owner = id128(record.owner.as_bytes());
+    if let Some(key) = &record.idempotency_key {
+        let known = {
+            let keys = tx.open_table(PAYMENT_KEYS).map_err(StoreError::backend)?;
+            keys.get((owner, key.as_str()))
+                .map_err(StoreError::backend)?
+                .map(|g| g.value())
+        };
+        if let Some(first) = known {
+            let stored = load_payment(tx, first)?
+                .ok_or_else(|| StoreError::backend("payment key points nowhere"))?;
+            if stored.kind != record.kind {
+                return Err(StoreError::IdempotencyKeyReused);
+            }
+            return Ok(stored);
+        }
+    }
+    let id = id128(record.id.as_bytes());
+    if load_payment(tx, id)?.is_some() {
+        return Err(StoreError::PaymentConflict);
+    }
+    if let Some(booking) = booking {
+        apply(tx, booking)?;
+    }
+    let stored = PaymentRecord {
+        version: 1,
+        ..record.clone()
+    };
+    save_payment(tx, &stored, None)?;
+    tx.open_table(PAYMENTS_BY_OWNER)
+        .map_err(StoreError::backend)?
+        .insert((owner, kind_byte(stored.kind), id), ())
+        .map_err(StoreError::backend)?;
+    if let Some(key) = &stored.idempotency_key {
+        tx.open_table(PAYMENT_KEYS)
+            .map_err(StoreError::backend)?
+            .insert((owner, key.as_str()), id)
+            .map_err(StoreError::backend)?;
+    }
+    Ok(stored)
+}
+
+/// Moves a payment on by compare-and-set and books `booking` with it (see
+/// [`Store::update_payment`]).
+fn update_payment_in(
+    tx: &WriteTransaction,
+    record: &PaymentRecord,
+    booking: Option<&Transaction>,
+) -> StoreResult<PaymentRecord> {
+    let stored =
+        load_payment(tx, id128(record.id.as_bytes()))?.ok_or(StoreError::PaymentConflict)?;
+    if stored.version != record.version || stored.state.is_final() {
+        return Err(StoreError::PaymentConflict);
+    }
+    if let Some(booking) = booking {
+        apply(tx, booking)?;
+    }
+    let version = stored
+        .version
+        .checked_add(1)
+        .ok_or_else(|| StoreError::backend("payment version overflow"))?;
+    let next = PaymentRecord {
+        id: stored.id,
+        owner: stored.owner,
+        kind: stored.kind,
+        created_at: stored.created_at,
+        idempotency_key: stored.idempotency_key.clone(),
+        version,
+        ..record.clone()
+    };
+    save_payment(tx, &next, Some(&stored))?;
+    Ok(next)
+}
+
+/// Loads payments by id from a read transaction.
+fn payments_from(tx: &ReadTransaction, ids: Vec<u128>) -> StoreResult<Vec<PaymentRecord>> {
+    let payments = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
+    ids.into_iter()
+        .map(|id| {
+            load(&payments, id)?.ok_or_else(|| StoreError::backend("payment index points nowhere"))
+        })
+        .collect()
+}
+
 fn tickets_from(tx: &ReadTransaction, ids: Vec<u128>) -> StoreResult<Vec<Ticket>> {
     let tickets = tx.open_table(TICKETS).map_err(StoreError::backend)?;
     ids.into_iter()
@@ -1152,6 +1300,79 @@ impl Store for EmbeddedStore {
                     Ok((account, Money(v.value())))
                 })
                 .collect()
+        })
+        .await
+    }
+
+    async fn create_payment(
+        &self,
+        record: &PaymentRecord,
+        booking: Option<&Transaction>,
+    ) -> StoreResult<PaymentRecord> {
+        if booking.is_some_and(|b| !b.is_balanced()) {
+            return Err(StoreError::Unbalanced);
+        }
+        let (record, booking) = (record.clone(), booking.cloned());
+        self.write(move |tx| create_payment_in(tx, &record, booking.as_ref()))
+            .await
+    }
+
+    async fn update_payment(
+        &self,
+        record: &PaymentRecord,
+        booking: Option<&Transaction>,
+    ) -> StoreResult<PaymentRecord> {
+        if booking.is_some_and(|b| !b.is_balanced()) {
+            return Err(StoreError::Unbalanced);
+        }
+        let (record, booking) = (record.clone(), booking.cloned());
+        self.write(move |tx| update_payment_in(tx, &record, booking.as_ref()))
+            .await
+    }
+
+    async fn payment(&self, id: uuid::Uuid) -> StoreResult<Option<PaymentRecord>> {
+        self.read(move |tx| {
+            let payments = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
+            load(&payments, id128(id.as_bytes()))
+        })
+        .await
+    }
+
+    async fn payments_of(
+        &self,
+        owner: AccountId,
+        kind: PaymentKind,
+        limit: usize,
+    ) -> StoreResult<Vec<PaymentRecord>> {
+        self.read(move |tx| {
+            let index = tx
+                .open_table(PAYMENTS_BY_OWNER)
+                .map_err(StoreError::backend)?;
+            let (who, kind) = (id128(owner.as_bytes()), kind_byte(kind));
+            let ids = index
+                .range((who, kind, 0u128)..=(who, kind, u128::MAX))
+                .map_err(StoreError::backend)?
+                .rev()
+                .take(limit)
+                .map(|item| item.map(|(k, _)| k.value().2).map_err(StoreError::backend))
+                .collect::<StoreResult<Vec<_>>>()?;
+            payments_from(tx, ids)
+        })
+        .await
+    }
+
+    async fn unfinished_payments(&self, limit: usize) -> StoreResult<Vec<PaymentRecord>> {
+        self.read(move |tx| {
+            let index = tx
+                .open_table(PAYMENTS_UNFINISHED)
+                .map_err(StoreError::backend)?;
+            let ids = index
+                .iter()
+                .map_err(StoreError::backend)?
+                .take(limit)
+                .map(|item| item.map(|(k, _)| k.value().1).map_err(StoreError::backend))
+                .collect::<StoreResult<Vec<_>>>()?;
+            payments_from(tx, ids)
         })
         .await
     }

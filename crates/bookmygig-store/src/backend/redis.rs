@@ -29,6 +29,10 @@
 //! | `chat:{gig}` | zset | message ids, score 0 (id order: UUIDv7, so sending order) |
 //! | `chatmsg:{gig}` | hash | message id → [`ChatRecord`] JSON |
 //! | `chatbans:{gig}` | set | ids of the accounts banned from the gig's chat |
+//! | `payment:{id}` | hash | a payment: `json` ([`PaymentRecord`] JSON), `version`, `kind`, `final` (`1` or `0`) |
+//! | `paykey:{owner}:{key}` | string | the payment id an idempotency key names (no TTL: it lives as long as the payment) |
+//! | `payments:{owner}:{kind}` | zset | an owner's payment ids of one kind, score 0 (id order: UUIDv7, so creation order) |
+//! | `payments:unfinished` | zset | ids of the payments not in a final state, scored by next attempt (unix µs) |
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -47,8 +51,8 @@ use time::format_description::well_known::Rfc3339;
 use crate::query::unix_micros;
 use crate::{
     AccountRecord, Cancellation, ChatRecord, EntryRecord, GigCursor, GigDetails, GigQuery,
-    GigRecord, GigState, LedgerAccount, Purchase, PurchaseOutcome, Purged, SessionRecord, Store,
-    StoreError, StoreResult, TokenHash, Transaction,
+    GigRecord, GigState, LedgerAccount, PaymentKind, PaymentRecord, Purchase, PurchaseOutcome,
+    Purged, SessionRecord, Store, StoreError, StoreResult, TokenHash, Transaction,
 };
 
 /// Key prefix used by [`RedisStore::connect`].
@@ -92,6 +96,9 @@ static POST: LazyLock<Script> = script!("redis/post.lua");
 static APPEND_CHAT: LazyLock<Script> = script!("redis/append_chat.lua");
 static CHAT_HISTORY: LazyLock<Script> = script!("redis/chat_history.lua");
 static DELETE_CHAT: LazyLock<Script> = script!("redis/delete_chat.lua");
+static CREATE_PAYMENT: LazyLock<Script> = script!("redis/create_payment.lua");
+static UPDATE_PAYMENT: LazyLock<Script> = script!("redis/update_payment.lua");
+static UNFINISHED_PAYMENTS: LazyLock<Script> = script!("redis/unfinished_payments.lua");
 
 /// The [`Store`] on a Redis server. Cheap to clone: clones share one reconnecting connection.
 #[derive(Clone)]
@@ -213,6 +220,24 @@ impl RedisStore {
         all.iter().map(ticket_from_fields).collect()
     }
 
+    /// Loads payments by id in one round trip, skipping any that vanished.
+    async fn load_payments(&self, ids: &[String]) -> StoreResult<Vec<PaymentRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new()); // Redis refuses an empty pipeline.
+        }
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HGET")
+                .arg(self.key_of("payment:", id))
+                .arg("json");
+        }
+        let all: Vec<Option<String>> = pipe
+            .query_async(&mut self.conn.clone())
+            .await
+            .map_err(StoreError::backend)?;
+        all.iter().flatten().map(|json| decode(json)).collect()
+    }
+
     /// The members of a zset, in index order or reversed.
     async fn members(&self, key: String, reverse: bool) -> StoreResult<Vec<String>> {
         let command = if reverse { "ZREVRANGE" } else { "ZRANGE" };
@@ -299,6 +324,7 @@ impl Reply {
             "sold_out" => Ok(StoreError::SoldOut),
             "own_gig" => Ok(StoreError::OwnGig),
             "idempotency_key_reused" => Ok(StoreError::IdempotencyKeyReused),
+            "payment_conflict" => Ok(StoreError::PaymentConflict),
             "already_holder" => self
                 .fields(0)
                 .and_then(|f| ticket_from_fields(&f))
@@ -479,6 +505,30 @@ fn token_hash_from_hex(hex: &str) -> StoreResult<TokenHash> {
         *byte = u8::from_str_radix(digits, 16).map_err(|_| bad())?;
     }
     Ok(TokenHash(hash))
+}
+
+/// The arguments a payment script takes after its own: the record as JSON, whether its state
+/// is final, its next attempt (unix µs), then the booking's entry head and postings (an empty
+/// head and none without a booking).
+fn payment_args(
+    args: Args,
+    record: &PaymentRecord,
+    booking: Option<&Transaction>,
+) -> StoreResult<Args> {
+    let args = args
+        .push(encode(record)?)
+        .push(if record.state.is_final() { "1" } else { "0" })
+        .push(unix_micros(record.next_attempt_at))
+        .push(booking.map(head_of).transpose()?.unwrap_or_default());
+    Ok(match booking {
+        Some(booking) => args.postings(booking),
+        None => args,
+    })
+}
+
+/// The last index of a ZRANGE that reads `limit` (at least 1) members.
+fn last_index(limit: usize) -> i64 {
+    i64::try_from(limit.saturating_sub(1)).unwrap_or(i64::MAX)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(json: &str) -> StoreResult<T> {
@@ -855,6 +905,132 @@ impl Store for RedisStore {
             .collect::<StoreResult<Vec<_>>>()?;
         balances.sort();
         Ok(balances)
+    }
+
+    async fn create_payment(
+        &self,
+        record: &PaymentRecord,
+        booking: Option<&Transaction>,
+    ) -> StoreResult<PaymentRecord> {
+        if booking.is_some_and(|b| !b.is_balanced()) {
+            return Err(StoreError::Unbalanced);
+        }
+        let stored = PaymentRecord {
+            version: 1,
+            ..record.clone()
+        };
+        let key = stored.idempotency_key.as_deref();
+        let args = Args::default()
+            .push(stored.id)
+            .push(stored.owner)
+            .push(stored.kind.as_str())
+            .push(if key.is_some() { "1" } else { "0" })
+            .push(key.unwrap_or_default());
+        let reply = self
+            .run(&CREATE_PAYMENT, payment_args(args, &stored, booking)?)
+            .await?;
+        match reply.status.as_str() {
+            "ok" => Ok(stored),
+            "replayed" => decode(&reply.text(0)?),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    async fn update_payment(
+        &self,
+        record: &PaymentRecord,
+        booking: Option<&Transaction>,
+    ) -> StoreResult<PaymentRecord> {
+        if booking.is_some_and(|b| !b.is_balanced()) {
+            return Err(StoreError::Unbalanced);
+        }
+        // The fields that never change are taken from the stored record; the script writes
+        // the new one only if the version is still the one the caller read.
+        let stored = self
+            .payment(record.id)
+            .await?
+            .ok_or(StoreError::PaymentConflict)?;
+        if stored.version != record.version || stored.state.is_final() {
+            return Err(StoreError::PaymentConflict);
+        }
+        let version = stored
+            .version
+            .checked_add(1)
+            .ok_or_else(|| StoreError::backend("payment version overflow"))?;
+        let next = PaymentRecord {
+            id: stored.id,
+            owner: stored.owner,
+            kind: stored.kind,
+            created_at: stored.created_at,
+            idempotency_key: stored.idempotency_key,
+            version,
+            ..record.clone()
+        };
+        let args = Args::default()
+            .push(next.id)
+            .push(record.version)
+            .push(next.version);
+        let reply = self
+            .run(&UPDATE_PAYMENT, payment_args(args, &next, booking)?)
+            .await?;
+        match reply.status.as_str() {
+            "ok" => Ok(next),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    async fn payment(&self, id: uuid::Uuid) -> StoreResult<Option<PaymentRecord>> {
+        let json: Option<String> = self
+            .query(
+                redis::cmd("HGET")
+                    .arg(self.key_of("payment:", id))
+                    .arg("json"),
+            )
+            .await?;
+        json.as_deref().map(decode).transpose()
+    }
+
+    async fn payments_of(
+        &self,
+        owner: AccountId,
+        kind: PaymentKind,
+        limit: usize,
+    ) -> StoreResult<Vec<PaymentRecord>> {
+        if limit == 0 {
+            return Ok(Vec::new()); // ZREVRANGE to -1 would read everything.
+        }
+        let key = self.key_of("payments:", format!("{owner}:{}", kind.as_str()));
+        let ids: Vec<String> = self
+            .query(
+                redis::cmd("ZREVRANGE")
+                    .arg(key)
+                    .arg(0)
+                    .arg(last_index(limit)),
+            )
+            .await?;
+        self.load_payments(&ids).await
+    }
+
+    async fn unfinished_payments(&self, limit: usize) -> StoreResult<Vec<PaymentRecord>> {
+        if limit == 0 {
+            return Ok(Vec::new()); // ZRANGE to -1 would read everything.
+        }
+        let reply = self
+            .run(
+                &UNFINISHED_PAYMENTS,
+                Args::default().push(last_index(limit)),
+            )
+            .await?;
+        if reply.status != "ok" {
+            return Err(reply.into_error());
+        }
+        let value = reply
+            .payload
+            .first()
+            .ok_or_else(|| missing(&reply.status))?;
+        let records: Vec<String> =
+            redis::from_redis_value_ref(value).map_err(StoreError::backend)?;
+        records.iter().map(|json| decode(json)).collect()
     }
 
     async fn append_chat(&self, record: &ChatRecord, keep: usize) -> StoreResult<()> {
@@ -1491,6 +1667,50 @@ mod tests {
                 .is_empty()
         );
         assert_books_balance(&store).await;
+    }
+
+    #[tokio::test]
+    async fn payment_keys_never_expire_and_stay_apart_from_post_keys() {
+        let (_server, store) = store().await;
+        let bob = account(&store, "bob", 0).await;
+        let record = PaymentRecord {
+            id: uuid::Uuid::now_v7(),
+            owner: bob,
+            kind: PaymentKind::TopUp,
+            amount: Money(5),
+            state: crate::PaymentState::Requested,
+            version: 0,
+            created_at: NOW,
+            updated_at: NOW,
+            next_attempt_at: NOW,
+            attempts: 0,
+            idempotency_key: Some("k".to_owned()),
+            details: serde_json::Value::Null,
+            error: None,
+        };
+        store
+            .create_payment(&record, Some(&top_up(bob, Money(5))))
+            .await
+            .unwrap();
+        store
+            .post(&top_up(bob, Money(1)), Some((bob, "k")))
+            .await
+            .unwrap();
+        let paykey = store.key_of("paykey:", format!("{bob}:k"));
+        let ttl: i64 = store.query(redis::cmd("TTL").arg(paykey)).await.unwrap();
+        assert_eq!(ttl, -1, "a payment key lives as long as its payment");
+        let idem = store.key_of("idem:", format!("{bob}:k"));
+        let ttl: i64 = store.query(redis::cmd("TTL").arg(idem)).await.unwrap();
+        assert!(ttl > 0, "the post's key is its own, with its TTL");
+        let score: Option<f64> = store
+            .query(
+                redis::cmd("ZSCORE")
+                    .arg(store.key("payments:unfinished"))
+                    .arg(record.id.to_string()),
+            )
+            .await
+            .unwrap();
+        assert_eq!(score, Some(unix_micros(NOW) as f64));
     }
 
     #[tokio::test]

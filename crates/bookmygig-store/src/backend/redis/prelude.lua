@@ -28,6 +28,23 @@ end
 -- How long an idempotency key is remembered, in seconds: IDEMPOTENCY_TTL in lib.rs.
 local IDEM_TTL_SECONDS = 86400
 
+-- A payment record: a hash of `json` (the record as Rust wrote it; Lua never re-encodes it),
+-- `version`, `kind` and `final` ('1' for a final state, else '0').
+local function payment_key(id)
+  return P .. 'payment:' .. id
+end
+
+-- The payment a payment idempotency key names. Apart from idem_key's namespace, and without a
+-- TTL: the key lives as long as its payment.
+local function payment_idem_key(owner, key)
+  return P .. 'paykey:' .. owner .. ':' .. key
+end
+
+-- Payment ids not in a final state, scored by next attempt (unix µs).
+local function unfinished_payments_key()
+  return P .. 'payments:unfinished'
+end
+
 local function session_key(hash_hex)
   return P .. 'session:' .. hash_hex
 end
