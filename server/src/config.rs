@@ -155,8 +155,42 @@ pub struct Config {
     /// Turns on the development top-up provider (`POST /api/v1/wallet/topups` credits play
     /// money on request), for demos, tests and benchmarks. Off, top-ups answer 403: anyone
     /// could otherwise mint money and pay every listing fee and ticket with it.
-    #[arg(long, env = "BOOKMYGIG_DEV_TOPUPS")]
+    #[arg(
+        long,
+        env = "BOOKMYGIG_DEV_TOPUPS",
+        conflicts_with = "open_payments_wallet"
+    )]
     pub dev_topups: bool,
+
+    /// The platform's Open Payments wallet address (`https://wallet.example/bookmygig`): with
+    /// it, money is real: top-ups are paid from viewers' wallets into it, payouts leave it for
+    /// creators' wallets. Needs --open-payments-key-id and --open-payments-key.
+    #[arg(
+        long,
+        env = "BOOKMYGIG_OPEN_PAYMENTS_WALLET",
+        requires_all = ["open_payments_key_id", "open_payments_key"],
+        value_name = "URL"
+    )]
+    pub open_payments_wallet: Option<String>,
+
+    /// The id of the platform's signing key, as registered with its wallet (its JWK's `kid`).
+    #[arg(long, env = "BOOKMYGIG_OPEN_PAYMENTS_KEY_ID", value_name = "ID")]
+    pub open_payments_key_id: Option<String>,
+
+    /// The platform's Ed25519 private key (PKCS#8 PEM) registered with its wallet: every Open
+    /// Payments request is signed with it.
+    #[arg(long, env = "BOOKMYGIG_OPEN_PAYMENTS_KEY", value_name = "FILE")]
+    pub open_payments_key: Option<PathBuf>,
+
+    /// Testing only: wallet addresses and payment pointers may use plain `http://` (a test
+    /// wallet on loopback). Never in production: payments would cross the network in clear.
+    #[arg(long, env = "BOOKMYGIG_OPEN_PAYMENTS_INSECURE_HTTP")]
+    pub open_payments_insecure_http: bool,
+
+    /// How long a viewer has to approve a top-up in their wallet before it expires.
+    #[arg(long, env = "BOOKMYGIG_TOPUP_CONSENT_TIMEOUT", default_value_t = 600, value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(10..=86_400))]
+    pub topup_consent_timeout: u64,
 
     /// 64 hex digits signing playback URLs. When absent: shared through Redis by every node in
     /// Redis mode; random on the embedded store (URLs then last until the server restarts).

@@ -14,6 +14,8 @@
 //! - [`throttle`] — sign-in and sign-up throttles per handle and per client address.
 //! - [`state`] — what handlers share.
 //! - [`purge`] — the periodic removal of expired sessions and idempotency records.
+//! - [`payments`] — the payment provider (none, development or Open Payments) and the worker
+//!   that finishes top-ups.
 //! - [`shutdown`] — SIGTERM/Ctrl-C.
 //!
 //! Storage lives in the `bookmygig-store` crate; this crate picks the backend at start-up.
@@ -29,6 +31,7 @@ pub mod live;
 pub mod money;
 pub mod net;
 pub mod password;
+pub mod payments;
 pub mod playback;
 pub mod purge;
 pub mod rtmp;
@@ -86,6 +89,9 @@ pub enum ServerError {
     /// The TLS certificate or key could not be loaded.
     #[error("cannot set up TLS: {0}")]
     Tls(#[from] net::tls::TlsError),
+    /// The Open Payments settings are unusable (the key file, the wallet address).
+    #[error("cannot set up Open Payments: {0}")]
+    OpenPayments(String),
     /// A socket failed.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -101,6 +107,54 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> 
         Some(url) => Arc::new(RedisStore::connect(&url.0).await?),
         None => Arc::new(EmbeddedStore::open(&config.data_dir)?),
     })
+}
+
+/// The Open Payments provider's settings, when `--open-payments-wallet` is given: the key
+/// read and the wallet address checked.
+///
+/// # Errors
+/// [`ServerError::OpenPayments`] when the key file cannot be read or is not an Ed25519 PKCS#8
+/// PEM, or the wallet address is not one.
+pub fn open_payments_settings(
+    config: &Config,
+) -> Result<Option<payments::OpenPaymentsSettings>, ServerError> {
+    let Some(wallet) = &config.open_payments_wallet else {
+        return Ok(None);
+    };
+    let fail = |what: String| ServerError::OpenPayments(what);
+    let wallet = bookmygig_openpayments::pointer::wallet_address_url(
+        wallet,
+        config.open_payments_insecure_http,
+    )
+    .map_err(|err| fail(format!("--open-payments-wallet: {err}")))?;
+    let (Some(key_id), Some(key_path)) = (&config.open_payments_key_id, &config.open_payments_key)
+    else {
+        return Err(fail(
+            "--open-payments-wallet needs --open-payments-key-id and --open-payments-key".into(),
+        ));
+    };
+    let pem = std::fs::read_to_string(key_path)
+        .map_err(|err| fail(format!("cannot read {}: {err}", key_path.display())))?;
+    let key = bookmygig_openpayments::ClientKey::from_pem(key_id.clone(), &pem)
+        .map_err(|err| fail(format!("{}: {err}", key_path.display())))?;
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("bookmygig-server/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|err| fail(format!("cannot set up the HTTP client: {err}")))?;
+    if config.open_payments_insecure_http {
+        tracing::warn!(
+            "--open-payments-insecure-http: wallets may be reached over plain http://; for              test wallets only, never in production"
+        );
+    }
+    Ok(Some(payments::OpenPaymentsSettings {
+        wallet,
+        key,
+        http,
+        allow_http: config.open_payments_insecure_http,
+        consent_timeout: time::Duration::seconds(
+            i64::try_from(config.topup_consent_timeout).unwrap_or(i64::MAX),
+        ),
+    }))
 }
 
 /// The settings handlers see, resolved against the bound addresses.
@@ -309,6 +363,11 @@ pub async fn serve(
             config.max_streams_per_ticket
         },
     );
+    let payments = payments::provider(
+        Arc::clone(&store),
+        config.dev_topups,
+        open_payments_settings(&config)?,
+    );
     let state = AppState {
         meter: Arc::clone(&meter),
         chat: Arc::clone(&chat),
@@ -328,9 +387,15 @@ pub async fn serve(
             (None, false) => Arc::new(throttle::LocalThrottle::default()),
         },
         hasher: Arc::new(password::Hasher::for_this_machine()),
+        payments: Arc::clone(&payments),
         shutdown: stopping.clone(),
     };
     let purge = tokio::spawn(purge::run(Arc::clone(&store), stopping.clone()));
+    let payment_worker = tokio::spawn(payments::worker::run(
+        Arc::clone(&store),
+        Arc::clone(&payments),
+        stopping.clone(),
+    ));
     let rtmp_context = RtmpContext {
         store: Arc::clone(&store),
         hub,
@@ -446,6 +511,7 @@ pub async fn serve(
         let _ = sweeper.await;
     }
     let _ = purge.await;
+    let _ = payment_worker.await;
     let _ = meter_stop.send(());
     let _ = metering.await;
     // Upgraded sockets outlive the HTTP server; each closes on the shutdown signal.

@@ -70,6 +70,8 @@ pub struct AppState {
     pub throttle: Arc<dyn crate::throttle::AccountThrottle>,
     /// Runs argon2 at most one hash per core, in reused memory.
     pub hasher: Arc<crate::password::Hasher>,
+    /// Where top-ups come from (none, development or Open Payments), chosen at start-up.
+    pub payments: Arc<dyn crate::payments::PaymentProvider>,
     /// Turns true when the server stops, so endless responses (FLV) end too.
     pub shutdown: watch::Receiver<bool>,
 }

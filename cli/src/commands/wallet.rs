@@ -1,8 +1,10 @@
 //! `wallet` (balance and history) and `wallet topup AMOUNT`.
 
-use bookmygig_api::Money;
+use std::time::Duration;
+
 use bookmygig_api::limits::TOPUP_MAX;
-use bookmygig_client::new_idempotency_key;
+use bookmygig_api::{Money, TopUpState, TopUpStatus};
+use bookmygig_client::{Client, TopUpStarted, new_idempotency_key};
 use clap::{Args, Subcommand};
 
 use crate::Result;
@@ -24,7 +26,8 @@ pub struct Cmd {
 /// What to do with the wallet.
 #[derive(Debug, Subcommand)]
 pub enum Action {
-    /// Add funds (the server's development provider credits play money).
+    /// Add funds: from your Open Payments wallet (`--from`) on a server paid with real money,
+    /// or play money from a server's development provider.
     Topup(TopupCmd),
 }
 
@@ -34,7 +37,18 @@ pub struct TopupCmd {
     /// Dollars to add, e.g. 99 or 12.50 (at most 10000).
     #[arg(allow_hyphen_values = true)]
     amount: String,
+    /// Your wallet address or payment pointer (https://wallet.example/you or
+    /// $wallet.example/you): the server asks your wallet for the payment and prints the page
+    /// where you approve it, then waits until the money arrived.
+    #[arg(long, value_name = "WALLET")]
+    from: Option<String>,
+    /// Print the approval page and return at once (check later with `bookmygig wallet`).
+    #[arg(long, requires = "from")]
+    no_wait: bool,
 }
+
+/// How often a pending top-up is asked about.
+const POLL_EVERY: Duration = Duration::from_secs(1);
 
 impl Cmd {
     /// Shows the wallet or tops it up.
@@ -85,17 +99,92 @@ impl TopupCmd {
                 format!("more than $0.00 and at most {TOPUP_MAX} (got {amount})"),
             ));
         }
-        let receipt = ctx
-            .signed_in()?
-            .top_up(amount, Some(&new_idempotency_key()))
+        let client = ctx.signed_in()?;
+        let started = client
+            .start_top_up(amount, self.from.as_deref(), Some(&new_idempotency_key()))
             .await?;
-        if ctx.json {
-            return ctx.print_json(&receipt);
+        let pending = match started {
+            TopUpStarted::Credited(receipt) => {
+                if ctx.json {
+                    return ctx.print_json(&receipt);
+                }
+                println!(
+                    "Added {} ({} provider). Balance: {}.",
+                    receipt.entry.amount, receipt.provider, receipt.balance
+                );
+                return Ok(());
+            }
+            TopUpStarted::Pending(pending) => pending,
+        };
+        if let Some(url) = &pending.consent_url {
+            let ask = format!(
+                "Approve the payment of {} from {} in your wallet:\n  {url}",
+                pending.amount, pending.from
+            );
+            // With --json, stdout carries only JSON: the page goes to stderr.
+            if ctx.json {
+                eprintln!("{ask}");
+            } else {
+                println!("{ask}");
+            }
+            open_in_browser(url);
         }
-        println!(
-            "Added {} ({} provider). Balance: {}.",
-            receipt.entry.amount, receipt.provider, receipt.balance
-        );
-        Ok(())
+        if self.no_wait {
+            if ctx.json {
+                return ctx.print_json(&pending);
+            }
+            ctx.note("Not waiting: `bookmygig wallet` shows the top-up once the money arrived.");
+            return Ok(());
+        }
+        ctx.note("Waiting for the payment (Ctrl-C stops waiting; the top-up goes on)…");
+        let done = wait_for(&client, pending).await?;
+        if ctx.json {
+            ctx.print_json(&done)?;
+        }
+        match done.state {
+            TopUpState::Completed => {
+                if !ctx.json {
+                    let balance = client.wallet(None, Some(1)).await?.balance;
+                    println!(
+                        "Added {} from {}. Balance: {balance}.",
+                        done.amount, done.from
+                    );
+                }
+                Ok(())
+            }
+            state => Err(CliError::Usage(format!(
+                "the top-up {}: {}; nothing was added",
+                match state {
+                    TopUpState::Declined => "was declined",
+                    TopUpState::Expired => "expired",
+                    _ => "failed",
+                },
+                done.error.as_deref().unwrap_or("no reason given")
+            ))),
+        }
+    }
+}
+
+/// Polls `pending` until it is final.
+async fn wait_for(client: &Client, mut pending: TopUpStatus) -> Result<TopUpStatus> {
+    while !pending.state.is_final() {
+        tokio::time::sleep(POLL_EVERY).await;
+        pending = client.top_up_status(pending.id).await?;
+    }
+    Ok(pending)
+}
+
+/// Opens `url` in the desktop's browser, where there is a desktop (best effort, silent).
+fn open_in_browser(url: &str) {
+    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
+    if desktop {
+        let _ = std::process::Command::new("xdg-open")
+            .arg(url)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
     }
 }

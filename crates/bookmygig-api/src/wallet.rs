@@ -53,6 +53,10 @@ pub struct Wallet {
     pub entries: Vec<LedgerEntry>,
     /// Pass as `cursor` for older entries; `null` when there are none.
     pub next_cursor: Option<String>,
+    /// Top-ups from outside wallets, newest first: every unfinished one and the latest
+    /// finished ones (at most 10 in all). Empty on servers without Open Payments.
+    #[serde(default)]
+    pub topups: Vec<TopUpStatus>,
 }
 
 /// `POST /wallet/topups`.
@@ -66,6 +70,67 @@ pub struct TopUp {
         schema(value_type = i64, minimum = 1, maximum = 10_000_000_000_i64)
     )]
     pub amount: Money,
+    /// Where the money comes from, on a server paid through Open Payments: the viewer's wallet
+    /// address (`https://wallet.example/bob`) or payment pointer (`$wallet.example/bob`), at
+    /// most 256 characters. Required there; the development provider takes none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 256, min_length = 1))]
+    pub from: Option<String>,
+}
+
+/// Where a top-up from an outside wallet stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum TopUpState {
+    /// Waiting for the wallet's holder to approve the payment at `consent_url`.
+    AwaitingConsent,
+    /// Approved: the payment is on its way.
+    Sending,
+    /// The funds arrived and were credited.
+    Completed,
+    /// The holder declined.
+    Declined,
+    /// Nobody approved it in time.
+    Expired,
+    /// The payment could not be made (the reason is in `error`); nothing was credited.
+    Failed,
+}
+
+impl TopUpState {
+    /// Whether it will change no more.
+    pub fn is_final(self) -> bool {
+        matches!(
+            self,
+            TopUpState::Completed | TopUpState::Declined | TopUpState::Expired | TopUpState::Failed
+        )
+    }
+}
+
+/// A top-up from an outside wallet (Open Payments): `202` answer of `POST /wallet/topups` and
+/// `GET /wallet/topups/{id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TopUpStatus {
+    /// Its id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: uuid::Uuid,
+    /// Micro-USD asked for.
+    pub amount: Money,
+    /// The wallet address paying.
+    pub from: String,
+    /// Where it stands.
+    pub state: TopUpState,
+    /// The page where the wallet's holder approves the payment, while that is awaited.
+    pub consent_url: Option<String>,
+    /// Why it did not complete, in words for people.
+    pub error: Option<String>,
+    /// When it was asked for.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
 }
 
 /// `201` answer of `POST /wallet/topups`.

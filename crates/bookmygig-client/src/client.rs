@@ -9,7 +9,7 @@ use std::time::Duration;
 use bookmygig_api::{
     API_PREFIX, Account, Earnings, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER, Money, MyTicket,
     NewAccount, NewGig, NewSession, Page, PasswordChange, Playback, Pricing, Problem, Purchased,
-    Session, SignedUp, StreamKeyInfo, StreamStatus, TopUp, TopUpReceipt, Wallet,
+    Session, SignedUp, StreamKeyInfo, StreamStatus, TopUp, TopUpReceipt, TopUpStatus, Wallet,
 };
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
@@ -24,6 +24,15 @@ const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How much of an undecodable body a [`ClientError::Decode`] quotes.
 const DECODE_SNIPPET_CHARS: usize = 200;
+
+/// How `POST /wallet/topups` was answered.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TopUpStarted {
+    /// The funds were added at once (the development provider).
+    Credited(TopUpReceipt),
+    /// The viewer approves the payment in their wallet first (Open Payments).
+    Pending(TopUpStatus),
+}
 
 /// A typed handle on one BookMyGig server, optionally signed in.
 ///
@@ -350,11 +359,55 @@ impl Client {
     ) -> Result<TopUpReceipt> {
         let mut request = self
             .request(Method::POST, "/wallet/topups")
-            .json(&TopUp { amount });
+            .json(&TopUp { amount, from: None });
         if let Some(key) = idempotency_key {
             request = request.header(IDEMPOTENCY_KEY_HEADER, key);
         }
         self.send(request).await
+    }
+
+    /// `POST /wallet/topups` from the outside wallet `from` (a server paid through Open
+    /// Payments), or with no `from` (the development provider): [`TopUpStarted::Credited`] when
+    /// the funds were added at once (`201`), [`TopUpStarted::Pending`] when the viewer must
+    /// approve the payment at its `consent_url` first (`202`; follow it with
+    /// [`Client::top_up_status`]).
+    ///
+    /// # Errors
+    ///
+    /// `forbidden` (no provider), `validation` naming `amount` or `from`, `wallet-unreachable`
+    /// naming `from`, or any error of [`ClientError`].
+    pub async fn start_top_up(
+        &self,
+        amount: Money,
+        from: Option<&str>,
+        idempotency_key: Option<&str>,
+    ) -> Result<TopUpStarted> {
+        let mut request = self.request(Method::POST, "/wallet/topups").json(&TopUp {
+            amount,
+            from: from.map(str::to_owned),
+        });
+        if let Some(key) = idempotency_key {
+            request = request.header(IDEMPOTENCY_KEY_HEADER, key);
+        }
+        let response = Self::checked(request).await?;
+        let accepted = response.status() == reqwest::StatusCode::ACCEPTED;
+        let body = response.bytes().await?;
+        let decode = |err: serde_json::Error| ClientError::Decode(err.to_string());
+        Ok(if accepted {
+            TopUpStarted::Pending(serde_json::from_slice(&body).map_err(decode)?)
+        } else {
+            TopUpStarted::Credited(serde_json::from_slice(&body).map_err(decode)?)
+        })
+    }
+
+    /// `GET /wallet/topups/{id}`: where a top-up from an outside wallet stands.
+    ///
+    /// # Errors
+    ///
+    /// `not-found` when it is not yours, or any error of [`ClientError`].
+    pub async fn top_up_status(&self, id: uuid::Uuid) -> Result<TopUpStatus> {
+        self.send(self.request(Method::GET, &format!("/wallet/topups/{id}")))
+            .await
     }
 
     /// `POST /gigs/{id}/playback`: signed FLV and RTMP URLs for a ticket holder or the creator.

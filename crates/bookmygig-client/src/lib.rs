@@ -25,7 +25,7 @@ mod query;
 mod tls;
 
 pub use chat::{ChatError, ChatSocket};
-pub use client::Client;
+pub use client::{Client, TopUpStarted};
 pub use error::{ClientError, Result};
 pub use monetization::MonetizationStream;
 pub use query::GigListQuery;

@@ -61,6 +61,7 @@ pub fn router(state: AppState) -> Router {
         .route("/gigs/{id}/chat", get(chat::enter))
         .route("/wallet", get(wallet::show))
         .route("/wallet/topups", post(wallet::top_up))
+        .route("/wallet/topups/{id}", get(wallet::top_up_status))
         .route("/openapi.json", get(openapi_json))
         .layer(middleware::from_fn_with_state(
             state.settings.request_timeout,

@@ -90,6 +90,15 @@ pub enum ApiError {
     /// cause is logged, the viewer is told to retry shortly.
     #[error("stream unavailable: {0}")]
     StreamUnavailable(String),
+    /// An outside wallet (Open Payments) could not be reached or refused the request: the
+    /// detail says which and why; nothing was charged.
+    #[error("wallet unreachable: {detail}")]
+    WalletUnreachable {
+        /// What failed, for a person (no secrets: URLs and statuses only).
+        detail: String,
+        /// The field naming the wallet (`from`, `payment_pointer`), when one does.
+        field: Option<&'static str>,
+    },
 }
 
 /// The internal cause of a 500, for the logging middleware.
@@ -242,6 +251,13 @@ impl ApiError {
                      seconds (a retry with the same Idempotency-Key is never charged twice)"
                 ),
                 None,
+            ),
+            ApiError::WalletUnreachable { detail, field } => (
+                StatusCode::BAD_GATEWAY,
+                "wallet-unreachable",
+                "Wallet unreachable",
+                detail.clone(),
+                field.map(str::to_owned),
             ),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -426,4 +442,10 @@ pub mod responses {
         headers(("Retry-After" = u32, description = "seconds to wait before retrying"))
     )]
     pub struct Unavailable(pub Problem);
+
+    /// `wallet-unreachable`: an outside wallet (Open Payments) could not be reached or refused
+    /// the request; `field` names the wallet at fault. Nothing was charged; retry later.
+    #[derive(utoipa::ToResponse)]
+    #[response(content_type = "application/problem+json")]
+    pub struct BadGateway(pub Problem);
 }

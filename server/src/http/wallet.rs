@@ -1,26 +1,22 @@
-//! Wallets: balance and history, and top-ups through the development provider.
+//! Wallets: balance and history, and top-ups through the server's payment provider.
 
-use axum::extract::{RawQuery, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
 use bookmygig_api::limits::{PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, TOPUP_MAX};
-use bookmygig_api::{EntryKind, Money, TopUp, TopUpReceipt, Wallet};
-use bookmygig_store::{LedgerAccount, Transaction};
-use time::OffsetDateTime;
+use bookmygig_api::{Money, TopUp, TopUpReceipt, TopUpStatus, Wallet};
+use bookmygig_store::{LedgerAccount, PaymentKind};
 
 use super::auth::Authenticated;
 use super::json::ApiJson;
 use super::problem::ApiError;
 use super::problem::responses as problems;
 use super::tickets::idempotency_key;
-use crate::forms;
+use crate::payments::{PaymentError, TopUpAnswer, TopUpRequest, topup_status};
 use crate::state::AppState;
 
-/// The only top-up provider so far: it credits play money and says so.
-pub const DEVELOPMENT_PROVIDER: &str = "development";
-/// What a top-up is told when the development provider is off (the server runs without
-/// `--dev-topups`): the flag that turns it on, and why it is off.
-pub const TOPUPS_OFF: &str = "top-ups are off on this server: the development provider (play \
-    money) works only when the server runs with --dev-topups, never in production";
+/// How many top-ups `GET /wallet` lists (unfinished ones first in time, newest first).
+const WALLET_TOPUPS: usize = 10;
 
 /// Balance and history, newest first.
 #[utoipa::path(get, path = "/api/v1/wallet", tag = "wallet",
@@ -83,30 +79,40 @@ pub async fn show(
         None
     };
     let entries = records.into_iter().map(|r| r.entry).collect();
+    let topups = state
+        .store
+        .payments_of(auth.account.id, PaymentKind::TopUp, WALLET_TOPUPS)
+        .await?
+        .iter()
+        .map(topup_status)
+        .collect();
     Ok(ApiJson(Wallet {
         balance,
         entries,
         next_cursor,
+        topups,
     }))
 }
 
-/// Add funds through the development provider (play money, for trying BookMyGig out), on a
-/// server started with `--dev-topups`; without it, 403. An optional `Idempotency-Key` makes a
-/// retry credit once.
+/// Add funds. With the development provider (`--dev-topups`: play money, for trying
+/// BookMyGig out) they are credited at once: `201` with the receipt. On a server paid through
+/// Open Payments, `from` names the viewer's wallet: `202` with the top-up, whose `consent_url`
+/// the viewer opens to approve the payment in their wallet; poll `GET /wallet/topups/{id}`
+/// until it is `completed` (credited), `declined`, `expired` or `failed` (nothing credited).
+/// Without a provider, 403. An optional `Idempotency-Key` makes a retry credit once.
 #[utoipa::path(post, path = "/api/v1/wallet/topups", tag = "wallet", request_body = TopUp,
     params(("Idempotency-Key" = Option<String>, Header, min_length = 1, max_length = 128, pattern = "^[!-~]{1,128}$",
         description = "makes a retry credit once: 1–128 visible ASCII characters, e.g. a UUID")),
-    responses((status = 201, body = TopUpReceipt), (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 409, response = problems::Conflict), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+    responses((status = 201, body = TopUpReceipt, description = "credited at once (development provider)"),
+        (status = 202, body = TopUpStatus, description = "started: approve it at consent_url (Open Payments)"),
+        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 409, response = problems::Conflict), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 502, response = problems::BadGateway), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn top_up(
     State(state): State<AppState>,
     auth: Authenticated,
     headers: HeaderMap,
     ApiJson(form): ApiJson<TopUp>,
-) -> Result<(StatusCode, ApiJson<TopUpReceipt>), ApiError> {
-    if !state.settings.dev_topups {
-        return Err(ApiError::Forbidden(TOPUPS_OFF.into()));
-    }
+) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     if form.amount <= Money::ZERO || form.amount > TOPUP_MAX {
         return Err(ApiError::invalid(
@@ -117,31 +123,56 @@ pub async fn top_up(
             ),
         ));
     }
-    let wallet = LedgerAccount::User(auth.account.id);
-    let transaction = Transaction::transfer(
-        EntryKind::TopUp,
-        LedgerAccount::ExternalTopups,
-        wallet,
-        form.amount,
-        "Top-up (development provider: play money)",
-        None,
-        forms::to_micros(OffsetDateTime::now_utc()),
-    );
-    let entries = state
-        .store
-        .post(&transaction, key.as_deref().map(|k| (auth.account.id, k)))
-        .await?;
-    let entry = entries
-        .into_iter()
-        .find(|r| r.entry.amount > Money::ZERO)
-        .ok_or_else(|| ApiError::internal("top-up booked no credit entry"))?
-        .entry;
-    Ok((
-        StatusCode::CREATED,
-        ApiJson(TopUpReceipt {
-            provider: DEVELOPMENT_PROVIDER.into(),
-            balance: entry.balance_after,
-            entry,
-        }),
-    ))
+    if let Some(from) = &form.from
+        && (from.trim().is_empty() || from.chars().count() > 256)
+    {
+        return Err(ApiError::invalid(
+            "from",
+            "a wallet address or payment pointer of 1 to 256 characters",
+        ));
+    }
+    let request = TopUpRequest {
+        account: auth.account.id,
+        amount: form.amount,
+        from: form.from,
+        idempotency_key: key,
+    };
+    match state.payments.top_up(request).await? {
+        TopUpAnswer::Credited(receipt) => {
+            Ok((StatusCode::CREATED, ApiJson(receipt)).into_response())
+        }
+        TopUpAnswer::Pending(status) => Ok((StatusCode::ACCEPTED, ApiJson(status)).into_response()),
+    }
+}
+
+/// Where a top-up from an outside wallet stands (yours only).
+#[utoipa::path(get, path = "/api/v1/wallet/topups/{id}", tag = "wallet",
+    params(("id" = String, Path, format = Uuid, description = "the top-up's id")),
+    responses((status = 200, body = TopUpStatus), (status = 401, response = problems::Unauthorized), (status = 404, response = problems::NotFound), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+    security(("bearer" = [])))]
+pub async fn top_up_status(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Path(id): Path<String>,
+) -> Result<ApiJson<TopUpStatus>, ApiError> {
+    let id = uuid::Uuid::parse_str(&id)
+        .map_err(|_| ApiError::invalid("id", "not a top-up id (a UUID)"))?;
+    match state.store.payment(id).await? {
+        Some(record) if record.owner == auth.account.id && record.kind == PaymentKind::TopUp => {
+            Ok(ApiJson(topup_status(&record)))
+        }
+        _ => Err(ApiError::NotFound("no top-up of yours with this id".into())),
+    }
+}
+
+impl From<PaymentError> for ApiError {
+    fn from(error: PaymentError) -> Self {
+        match error {
+            PaymentError::Off(detail) => ApiError::Forbidden(detail.into()),
+            PaymentError::Invalid { field, detail } => ApiError::invalid(field, detail),
+            PaymentError::Wallet { field, detail } => ApiError::WalletUnreachable { detail, field },
+            PaymentError::Store(store) => store.into(),
+            PaymentError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
 }

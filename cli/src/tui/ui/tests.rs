@@ -651,6 +651,7 @@ fn wallet() -> State {
                     ),
                 ],
                 next_cursor: Some("older".to_owned()),
+                topups: Vec::new(),
             }),
         },
     );
@@ -681,6 +682,7 @@ fn wallet_empty() {
                 balance: bookmygig_api::Money::ZERO,
                 entries: Vec::new(),
                 next_cursor: None,
+                topups: Vec::new(),
             }),
         },
     );

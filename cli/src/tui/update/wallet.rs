@@ -175,6 +175,7 @@ mod tests {
                 .map(|n| entry(1, Money::from_dollars(1), Money::from_dollars(n as i64)))
                 .collect(),
             next_cursor: next.then(|| "c".to_owned()),
+            topups: Vec::new(),
         }
     }
 
