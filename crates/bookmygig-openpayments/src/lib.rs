@@ -8,7 +8,7 @@
 //!   every answer read within [`MAX_RESPONSE_BYTES`].
 //! - [`Amount`]: the standard's string amounts, converted exactly to and from ledger
 //!   micro-units (a conversion that would round is an error).
-//! - [`pointer`]: payment pointers (`$wallet.example/alice`) to wallet address URLs.
+//! - [`mod@pointer`]: payment pointers (`$wallet.example/alice`) to wallet address URLs.
 //!
 //! The Interledger Foundation's `open-payments` crate was considered and not used: it links
 //! OpenSSL, which the 2-core build machines and a rustls-only stack avoid.
