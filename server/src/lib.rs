@@ -122,6 +122,13 @@ pub fn open_payments_settings(
         return Ok(None);
     };
     let fail = |what: String| ServerError::OpenPayments(what);
+    if config.dev_topups {
+        return Err(fail(
+            "--dev-topups (play money) and --open-payments-wallet (real money) exclude each \
+             other"
+                .into(),
+        ));
+    }
     let wallet = bookmygig_openpayments::pointer::wallet_address_url(
         wallet,
         config.open_payments_insecure_http,

@@ -13,8 +13,9 @@ pub struct PointerError {
 }
 
 /// The wallet address URL of `text`: a payment pointer `$host/path` is `https://host/path`, and
-/// `$host` alone is `https://host/.well-known/pay`; an `https://` URL is itself. `http://` is
-/// taken only when `allow_http` (test wallets on loopback).
+/// `$host` alone is `https://host/.well-known/pay`; an `https://` URL is itself. With
+/// `allow_http` (test wallets on loopback only) `http://` URLs are taken and pointers resolve
+/// to `http://`.
 ///
 /// # Errors
 /// [`PointerError`] for anything else.
@@ -29,10 +30,11 @@ pub fn wallet_address_url(text: &str, allow_http: bool) -> Result<String, Pointe
             return Err(error("a pointer has no scheme"));
         }
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let scheme = if allow_http { "http" } else { "https" };
         if path.is_empty() {
-            format!("https://{host}/.well-known/pay")
+            format!("{scheme}://{host}/.well-known/pay")
         } else {
-            format!("https://{host}/{path}")
+            format!("{scheme}://{host}/{path}")
         }
     } else {
         text.to_owned()

@@ -228,7 +228,7 @@ fn json_bytes(body: bytes::Bytes) -> Response {
 /// Register a gig; the listing fee is charged from the creator's wallet.
 #[utoipa::path(post, path = "/api/v1/gigs", tag = "gigs", request_body = NewGig,
     responses((status = 201, body = Gig, description = "with stream_key and rtmp_url"),
-        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 402, response = problems::PaymentRequired), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 402, response = problems::PaymentRequired), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 502, response = problems::BadGateway), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn create(
     State(state): State<AppState>,
@@ -237,6 +237,7 @@ pub async fn create(
 ) -> Result<Response, ApiError> {
     let now = forms::to_micros(OffsetDateTime::now_utc());
     let details = forms::new_gig(form, state.settings.default_micropayment_rate, now)?;
+    state.payments.check_payee(&details.payment_pointer).await?;
     let (key, key_hash) = secret::generate_stream_key();
     let gig = GigRecord {
         id: GigId::new(),
@@ -302,7 +303,7 @@ pub async fn show(
 #[utoipa::path(patch, path = "/api/v1/gigs/{id}", tag = "gigs", params(("id" = GigId, Path)),
     request_body = GigPatch,
     responses((status = 200, body = Gig),
-        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 409, response = problems::Conflict), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+        (status = 400, response = problems::BadRequest), (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 409, response = problems::Conflict), (status = 413, response = problems::PayloadTooLarge), (status = 415, response = problems::UnsupportedMediaType), (status = 422, response = problems::Unprocessable), (status = 500, response = problems::Internal), (status = 502, response = problems::BadGateway), (status = 503, response = problems::Unavailable)),
     security(("bearer" = [])))]
 pub async fn update(
     State(state): State<AppState>,
@@ -316,6 +317,9 @@ pub async fn update(
         return Err(StoreError::GigClosed.into());
     }
     let details = forms::patched(&gig.details, patch, now)?;
+    if details.payment_pointer != gig.details.payment_pointer {
+        state.payments.check_payee(&details.payment_pointer).await?;
+    }
     let updated = match state.store.update_gig(gig.id, &details).await {
         Ok(updated) => updated,
         Err(StoreError::CapacityBelowSold { sold }) => {

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use bookmygig_api::{EntryKind, Money, TopUpReceipt};
+use bookmygig_api::{EntryKind, Money, PaymentPointer, TopUpReceipt};
 use bookmygig_store::{LedgerAccount, PaymentRecord, Store, Transaction};
 use time::OffsetDateTime;
 
@@ -25,6 +25,10 @@ impl PaymentProvider for NoTopUps {
 
     async fn top_up(&self, _request: TopUpRequest) -> Result<TopUpAnswer, PaymentError> {
         Err(PaymentError::Off(TOPUPS_OFF))
+    }
+
+    async fn check_payee(&self, _pointer: &PaymentPointer) -> Result<(), PaymentError> {
+        Ok(())
     }
 
     async fn advance(&self, record: PaymentRecord) -> Result<(), PaymentError> {
@@ -90,6 +94,10 @@ impl PaymentProvider for Development {
             balance: entry.balance_after,
             entry,
         }))
+    }
+
+    async fn check_payee(&self, _pointer: &PaymentPointer) -> Result<(), PaymentError> {
+        Ok(())
     }
 
     async fn advance(&self, record: PaymentRecord) -> Result<(), PaymentError> {

@@ -95,6 +95,17 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// [`PaymentError`]: off, an unpayable field, an unreachable wallet, the store.
     async fn top_up(&self, request: TopUpRequest) -> Result<TopUpAnswer, PaymentError>;
 
+    /// Checks that a creator's payment pointer can be paid, at registration and on edit. The
+    /// providers without real money take any well-formed pointer (demos use made-up ones);
+    /// Open Payments resolves it to its wallet address and checks the asset.
+    ///
+    /// # Errors
+    /// [`PaymentError::Invalid`] naming `payment_pointer`.
+    async fn check_payee(
+        &self,
+        pointer: &bookmygig_api::PaymentPointer,
+    ) -> Result<(), PaymentError>;
+
     /// Moves one unfinished payment a step on (called by the [`worker`] when it is due). A
     /// provider that leaves nothing unfinished never sees one.
     ///

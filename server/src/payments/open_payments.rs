@@ -571,7 +571,7 @@ impl OpenPayments {
         let now = OffsetDateTime::now_utc();
         let mut next = record;
         next.attempts = next.attempts.saturating_add(1);
-        let backoff = Duration::seconds(1_i64 << next.attempts.min(6));
+        let backoff = Duration::milliseconds(500_i64 << next.attempts.min(7));
         next.next_attempt_at = now + backoff.min(MAX_BACKOFF);
         next.updated_at = now;
         next.error = Some(format!("retrying: {error}"));
@@ -640,6 +640,33 @@ impl PaymentProvider for OpenPayments {
                 Err(failure)
             }
         }
+    }
+
+    async fn check_payee(
+        &self,
+        pointer: &bookmygig_api::PaymentPointer,
+    ) -> Result<(), PaymentError> {
+        let invalid = |detail: String| PaymentError::Invalid {
+            field: "payment_pointer",
+            detail,
+        };
+        let url = wallet_address_url(pointer.as_str(), self.allow_http)
+            .map_err(|err| invalid(err.to_string()))?;
+        let payee = self.client.wallet_address(&url).await.map_err(|err| {
+            invalid(format!(
+                "{} does not resolve to an Open Payments wallet ({err}); check it with your \
+                 wallet provider",
+                pointer.as_str()
+            ))
+        })?;
+        let platform = self.platform().await?;
+        if payee.asset_code != platform.asset_code {
+            return Err(invalid(format!(
+                "the wallet at {url} holds {}; BookMyGig pays in {} only",
+                payee.asset_code, platform.asset_code
+            )));
+        }
+        Ok(())
     }
 
     async fn advance(&self, record: PaymentRecord) -> Result<(), PaymentError> {
