@@ -37,8 +37,8 @@ pub struct TopupCmd {
     /// Dollars to add, e.g. 99 or 12.50 (at most 10000).
     #[arg(allow_hyphen_values = true)]
     amount: String,
-    /// Your wallet address or payment pointer (https://wallet.example/you or
-    /// $wallet.example/you): the server asks your wallet for the payment and prints the page
+    /// Your wallet address or payment pointer (`https://wallet.example/you` or
+    /// `$wallet.example/you`): the server asks your wallet for the payment and prints the page
     /// where you approve it, then waits until the money arrived.
     #[arg(long, value_name = "WALLET")]
     from: Option<String>,

@@ -72,9 +72,12 @@ impl TestServer {
             "127.0.0.1:0".into(),
             "--data-dir".into(),
             data.display().to_string(),
-            // `wallet topup` and the TUI's `+` need the development provider.
-            "--dev-topups".into(),
         ];
+        // `wallet topup` and the TUI's `+` need a provider: play money unless the test brings
+        // an Open Payments wallet.
+        if !extra.contains(&"--open-payments-wallet") {
+            args.push("--dev-topups".into());
+        }
         args.extend(extra.iter().map(|arg| (*arg).to_owned()));
         let config = Config::try_parse_from(args).expect("valid flags");
         let scheme = if config.tls_cert.is_some() {

@@ -136,6 +136,9 @@ pub enum FaultAction {
     /// Do the work, then close the connection without answering (a crash between the wallet
     /// acting and the client learning of it).
     DropResponse,
+    /// Do the work, then never answer while the connection lasts: the client is caught
+    /// mid-step (a test kills it there).
+    Hold,
 }
 
 /// A fault for the next `count` requests of an operation (its OpenAPI `operationId`, e.g.

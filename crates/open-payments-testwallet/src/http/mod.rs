@@ -219,6 +219,7 @@ pub(crate) struct Call {
     pub body: Bytes,
     abort: Option<ConnAbort>,
     drop_after: bool,
+    hold_after: bool,
     is_resource: bool,
 }
 
@@ -251,6 +252,7 @@ impl Call {
             body,
             abort: parts.extensions.get::<ConnAbort>().cloned(),
             drop_after: false,
+            hold_after: false,
             is_resource: path.starts_with("/op/"),
         };
         let fault = call.app.lock().take_fault(op);
@@ -261,6 +263,10 @@ impl Call {
             }
             Some(FaultAction::DropResponse) => {
                 call.drop_after = true;
+                Ok(call)
+            }
+            Some(FaultAction::Hold) => {
+                call.hold_after = true;
                 Ok(call)
             }
             None => Ok(call),
@@ -388,6 +394,10 @@ impl Call {
     /// Ends the pipeline: the answer, checked against the spec; or, under a drop fault, the
     /// connection closed without one.
     pub async fn finish(self, result: Result<Reply, Refusal>) -> Response {
+        if self.hold_after {
+            // The work is done; the answer never comes (until the client gives up).
+            std::future::pending::<()>().await;
+        }
         if self.drop_after {
             if let Some(abort) = &self.abort {
                 abort.0.notify_one();
