@@ -474,6 +474,34 @@ mod tests {
     }
 
     #[test]
+    fn responses_are_checked_too() {
+        let spec = spec();
+        assert!(
+            spec.check_response("create-outgoing-payment", 201, &json!({}))
+                .is_err()
+        );
+        // The quote schema closes its properties.
+        let quote = json!({
+            "id": "http://127.0.0.1:1/op/quotes/1",
+            "walletAddress": "http://127.0.0.1:1/a",
+            "receiver": "http://127.0.0.1:1/op/incoming-payments/1",
+            "receiveAmount": {"value": "1", "assetCode": "USD", "assetScale": 2},
+            "debitAmount": {"value": "1", "assetCode": "USD", "assetScale": 2},
+            "method": "ilp",
+            "createdAt": "2025-01-01T00:00:00Z",
+        });
+        spec.check_response("get-quote", 200, &quote).unwrap();
+        let mut extra = quote.clone();
+        extra["surprise"] = json!(true);
+        assert!(spec.check_response("get-quote", 200, &extra).is_err());
+        // An error body of the resource server must have error.code and error.description.
+        assert!(
+            spec.check_response("get-quote", 404, &json!({"error": {"code": "x"}}))
+                .is_err()
+        );
+    }
+
+    #[test]
     fn vendored_spec_matches_shared_copy() {
         let shared = PathBuf::from(concat!(
             env!("CARGO_MANIFEST_DIR"),

@@ -224,7 +224,7 @@ async fn index(State(app): State<App>) -> Json<Value> {
             "GET /_test/grants/{id}",
             "POST /_test/grants/{id}/{approve|decline|expire|revoke}",
             "POST /_test/consent {url, decision: approve|decline}",
-            "POST /_test/faults {operation, count, action: {status: 503} | drop-response}",
+            "POST /_test/faults {operation, count, action: {status: 503} | drop-response | hold}",
             "DELETE /_test/faults",
             "GET /_test/violations",
             "DELETE /_test/violations",

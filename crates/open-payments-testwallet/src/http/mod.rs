@@ -30,6 +30,8 @@ use crate::verify::{self, ReceivedRequest, SignatureMode};
 
 /// The largest request body read (Open Payments bodies are a few hundred bytes).
 const MAX_BODY: usize = 64 * 1024;
+/// How long open connections may take to finish at shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// How long fetching a remote client's JWKS may take.
 const JWKS_FETCH_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -182,7 +184,8 @@ pub(crate) async fn serve(
                 _ = abort.notified() => {}
                 _ = shutdown.changed() => {
                     conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
+                    // A request held by a fault never finishes: bound the wait.
+                    let _ = tokio::time::timeout(SHUTDOWN_GRACE, conn).await;
                 }
             }
         });
