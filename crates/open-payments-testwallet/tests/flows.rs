@@ -596,3 +596,29 @@ async fn rotated_token_replaces_the_old_one() {
     assert_eq!(status, 401);
     assert_eq!(tw.violations(), vec![]);
 }
+
+#[tokio::test]
+async fn continuation_with_a_body_outside_the_spec_is_400_and_recorded() {
+    let (tw, client) = setup().await;
+    let grant = client
+        .request_outgoing_grant(
+            &tw,
+            &tw.wallet_url("viewer"),
+            json!({"debitAmount": usd(1)}),
+        )
+        .await;
+    let cont = &grant["continue"];
+    let (status, body) = client
+        .send(
+            Method::POST,
+            cont["uri"].as_str().unwrap(),
+            cont["access_token"]["value"].as_str(),
+            Some(json!({"interact_ref": 5})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    let violations = tw.violations();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert_eq!(violations[0].kind, ViolationKind::Request);
+    assert_eq!(violations[0].operation, "post-continue");
+}

@@ -293,6 +293,17 @@ impl Call {
         });
     }
 
+    /// The `error.code` of a 400 for a bad body. The auth server's documents allow
+    /// `invalid_request` at 400 for the grant request only: continuation documents
+    /// `too_fast`/`invalid_client`, rotation `invalid_rotation`.
+    fn bad_body_code(&self) -> &'static str {
+        match self.op {
+            "post-continue" => "invalid_client",
+            "post-token" => "invalid_rotation",
+            _ => "invalid_request",
+        }
+    }
+
     /// The JSON body checked against the operation's request schema; `None` when the request
     /// has no body and `optional` allows that.
     pub fn json_body(&self, optional: bool) -> Result<Option<Value>, Refusal> {
@@ -304,10 +315,10 @@ impl Call {
                 ViolationKind::Request,
                 vec!["the request has no body".into()],
             );
-            return Err(refuse(400, "invalid_request", "a JSON body is required"));
+            return Err(refuse(400, self.bad_body_code(), "a JSON body is required"));
         }
         if self.body.len() > MAX_BODY {
-            return Err(refuse(400, "invalid_request", "the body is too large"));
+            return Err(refuse(400, self.bad_body_code(), "the body is too large"));
         }
         let content_type = self
             .headers
@@ -318,20 +329,20 @@ impl Call {
         if !media.eq_ignore_ascii_case("application/json") {
             let msg = format!("Content-Type is {content_type:?}, not application/json");
             self.violation(ViolationKind::Request, vec![msg.clone()]);
-            return Err(refuse(400, "invalid_request", msg));
+            return Err(refuse(400, self.bad_body_code(), msg));
         }
         let value: Value = match serde_json::from_slice(&self.body) {
             Ok(v) => v,
             Err(e) => {
                 let msg = format!("the body is not JSON: {e}");
                 self.violation(ViolationKind::Request, vec![msg.clone()]);
-                return Err(refuse(400, "invalid_request", msg));
+                return Err(refuse(400, self.bad_body_code(), msg));
             }
         };
         if let Err(messages) = self.app.inner.spec.check_request(self.op, &value) {
             let description = format!("the body does not fit the spec: {}", messages.join("; "));
             self.violation(ViolationKind::Request, messages);
-            return Err(refuse(400, "invalid_request", description));
+            return Err(refuse(400, self.bad_body_code(), description));
         }
         Ok(Some(value))
     }
