@@ -71,9 +71,8 @@ async fn wallet_topup_from_an_open_payments_wallet_waits_for_consent() {
             .expect("test wallet"),
     );
     let key = ClientKey::generate("cli-test-key");
-    let jwk = serde_json::from_value(serde_json::to_value(key.public_jwk()).unwrap()).unwrap();
     wallet
-        .create_wallet(NewWallet::new("bookmygig").key(jwk))
+        .create_wallet(NewWallet::new("bookmygig").key(key.public_jwk()))
         .unwrap();
     wallet
         .create_wallet(NewWallet::new("carol").balance(5_000))

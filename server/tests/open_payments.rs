@@ -40,9 +40,8 @@ impl World {
             .await
             .expect("test wallet starts");
         let key = ClientKey::generate(KEY_ID);
-        let jwk = serde_json::from_value(serde_json::to_value(key.public_jwk()).unwrap()).unwrap();
         wallet
-            .create_wallet(NewWallet::new(PLATFORM).key(jwk))
+            .create_wallet(NewWallet::new(PLATFORM).key(key.public_jwk()))
             .expect("platform wallet");
         let key_file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(key_file.path(), key.to_pem()).unwrap();

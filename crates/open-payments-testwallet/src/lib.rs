@@ -23,7 +23,9 @@
 //! the servers.
 
 pub mod money;
-pub mod signing;
+/// The client side of signatures: BookMyGig's own (`bookmygig_openpayments::signing`), so the
+/// test wallet verifies exactly what the server signs.
+pub use bookmygig_openpayments::signing;
 pub mod spec;
 pub mod verify;
 
