@@ -49,6 +49,23 @@ pub enum StoreError {
     /// does not exist, has moved on to another version or is final (update). Re-read it.
     #[error("payment record conflict: it exists already, changed meanwhile or is final")]
     PaymentConflict,
+    /// A platform setting is not as the call expects: a create found one already, or an
+    /// update or delete found none or another version than the one it named. Nothing was
+    /// written; re-read it and decide again.
+    #[error("setting conflict: it exists already, is missing or changed meanwhile")]
+    SettingConflict,
+    /// A name the store refuses (a setting's: 1 to 64 characters of `a-z0-9._-`); it holds
+    /// the name as given (at most its first 80 characters).
+    #[error("invalid name `{0}`")]
+    InvalidName(String),
+    /// A value over the store's limit for it (a setting's: 64 KiB of JSON); nothing is written.
+    #[error("too large: {size} bytes, at most {limit}")]
+    TooLarge {
+        /// Its size in bytes.
+        size: usize,
+        /// The most allowed, in bytes.
+        limit: usize,
+    },
     /// Postings that do not sum to zero: a bug in the caller.
     #[error("unbalanced transaction")]
     Unbalanced,

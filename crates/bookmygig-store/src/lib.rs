@@ -16,6 +16,10 @@
 //! Payment records ([`PaymentRecord`]: top-ups from outside, payouts to creators) change only
 //! by compare-and-set on their version, together with the ledger booking of each step, so a
 //! state machine driven over them by several workers moves money exactly once.
+//!
+//! Platform settings ([`SettingRecord`]: named JSON documents the server keeps for itself,
+//! such as its Open Payments grant) are shared by every node and change by compare-and-set on
+//! their version too, so a node holding a stale copy never overwrites a newer one.
 
 pub mod backend;
 pub mod error;
@@ -23,6 +27,7 @@ pub mod ledger;
 pub mod payment;
 pub mod query;
 pub mod record;
+pub mod setting;
 
 use async_trait::async_trait;
 use bookmygig_api::{AccountId, GigId, MessageId, Money, Ticket};
@@ -37,6 +42,7 @@ pub use record::{
     AccountRecord, Cancellation, ChatRecord, GigDetails, GigRecord, GigState, Purchase,
     PurchaseOutcome, SessionRecord, TokenHash,
 };
+pub use setting::{MAX_SETTING_NAME, MAX_SETTING_VALUE, SettingRecord, check_setting_name};
 
 /// Result of every store call.
 pub type StoreResult<T> = Result<T, StoreError>;
@@ -265,6 +271,42 @@ pub trait Store: Send + Sync + 'static {
 
     /// Whether `account` is banned from a gig's chat.
     async fn is_chat_banned(&self, gig: GigId, account: AccountId) -> StoreResult<bool>;
+
+    /// The platform setting called `name`, if there is one.
+    ///
+    /// # Errors
+    /// [`StoreError::InvalidName`] when `name` is not 1 to 64 characters of `a-z0-9._-`.
+    async fn setting(&self, name: &str) -> StoreResult<Option<SettingRecord>>;
+
+    /// Writes the platform setting called `name`, compare-and-set, so that of several nodes
+    /// writing from the same version (say, each rotating an expired token) exactly one wins
+    /// and a writer holding a stale copy never overwrites a newer one. With
+    /// `expected_version: None` it creates the setting, which must not exist yet, at version
+    /// 1; with `Some(v)` it replaces one whose stored version is `v`, under version `v + 1`.
+    /// `now` becomes its `updated_at`. Returns the record as stored.
+    ///
+    /// # Errors
+    /// [`StoreError::SettingConflict`] when the setting exists (create), or is missing or at
+    /// another version (update): re-read it and decide again;
+    /// [`StoreError::InvalidName`] when `name` is not 1 to 64 characters of `a-z0-9._-`;
+    /// [`StoreError::TooLarge`] when `value` is over 64 KiB as JSON. On any error nothing is
+    /// written.
+    async fn put_setting(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+        expected_version: Option<u64>,
+        now: time::OffsetDateTime,
+    ) -> StoreResult<SettingRecord>;
+
+    /// Removes the platform setting called `name` if its stored version is
+    /// `expected_version`, so a node never deletes a setting another has just replaced. A
+    /// later create starts again at version 1.
+    ///
+    /// # Errors
+    /// [`StoreError::SettingConflict`] when there is no such setting or it is at another
+    /// version (nothing is removed); [`StoreError::InvalidName`] as for [`Store::setting`].
+    async fn delete_setting(&self, name: &str, expected_version: u64) -> StoreResult<()>;
 
     /// Makes everything acknowledged so far durable (called at shutdown).
     async fn flush(&self) -> StoreResult<()>;

@@ -13,9 +13,11 @@ use bookmygig_api::{
 use bookmygig_store::{
     AccountRecord, Cancellation, ChatRecord, EmbeddedStore, GigCursor, GigDetails, GigQuery,
     GigRecord, GigState, LedgerAccount, PaymentKind, PaymentRecord, PaymentState, Purchase,
-    RedisStore, SessionRecord, StatusFilter, Store, StoreError, TokenHash, Transaction,
+    RedisStore, SessionRecord, SettingRecord, StatusFilter, Store, StoreError, TokenHash,
+    Transaction,
 };
 use bookmygig_testkit::RedisServer;
+use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
@@ -260,6 +262,7 @@ mod stories {
     use super::*;
 
     pub use super::payment_stories::*;
+    pub use super::setting_stories::*;
 
     pub async fn handles_are_unique(store: &dyn Store) {
         let id = account(store, "alice").await;
@@ -1217,6 +1220,40 @@ mod shared_stories {
         assert_ledger_sound(store.as_ref()).await;
     }
 
+    pub async fn racing_setting_writes_have_one_winner(store: Arc<dyn Store>) {
+        const NAME: &str = "open-payments.payout-grant";
+        const RACERS: usize = 4;
+        let mut expected = None;
+        for round in 0..10u64 {
+            // Every racer read the same version (none at first: each would create it) and
+            // writes a token of its own.
+            let start = Arc::new(tokio::sync::Barrier::new(RACERS));
+            let racers: Vec<_> = (0..RACERS)
+                .map(|racer| {
+                    let (store, start) = (Arc::clone(&store), Arc::clone(&start));
+                    let value = json!({ "access_token": format!("tok-{round}-{racer}") });
+                    tokio::spawn(async move {
+                        start.wait().await;
+                        store.put_setting(NAME, &value, expected, now()).await
+                    })
+                })
+                .collect();
+            let mut winners = Vec::new();
+            for racer in racers {
+                match racer.await.unwrap() {
+                    Ok(record) => winners.push(record),
+                    Err(StoreError::SettingConflict) => {}
+                    Err(other) => panic!("round {round}: unexpected {other}"),
+                }
+            }
+            assert_eq!(winners.len(), 1, "round {round}: exactly one write wins");
+            let winner = winners.remove(0);
+            assert_eq!(winner.version, round + 1);
+            assert_eq!(store.setting(NAME).await.unwrap(), Some(winner.clone()));
+            expected = Some(winner.version);
+        }
+    }
+
     /// Four tasks move `from` to `state` with `booking` at once; asserts exactly one wins (the
     /// others get a conflict) and returns what it stored.
     async fn race(
@@ -1248,6 +1285,189 @@ mod shared_stories {
         }
         assert_eq!(winners.len(), 1, "round {round}: exactly one update wins");
         winners.remove(0)
+    }
+}
+
+mod setting_stories {
+    use super::*;
+
+    const GRANT: &str = "open-payments.payout-grant";
+
+    pub async fn settings_are_created_once_and_read_back(store: &dyn Store) {
+        assert_eq!(store.setting(GRANT).await.unwrap(), None);
+        let at = now();
+        let value = json!({ "access_token": "tok-1", "note": "Quotes \" and — café 🎤" });
+        let created = store.put_setting(GRANT, &value, None, at).await.unwrap();
+        assert_eq!(
+            created,
+            SettingRecord {
+                name: GRANT.into(),
+                value: value.clone(),
+                version: 1,
+                updated_at: at,
+            }
+        );
+        assert_eq!(store.setting(GRANT).await.unwrap(), Some(created.clone()));
+
+        // A second create, from a node that saw none, is refused and writes nothing.
+        let other = json!({ "access_token": "tok-other" });
+        let again = store.put_setting(GRANT, &other, None, now()).await;
+        assert!(
+            matches!(again, Err(StoreError::SettingConflict)),
+            "{again:?}"
+        );
+        assert_eq!(store.setting(GRANT).await.unwrap(), Some(created.clone()));
+
+        // Names are apart from each other.
+        assert_eq!(
+            store.setting("open-payments.payout-grant2").await.unwrap(),
+            None
+        );
+        let beside = store
+            .put_setting("beside", &json!([1, 2.5, null, true]), None, at)
+            .await
+            .unwrap();
+        assert_eq!(beside.version, 1);
+        assert_eq!(store.setting("beside").await.unwrap(), Some(beside));
+        assert_eq!(store.setting(GRANT).await.unwrap(), Some(created));
+    }
+
+    pub async fn setting_updates_are_compare_and_set(store: &dyn Store) {
+        // Updating one that does not exist is a conflict, whatever the version.
+        let missing = store.put_setting(GRANT, &json!(1), Some(1), now()).await;
+        assert!(
+            matches!(missing, Err(StoreError::SettingConflict)),
+            "{missing:?}"
+        );
+        assert_eq!(store.setting(GRANT).await.unwrap(), None);
+
+        let first = store
+            .put_setting(GRANT, &json!({ "access_token": "tok-1" }), None, now())
+            .await
+            .unwrap();
+        let later = now() + Duration::minutes(5);
+        let second = store
+            .put_setting(GRANT, &json!({ "access_token": "tok-2" }), Some(1), later)
+            .await
+            .unwrap();
+        assert_eq!(second.version, 2);
+        assert_eq!(second.updated_at, later);
+        assert_eq!(store.setting(GRANT).await.unwrap(), Some(second.clone()));
+
+        // A writer that read version 1 is stale now: refused, the value unchanged.
+        for stale in [Some(first.version), Some(0), Some(3), None] {
+            let refused = store
+                .put_setting(GRANT, &json!({ "access_token": "stale" }), stale, now())
+                .await;
+            assert!(
+                matches!(refused, Err(StoreError::SettingConflict)),
+                "{stale:?}: {refused:?}"
+            );
+            assert_eq!(store.setting(GRANT).await.unwrap(), Some(second.clone()));
+        }
+
+        let third = store
+            .put_setting(GRANT, &json!("tok-3"), Some(2), now())
+            .await
+            .unwrap();
+        assert_eq!(third.version, 3);
+        assert_eq!(store.setting(GRANT).await.unwrap(), Some(third));
+    }
+
+    pub async fn settings_are_deleted_by_compare_and_set(store: &dyn Store) {
+        let missing = store.delete_setting(GRANT, 1).await;
+        assert!(
+            matches!(missing, Err(StoreError::SettingConflict)),
+            "{missing:?}"
+        );
+
+        store
+            .put_setting(GRANT, &json!("a"), None, now())
+            .await
+            .unwrap();
+        let current = store
+            .put_setting(GRANT, &json!("b"), Some(1), now())
+            .await
+            .unwrap();
+        for wrong in [1, 3] {
+            let refused = store.delete_setting(GRANT, wrong).await;
+            assert!(
+                matches!(refused, Err(StoreError::SettingConflict)),
+                "{refused:?}"
+            );
+            assert_eq!(store.setting(GRANT).await.unwrap(), Some(current.clone()));
+        }
+        store.delete_setting(GRANT, 2).await.unwrap();
+        assert_eq!(store.setting(GRANT).await.unwrap(), None);
+        let twice = store.delete_setting(GRANT, 2).await;
+        assert!(
+            matches!(twice, Err(StoreError::SettingConflict)),
+            "{twice:?}"
+        );
+
+        // Created again, it starts over at version 1.
+        let again = store
+            .put_setting(GRANT, &json!("c"), None, now())
+            .await
+            .unwrap();
+        assert_eq!(again.version, 1);
+        assert_eq!(store.setting(GRANT).await.unwrap(), Some(again));
+    }
+
+    pub async fn setting_names_and_sizes_are_checked(store: &dyn Store) {
+        let longest = "a".repeat(64);
+        let too_long = "a".repeat(65);
+        for bad in [
+            "",
+            "Grant",
+            "a:b",
+            "a b",
+            "a/b",
+            "café",
+            "{x}",
+            "a*",
+            too_long.as_str(),
+        ] {
+            let put = store.put_setting(bad, &json!(1), None, now()).await;
+            assert!(
+                matches!(put, Err(StoreError::InvalidName(_))),
+                "{bad}: {put:?}"
+            );
+            let read = store.setting(bad).await;
+            assert!(
+                matches!(read, Err(StoreError::InvalidName(_))),
+                "{bad}: {read:?}"
+            );
+            let delete = store.delete_setting(bad, 1).await;
+            assert!(
+                matches!(delete, Err(StoreError::InvalidName(_))),
+                "{bad}: {delete:?}"
+            );
+        }
+        let fine = store
+            .put_setting(&longest, &json!(1), None, now())
+            .await
+            .unwrap();
+        assert_eq!(store.setting(&longest).await.unwrap(), Some(fine));
+
+        // 64 KiB of JSON fits (a string of n characters is n + 2 bytes); one byte more does not,
+        // neither to create nor to update, and nothing is written.
+        let fits = json!("x".repeat(64 * 1024 - 2));
+        let big = store.put_setting(GRANT, &fits, None, now()).await.unwrap();
+        assert_eq!(store.setting(GRANT).await.unwrap(), Some(big.clone()));
+        let over = json!("x".repeat(64 * 1024 - 1));
+        let refused = store.put_setting(GRANT, &over, Some(1), now()).await;
+        assert!(
+            matches!(refused, Err(StoreError::TooLarge { size, limit }) if size == 64 * 1024 + 1 && limit == 64 * 1024),
+            "{refused:?}"
+        );
+        assert_eq!(store.setting(GRANT).await.unwrap(), Some(big));
+        let refused = store.put_setting("other", &over, None, now()).await;
+        assert!(
+            matches!(refused, Err(StoreError::TooLarge { .. })),
+            "{refused:?}"
+        );
+        assert_eq!(store.setting("other").await.unwrap(), None);
     }
 }
 
@@ -1823,7 +2043,10 @@ macro_rules! both_backends_shared {
     };
 }
 
-both_backends_shared!(racing_payment_updates_move_money_once);
+both_backends_shared!(
+    racing_payment_updates_move_money_once,
+    racing_setting_writes_have_one_winner,
+);
 
 both_backends!(
     handles_are_unique,
@@ -1856,6 +2079,10 @@ both_backends!(
     unfinished_payments_skip_finals_in_next_attempt_order,
     payments_of_lists_newest_first_per_owner_and_kind,
     payout_ledger_accounts_round_trip_and_balance,
+    settings_are_created_once_and_read_back,
+    setting_updates_are_compare_and_set,
+    settings_are_deleted_by_compare_and_set,
+    setting_names_and_sizes_are_checked,
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1908,4 +2135,47 @@ async fn embedded_payments_survive_reopening() {
         .await
         .unwrap();
     assert_eq!(sent.version, 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_settings_survive_reopening() {
+    let dir = tempfile::tempdir().unwrap();
+    let (kept, gone) = {
+        let store = EmbeddedStore::open(dir.path()).unwrap();
+        let first = store
+            .put_setting("grant", &json!({ "access_token": "a" }), None, now())
+            .await
+            .unwrap();
+        let kept = store
+            .put_setting(
+                "grant",
+                &json!({ "access_token": "b" }),
+                Some(first.version),
+                now(),
+            )
+            .await
+            .unwrap();
+        let gone = store
+            .put_setting("gone", &json!(1), None, now())
+            .await
+            .unwrap();
+        store.delete_setting("gone", gone.version).await.unwrap();
+        (kept, gone)
+    };
+    let store = EmbeddedStore::open(dir.path()).unwrap();
+    assert_eq!(store.setting("grant").await.unwrap(), Some(kept.clone()));
+    assert_eq!(store.setting(&gone.name).await.unwrap(), None);
+    // The version carries on: a writer holding the version before is still stale.
+    let stale = store
+        .put_setting("grant", &json!("c"), Some(1), now())
+        .await;
+    assert!(
+        matches!(stale, Err(StoreError::SettingConflict)),
+        "{stale:?}"
+    );
+    let next = store
+        .put_setting("grant", &json!("c"), Some(kept.version), now())
+        .await
+        .unwrap();
+    assert_eq!(next.version, 3);
 }

@@ -23,10 +23,11 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::query::unix_micros;
+use crate::setting::{check_setting_name, encode_setting_value, next_setting_version};
 use crate::{
     AccountRecord, Cancellation, ChatRecord, EntryRecord, GigDetails, GigQuery, GigRecord,
     GigState, LedgerAccount, PaymentKind, PaymentRecord, Posting, Purchase, PurchaseOutcome,
-    Purged, SessionRecord, Store, StoreError, StoreResult, TokenHash, Transaction,
+    Purged, SessionRecord, SettingRecord, Store, StoreError, StoreResult, TokenHash, Transaction,
 };
 
 /// File name of the database inside the data directory.
@@ -72,6 +73,9 @@ const PAYMENTS_BY_OWNER: TableDefinition<(u128, u8, u128), ()> =
 /// Payments not in a final state by (next attempt in unix µs, id): what workers resume.
 const PAYMENTS_UNFINISHED: TableDefinition<(i64, u128), ()> =
     TableDefinition::new("payments_unfinished");
+
+/// Platform settings by name, as [`SettingRecord`] JSON.
+const SETTINGS: TableDefinition<&str, &[u8]> = TableDefinition::new("settings");
 
 const LEDGER_SEQ: &str = "ledger_seq";
 
@@ -145,6 +149,7 @@ impl EmbeddedStore {
             .map_err(StoreError::backend)?;
         tx.open_table(PAYMENTS_UNFINISHED)
             .map_err(StoreError::backend)?;
+        tx.open_table(SETTINGS).map_err(StoreError::backend)?;
         index_older_records(&tx)?;
         tx.commit().map_err(StoreError::backend)
     }
@@ -845,6 +850,42 @@ fn update_payment_in(
     Ok(next)
 }
 
+/// Writes a setting by compare-and-set (see [`Store::put_setting`]).
+fn put_setting_in(
+    tx: &WriteTransaction,
+    name: &str,
+    value: serde_json::Value,
+    expected: Option<u64>,
+    now: OffsetDateTime,
+) -> StoreResult<SettingRecord> {
+    let mut settings = tx.open_table(SETTINGS).map_err(StoreError::backend)?;
+    let stored: Option<SettingRecord> = load(&settings, name)?;
+    if stored.map(|s| s.version) != expected {
+        return Err(StoreError::SettingConflict);
+    }
+    let record = SettingRecord {
+        name: name.to_owned(),
+        value,
+        version: next_setting_version(expected)?,
+        updated_at: now,
+    };
+    settings
+        .insert(name, encode(&record)?.as_slice())
+        .map_err(StoreError::backend)?;
+    Ok(record)
+}
+
+/// Removes a setting by compare-and-set (see [`Store::delete_setting`]).
+fn delete_setting_in(tx: &WriteTransaction, name: &str, expected: u64) -> StoreResult<()> {
+    let mut settings = tx.open_table(SETTINGS).map_err(StoreError::backend)?;
+    let stored: Option<SettingRecord> = load(&settings, name)?;
+    if stored.map(|s| s.version) != Some(expected) {
+        return Err(StoreError::SettingConflict);
+    }
+    settings.remove(name).map_err(StoreError::backend)?;
+    Ok(())
+}
+
 /// Loads payments by id from a read transaction.
 fn payments_from(tx: &ReadTransaction, ids: Vec<u128>) -> StoreResult<Vec<PaymentRecord>> {
     let payments = tx.open_table(PAYMENTS).map_err(StoreError::backend)?;
@@ -1428,6 +1469,37 @@ impl Store for EmbeddedStore {
             Ok(bans.get(key).map_err(StoreError::backend)?.is_some())
         })
         .await
+    }
+
+    async fn setting(&self, name: &str) -> StoreResult<Option<SettingRecord>> {
+        check_setting_name(name)?;
+        let name = name.to_owned();
+        self.read(move |tx| {
+            let settings = tx.open_table(SETTINGS).map_err(StoreError::backend)?;
+            load(&settings, name.as_str())
+        })
+        .await
+    }
+
+    async fn put_setting(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+        expected_version: Option<u64>,
+        now: OffsetDateTime,
+    ) -> StoreResult<SettingRecord> {
+        check_setting_name(name)?;
+        encode_setting_value(value)?;
+        let (name, value) = (name.to_owned(), value.clone());
+        self.write(move |tx| put_setting_in(tx, &name, value, expected_version, now))
+            .await
+    }
+
+    async fn delete_setting(&self, name: &str, expected_version: u64) -> StoreResult<()> {
+        check_setting_name(name)?;
+        let name = name.to_owned();
+        self.write(move |tx| delete_setting_in(tx, &name, expected_version))
+            .await
     }
 
     async fn flush(&self) -> StoreResult<()> {

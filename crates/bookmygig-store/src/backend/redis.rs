@@ -33,6 +33,7 @@
 //! | `paykey:{owner}:{key}` | string | the payment id an idempotency key names (no TTL: it lives as long as the payment) |
 //! | `payments:{owner}:{kind}` | zset | an owner's payment ids of one kind, score 0 (id order: UUIDv7, so creation order) |
 //! | `payments:unfinished` | zset | ids of the payments not in a final state, scored by next attempt (unix µs) |
+//! | `setting:{name}` | hash | a platform setting: `json` (its value as JSON), `version`, `updated_at` (RFC 3339) |
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -49,10 +50,11 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::query::unix_micros;
+use crate::setting::{check_setting_name, encode_setting_value, next_setting_version};
 use crate::{
     AccountRecord, Cancellation, ChatRecord, EntryRecord, GigCursor, GigDetails, GigQuery,
     GigRecord, GigState, LedgerAccount, PaymentKind, PaymentRecord, Purchase, PurchaseOutcome,
-    Purged, SessionRecord, Store, StoreError, StoreResult, TokenHash, Transaction,
+    Purged, SessionRecord, SettingRecord, Store, StoreError, StoreResult, TokenHash, Transaction,
 };
 
 /// Key prefix used by [`RedisStore::connect`].
@@ -99,6 +101,8 @@ static DELETE_CHAT: LazyLock<Script> = script!("redis/delete_chat.lua");
 static CREATE_PAYMENT: LazyLock<Script> = script!("redis/create_payment.lua");
 static UPDATE_PAYMENT: LazyLock<Script> = script!("redis/update_payment.lua");
 static UNFINISHED_PAYMENTS: LazyLock<Script> = script!("redis/unfinished_payments.lua");
+static PUT_SETTING: LazyLock<Script> = script!("redis/put_setting.lua");
+static DELETE_SETTING: LazyLock<Script> = script!("redis/delete_setting.lua");
 
 /// The [`Store`] on a Redis server. Cheap to clone: clones share one reconnecting connection.
 #[derive(Clone)]
@@ -325,6 +329,7 @@ impl Reply {
             "own_gig" => Ok(StoreError::OwnGig),
             "idempotency_key_reused" => Ok(StoreError::IdempotencyKeyReused),
             "payment_conflict" => Ok(StoreError::PaymentConflict),
+            "setting_conflict" => Ok(StoreError::SettingConflict),
             "already_holder" => self
                 .fields(0)
                 .and_then(|f| ticket_from_fields(&f))
@@ -1089,6 +1094,68 @@ impl Store for RedisStore {
             .await
     }
 
+    async fn setting(&self, name: &str) -> StoreResult<Option<SettingRecord>> {
+        check_setting_name(name)?;
+        let (json, version, updated_at): (Option<String>, Option<String>, Option<String>) = self
+            .query(
+                redis::cmd("HMGET")
+                    .arg(self.key_of("setting:", name))
+                    .arg("json")
+                    .arg("version")
+                    .arg("updated_at"),
+            )
+            .await?;
+        let (Some(json), Some(version), Some(updated_at)) = (json, version, updated_at) else {
+            return Ok(None);
+        };
+        Ok(Some(SettingRecord {
+            name: name.to_owned(),
+            value: decode(&json)?,
+            version: version
+                .parse()
+                .map_err(|_| StoreError::backend("stored setting has a bad `version`"))?,
+            updated_at: parse_time(&updated_at)?,
+        }))
+    }
+
+    async fn put_setting(
+        &self,
+        name: &str,
+        value: &serde_json::Value,
+        expected_version: Option<u64>,
+        now: OffsetDateTime,
+    ) -> StoreResult<SettingRecord> {
+        check_setting_name(name)?;
+        let json = encode_setting_value(value)?;
+        let record = SettingRecord {
+            name: name.to_owned(),
+            value: value.clone(),
+            version: next_setting_version(expected_version)?,
+            updated_at: now,
+        };
+        let args = Args::default()
+            .push(name)
+            .push(expected_version.map(|v| v.to_string()).unwrap_or_default())
+            .push(record.version)
+            .push(json)
+            .push(rfc3339(now)?);
+        let reply = self.run(&PUT_SETTING, args).await?;
+        match reply.status.as_str() {
+            "ok" => Ok(record),
+            _ => Err(reply.into_error()),
+        }
+    }
+
+    async fn delete_setting(&self, name: &str, expected_version: u64) -> StoreResult<()> {
+        check_setting_name(name)?;
+        let args = Args::default().push(name).push(expected_version);
+        let reply = self.run(&DELETE_SETTING, args).await?;
+        match reply.status.as_str() {
+            "ok" => Ok(()),
+            _ => Err(reply.into_error()),
+        }
+    }
+
     async fn flush(&self) -> StoreResult<()> {
         // Redis persists on its own schedule (`appendfsync always` or `everysec`); there is
         // nothing a client can force short of a blocking save.
@@ -1783,5 +1850,33 @@ mod tests {
         assert!(matches!(nowhere, Err(StoreError::GigNotFound)));
         assert_eq!(store.backend_name(), "redis");
         store.flush().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_setting_is_one_hash_under_its_name_with_no_ttl() {
+        let (_server, store) = store().await;
+        let value =
+            serde_json::json!({ "access_token": "tok \"1\" — é", "n": 12_345_678_901_234_567u64 });
+        store
+            .put_setting("open-payments.payout-grant", &value, None, NOW)
+            .await
+            .unwrap();
+        let key = store.key("setting:open-payments.payout-grant");
+        let fields: HashMap<String, String> =
+            store.query(redis::cmd("HGETALL").arg(&key)).await.unwrap();
+        assert_eq!(fields.len(), 3);
+        assert_eq!(fields["version"], "1");
+        assert_eq!(fields["updated_at"], "2030-01-01T12:00:00Z");
+        assert_eq!(decode::<serde_json::Value>(&fields["json"]).unwrap(), value);
+        assert_eq!(
+            ttl(&store, key.clone()).await,
+            -1,
+            "a setting never expires"
+        );
+        store
+            .delete_setting("open-payments.payout-grant", 1)
+            .await
+            .unwrap();
+        assert_eq!(ttl(&store, key).await, -2, "deleting removes the key");
     }
 }

@@ -45,6 +45,12 @@ local function unfinished_payments_key()
   return P .. 'payments:unfinished'
 end
 
+-- A platform setting: a hash of `json` (its value as Rust wrote it; Lua never re-encodes it),
+-- `version` and `updated_at` (RFC 3339).
+local function setting_key(name)
+  return P .. 'setting:' .. name
+end
+
 local function session_key(hash_hex)
   return P .. 'session:' .. hash_hex
 end
