@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use bookmygig_api::{Money, PaymentPointer};
-use clap::Parser;
+use clap::{Parser, Subcommand};
 
 /// Server configuration. Tests build it with `Config::try_parse_from`, exactly as the binary does.
 #[derive(Clone, Debug, Parser)]
@@ -14,6 +14,10 @@ use clap::Parser;
     about = "BookMyGig server: REST API, live video, chat and wallets"
 )]
 pub struct Config {
+    /// A one-off task instead of serving (the flags above still say which store and wallet).
+    #[command(subcommand)]
+    pub command: Option<ServerCommand>,
+
     /// Address for HTTP (API, FLV, WebSocket).
     #[arg(long, env = "BOOKMYGIG_HTTP", default_value = "127.0.0.1:8080")]
     pub http: SocketAddr,
@@ -183,6 +187,17 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_OPEN_PAYMENTS_INSECURE_HTTP")]
     pub open_payments_insecure_http: bool,
 
+    /// How long after a gig ends its earnings are paid out to its payment pointer by
+    /// themselves (refunds and chargebacks settle first); a creator may ask sooner with
+    /// `POST /me/payouts`.
+    #[arg(
+        long,
+        env = "BOOKMYGIG_PAYOUT_DELAY",
+        default_value_t = 86_400,
+        value_name = "SECONDS"
+    )]
+    pub payout_delay: u64,
+
     /// How long a viewer has to approve a top-up in their wallet before it expires.
     #[arg(long, env = "BOOKMYGIG_TOPUP_CONSENT_TIMEOUT", default_value_t = 600, value_name = "SECONDS",
         value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -216,6 +231,32 @@ impl Config {
             None => format!("http://{bound_http}"),
         }
     }
+}
+
+/// One-off tasks of the server binary.
+#[derive(Clone, Debug, Subcommand)]
+pub enum ServerCommand {
+    /// Payouts to creators over Open Payments.
+    #[command(subcommand)]
+    Payouts(PayoutsCommand),
+}
+
+/// `bookmygig-server payouts …`.
+#[derive(Clone, Debug, Subcommand)]
+pub enum PayoutsCommand {
+    /// Asks the platform's wallet for the grant payouts are sent under: prints the page where
+    /// the wallet's holder approves it, waits, and keeps it in the store for every node.
+    Authorize {
+        /// The most all payouts together may send per interval, in dollars (e.g. 5000).
+        #[arg(long, default_value = "1000")]
+        limit: Money,
+        /// The interval the limit renews on, as an ISO 8601 duration (P1D, P1W, P1M).
+        #[arg(long, default_value = "P1M")]
+        interval: String,
+        /// How long to wait for the approval.
+        #[arg(long, default_value_t = 1_800, value_name = "SECONDS")]
+        wait: u64,
+    },
 }
 
 /// A Redis URL, which may carry a password: its `Debug` shows only the scheme.

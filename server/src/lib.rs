@@ -164,6 +164,34 @@ pub fn open_payments_settings(
     }))
 }
 
+/// `bookmygig-server payouts authorize`: asks the platform's wallet for the payout grant,
+/// prints where to approve it, waits, and keeps it in `store` for every node.
+///
+/// # Errors
+/// [`ServerError::OpenPayments`] without Open Payments settings, or when the grant is not
+/// approved.
+pub async fn authorize_payouts(
+    config: &Config,
+    store: Arc<dyn bookmygig_store::Store>,
+    limit: bookmygig_api::Money,
+    interval: &str,
+    patience: std::time::Duration,
+) -> Result<(), ServerError> {
+    let Some(settings) = open_payments_settings(config)? else {
+        return Err(ServerError::OpenPayments(
+            "payouts need --open-payments-wallet, --open-payments-key-id and \
+             --open-payments-key"
+                .into(),
+        ));
+    };
+    let provider = payments::OpenPayments::new(store, settings);
+    let mut say = |line: &str| println!("{line}");
+    provider
+        .authorize_payouts(limit, interval, patience, &mut say)
+        .await
+        .map_err(|err| ServerError::OpenPayments(err.to_string()))
+}
+
 /// The settings handlers see, resolved against the bound addresses.
 pub fn settings(config: &Config, http_addr: SocketAddr, rtmp_addr: SocketAddr) -> Settings {
     let public_url = config.public_url(http_addr);
@@ -403,6 +431,12 @@ pub async fn serve(
         Arc::clone(&payments),
         stopping.clone(),
     ));
+    let payout_scheduler = tokio::spawn(payments::payouts::run_scheduler(
+        Arc::clone(&store),
+        Arc::clone(&payments),
+        time::Duration::seconds(i64::try_from(config.payout_delay).unwrap_or(i64::MAX)),
+        stopping.clone(),
+    ));
     let rtmp_context = RtmpContext {
         store: Arc::clone(&store),
         hub,
@@ -519,6 +553,7 @@ pub async fn serve(
     }
     let _ = purge.await;
     let _ = payment_worker.await;
+    let _ = payout_scheduler.await;
     let _ = meter_stop.send(());
     let _ = metering.await;
     // Upgraded sockets outlive the HTTP server; each closes on the shutdown signal.

@@ -3,6 +3,7 @@
 use std::io::IsTerminal as _;
 
 use anyhow::Context as _;
+use bookmygig_server::config::{PayoutsCommand, ServerCommand};
 use bookmygig_server::{Config, Listeners, open_store, serve, shutdown};
 use clap::Parser as _;
 use tracing_subscriber::EnvFilter;
@@ -33,6 +34,23 @@ async fn main() -> anyhow::Result<()> {
         tracing::error!(%location, %message, "panic contained: only its connection or task ends");
     }));
     let store = open_store(&config).await.context("opening the store")?;
+    if let Some(ServerCommand::Payouts(PayoutsCommand::Authorize {
+        limit,
+        interval,
+        wait,
+    })) = &config.command
+    {
+        bookmygig_server::authorize_payouts(
+            &config,
+            std::sync::Arc::clone(&store),
+            *limit,
+            interval,
+            std::time::Duration::from_secs(*wait),
+        )
+        .await?;
+        store.flush().await.context("flushing the store")?;
+        return Ok(());
+    }
     let listeners = Listeners::bind(&config)
         .await
         .with_context(|| format!("binding HTTP {} and RTMP {}", config.http, config.rtmp))?;

@@ -32,10 +32,19 @@ struct World {
     redis: Option<RedisServer>,
     consent_timeout: u32,
     server: Option<ServerProcess>,
+    /// More server flags for the next spawn.
+    extra: Vec<String>,
 }
 
 impl World {
     async fn start(redis: bool, consent_timeout: u32) -> World {
+        let mut world = World::new(redis, consent_timeout).await;
+        world.spawn();
+        world
+    }
+
+    /// The test wallet and the platform's key, the server not started yet.
+    async fn new(redis: bool, consent_timeout: u32) -> World {
         let wallet = TestWallet::start(bookmygig_testwallet::Config::default())
             .await
             .expect("test wallet starts");
@@ -45,41 +54,88 @@ impl World {
             .expect("platform wallet");
         let key_file = tempfile::NamedTempFile::new().unwrap();
         std::fs::write(key_file.path(), key.to_pem()).unwrap();
-        let mut world = World {
+        World {
             wallet,
             key_file,
             data: tempfile::tempdir().unwrap(),
             redis: redis.then(RedisServer::start_durable),
             consent_timeout,
             server: None,
-        };
-        world.spawn();
-        world
+            extra: Vec::new(),
+        }
+    }
+
+    /// The flags every run of the server binary gets: store, wallet, key.
+    fn flags(&self) -> Vec<String> {
+        let mut flags = vec![
+            "--open-payments-wallet".to_owned(),
+            self.wallet.wallet_url(PLATFORM),
+            "--open-payments-key-id".into(),
+            KEY_ID.into(),
+            "--open-payments-key".into(),
+            self.key_file.path().display().to_string(),
+            "--open-payments-insecure-http".into(),
+            "--data-dir".into(),
+            self.data.path().display().to_string(),
+        ];
+        if let Some(redis) = &self.redis {
+            flags.extend(["--redis-url".to_owned(), redis.url()]);
+        }
+        flags
+    }
+
+    /// `bookmygig-server payouts authorize` as the host runs it (before the server starts: the
+    /// embedded store is one process's), approved in the platform's wallet.
+    async fn authorize_payouts(&self) {
+        use std::io::BufRead as _;
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bookmygig-server"))
+            .args(self.flags())
+            .args([
+                "payouts",
+                "authorize",
+                "--limit",
+                "500",
+                "--interval",
+                "P1M",
+            ])
+            .env("BOOKMYGIG_DEV_TOPUPS", "false")
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("bookmygig-server payouts authorize runs");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut lines = std::io::BufReader::new(stdout).lines();
+        let consent = lines
+            .by_ref()
+            .map_while(Result::ok)
+            .find_map(|line| {
+                line.trim()
+                    .strip_prefix("http")
+                    .map(|rest| format!("http{rest}"))
+            })
+            .expect("the consent page is printed");
+        self.wallet
+            .approve_grant(&consent)
+            .expect("the host approves");
+        let rest: Vec<String> = lines.map_while(Result::ok).collect();
+        let status = child.wait().expect("waited");
+        assert!(status.success(), "authorize failed: {rest:?}");
+        assert!(
+            rest.iter().any(|line| line.contains("Payouts authorized")),
+            "{rest:?}"
+        );
     }
 
     /// Starts (or restarts) the server on the same data.
     fn spawn(&mut self) {
-        let platform = self.wallet.wallet_url(PLATFORM);
-        let key = self.key_file.path().display().to_string();
-        let data = self.data.path().display().to_string();
-        let timeout = self.consent_timeout.to_string();
-        let redis = self.redis.as_ref().map(RedisServer::url);
-        let mut args = vec![
-            "--open-payments-wallet",
-            &platform,
-            "--open-payments-key-id",
-            KEY_ID,
-            "--open-payments-key",
-            &key,
-            "--open-payments-insecure-http",
-            "--topup-consent-timeout",
-            &timeout,
-            "--data-dir",
-            &data,
-        ];
-        if let Some(url) = &redis {
-            args.extend(["--redis-url", url]);
-        }
+        let mut flags = self.flags();
+        flags.extend([
+            "--topup-consent-timeout".to_owned(),
+            self.consent_timeout.to_string(),
+        ]);
+        flags.extend(self.extra.iter().cloned());
+        let args: Vec<&str> = flags.iter().map(String::as_str).collect();
         self.server = Some(ServerProcess::spawn(
             &args,
             &[("BOOKMYGIG_DEV_TOPUPS", "false")],
@@ -115,7 +171,7 @@ impl World {
 
     /// Stops the server, then reads its store: the ledger sums to zero, and what it booked as
     /// coming in from outside is exactly what the platform's wallet received.
-    async fn assert_books_agree(mut self) {
+    async fn assert_books_agree(mut self) -> i64 {
         let log = self.server.take().expect("running").terminate();
         let store: std::sync::Arc<dyn bookmygig_store::Store> = match &self.redis {
             Some(redis) => std::sync::Arc::new(
@@ -134,12 +190,22 @@ impl World {
             .balance(&bookmygig_store::LedgerAccount::ExternalTopups)
             .await
             .expect("balance");
-        let received_micros = i64::try_from(self.cents(PLATFORM)).unwrap() * 10_000;
+        let paid_out = store
+            .balance(&bookmygig_store::LedgerAccount::ExternalPayouts)
+            .await
+            .expect("balance");
+        let pending = store
+            .balance(&bookmygig_store::LedgerAccount::PayoutsPending)
+            .await
+            .expect("balance");
+        assert_eq!(pending, Money::ZERO, "nothing held once every payout ended");
+        let platform_micros = i64::try_from(self.cents(PLATFORM)).unwrap() * 10_000;
         assert_eq!(
-            -external.micros(),
-            received_micros,
-            "what came in is what the platform's wallet holds; log: {log}"
+            -external.micros() - paid_out.micros(),
+            platform_micros,
+            "what came in less what went out is what the platform's wallet holds; log: {log}"
         );
+        paid_out.micros()
     }
 }
 
@@ -258,7 +324,7 @@ async fn approved_declined_and_retried(redis: bool) {
         ]
     );
     world.assert_no_violations();
-    world.assert_books_agree().await;
+    assert_eq!(world.assert_books_agree().await, 0, "no payouts");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -452,4 +518,158 @@ async fn payment_pointers_must_resolve_to_a_wallet_we_can_pay() {
         Some("payment_pointer")
     );
     world.assert_no_violations();
+}
+
+/// Funds `handle`'s BookMyGig wallet with `dollars` from their test wallet, approved.
+async fn fund(world: &World, client: &Client, handle: &str, dollars: i64) {
+    let pending = start(
+        client,
+        dollars,
+        &world.wallet.wallet_url(handle),
+        &format!("fund-{handle}-{dollars}"),
+    )
+    .await;
+    world
+        .wallet
+        .approve_grant(pending.consent_url.as_deref().unwrap())
+        .expect("approve");
+    assert_eq!(
+        finished(client, pending.id).await.state,
+        TopUpState::Completed
+    );
+}
+
+/// A gig of `creator` that started a moment ago and ends in `seconds`, paying to their test
+/// wallet, with one $5 ticket sold to `fan`.
+async fn short_gig_with_a_sale(
+    world: &World,
+    creator: &Client,
+    handle: &str,
+    fan: &Client,
+    seconds: i64,
+) -> bookmygig_api::Gig {
+    let host = world
+        .wallet
+        .base_url()
+        .trim_start_matches("http://")
+        .to_owned();
+    let mut form = common::live_gig_form("Short Show");
+    form.starts_at = time::OffsetDateTime::now_utc() - time::Duration::seconds(30);
+    form.ends_at = time::OffsetDateTime::now_utc() + time::Duration::seconds(seconds);
+    form.price = Money::from_dollars(5);
+    form.payment_pointer = format!("${host}/{handle}");
+    let gig = creator.create_gig(&form).await.expect("gig");
+    fan.buy_ticket(gig.id, &format!("ticket-{}", gig.id))
+        .await
+        .expect("ticket");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while creator.gig(gig.id).await.expect("gig").status != bookmygig_api::GigStatus::Ended {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gig never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    gig
+}
+
+/// Polls the creator's payouts until the one of `gig` is final.
+async fn payout_of(client: &Client, gig: bookmygig_api::GigId) -> bookmygig_api::Payout {
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        let payouts = client.payouts().await.expect("payouts");
+        if let Some(payout) = payouts.items.iter().find(|p| p.gig_id == gig)
+            && payout.state.is_final()
+        {
+            return payout.clone();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no final payout for {gig}: {payouts:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+async fn payouts_are_sent_exactly_once(redis: bool) {
+    let mut world = World::new(redis, 600).await;
+    world.authorize_payouts().await;
+    world.spawn();
+    // Carla funds three listing fees ($297) from her wallet: 50,000 - 30,000 cents.
+    let (carla, _) = world.viewer("carla", 50_000).await;
+    let (vic, _) = world.viewer("vic", 10_000).await;
+    fund(&world, &carla, "carla", 300).await;
+    fund(&world, &vic, "vic", 20).await;
+
+    // Asked for, with the wallet answering 503 twice: sent once.
+    let gig = short_gig_with_a_sale(&world, &carla, "carla", &vic, 3).await;
+    world
+        .wallet
+        .fail_next("create-outgoing-payment", 2, 503)
+        .expect("fault");
+    let payout = carla.request_payout(gig.id).await.expect("payout");
+    assert_eq!(payout.amount, Money::from_dollars(5));
+    let payout = payout_of(&carla, gig.id).await;
+    assert_eq!(payout.state, bookmygig_api::PayoutState::Sent, "{payout:?}");
+    assert_eq!(world.cents("carla"), 20_000 + 500);
+    // Nothing more to pay for that gig.
+    let err = carla.request_payout(gig.id).await.unwrap_err();
+    assert_eq!(
+        err.problem().and_then(|p| p.field.clone()).as_deref(),
+        Some("gig_id")
+    );
+
+    // The server dies while the platform's wallet is paying: paid once, recorded after restart.
+    let gig = short_gig_with_a_sale(&world, &carla, "carla", &vic, 3).await;
+    world
+        .wallet
+        .inject_fault(bookmygig_testwallet::Fault {
+            operation: "create-outgoing-payment".into(),
+            count: 1,
+            action: FaultAction::Hold,
+        })
+        .expect("fault");
+    carla.request_payout(gig.id).await.expect("payout");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while world.cents("carla") != 20_000 + 1_000 {
+        assert!(tokio::time::Instant::now() < deadline, "never paid");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    world.kill();
+    world.spawn();
+    let carla = bob_again(&world, &carla).await;
+    let payout = payout_of(&carla, gig.id).await;
+    assert_eq!(payout.state, bookmygig_api::PayoutState::Sent, "{payout:?}");
+    assert_eq!(world.cents("carla"), 20_000 + 1_000, "paid once");
+
+    // Nobody asks: the scheduler pays an ended gig out by itself once the delay passed.
+    let vic = bob_again(&world, &vic).await;
+    let gig = short_gig_with_a_sale(&world, &carla, "carla", &vic, 3).await;
+    world.kill();
+    world.extra = vec!["--payout-delay".into(), "0".into()];
+    world.spawn();
+    let carla = bob_again(&world, &carla).await;
+    let payout = payout_of(&carla, gig.id).await;
+    assert_eq!(payout.state, bookmygig_api::PayoutState::Sent, "{payout:?}");
+    assert_eq!(world.cents("carla"), 20_000 + 1_500);
+
+    // Earnings show what was paid out; nothing is left to pay.
+    let earnings = carla.earnings().await.expect("earnings");
+    for gig in &earnings.gigs {
+        assert_eq!(gig.paid_out, Money::from_dollars(-5), "{gig:?}");
+        assert_eq!(gig.payable, Money::ZERO, "{gig:?}");
+    }
+    world.assert_no_violations();
+    let paid_out = world.assert_books_agree().await;
+    assert_eq!(paid_out, Money::from_dollars(15).micros());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payouts_are_sent_exactly_once_on_the_embedded_store() {
+    payouts_are_sent_exactly_once(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payouts_are_sent_exactly_once_on_redis() {
+    payouts_are_sent_exactly_once(true).await;
 }

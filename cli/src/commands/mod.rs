@@ -4,6 +4,7 @@
 mod account;
 mod gig;
 mod meta;
+mod payouts;
 mod play;
 mod register;
 mod ticket;
@@ -38,6 +39,8 @@ pub enum Command {
     Tickets,
     /// Show your balance and history, or top up.
     Wallet(wallet::Cmd),
+    /// Your payouts (earnings sent to your gigs' payment pointers), or request one.
+    Payouts(payouts::Cmd),
     /// Watch a gig in an mpv window.
     Play(play::Cmd),
     /// The full-screen terminal interface.
@@ -64,6 +67,7 @@ impl Command {
             Command::Ticket(cmd) => cmd.run(ctx).await,
             Command::Tickets => ticket::list(ctx).await,
             Command::Wallet(cmd) => cmd.run(ctx).await,
+            Command::Payouts(cmd) => cmd.run(ctx).await,
             Command::Play(cmd) => cmd.run(ctx).await,
             Command::Tui => meta::tui(ctx).await,
             Command::Completions(cmd) => cmd.run(),

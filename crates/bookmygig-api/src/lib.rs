@@ -31,7 +31,10 @@ pub use page::Page;
 pub use pointer::PaymentPointer;
 pub use problem::Problem;
 pub use ticket::{MyTicket, Purchased, Ticket, TicketStatus};
-pub use wallet::{EntryKind, LedgerEntry, TopUp, TopUpReceipt, TopUpState, TopUpStatus, Wallet};
+pub use wallet::{
+    EntryKind, LedgerEntry, Payout, PayoutRequest, PayoutState, Payouts, TopUp, TopUpReceipt,
+    TopUpState, TopUpStatus, Wallet,
+};
 
 /// Path prefix of every REST endpoint.
 pub const API_PREFIX: &str = "/api/v1";

@@ -76,8 +76,15 @@ pub struct GigEarnings {
     pub micropayments: Money,
     /// The listing fee paid (a negative amount).
     pub listing_fee: Money,
-    /// The sum of the above: what the gig changed the creator's wallet by.
+    /// The sum of the above: what the gig earned, less its listing fee.
     pub net: Money,
+    /// Earnings sent out to the payment pointer, or on their way (negative, or zero).
+    #[serde(default)]
+    pub paid_out: Money,
+    /// What a payout would send now: ticket revenue, refunds and micropayments, less what was
+    /// paid out (never below zero; at most the wallet's balance when paid).
+    #[serde(default)]
+    pub payable: Money,
     /// Where earnings go, as registered.
     pub payment_pointer: PaymentPointer,
     /// The pointer resolved to its HTTPS URL.

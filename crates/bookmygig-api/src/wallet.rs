@@ -20,6 +20,9 @@ pub enum EntryKind {
     Refund,
     /// Streaming micropayments.
     Micropayment,
+    /// Earnings sent out to the creator's own wallet (negative), or given back after a payout
+    /// failed (positive).
+    Payout,
 }
 
 /// One line of a wallet's history: its side of one balanced transaction.
@@ -131,6 +134,70 @@ pub struct TopUpStatus {
     /// When it last changed.
     #[serde(with = "time::serde::rfc3339")]
     pub updated_at: OffsetDateTime,
+}
+
+/// `POST /me/payouts`: pay a gig's earnings out now.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct PayoutRequest {
+    /// The gig (yours, ended) whose earnings to send to its payment pointer.
+    pub gig_id: GigId,
+}
+
+/// Where a payout stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum PayoutState {
+    /// Recorded; the amount is held for it.
+    Requested,
+    /// On its way to the creator's wallet.
+    Sending,
+    /// Arrived.
+    Sent,
+    /// Could not be made; the amount is back in the BookMyGig wallet (`error` says why).
+    Failed,
+}
+
+impl PayoutState {
+    /// Whether it will change no more.
+    pub fn is_final(self) -> bool {
+        matches!(self, PayoutState::Sent | PayoutState::Failed)
+    }
+}
+
+/// A payout of a gig's earnings to its payment pointer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Payout {
+    /// Its id.
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Uuid))]
+    pub id: uuid::Uuid,
+    /// The gig whose earnings it pays.
+    pub gig_id: GigId,
+    /// Micro-USD sent.
+    pub amount: Money,
+    /// The wallet address it goes to (the gig's payment pointer, resolved).
+    pub to: String,
+    /// Where it stands.
+    pub state: PayoutState,
+    /// Why it failed, or what it waits for, in words for people.
+    pub error: Option<String>,
+    /// When it was asked for.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// When it last changed.
+    #[serde(with = "time::serde::rfc3339")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// `GET /me/payouts`: the signed-in creator's payouts, newest first.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Payouts {
+    /// Newest first (at most 100).
+    pub items: Vec<Payout>,
 }
 
 /// `201` answer of `POST /wallet/topups`.

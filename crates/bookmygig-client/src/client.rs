@@ -8,8 +8,9 @@ use std::time::Duration;
 
 use bookmygig_api::{
     API_PREFIX, Account, Earnings, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER, Money, MyTicket,
-    NewAccount, NewGig, NewSession, Page, PasswordChange, Playback, Pricing, Problem, Purchased,
-    Session, SignedUp, StreamKeyInfo, StreamStatus, TopUp, TopUpReceipt, TopUpStatus, Wallet,
+    NewAccount, NewGig, NewSession, Page, PasswordChange, Payout, PayoutRequest, Payouts, Playback,
+    Pricing, Problem, Purchased, Session, SignedUp, StreamKeyInfo, StreamStatus, TopUp,
+    TopUpReceipt, TopUpStatus, Wallet,
 };
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
@@ -408,6 +409,29 @@ impl Client {
     pub async fn top_up_status(&self, id: uuid::Uuid) -> Result<TopUpStatus> {
         self.send(self.request(Method::GET, &format!("/wallet/topups/{id}")))
             .await
+    }
+
+    /// `POST /me/payouts`: pays a gig's earnings out to its payment pointer now.
+    ///
+    /// # Errors
+    ///
+    /// `validation` naming `gig_id` (not over yet, nothing to pay), `forbidden` (no provider
+    /// pays out), `not-found`, or any error of [`ClientError`].
+    pub async fn request_payout(&self, gig_id: GigId) -> Result<Payout> {
+        self.send(
+            self.request(Method::POST, "/me/payouts")
+                .json(&PayoutRequest { gig_id }),
+        )
+        .await
+    }
+
+    /// `GET /me/payouts`: the signed-in creator's payouts, newest first.
+    ///
+    /// # Errors
+    ///
+    /// Any error of [`ClientError`].
+    pub async fn payouts(&self) -> Result<Payouts> {
+        self.send(self.request(Method::GET, "/me/payouts")).await
     }
 
     /// `POST /gigs/{id}/playback`: signed FLV and RTMP URLs for a ticket holder or the creator.

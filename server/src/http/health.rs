@@ -13,6 +13,12 @@ pub struct Health {
     pub status: &'static str,
     /// Which store backs this node: `embedded` or `redis`.
     pub store: &'static str,
+    /// Where money comes from: `none`, `development` or `open-payments`.
+    pub payments: &'static str,
+    /// What payouts wait for, when they wait (e.g. the platform's payout grant is spent):
+    /// the host's cue to act. Absent when all is well.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub payouts: Option<String>,
 }
 
 /// Whether this node is up, and on which store.
@@ -21,5 +27,7 @@ pub async fn healthz(State(state): State<AppState>) -> ApiJson<Health> {
     ApiJson(Health {
         status: "ok",
         store: state.store.backend_name(),
+        payments: state.payments.name(),
+        payouts: state.payments.attention(),
     })
 }

@@ -13,6 +13,7 @@ pub mod json;
 pub mod live;
 pub mod monetization;
 pub mod openapi;
+pub mod payouts;
 pub mod pricing;
 pub mod problem;
 pub mod server;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/me/gigs", get(gigs::mine))
         .route("/me/tickets", get(tickets::mine))
         .route("/me/earnings", get(earnings::mine))
+        .route("/me/payouts", get(payouts::mine).post(payouts::request))
         .route("/pricing", get(pricing::show))
         .route("/gigs", get(gigs::list).post(gigs::create))
         .route(

@@ -9,7 +9,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::problem::responses as problems;
-use super::{accounts, chat, earnings, gigs, health, live, monetization, pricing, tickets, wallet};
+use super::{
+    accounts, chat, earnings, gigs, health, live, monetization, payouts, pricing, tickets, wallet,
+};
 
 /// The whole API, served at `/api/v1/openapi.json`.
 #[derive(OpenApi)]
@@ -24,6 +26,7 @@ use super::{accounts, chat, earnings, gigs, health, live, monetization, pricing,
         live::playback, live::status, live::flv,
         chat::enter,
         wallet::show, wallet::top_up, wallet::top_up_status, monetization::channel, earnings::mine,
+        payouts::request, payouts::mine,
         health::healthz, pricing::show,
     ),
     components(

@@ -12,6 +12,7 @@
 
 mod development;
 mod open_payments;
+pub mod payouts;
 pub mod worker;
 
 use std::sync::Arc;
@@ -94,6 +95,21 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// # Errors
     /// [`PaymentError`]: off, an unpayable field, an unreachable wallet, the store.
     async fn top_up(&self, request: TopUpRequest) -> Result<TopUpAnswer, PaymentError>;
+
+    /// What needs the host's attention, if anything (shown in `/healthz`): e.g. payouts
+    /// waiting for a payout grant.
+    fn attention(&self) -> Option<String> {
+        None
+    }
+
+    /// Whether this provider sends creators' earnings out (the development provider does, as
+    /// play money; no provider does not).
+    fn pays_out(&self) -> bool;
+
+    /// The wallet address URL payouts to `pointer` go to.
+    fn wallet_url_of(&self, pointer: &bookmygig_api::PaymentPointer) -> String {
+        pointer.resolve()
+    }
 
     /// Checks that a creator's payment pointer can be paid, at registration and on edit. The
     /// providers without real money take any well-formed pointer (demos use made-up ones);

@@ -42,6 +42,9 @@ use tokio::sync::Mutex;
 use super::{PaymentError, PaymentProvider, TopUpAnswer, TopUpRequest, topup_status};
 use crate::forms;
 
+mod authorize;
+mod payout;
+
 /// A `requested` top-up untouched this long was interrupted (the node died mid-request).
 const REQUESTED_GRACE: Duration = Duration::seconds(60);
 /// How long after its consent deadline a top-up may still be sending.
@@ -84,6 +87,8 @@ pub struct OpenPayments {
     consent_timeout: Duration,
     platform: Mutex<Option<WalletAddress>>,
     incoming_token: Mutex<Option<CachedToken>>,
+    /// Why payouts wait, while they do (for `/healthz`).
+    payouts_waiting: std::sync::Mutex<Option<String>>,
 }
 
 /// What a top-up's record keeps of the wallets' side (its `details`).
@@ -147,6 +152,7 @@ impl OpenPayments {
             consent_timeout: settings.consent_timeout,
             platform: Mutex::new(None),
             incoming_token: Mutex::new(None),
+            payouts_waiting: std::sync::Mutex::new(None),
         }
     }
 
@@ -553,7 +559,7 @@ impl OpenPayments {
         next.updated_at = OffsetDateTime::now_utc();
         match self.store.update_payment(&next, booking).await {
             Ok(saved) => {
-                tracing::info!(payment = %id, state = saved.state.as_str(), "top-up finished");
+                tracing::info!(payment = %id, kind = saved.kind.as_str(), state = saved.state.as_str(), "payment finished");
                 Ok(())
             }
             Err(StoreError::PaymentConflict) => Ok(()),
@@ -642,6 +648,21 @@ impl PaymentProvider for OpenPayments {
         }
     }
 
+    fn pays_out(&self) -> bool {
+        true
+    }
+
+    fn attention(&self) -> Option<String> {
+        self.payouts_waiting
+            .lock()
+            .map(|waiting| waiting.clone())
+            .unwrap_or_default()
+    }
+
+    fn wallet_url_of(&self, pointer: &bookmygig_api::PaymentPointer) -> String {
+        wallet_address_url(pointer.as_str(), self.allow_http).unwrap_or_else(|_| pointer.resolve())
+    }
+
     async fn check_payee(
         &self,
         pointer: &bookmygig_api::PaymentPointer,
@@ -682,6 +703,7 @@ impl PaymentProvider for OpenPayments {
             }
             (PaymentKind::TopUp, PaymentState::AwaitingConsent) => self.poll_consent(record).await,
             (PaymentKind::TopUp, PaymentState::Sending) => self.send(record).await,
+            (PaymentKind::Payout, _) => self.advance_payout(record).await,
             (kind, state) => {
                 tracing::warn!(payment = %record.id, kind = kind.as_str(), state = state.as_str(), "no step for this payment yet");
                 Ok(())

@@ -775,6 +775,8 @@ fn my_gigs() -> State {
                 micropayments: Money(18_000_000),
                 listing_fee: Money::from_dollars(-99),
                 net: Money(9_000_000),
+                paid_out: Money::ZERO,
+                payable: Money(108_000_000),
                 payment_pointer: PaymentPointer::parse("$wallet.example/alice")
                     .unwrap_or_else(|err| panic!("{err}")),
                 payment_url: "https://wallet.example/alice".to_owned(),

@@ -115,6 +115,7 @@ fn kind(kind: EntryKind) -> &'static str {
         EntryKind::TicketSale => "ticket",
         EntryKind::Refund => "refund",
         EntryKind::Micropayment => "streaming",
+        EntryKind::Payout => "payout",
     }
 }
 
