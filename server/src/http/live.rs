@@ -386,7 +386,7 @@ async fn recheck_due(viewer: Option<&mut ViewerCheck>) {
     }
 }
 
-/// Prometheus metrics of the live side.
+/// Prometheus metrics of the live side, and whether payouts wait for the host.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let streams: Vec<StreamMetrics> = state
         .hub
@@ -399,8 +399,12 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             relay_connections: s.relay_connections(),
         })
         .collect();
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.hub.metrics.render(&streams),
-    )
+    let mut text = state.hub.metrics.render(&streams);
+    text.push_str(&format!(
+        "# HELP bookmygig_payouts_waiting Whether payouts wait for the host (e.g. a spent payout \
+         grant; /healthz says why).\n# TYPE bookmygig_payouts_waiting gauge\n\
+         bookmygig_payouts_waiting {}\n",
+        u8::from(state.payments.attention().is_some())
+    ));
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
