@@ -32,6 +32,10 @@ pub struct Config {
     /// How the TUI's player runs mpv.
     #[serde(default, skip_serializing_if = "PlayerConfig::is_default")]
     pub player: PlayerConfig,
+    /// Server base URL → the wallet address the last completed top-up on it came from: what
+    /// the TUI's top-up dialog offers next time.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topup_wallets: BTreeMap<String, String>,
 }
 
 /// The `player` table of `config.json`.
@@ -169,6 +173,21 @@ impl Store {
         Ok(())
     }
 
+    /// Keeps `wallet` as the wallet address top-ups on `server` come from (after one completed).
+    ///
+    /// # Errors
+    /// When `config.json` cannot be read or written.
+    pub fn remember_topup_wallet(&self, server: &str, wallet: &str) -> Result<(), CliError> {
+        let mut config = self.config()?;
+        if config.topup_wallets.get(server).map(String::as_str) == Some(wallet) {
+            return Ok(());
+        }
+        config
+            .topup_wallets
+            .insert(server.to_owned(), wallet.to_owned());
+        self.save_config(&config)
+    }
+
     fn read<T: for<'de> Deserialize<'de> + Default>(&self, name: &str) -> Result<T, CliError> {
         let path = self.dir.join(name);
         match fs::read(&path) {
@@ -245,5 +264,36 @@ mod tests {
             assert_eq!(mode & 0o777, 0o600);
         }
         assert!(!format!("{:?}", back).contains("t0ken"));
+    }
+
+    #[test]
+    fn topup_wallets_are_remembered_per_server_beside_the_rest_of_the_config() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(Some(dir.path().to_path_buf())).unwrap();
+        store
+            .save_config(&Config {
+                server: Some("http://a".to_owned()),
+                ..Config::default()
+            })
+            .unwrap();
+        store
+            .remember_topup_wallet("http://a", "https://wallet.example/bob")
+            .unwrap();
+        store
+            .remember_topup_wallet("http://b", "https://wallet.example/bea")
+            .unwrap();
+        store
+            .remember_topup_wallet("http://a", "https://wallet.example/bo")
+            .unwrap();
+        let config = store.config().unwrap();
+        assert_eq!(config.server.as_deref(), Some("http://a"));
+        assert_eq!(
+            config.topup_wallets["http://a"],
+            "https://wallet.example/bo"
+        );
+        assert_eq!(
+            config.topup_wallets["http://b"],
+            "https://wallet.example/bea"
+        );
     }
 }

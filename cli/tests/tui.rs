@@ -102,7 +102,7 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
     tmux.keys(&["w"]).await;
     tmux.wait_for("Balance  $0.00", PATIENCE).await;
     tmux.keys(&["+"]).await;
-    tmux.wait_for("Development provider", PATIENCE).await;
+    tmux.wait_for("From wallet", PATIENCE).await;
     tmux.type_text("20").await;
     tmux.keys(&["Enter"]).await;
     tmux.wait_for("Balance  $20.00", PATIENCE).await;

@@ -127,7 +127,7 @@ impl TopupCmd {
             } else {
                 println!("{ask}");
             }
-            open_in_browser(url);
+            bookmygig_cli::browser::open_in_browser(url);
         }
         if self.no_wait {
             if ctx.json {
@@ -172,19 +172,4 @@ async fn wait_for(client: &Client, mut pending: TopUpStatus) -> Result<TopUpStat
         pending = client.top_up_status(pending.id).await?;
     }
     Ok(pending)
-}
-
-/// Opens `url` in the desktop's browser, where there is a desktop (best effort, silent).
-fn open_in_browser(url: &str) {
-    let desktop = ["DISPLAY", "WAYLAND_DISPLAY"]
-        .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()));
-    if desktop {
-        let _ = std::process::Command::new("xdg-open")
-            .arg(url)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-    }
 }

@@ -4,15 +4,16 @@
 
 use bookmygig_api::{
     Account, Gig, GigId, MonetizationEvent, Money, MyTicket, Page, Purchased, ServerMessage,
-    StreamStatus, TopUpReceipt, Wallet,
+    StreamStatus, TopUpStatus, Wallet,
 };
 use time::OffsetDateTime;
 
 use super::line_editor::Edit;
 use super::my_gigs::CreatorData;
 use super::sign_in::Submission;
+use super::wallet::TopUpField;
 use bookmygig_cli::player::PlayerEvent;
-use bookmygig_client::GigListQuery;
+use bookmygig_client::{GigListQuery, TopUpStarted};
 
 /// Everything that changes the [`State`](super::app::State): a key's meaning or a result.
 #[derive(Clone, Debug, PartialEq)]
@@ -140,10 +141,27 @@ pub enum Action {
     },
     /// Open the top-up dialog (on the wallet screen).
     TopUp,
-    /// An edit of the top-up amount.
+    /// An edit of the top-up dialog's focused field.
     TopUpEdit(Edit),
-    /// A top-up finished.
-    ToppedUp(Result<TopUpReceipt, String>),
+    /// The top-up dialog's other field (Tab).
+    TopUpNextField,
+    /// The server answered a top-up request.
+    ToppedUp {
+        /// The request's idempotency key: an answer for a dialog since closed or changed
+        /// does not change the dialog.
+        idempotency_key: String,
+        /// Credited at once (play money), or waiting for approval in the wallet; or refused.
+        result: Result<TopUpStarted, TopUpRefusal>,
+    },
+    /// A top-up waiting for approval was asked about again (see [`Effect::FollowTopUp`]).
+    TopUpChecked {
+        /// The top-up asked about, as known before (its id tags the answer).
+        asked: Box<TopUpStatus>,
+        /// Where it stands now, or why that could not be learnt.
+        result: Result<TopUpStatus, String>,
+        /// Whether more answers follow (false once it is final or cannot be followed).
+        more: bool,
+    },
     /// Show "My gigs" (loading it afresh).
     MyGigs,
     /// The creator's gigs, earnings and recent entries arrived.
@@ -154,6 +172,15 @@ pub enum Action {
     Select(usize),
     /// Show this category tab (a mouse click).
     SelectTab(usize),
+}
+
+/// Why a top-up request was refused or failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopUpRefusal {
+    /// The dialog's field the server named (`amount`, `from`), if any.
+    pub field: Option<TopUpField>,
+    /// Why, in words (the server's detail when it names a field).
+    pub reason: String,
 }
 
 /// What the monetization channel reports.
@@ -299,8 +326,22 @@ pub enum Effect {
     TopUp {
         /// How much.
         amount: Money,
+        /// The wallet address or payment pointer paying; `None` for play money.
+        from: Option<String>,
         /// The same key for every retry of this top-up.
         idempotency_key: String,
+    },
+    /// Ask about this top-up every second until it is final (or cannot be followed); answers
+    /// with [`Action::TopUpChecked`] whenever something changed.
+    FollowTopUp(Box<TopUpStatus>),
+    /// Open the page in the desktop's browser, when there is a desktop.
+    OpenBrowser(String),
+    /// Remember in the config that top-ups on `server` come from `wallet`.
+    RememberTopUpWallet {
+        /// The server's base URL.
+        server: String,
+        /// The wallet address.
+        wallet: String,
     },
     /// `GET /me/gigs`, `GET /me/earnings` and recent `GET /wallet` pages; answers with
     /// [`Action::CreatorLoaded`].

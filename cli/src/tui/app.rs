@@ -2,7 +2,7 @@
 //! what [`draw`](super::ui::draw) reads. Nothing here does I/O, so any screen can be built in a
 //! test.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use bookmygig_api::{Account, Category, Gig, GigId, Money, MyTicket};
 use bookmygig_client::GigListQuery;
@@ -202,6 +202,9 @@ pub struct State {
     pub wallet: WalletView,
     /// The "My gigs" screen.
     pub my_gigs: MyGigsView,
+    /// Server base URL → the wallet address its last completed top-up came from (from the
+    /// config): what the top-up dialog offers.
+    pub topup_wallets: BTreeMap<String, String>,
 }
 
 /// The monetization channel as the status line shows it.
@@ -268,6 +271,7 @@ impl State {
             monetization: Monetization::Off,
             wallet: WalletView::default(),
             my_gigs: MyGigsView::default(),
+            topup_wallets: BTreeMap::new(),
         }
     }
 

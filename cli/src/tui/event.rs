@@ -307,13 +307,20 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
     if state.form.is_some() {
         return form_key(event, chord).map(Action::Form);
     }
-    if state.wallet.top_up.is_some() {
+    if let Some(dialog) = &state.wallet.top_up {
         return match event.code {
             KeyCode::Enter => Some(Action::Confirm),
             KeyCode::Esc => Some(Action::Back),
+            // Nothing to type while the wallet is asked: the mouse switch frees the consent
+            // page for the terminal's own selection.
+            _ if !dialog.editable() => state
+                .keymap
+                .action(event)
+                .filter(|action| *action == Action::ToggleMouse),
             _ => form_key(event, chord).and_then(|key| match key {
                 FormKey::Edit(edit) => Some(Action::TopUpEdit(edit)),
-                _ => None,
+                FormKey::Next | FormKey::Prev => Some(Action::TopUpNextField),
+                FormKey::Submit | FormKey::Cancel => None,
             }),
         };
     }

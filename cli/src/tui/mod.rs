@@ -131,6 +131,10 @@ pub async fn run(client: Client, options: Options) -> io::Result<()> {
     );
     state.now = OffsetDateTime::now_utc();
     state.server = options.server;
+    // Only the top-up dialog's suggestion depends on it: an unreadable config costs nothing else.
+    if let Ok(config) = options.store.config() {
+        state.topup_wallets = config.topup_wallets;
+    }
     let signed_in = client.token().is_some();
     if !signed_in {
         state.form = Some(SignInForm::new(&state.server));

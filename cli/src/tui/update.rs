@@ -42,15 +42,22 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::SignedIn(_)
             | Action::Monetization(_)
             | Action::WalletPageLoaded { .. }
-            | Action::ToppedUp(_)
+            | Action::ToppedUp { .. }
+            | Action::TopUpChecked { .. }
             | Action::CreatorLoaded(_)
     );
-    // The top-up dialog takes the keys while open: the amount, Enter, Esc.
+    // The top-up dialog takes the keys while open: its fields, Enter, Esc; the mouse switch,
+    // so that its consent page can be selected as text.
     if state.wallet.top_up.is_some()
         && !answer
         && !matches!(
             action,
-            Action::Quit | Action::Confirm | Action::Back | Action::TopUpEdit(_)
+            Action::Quit
+                | Action::Confirm
+                | Action::Back
+                | Action::TopUpEdit(_)
+                | Action::TopUpNextField
+                | Action::ToggleMouse
         )
     {
         return Vec::new();
@@ -114,7 +121,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::Back if state.wallet.top_up.is_some() => {
-            state.wallet.top_up = None;
+            wallet::close(state);
             Vec::new()
         }
         Action::Back if state.screen == Screen::Room => room::leave(state),
@@ -300,7 +307,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             wallet::edit(state, edit);
             Vec::new()
         }
-        Action::ToppedUp(result) => wallet::topped_up(state, result),
+        Action::TopUpNextField => {
+            wallet::next_field(state);
+            Vec::new()
+        }
+        Action::ToppedUp {
+            idempotency_key,
+            result,
+        } => wallet::topped_up(state, &idempotency_key, result),
+        Action::TopUpChecked {
+            asked,
+            result,
+            more,
+        } => wallet::checked(state, &asked, result, more),
         Action::Up if state.screen == Screen::Room => {
             room::scroll(state, true);
             Vec::new()
@@ -392,7 +411,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         // Enter types in the room's chat; on a ticket or an open gig it enters the room; in
         // the catalogue it enters the room of a gig one may enter, else shows the gig.
         Action::Open => match state.screen {
-            Screen::Wallet => Vec::new(),
+            Screen::Wallet => {
+                wallet::show_under_way(state);
+                Vec::new()
+            }
             Screen::MyGigs => update(state, Action::EnterRoom),
             Screen::Room => {
                 room::start_typing(state);

@@ -1,20 +1,43 @@
-//! The wallet screen's state: the balance, the history as loaded so far, and the top-up
-//! dialog. Plain data; [`update`](super::update()) changes it.
+//! The wallet screen's state: the balance, the history as loaded so far, the top-ups under way,
+//! and the top-up dialog. Plain data; [`update`](super::update()) changes it.
 
 use bookmygig_api::limits::TOPUP_MAX;
-use bookmygig_api::{LedgerEntry, Money};
+use bookmygig_api::{LedgerEntry, Money, TopUpStatus};
 
 use super::line_editor::LineEditor;
+
+/// A field of the top-up dialog.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TopUpField {
+    /// The amount in dollars.
+    Amount,
+    /// The wallet address (or payment pointer) the money comes from.
+    From,
+}
 
 /// Where a top-up is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TopUpPhase {
-    /// The amount is being typed.
+    /// The fields are being typed.
     Editing,
     /// The request is under way.
     Sending,
-    /// The amount or the server refused; the text says why. Enter tries again.
-    Failed(String),
+    /// The server asked the wallet for the payment: waiting for its holder to approve it at
+    /// the consent page, then for the money.
+    Waiting {
+        /// The top-up as last heard of.
+        status: TopUpStatus,
+        /// Why the last check of it failed, while checks go on.
+        trouble: Option<String>,
+    },
+    /// Refused, declined, expired or failed; the text says why, under `field` when it is
+    /// about one. Enter tries again.
+    Failed {
+        /// The field at fault, if one is.
+        field: Option<TopUpField>,
+        /// Why, in words.
+        reason: String,
+    },
 }
 
 /// The top-up dialog.
@@ -22,13 +45,72 @@ pub enum TopUpPhase {
 pub struct TopUpDialog {
     /// The amount in dollars, as typed.
     pub amount: LineEditor,
+    /// The wallet address or payment pointer paying, as typed; empty for play money.
+    pub from: LineEditor,
+    /// The field keys edit.
+    pub focus: TopUpField,
     /// Where the top-up is.
     pub phase: TopUpPhase,
-    /// The top-up's idempotency key, kept for retries of the same amount.
+    /// The top-up's idempotency key, kept for retries of the same amount from the same wallet.
     pub idempotency_key: String,
 }
 
 impl TopUpDialog {
+    /// A fresh dialog, offering `from` (the wallet of the last top-up) as the wallet.
+    pub fn new(from: Option<&str>, idempotency_key: String) -> Self {
+        let mut editor = LineEditor::default();
+        for c in from.unwrap_or_default().chars() {
+            editor.apply(super::line_editor::Edit::Insert(c));
+        }
+        Self {
+            amount: LineEditor::default(),
+            from: editor,
+            focus: TopUpField::Amount,
+            phase: TopUpPhase::Editing,
+            idempotency_key,
+        }
+    }
+
+    /// The focused field's editor.
+    pub fn focused(&mut self) -> &mut LineEditor {
+        match self.focus {
+            TopUpField::Amount => &mut self.amount,
+            TopUpField::From => &mut self.from,
+        }
+    }
+
+    /// The wallet typed, trimmed; `None` when empty (play money).
+    ///
+    /// # Errors
+    /// When it is neither a wallet address (`https://…`) nor a payment pointer (`$…`).
+    pub fn wallet(&self) -> Result<Option<String>, String> {
+        let text = self.from.text();
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        if text.starts_with('$') || text.starts_with("https://") || text.starts_with("http://") {
+            Ok(Some(text.to_owned()))
+        } else {
+            Err(format!(
+                "`{text}`: a wallet address (https://wallet.example/you) or a payment pointer \
+                 ($wallet.example/you)"
+            ))
+        }
+    }
+
+    /// The top-up being waited for, if one is.
+    pub fn waiting(&self) -> Option<&TopUpStatus> {
+        match &self.phase {
+            TopUpPhase::Waiting { status, .. } => Some(status),
+            _ => None,
+        }
+    }
+
+    /// Whether the fields may change (nothing is under way).
+    pub fn editable(&self) -> bool {
+        matches!(self.phase, TopUpPhase::Editing | TopUpPhase::Failed { .. })
+    }
     /// The typed amount, checked: more than $0 and at most the server's maximum.
     ///
     /// # Errors
@@ -68,6 +150,19 @@ pub struct WalletView {
     pub selected: usize,
     /// The top-up dialog, when open.
     pub top_up: Option<TopUpDialog>,
+    /// Top-ups from outside wallets, newest first: every unfinished one and the latest finished
+    /// ones (as the server lists them, kept current while they are followed).
+    pub topups: Vec<TopUpStatus>,
+}
+
+impl WalletView {
+    /// Puts `status` in [`WalletView::topups`] in place of its older self, or first.
+    pub fn note_topup(&mut self, status: &TopUpStatus) {
+        match self.topups.iter_mut().find(|known| known.id == status.id) {
+            Some(known) => known.clone_from(status),
+            None => self.topups.insert(0, status.clone()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -76,15 +171,27 @@ mod tests {
     use crate::tui::line_editor::Edit;
 
     fn dialog(text: &str) -> TopUpDialog {
-        let mut amount = LineEditor::default();
+        let mut dialog = TopUpDialog::new(None, "k".to_owned());
         for c in text.chars() {
-            amount.apply(Edit::Insert(c));
+            dialog.amount.apply(Edit::Insert(c));
         }
-        TopUpDialog {
-            amount,
-            phase: TopUpPhase::Editing,
-            idempotency_key: "k".to_owned(),
-        }
+        dialog
+    }
+
+    #[test]
+    fn the_wallet_is_an_address_a_pointer_or_nothing() {
+        let from = |text: &str| TopUpDialog::new(Some(text), "k".to_owned()).wallet();
+        assert_eq!(from(""), Ok(None));
+        assert_eq!(from("  "), Ok(None));
+        assert_eq!(
+            from(" https://wallet.example/bob "),
+            Ok(Some("https://wallet.example/bob".to_owned()))
+        );
+        assert_eq!(
+            from("$wallet.example/bob"),
+            Ok(Some("$wallet.example/bob".to_owned()))
+        );
+        assert!(from("wallet.example/bob").is_err());
     }
 
     #[test]

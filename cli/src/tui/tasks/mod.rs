@@ -8,6 +8,7 @@
 //! - `stream`: the polling of a room's stream facts.
 //! - `player`: one player run (playback URL, then mpv).
 //! - `monetization`: the monetization channel, reopened after losses.
+//! - `topups`: following top-ups that wait for approval in the viewer's wallet.
 //!
 //! Nothing here is awaited by the event loop except [`Tasks::shutdown`] at exit, which closes
 //! the player so mpv never outlives the TUI.
@@ -17,10 +18,11 @@ mod monetization;
 mod player;
 mod requests;
 mod stream;
+mod topups;
 
 use std::time::Duration;
 
-use bookmygig_api::{ChatErrorCode, ServerMessage};
+use bookmygig_api::{ChatErrorCode, ServerMessage, TopUpStatus};
 use bookmygig_cli::player::PlayerOptions;
 use bookmygig_client::Client;
 use tokio::sync::{mpsc, oneshot};
@@ -51,6 +53,9 @@ pub struct Tasks {
     store: Store,
     /// The monetization channel's task.
     monetization: Option<JoinHandle<()>>,
+    /// The tasks following top-ups, with the top-up each follows (each ends once its top-up
+    /// is final).
+    topups: Vec<(TopUpStatus, JoinHandle<()>)>,
 }
 
 /// The tasks of the open room; dropping this stops them.
@@ -97,6 +102,7 @@ impl Tasks {
             player: None,
             store,
             monetization: None,
+            topups: Vec::new(),
         }
     }
 
@@ -187,6 +193,25 @@ impl Tasks {
                     self.results.clone(),
                 )));
             }
+            Effect::FollowTopUp(status) => {
+                self.topups.retain(|(_, task)| !task.is_finished());
+                if self.topups.iter().all(|(known, _)| known.id != status.id) {
+                    let task = tokio::spawn(topups::follow(
+                        self.client.clone(),
+                        (*status).clone(),
+                        self.results.clone(),
+                    ));
+                    self.topups.push((*status, task));
+                }
+            }
+            Effect::OpenBrowser(url) => bookmygig_cli::browser::open_in_browser(&url),
+            Effect::RememberTopUpWallet { server, wallet } => {
+                let store = self.store.clone();
+                // Best effort: the dialog merely offers the wallet less next time.
+                tokio::task::spawn_blocking(move || {
+                    let _ = store.remember_topup_wallet(&server, &wallet);
+                });
+            }
             Effect::Authenticate(submission) => {
                 let store = self.store.clone();
                 let results = self.results.clone();
@@ -217,6 +242,9 @@ impl Tasks {
     pub async fn shutdown(mut self) {
         self.room = None;
         if let Some(task) = self.monetization.take() {
+            task.abort();
+        }
+        for (_, task) in self.topups.drain(..) {
             task.abort();
         }
         if let Some(mut player) = self.player.take() {

@@ -6,10 +6,11 @@ use bookmygig_client::{Client, ClientError, TrustRoots};
 
 use crate::error::CliError;
 use crate::settings::Store;
-use crate::tui::action::{Action, Effect, SignedInAs};
+use crate::tui::action::{Action, Effect, SignedInAs, TopUpRefusal};
 use crate::tui::my_gigs::{CHART_PAGES, CreatorData};
 use crate::tui::sign_in::{Mode, Submission};
 use crate::tui::update::WALLET_PAGE;
+use crate::tui::wallet::TopUpField;
 
 /// The answer to a one-shot effect.
 pub(super) async fn answer(client: &Client, effect: Effect) -> Option<Action> {
@@ -50,13 +51,18 @@ pub(super) async fn answer(client: &Client, effect: Effect) -> Option<Action> {
         }
         Effect::TopUp {
             amount,
+            from,
             idempotency_key,
-        } => Action::ToppedUp(
-            client
-                .top_up(amount, Some(&idempotency_key))
+        } => {
+            let result = client
+                .start_top_up(amount, from.as_deref(), Some(&idempotency_key))
                 .await
-                .map_err(words),
-        ),
+                .map_err(top_up_refusal);
+            Action::ToppedUp {
+                idempotency_key,
+                result,
+            }
+        }
         Effect::BuyTicket {
             gig,
             idempotency_key,
@@ -78,8 +84,34 @@ pub(super) async fn answer(client: &Client, effect: Effect) -> Option<Action> {
         | Effect::LeaveRoom
         | Effect::Say { .. }
         | Effect::StartPlayer { .. }
-        | Effect::StopPlayer => return None,
+        | Effect::StopPlayer
+        | Effect::FollowTopUp(_)
+        | Effect::OpenBrowser(_)
+        | Effect::RememberTopUpWallet { .. } => return None,
     })
+}
+
+/// A failed top-up request in words, under the dialog's field when the server named one.
+fn top_up_refusal(err: ClientError) -> TopUpRefusal {
+    let field = err
+        .problem()
+        .filter(|problem| problem.status < 500)
+        .and_then(|problem| match problem.field.as_deref() {
+            Some("amount") => Some(TopUpField::Amount),
+            Some("from") => Some(TopUpField::From),
+            _ => None,
+        });
+    match (field, err.problem()) {
+        // Beside its field, the detail says it all.
+        (Some(field), Some(problem)) => TopUpRefusal {
+            field: Some(field),
+            reason: problem.detail.clone(),
+        },
+        _ => TopUpRefusal {
+            field: None,
+            reason: CliError::from(err).to_string(),
+        },
+    }
 }
 
 /// The creator's gigs, earnings, and the newest wallet entries (for the charts).
@@ -144,4 +176,42 @@ pub(super) async fn authenticate(
         account,
         token,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use bookmygig_api::Problem;
+
+    use super::*;
+
+    fn problem(status: u16, field: Option<&str>) -> ClientError {
+        ClientError::Problem(Problem {
+            kind: "https://bookmygig.dev/problems/validation".to_owned(),
+            title: "Invalid input".to_owned(),
+            status,
+            detail: "not a wallet this server can ask".to_owned(),
+            field: field.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn top_up_refusals_naming_amount_or_from_go_under_that_field() {
+        let refusal = top_up_refusal(problem(422, Some("from")));
+        assert_eq!(
+            refusal,
+            TopUpRefusal {
+                field: Some(TopUpField::From),
+                reason: "not a wallet this server can ask".to_owned(),
+            }
+        );
+        assert_eq!(
+            top_up_refusal(problem(422, Some("amount"))).field,
+            Some(TopUpField::Amount)
+        );
+        // Anything else is the dialog's as a whole, in the command line's words.
+        let other = top_up_refusal(problem(403, None));
+        assert_eq!(other.field, None);
+        assert!(other.reason.contains("not a wallet"), "{}", other.reason);
+        assert_eq!(top_up_refusal(problem(502, Some("from"))).field, None);
+    }
 }

@@ -41,7 +41,7 @@ pub fn click(state: &State, area: Rect, column: u16, row: u16) -> Option<Action>
             row_of(list, at, state.my_gigs.selected, 0).map(Action::Select)
         }
         Screen::Wallet => {
-            let [_, history] = wallet::split(body);
+            let [_, history] = wallet::split(body, &state.wallet);
             // One header row above the entries.
             row_of(history, at, state.wallet.selected, 1).map(Action::Select)
         }

@@ -115,7 +115,7 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, state: &State, form: &SignInForm)
 }
 
 /// A field's text, with the cursor shown when focused; the end is kept in view.
-fn field_spans(
+pub(super) fn field_spans(
     text: &str,
     cursor: usize,
     focused: bool,

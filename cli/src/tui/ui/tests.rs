@@ -736,6 +736,122 @@ fn top_up_dialog_sending() {
     check("top_up_sending", &state);
 }
 
+/// A top-up of $20 from bob's wallet in `state` (as the server writes it).
+fn top_up_status(state: &str, error: Option<&str>) -> bookmygig_api::TopUpStatus {
+    serde_json::from_value(serde_json::json!({
+        "id": "0196a1c2-0000-7000-8000-000000000001",
+        "amount": 20_000_000,
+        "from": "https://wallet.example/bob",
+        "state": state,
+        "consent_url": (state == "awaiting_consent").then_some(
+            "https://wallet.interledger-test.dev/grant-interactions?interactId=4CF492ML-VMSW-9MKM-XKHQ-2b7f0c1d&nonce=9f86d081884c7d65&clientName=BookMyGig"
+        ),
+        "error": error,
+        "created_at": "2026-05-02T17:00:00Z",
+        "updated_at": "2026-05-02T17:00:05Z",
+    }))
+    .unwrap_or_else(|err| panic!("a top-up status: {err}"))
+}
+
+/// The wallet with the dialog sent for $20 from bob's wallet (offered: bob's was remembered).
+fn top_up_sent_from_bob() -> (State, String) {
+    use crate::tui::line_editor::Edit;
+    let mut state = wallet();
+    state.topup_wallets.insert(
+        state.server.clone(),
+        "https://wallet.example/bob".to_owned(),
+    );
+    update(&mut state, Action::TopUp);
+    for c in "20".chars() {
+        update(&mut state, Action::TopUpEdit(Edit::Insert(c)));
+    }
+    update(&mut state, Action::Confirm);
+    let key = state
+        .wallet
+        .top_up
+        .as_ref()
+        .map(|dialog| dialog.idempotency_key.clone())
+        .unwrap_or_default();
+    (state, key)
+}
+
+/// As [`top_up_sent_from_bob`], and the server answered that bob must approve it.
+fn top_up_waiting() -> State {
+    let (mut state, key) = top_up_sent_from_bob();
+    update(
+        &mut state,
+        Action::ToppedUp {
+            idempotency_key: key,
+            result: Ok(bookmygig_client::TopUpStarted::Pending(top_up_status(
+                "awaiting_consent",
+                None,
+            ))),
+        },
+    );
+    state
+}
+
+#[test]
+fn top_up_dialog_offering_the_last_wallet() {
+    use crate::tui::line_editor::Edit;
+    let mut state = wallet();
+    state.topup_wallets.insert(
+        state.server.clone(),
+        "https://wallet.example/bob".to_owned(),
+    );
+    update(&mut state, Action::TopUp);
+    for c in "25".chars() {
+        update(&mut state, Action::TopUpEdit(Edit::Insert(c)));
+    }
+    check("top_up_offering_last_wallet", &state);
+}
+
+#[test]
+fn top_up_dialog_with_the_wallet_refused() {
+    let (mut state, key) = top_up_sent_from_bob();
+    update(
+        &mut state,
+        Action::ToppedUp {
+            idempotency_key: key,
+            result: Err(crate::tui::action::TopUpRefusal {
+                field: Some(crate::tui::wallet::TopUpField::From),
+                reason: "this server adds play money and takes no wallet: leave it empty"
+                    .to_owned(),
+            }),
+        },
+    );
+    check("top_up_from_refused", &state);
+}
+
+#[test]
+fn top_up_dialog_waiting_for_approval() {
+    check("top_up_waiting", &top_up_waiting());
+}
+
+#[test]
+fn top_up_dialog_after_a_decline() {
+    let mut state = top_up_waiting();
+    update(
+        &mut state,
+        Action::TopUpChecked {
+            asked: Box::new(top_up_status("awaiting_consent", None)),
+            result: Ok(top_up_status(
+                "declined",
+                Some("the holder of https://wallet.example/bob declined the payment"),
+            )),
+            more: false,
+        },
+    );
+    check("top_up_declined", &state);
+}
+
+#[test]
+fn wallet_with_a_top_up_under_way() {
+    let mut state = top_up_waiting();
+    update(&mut state, Action::Back);
+    check("wallet_top_up_under_way", &state);
+}
+
 /// "My gigs" with the first sample gig's earnings and income over an evening.
 fn my_gigs() -> State {
     use bookmygig_api::{
@@ -840,7 +956,7 @@ fn my_gigs_error() {
 
 #[test]
 fn no_color_holds_on_every_new_screen() {
-    let mut states = vec![room(), wallet(), my_gigs(), signing_in()];
+    let mut states = vec![room(), wallet(), my_gigs(), signing_in(), top_up_waiting()];
     let mut typing = room();
     update(&mut typing, Action::Open);
     states.push(typing);
