@@ -86,18 +86,12 @@ impl World {
 
     /// `bookmygig-server payouts authorize` as the host runs it (before the server starts: the
     /// embedded store is one process's), approved in the platform's wallet.
-    async fn authorize_payouts(&self) {
+    async fn authorize_payouts(&self, limit_dollars: u32) {
         use std::io::BufRead as _;
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bookmygig-server"))
             .args(self.flags())
-            .args([
-                "payouts",
-                "authorize",
-                "--limit",
-                "500",
-                "--interval",
-                "P1M",
-            ])
+            .args(["payouts", "authorize", "--interval", "P1M", "--limit"])
+            .arg(limit_dollars.to_string())
             .env("BOOKMYGIG_DEV_TOPUPS", "false")
             .env_remove("RUST_LOG")
             .stdout(std::process::Stdio::piped())
@@ -593,7 +587,7 @@ async fn payout_of(client: &Client, gig: bookmygig_api::GigId) -> bookmygig_api:
 
 async fn payouts_are_sent_exactly_once(redis: bool) {
     let mut world = World::new(redis, 600).await;
-    world.authorize_payouts().await;
+    world.authorize_payouts(500).await;
     world.spawn();
     // Carla funds three listing fees ($297) from her wallet: 50,000 - 30,000 cents.
     let (carla, _) = world.viewer("carla", 50_000).await;
@@ -672,4 +666,73 @@ async fn payouts_are_sent_exactly_once_on_the_embedded_store() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payouts_are_sent_exactly_once_on_redis() {
     payouts_are_sent_exactly_once(true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payouts_wait_while_the_grant_is_spent_and_resume_once_the_host_authorizes_again() {
+    // Redis: the host authorizes again while the node serves (the embedded store is one
+    // process's, so there the server stops for it).
+    let mut world = World::new(true, 600).await;
+    world.authorize_payouts(5).await;
+    world.spawn();
+    let (ida, _) = world.viewer("ida", 50_000).await;
+    let (vic, _) = world.viewer("vic", 10_000).await;
+    fund(&world, &ida, "ida", 200).await;
+    fund(&world, &vic, "vic", 20).await;
+
+    let first = short_gig_with_a_sale(&world, &ida, "ida", &vic, 3).await;
+    ida.request_payout(first.id).await.expect("payout");
+    assert_eq!(
+        payout_of(&ida, first.id).await.state,
+        bookmygig_api::PayoutState::Sent
+    );
+
+    // The $5 grant is spent: the next payout waits, and the host is told.
+    let second = short_gig_with_a_sale(&world, &ida, "ida", &vic, 3).await;
+    ida.request_payout(second.id).await.expect("payout");
+    let health_url = format!("{}/healthz", world.server().base);
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let note = loop {
+        let health: serde_json::Value = reqwest::get(&health_url)
+            .await
+            .expect("healthz")
+            .json()
+            .await
+            .expect("json");
+        if let Some(note) = health["payouts"].as_str() {
+            break note.to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "healthz never told: {health}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(note.contains("payouts authorize"), "{note}");
+    let waiting = ida.payouts().await.expect("payouts");
+    let payout = waiting
+        .items
+        .iter()
+        .find(|p| p.gig_id == second.id)
+        .expect("listed");
+    assert!(!payout.state.is_final(), "{payout:?}");
+    assert!(
+        payout.error.as_deref().unwrap_or("").contains("spent"),
+        "{payout:?}"
+    );
+    assert_eq!(
+        world.cents("ida"),
+        50_000 - 20_000 + 500,
+        "nothing paid twice or lost"
+    );
+
+    // A new grant: the waiting payout goes through, once.
+    world.authorize_payouts(500).await;
+    assert_eq!(
+        payout_of(&ida, second.id).await.state,
+        bookmygig_api::PayoutState::Sent
+    );
+    assert_eq!(world.cents("ida"), 50_000 - 20_000 + 1_000);
+    world.assert_no_violations();
+    world.assert_books_agree().await;
 }

@@ -335,7 +335,7 @@ impl OpenPayments {
         }
     }
 
-    /// Leaves a payout waiting for a usable grant, saying so (checked again in a minute).
+    /// Leaves a payout waiting for a usable grant, saying so (checked again in 5 s).
     async fn wait_for_grant(&self, record: PaymentRecord, why: &str) -> Result<(), PaymentError> {
         tracing::warn!(payout = %record.id, "{why}");
         if let Ok(mut waiting) = self.payouts_waiting.lock() {
@@ -345,7 +345,7 @@ impl OpenPayments {
         let mut next = record;
         next.error = Some(why.to_owned());
         next.updated_at = now;
-        next.next_attempt_at = now + time::Duration::seconds(15);
+        next.next_attempt_at = now + time::Duration::seconds(5);
         self.save(next).await
     }
 
