@@ -335,3 +335,101 @@ async fn a_session_the_server_no_longer_knows_opens_the_sign_in_form() {
     tmux.keys(&["C-c"]).await;
     assert_eq!(tmux.wait_exit(PATIENCE).await, 0);
 }
+
+/// Real money in the TUI: a server paid through Open Payments (the test wallet), the top-up
+/// dialog with the viewer's wallet, the consent page shown while the wallet asks, approved in
+/// the wallet: the dialog closes, the wallet is credited, and the wallet is offered next time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_viewer_tops_up_from_an_open_payments_wallet_in_the_tui() {
+    use bookmygig_openpayments::ClientKey;
+    use bookmygig_testwallet::{NewWallet, TestWallet};
+
+    let wallet = TestWallet::start(bookmygig_testwallet::Config::default())
+        .await
+        .expect("test wallet");
+    let key = ClientKey::generate("tui-test-key");
+    wallet
+        .create_wallet(NewWallet::new("bookmygig").key(key.public_jwk()))
+        .expect("the platform's wallet");
+    wallet
+        .create_wallet(NewWallet::new("dora").balance(5_000))
+        .expect("the viewer's wallet");
+    let key_file = tempfile::NamedTempFile::new().expect("key file");
+    std::fs::write(key_file.path(), key.to_pem()).expect("key written");
+    let platform = wallet.wallet_url("bookmygig");
+    let key_path = key_file.path().display().to_string();
+    let server = TestServer::start_with(&[
+        "--open-payments-wallet",
+        &platform,
+        "--open-payments-key-id",
+        "tui-test-key",
+        "--open-payments-key",
+        &key_path,
+        "--open-payments-insecure-http",
+    ])
+    .await;
+    let viewer = User::new(&server);
+    viewer
+        .run_with(
+            &["signup", "--handle", "dora", "--password-stdin"],
+            Some("dora-password\n"),
+        )
+        .await
+        .ok();
+    let from = wallet.wallet_url("dora");
+
+    let tmux = Tmux::start(
+        "topup",
+        (120, 40),
+        &env(&viewer),
+        &[BIN.to_owned(), "tui".to_owned()],
+    )
+    .await;
+    tmux.wait_for("@dora · ", PATIENCE).await;
+    tmux.keys(&["w"]).await;
+    tmux.wait_for("Balance  $0.00", PATIENCE).await;
+    tmux.keys(&["+"]).await;
+    tmux.wait_for("From wallet", PATIENCE).await;
+    tmux.type_text("20").await;
+    tmux.keys(&["Tab"]).await;
+    tmux.type_text(&from).await;
+    tmux.keys(&["Enter"]).await;
+    let screen = tmux
+        .wait_for("Waiting for approval in your wallet", PATIENCE)
+        .await;
+
+    // The page on screen is the one the server handed out (as the command line reads it).
+    let listed: bookmygig_api::Wallet = viewer.run(&["--json", "wallet"]).await.json();
+    let consent = listed
+        .topups
+        .first()
+        .and_then(|topup| topup.consent_url.clone())
+        .expect("a top-up waiting for consent");
+    let shown: String = consent.chars().take(60).collect();
+    assert!(screen.contains(&shown), "{shown} in\n{screen}");
+
+    wallet.approve_grant(&consent).expect("approved");
+    tmux.wait_for(&format!("added $20.00 from {from}"), PATIENCE)
+        .await;
+    tmux.wait_for("Balance  $20.00", PATIENCE).await;
+    let screen = tmux.screen().await;
+    assert!(!screen.contains("Waiting for approval"), "{screen}");
+    assert_eq!(wallet.balance("dora").expect("balance"), 3_000);
+
+    // Next time the dialog offers the same wallet, and it was kept in the config.
+    let config = std::fs::read_to_string(viewer.config_dir().join("config.json")).expect("config");
+    assert!(config.contains(&from), "{config}");
+    tmux.keys(&["+"]).await;
+    tmux.wait_until("the wallet offered", PATIENCE, |screen| {
+        screen.contains(&format!("From wallet  {from}"))
+    })
+    .await;
+    // (Esc and q sent together would read as Alt-q: wait for the Esc to land first.)
+    tmux.keys(&["Escape"]).await;
+    tmux.wait_until("the dialog closed", PATIENCE, |screen| {
+        !screen.contains("From wallet")
+    })
+    .await;
+    tmux.keys(&["q"]).await;
+    assert_eq!(tmux.wait_exit(PATIENCE).await, 0);
+}
