@@ -145,3 +145,314 @@ async fn wallet_topup_from_an_open_payments_wallet_waits_for_consent() {
     assert_eq!(states, [TopUpState::Declined, TopUpState::Completed]);
     assert!(wallet.violations().is_empty(), "{:#?}", wallet.violations());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn payouts_are_requested_and_listed_through_the_cli() {
+    use common::Serving as _;
+    // Play money (the development provider sends payouts at once); the Open Payments path of
+    // the same requests is tested against the test wallet in server/tests/open_payments.rs.
+    let server = TestServer::start().await;
+    let creator = server.account("dana", 200).await;
+    let fan = server.account("fern", 20).await;
+    let now = time::OffsetDateTime::now_utc();
+    let gig = creator
+        .create_gig(&bookmygig_api::NewGig {
+            creator_name: "Dana".into(),
+            title: "Over Soon".into(),
+            description: String::new(),
+            category: bookmygig_api::Category::Music,
+            price: Money::from_dollars(8),
+            starts_at: now - time::Duration::seconds(30),
+            ends_at: now + time::Duration::seconds(5),
+            capacity: None,
+            payment_pointer: "$wallet.example/dana".into(),
+            micropayment_rate: None,
+        })
+        .await
+        .expect("gig");
+    fan.buy_ticket(gig.id, "one").await.expect("ticket");
+    let user = User::new(&server);
+    user.run_with(
+        &["login", "--handle", "dana", "--password-stdin"],
+        Some("dana-password\n"),
+    )
+    .await
+    .ok();
+    let id = gig.id.to_string();
+
+    // Before the end: refused, naming why.
+    let early = user.run(&["payouts", "request", &id]).await;
+    // (On a machine slow enough that the 5 s were over before the CLI ran, it is paid now.)
+    if early.code != 0 {
+        assert_eq!(early.code, 2, "{early:#?}");
+        assert!(early.stderr.contains("not over"), "{early:#?}");
+    }
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while creator.gig(gig.id).await.expect("gig").status != bookmygig_api::GigStatus::Ended {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gig never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let asked = user.run(&["payouts", "request", &id]).await;
+    if early.code != 0 {
+        assert!(
+            asked
+                .ok()
+                .contains("Paying $8.00 to https://wallet.example/dana"),
+            "{asked:#?}"
+        );
+    }
+    // The payment worker sends it within a tick.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let shown = loop {
+        let shown: bookmygig_api::Payouts = user.run(&["payouts", "--json"]).await.json();
+        assert_eq!(shown.items.len(), 1, "{shown:?}");
+        if shown.items[0].state.is_final() {
+            break shown;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{shown:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let payout = &shown.items[0];
+    assert_eq!(
+        (payout.gig_id, payout.amount, payout.state),
+        (
+            gig.id,
+            Money::from_dollars(8),
+            bookmygig_api::PayoutState::Sent
+        )
+    );
+    let table = user.run(&["payouts"]).await;
+    assert!(table.ok().contains("sent"), "{table:#?}");
+    // Nothing more to pay: exit 2 naming the gig.
+    let again = user.run(&["payouts", "request", &id]).await;
+    assert_eq!(again.code, 2, "{again:#?}");
+    assert!(again.stderr.contains("nothing to pay out"), "{again:#?}");
+}
+
+/// The platform's wallet and key on a fresh test wallet; the server flags that use them.
+async fn open_payments_wallet() -> (std::sync::Arc<TestWallet>, tempfile::NamedTempFile) {
+    let wallet = std::sync::Arc::new(
+        TestWallet::start(bookmygig_testwallet::Config::default())
+            .await
+            .expect("test wallet"),
+    );
+    let key = ClientKey::generate("cli-test-key");
+    wallet
+        .create_wallet(NewWallet::new("bookmygig").key(key.public_jwk()))
+        .unwrap();
+    let key_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(key_file.path(), key.to_pem()).unwrap();
+    (wallet, key_file)
+}
+
+fn open_payments_flags(wallet: &TestWallet, key_file: &tempfile::NamedTempFile) -> Vec<String> {
+    vec![
+        "--open-payments-wallet".into(),
+        wallet.wallet_url("bookmygig"),
+        "--open-payments-key-id".into(),
+        "cli-test-key".into(),
+        "--open-payments-key".into(),
+        key_file.path().display().to_string(),
+        "--open-payments-insecure-http".into(),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_top_up_nobody_approves_expires_and_the_cli_says_so() {
+    let (wallet, key_file) = open_payments_wallet().await;
+    wallet
+        .create_wallet(NewWallet::new("slow").balance(5_000))
+        .unwrap();
+    let mut flags = open_payments_flags(&wallet, &key_file);
+    flags.extend(["--topup-consent-timeout".into(), "1".into()]);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let server = TestServer::start_with(&flags).await;
+    let user = User::new(&server);
+    user.run_with(
+        &["signup", "--handle", "slow", "--password-stdin"],
+        Some("slow-password\n"),
+    )
+    .await
+    .ok();
+    let from = wallet.wallet_url("slow");
+    let (code, out, err) = top_up(&user, &["wallet", "topup", "5", "--from", &from], |_| {}).await;
+    assert_eq!(code, 2, "stdout: {out}\nstderr: {err}");
+    assert!(
+        err.contains("expired") && err.contains("nothing was added"),
+        "{err}"
+    );
+    assert_eq!(wallet.balance("slow").unwrap(), 5_000);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payout_over_open_payments_is_requested_and_followed_through_the_cli() {
+    use bookmygig_client::TopUpStarted;
+    use clap::Parser as _;
+    let (wallet, key_file) = open_payments_wallet().await;
+    wallet
+        .create_wallet(NewWallet::new("gus").balance(20_000))
+        .unwrap();
+    wallet
+        .create_wallet(NewWallet::new("hal").balance(5_000))
+        .unwrap();
+    let flags = open_payments_flags(&wallet, &key_file);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let data = tempfile::tempdir().unwrap();
+
+    // The host authorizes payouts once (before serving: the embedded store is one process's).
+    let mut args = vec![
+        "bookmygig-server",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ];
+    args.extend(&flags);
+    let config = bookmygig_server::Config::try_parse_from(args).expect("flags");
+    let store = bookmygig_server::open_store(&config).await.expect("store");
+    let approver = {
+        let wallet = std::sync::Arc::clone(&wallet);
+        tokio::spawn(async move {
+            let deadline = tokio::time::Instant::now() + PATIENCE;
+            loop {
+                let pending = wallet.grants().into_iter().find(|g| {
+                    g.state == bookmygig_testwallet::GrantState::Pending && g.consent_url.is_some()
+                });
+                if let Some(grant) = pending {
+                    wallet.approve_grant(&grant.id).expect("approve");
+                    return;
+                }
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "no payout grant asked"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        })
+    };
+    bookmygig_server::authorize_payouts(
+        &config,
+        std::sync::Arc::clone(&store),
+        Money::from_dollars(500),
+        "P1M",
+        PATIENCE,
+    )
+    .await
+    .expect("authorized");
+    approver.await.expect("approver");
+    store.flush().await.expect("flush");
+    drop(store);
+    let any = "127.0.0.1:0".parse().unwrap();
+    let server = TestServer::serve_at_with(data.path(), any, any, &flags).await;
+
+    // Gus funds his listing fee from his wallet, Hal a ticket from his.
+    let sign_up = |handle: &'static str| {
+        let anonymous = bookmygig_client::Client::new(&server.base).unwrap();
+        async move {
+            let signed = anonymous
+                .sign_up(&bookmygig_api::NewAccount {
+                    handle: handle.into(),
+                    display_name: handle.into(),
+                    password: format!("{handle}-password"),
+                })
+                .await
+                .expect("sign up");
+            anonymous.with_token(signed.token)
+        }
+    };
+    let gus = sign_up("gus").await;
+    let hal = sign_up("hal").await;
+    for (client, handle, dollars) in [(&gus, "gus", 100), (&hal, "hal", 10)] {
+        let TopUpStarted::Pending(pending) = client
+            .start_top_up(
+                Money::from_dollars(dollars),
+                Some(&wallet.wallet_url(handle)),
+                None,
+            )
+            .await
+            .expect("top-up")
+        else {
+            panic!("real money waits for consent");
+        };
+        wallet
+            .approve_grant(pending.consent_url.as_deref().unwrap())
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + PATIENCE;
+        while !client
+            .top_up_status(pending.id)
+            .await
+            .unwrap()
+            .state
+            .is_final()
+        {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "top-up never finished"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let host = wallet.base_url().trim_start_matches("http://").to_owned();
+    let now = time::OffsetDateTime::now_utc();
+    let gig = gus
+        .create_gig(&bookmygig_api::NewGig {
+            creator_name: "Gus".into(),
+            title: "Paid For Real".into(),
+            description: String::new(),
+            category: bookmygig_api::Category::Comedy,
+            price: Money::from_dollars(6),
+            starts_at: now - time::Duration::seconds(30),
+            ends_at: now + time::Duration::seconds(2),
+            capacity: None,
+            payment_pointer: format!("${host}/gus"),
+            micropayment_rate: None,
+        })
+        .await
+        .expect("gig");
+    hal.buy_ticket(gig.id, "hal-1").await.expect("ticket");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while gus.gig(gig.id).await.unwrap().status != bookmygig_api::GigStatus::Ended {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the gig never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // The platform's wallet answers 503 twice: the payout still arrives once.
+    wallet
+        .fail_next("create-outgoing-payment", 2, 503)
+        .expect("fault");
+    let user = User::new(&server);
+    user.run_with(
+        &["login", "--handle", "gus", "--password-stdin"],
+        Some("gus-password\n"),
+    )
+    .await
+    .ok();
+    let id = gig.id.to_string();
+    let asked = user.run(&["payouts", "request", &id]).await;
+    assert!(asked.ok().contains("Paying $6.00 to"), "{asked:#?}");
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let payout = loop {
+        let shown: bookmygig_api::Payouts = user.run(&["payouts", "--json"]).await.json();
+        let payout = shown.items.first().cloned().expect("one payout");
+        if payout.state.is_final() {
+            break payout;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{payout:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        (payout.amount, payout.state),
+        (Money::from_dollars(6), bookmygig_api::PayoutState::Sent),
+        "{payout:?}"
+    );
+    assert_eq!(
+        wallet.balance("gus").unwrap(),
+        20_000 - 10_000 + 600,
+        "paid once"
+    );
+    assert!(wallet.violations().is_empty(), "{:#?}", wallet.violations());
+}
