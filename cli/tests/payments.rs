@@ -456,3 +456,82 @@ async fn a_payout_over_open_payments_is_requested_and_followed_through_the_cli()
     );
     assert!(wallet.violations().is_empty(), "{:#?}", wallet.violations());
 }
+
+/// Not a test: the server of the SIGKILL test below, run by it in a child process so that it
+/// can be killed.
+#[test]
+#[ignore = "a server for other tests, started by them in a child process"]
+fn serve_for_other_tests() {
+    common::process::serve_in_this_process();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_while_the_wallet_pays_a_cli_top_up_credits_it_once_after_restart() {
+    assert_eq!(common::process::SERVE_TEST, "serve_for_other_tests");
+    let (wallet, key_file) = open_payments_wallet().await;
+    wallet
+        .create_wallet(NewWallet::new("kim").balance(5_000))
+        .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let any = "127.0.0.1:0".parse().unwrap();
+    let flags = open_payments_flags(&wallet, &key_file);
+    let server = common::process::ServerProcess::start_with(data.path(), any, any, &flags);
+    let user = User::new(&server);
+    user.run_with(
+        &["signup", "--handle", "kim", "--password-stdin"],
+        Some("kim-password\n"),
+    )
+    .await
+    .ok();
+    // The wallet pays, then holds its answer: the server is caught between paying and recording.
+    wallet
+        .inject_fault(bookmygig_testwallet::Fault {
+            operation: "create-outgoing-payment".into(),
+            count: 1,
+            action: bookmygig_testwallet::FaultAction::Hold,
+        })
+        .unwrap();
+    let from = wallet.wallet_url("kim");
+    let approver = std::sync::Arc::clone(&wallet);
+    let started = user
+        .run(&[
+            "wallet",
+            "topup",
+            "20",
+            "--from",
+            &from,
+            "--no-wait",
+            "--json",
+        ])
+        .await;
+    let pending: bookmygig_api::TopUpStatus = started.json();
+    approver
+        .approve_grant(pending.consent_url.as_deref().expect("a consent page"))
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while wallet.balance("kim").unwrap() == 5_000 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the wallet never paid"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let restarted = server.kill().restart();
+    assert_eq!(
+        restarted.base, user.server,
+        "same address after the restart"
+    );
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    let shown = loop {
+        let shown: Wallet = user.run(&["wallet", "--json"]).await.json();
+        if shown.topups.first().is_some_and(|t| t.state.is_final()) {
+            break shown;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{shown:?}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(shown.topups[0].state, TopUpState::Completed, "{shown:?}");
+    assert_eq!(shown.balance, Money::from_dollars(20), "credited once");
+    assert_eq!(wallet.balance("kim").unwrap(), 3_000, "paid once");
+    assert!(wallet.violations().is_empty(), "{:#?}", wallet.violations());
+}

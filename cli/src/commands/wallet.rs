@@ -143,6 +143,8 @@ impl TopupCmd {
         }
         match done.state {
             TopUpState::Completed => {
+                // Offered next time by the TUI's top-up dialog (a failure to save is no error).
+                let _ = ctx.store.remember_topup_wallet(&ctx.server, &done.from);
                 if !ctx.json {
                     let balance = client.wallet(None, Some(1)).await?.balance;
                     println!(

@@ -19,6 +19,10 @@ const SERVE_ENV: &str = "BOOKMYGIG_TEST_SERVE_DATA";
 const HTTP_ENV: &str = "BOOKMYGIG_TEST_SERVE_HTTP";
 /// The RTMP address the child binds.
 const RTMP_ENV: &str = "BOOKMYGIG_TEST_SERVE_RTMP";
+/// More server flags for the child, separated by [`FLAG_SEPARATOR`].
+const FLAGS_ENV: &str = "BOOKMYGIG_TEST_SERVE_FLAGS";
+/// Between two flags in [`FLAGS_ENV`] (a character no flag holds).
+const FLAG_SEPARATOR: char = '\u{1f}';
 
 /// A server in a child process.
 pub struct ServerProcess {
@@ -30,12 +34,24 @@ pub struct ServerProcess {
     http: SocketAddr,
     rtmp: SocketAddr,
     dir: std::path::PathBuf,
+    flags: Vec<String>,
 }
 
 impl ServerProcess {
     /// Starts a server on the data in `dir` at `http` and `rtmp` (port 0: any); returns once it
     /// listens.
     pub fn start(dir: &std::path::Path, http: SocketAddr, rtmp: SocketAddr) -> Self {
+        Self::start_with(dir, http, rtmp, &[])
+    }
+
+    /// [`ServerProcess::start`] with more server flags (kept for the restart).
+    pub fn start_with(
+        dir: &std::path::Path,
+        http: SocketAddr,
+        rtmp: SocketAddr,
+        flags: &[String],
+    ) -> Self {
+        let joined = flags.join(&FLAG_SEPARATOR.to_string());
         let mut child = Command::new(std::env::current_exe().expect("the test binary"))
             .args([
                 "--exact",
@@ -47,6 +63,7 @@ impl ServerProcess {
             .env(SERVE_ENV, dir)
             .env(HTTP_ENV, http.to_string())
             .env(RTMP_ENV, rtmp.to_string())
+            .env(FLAGS_ENV, joined)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -75,6 +92,7 @@ impl ServerProcess {
             http,
             rtmp,
             dir: dir.to_owned(),
+            flags: flags.to_vec(),
         }
     }
 
@@ -87,6 +105,7 @@ impl ServerProcess {
             http: self.http,
             rtmp: self.rtmp,
             dir: self.dir.clone(),
+            flags: std::mem::take(&mut self.flags),
         }
     }
 }
@@ -103,12 +122,13 @@ pub struct KilledServer {
     http: SocketAddr,
     rtmp: SocketAddr,
     dir: std::path::PathBuf,
+    flags: Vec<String>,
 }
 
 impl KilledServer {
-    /// Starts the server again.
+    /// Starts the server again, with the same flags.
     pub fn restart(self) -> ServerProcess {
-        ServerProcess::start(&self.dir, self.http, self.rtmp)
+        ServerProcess::start_with(&self.dir, self.http, self.rtmp, &self.flags)
     }
 }
 
@@ -126,10 +146,16 @@ pub fn serve_in_this_process() {
     };
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     runtime.block_on(async {
-        let server = TestServer::serve_at(
+        let flags = std::env::var(FLAGS_ENV).unwrap_or_default();
+        let flags: Vec<&str> = flags
+            .split(FLAG_SEPARATOR)
+            .filter(|flag| !flag.is_empty())
+            .collect();
+        let server = TestServer::serve_at_with(
             std::path::Path::new(&dir),
             address(HTTP_ENV),
             address(RTMP_ENV),
+            &flags,
         )
         .await;
         let http = server.base.trim_start_matches("http://").to_owned();
