@@ -13,7 +13,7 @@ use std::time::Duration;
 use bookmygig_api::{Money, TopUpState, TopUpStatus};
 use bookmygig_client::{Client, TopUpStarted};
 use bookmygig_openpayments::ClientKey;
-use bookmygig_testkit::RedisServer;
+use bookmygig_testkit::{RedisServer, eventually};
 use bookmygig_testwallet::{FaultAction, NewWallet, TestWallet};
 use common::{ServerProcess, sign_up_through};
 
@@ -221,18 +221,15 @@ async fn start(client: &Client, dollars: i64, from: &str, key: &str) -> TopUpSta
 
 /// Polls the top-up until it is final.
 async fn finished(client: &Client, id: uuid::Uuid) -> TopUpStatus {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
+    eventually("the top-up ends", PATIENCE, || async {
         let status = client.top_up_status(id).await.expect("status");
         if status.state.is_final() {
-            return status;
+            Ok(status)
+        } else {
+            Err(status)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "top-up not finished within {PATIENCE:?}: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 async fn balance(client: &Client) -> Money {
@@ -362,16 +359,11 @@ async fn a_server_killed_while_the_wallet_pays_credits_once_after_restart() {
             .wallet
             .approve_grant(pending.consent_url.as_deref().unwrap())
             .expect("approve");
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while world
-            .wallet
-            .outgoing_payments("bob")
-            .expect("bob")
-            .is_empty()
-        {
-            assert!(tokio::time::Instant::now() < deadline, "never paid");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        eventually("bob's wallet pays", PATIENCE, || async {
+            let paid = world.wallet.outgoing_payments("bob").expect("bob");
+            if paid.is_empty() { Err(paid) } else { Ok(()) }
+        })
+        .await;
         assert_eq!(world.cents("bob"), 8_000, "the wallet paid");
         world.kill();
         world.spawn();
@@ -556,33 +548,28 @@ async fn short_gig_with_a_sale(
     fan.buy_ticket(gig.id, &format!("ticket-{}", gig.id))
         .await
         .expect("ticket");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while creator.gig(gig.id).await.expect("gig").status != bookmygig_api::GigStatus::Ended {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the gig never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually("the gig ends", PATIENCE, || async {
+        let status = creator.gig(gig.id).await.expect("gig").status;
+        if status == bookmygig_api::GigStatus::Ended {
+            Ok(())
+        } else {
+            Err(status)
+        }
+    })
+    .await;
     gig
 }
 
 /// Polls the creator's payouts until the one of `gig` is final.
 async fn payout_of(client: &Client, gig: bookmygig_api::GigId) -> bookmygig_api::Payout {
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
+    eventually("the gig's payout ends", PATIENCE, || async {
         let payouts = client.payouts().await.expect("payouts");
-        if let Some(payout) = payouts.items.iter().find(|p| p.gig_id == gig)
-            && payout.state.is_final()
-        {
-            return payout.clone();
+        match payouts.items.iter().find(|p| p.gig_id == gig) {
+            Some(payout) if payout.state.is_final() => Ok(payout.clone()),
+            _ => Err(payouts),
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no final payout for {gig}: {payouts:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    })
+    .await
 }
 
 async fn payouts_are_sent_exactly_once(redis: bool) {
@@ -624,11 +611,15 @@ async fn payouts_are_sent_exactly_once(redis: bool) {
         })
         .expect("fault");
     carla.request_payout(gig.id).await.expect("payout");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while world.cents("carla") != 20_000 + 1_000 {
-        assert!(tokio::time::Instant::now() < deadline, "never paid");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("the platform's wallet pays", PATIENCE, || async {
+        let cents = world.cents("carla");
+        if cents == 20_000 + 1_000 {
+            Ok(())
+        } else {
+            Err(cents)
+        }
+    })
+    .await;
     world.kill();
     world.spawn();
     let carla = bob_again(&world, &carla).await;
@@ -691,23 +682,16 @@ async fn payouts_wait_while_the_grant_is_spent_and_resume_once_the_host_authoriz
     let second = short_gig_with_a_sale(&world, &ida, "ida", &vic, 3).await;
     ida.request_payout(second.id).await.expect("payout");
     let health_url = format!("{}/healthz", world.server().base);
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let note = loop {
+    let note = eventually("/healthz tells the host", PATIENCE, || async {
         let health: serde_json::Value = reqwest::get(&health_url)
             .await
             .expect("healthz")
             .json()
             .await
             .expect("json");
-        if let Some(note) = health["payouts"].as_str() {
-            break note.to_owned();
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "healthz never told: {health}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+        health["payouts"].as_str().map(str::to_owned).ok_or(health)
+    })
+    .await;
     assert!(note.contains("payouts authorize"), "{note}");
     let waiting = ida.payouts().await.expect("payouts");
     let payout = waiting

@@ -4,8 +4,10 @@
 //!
 //! Readiness is awaited from the process's own "ready" log line, never guessed with a sleep.
 
+mod eventually;
 mod tools;
 
+pub use eventually::eventually;
 pub use tools::{FfmpegPublisher, TestCertificate, require_tool};
 
 use std::io::{BufRead, BufReader};

@@ -344,14 +344,7 @@ impl OpenPayments {
         let mut details = TopUpDetails::of(&record)?;
         let now = OffsetDateTime::now_utc();
         let Some(continuation) = details.continuation.clone() else {
-            return self
-                .finish(
-                    record,
-                    PaymentState::Failed,
-                    "the grant was lost".into(),
-                    None,
-                )
-                .await;
+            return self.lost(record, "grant").await;
         };
         if now > details.deadline {
             if let Err(err) = self.client.cancel_grant(&continuation).await {
@@ -406,14 +399,7 @@ impl OpenPayments {
         let (Some(incoming_url), Some(receive)) =
             (details.incoming_payment.clone(), details.receive.clone())
         else {
-            return self
-                .finish(
-                    record,
-                    PaymentState::Failed,
-                    "the payment was lost".into(),
-                    None,
-                )
-                .await;
+            return self.lost(record, "payment").await;
         };
         let incoming = match self.read_incoming(&incoming_url).await {
             Ok(incoming) => incoming,
@@ -437,14 +423,7 @@ impl OpenPayments {
         }
         let now = OffsetDateTime::now_utc();
         let Some(token) = details.token.clone() else {
-            return self
-                .finish(
-                    record,
-                    PaymentState::Failed,
-                    "the grant was lost".into(),
-                    None,
-                )
-                .await;
+            return self.lost(record, "grant").await;
         };
         if let Some(outgoing_url) = details.outgoing_payment.clone() {
             return match self
@@ -484,14 +463,7 @@ impl OpenPayments {
         let (Some(resource_server), Some(debit)) =
             (details.resource_server.clone(), details.debit.clone())
         else {
-            return self
-                .finish(
-                    record,
-                    PaymentState::Failed,
-                    "the payment was lost".into(),
-                    None,
-                )
-                .await;
+            return self.lost(record, "payment").await;
         };
         let payment = NewOutgoingPayment {
             wallet_address: details.from.clone(),
@@ -532,6 +504,13 @@ impl OpenPayments {
             Ok(_) | Err(StoreError::PaymentConflict) => Ok(()),
             Err(err) => Err(err.into()),
         }
+    }
+
+    /// Ends a top-up whose record lacks what this step needs (a bug, or a record written by
+    /// another version): failed, nothing credited.
+    async fn lost(&self, record: PaymentRecord, what: &str) -> Result<(), PaymentError> {
+        let error = format!("the {what} was lost; nothing was credited");
+        self.finish(record, PaymentState::Failed, error, None).await
     }
 
     /// Ends a payment in `state` with `error`.
