@@ -3,8 +3,8 @@
 //! background tasks reporting back; effects are carried out by tasks the event loop spawns.
 
 use bookmygig_api::{
-    Account, Gig, GigId, MonetizationEvent, Money, MyTicket, Page, Purchased, ServerMessage,
-    StreamStatus, TopUpStatus, Wallet,
+    Account, Gig, GigId, MonetizationEvent, Money, MyTicket, Page, Payout, Purchased,
+    ServerMessage, StreamStatus, TopUpStatus, Wallet,
 };
 use time::OffsetDateTime;
 
@@ -168,6 +168,22 @@ pub enum Action {
     CreatorLoaded(Result<CreatorData, String>),
     /// Show or hide the selected gig's stream key (on "My gigs").
     RevealKey,
+    /// Pay the selected gig's earnings out now (on "My gigs").
+    RequestPayout,
+    /// The server answered a payout request.
+    PayoutRequested {
+        /// The gig it was asked for.
+        gig: GigId,
+        /// The payout (`requested`, or further along), or the refusal in words.
+        result: Result<Payout, String>,
+    },
+    /// The payouts were asked about again (see [`Effect::FetchPayouts`]).
+    PayoutsLoaded {
+        /// The view of the payouts the check was asked for in; older answers are dropped.
+        epoch: u64,
+        /// The payouts, newest first, or why they could not be read.
+        result: Result<Vec<Payout>, String>,
+    },
     /// Select this row of the list on screen (a mouse click).
     Select(usize),
     /// Show this category tab (a mouse click).
@@ -343,9 +359,19 @@ pub enum Effect {
         /// The wallet address.
         wallet: String,
     },
-    /// `GET /me/gigs`, `GET /me/earnings` and recent `GET /wallet` pages; answers with
-    /// [`Action::CreatorLoaded`].
+    /// `GET /me/gigs`, `GET /me/earnings`, `GET /me/payouts` and recent `GET /wallet` pages;
+    /// answers with [`Action::CreatorLoaded`].
     FetchCreatorData,
+    /// `POST /me/payouts` for the gig; answers with [`Action::PayoutRequested`].
+    RequestPayout {
+        /// The gig whose earnings to pay out.
+        gig: GigId,
+    },
+    /// `GET /me/payouts`; answers with [`Action::PayoutsLoaded`].
+    FetchPayouts {
+        /// Tags the answer (see [`MyGigsView::payouts_epoch`](super::my_gigs::MyGigsView)).
+        epoch: u64,
+    },
     /// Hold the monetization channel open (again, with the current session), reopening it
     /// after losses; answers with [`Action::Monetization`].
     WatchMonetization,

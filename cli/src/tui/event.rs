@@ -136,6 +136,11 @@ impl Default for Keymap {
                 bind(vec![Key::char('g')], Action::MyGigs, "my gigs"),
                 bind(vec![Key::char('v')], Action::RevealKey, "show stream key"),
                 bind(
+                    vec![Key::char('o')],
+                    Action::RequestPayout,
+                    "pay out (my gigs)",
+                ),
+                bind(
                     vec![Key::plain(Esc), Key::plain(Backspace)],
                     Action::Back,
                     "back",
@@ -179,6 +184,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::TopUp => "top_up",
         Action::MyGigs => "my_gigs",
         Action::RevealKey => "reveal_key",
+        Action::RequestPayout => "pay_out",
         Action::Back => "back",
         Action::ToggleMouse => "mouse",
         Action::Help => "help",

@@ -1,7 +1,7 @@
-//! The creator's "My gigs" screen: their gigs, what each earned, and the ledger entries the
-//! earnings chart is drawn from. Plain data; [`update`](super::update()) changes it.
+//! The creator's "My gigs" screen: their gigs, what each earned, their payouts, and the ledger
+//! entries the earnings chart is drawn from. Plain data; [`update`](super::update()) changes it.
 
-use bookmygig_api::{EntryKind, Gig, GigEarnings, GigId, LedgerEntry};
+use bookmygig_api::{EntryKind, Gig, GigEarnings, GigId, GigStatus, LedgerEntry, Money, Payout};
 use time::OffsetDateTime;
 
 /// Wallet pages read for the earnings charts (the newest entries first).
@@ -16,6 +16,8 @@ pub struct CreatorData {
     pub earnings: Vec<GigEarnings>,
     /// The newest wallet entries (up to [`CHART_PAGES`] pages), newest first.
     pub entries: Vec<LedgerEntry>,
+    /// The payouts of the gigs' earnings, newest first.
+    pub payouts: Vec<Payout>,
 }
 
 /// The screen's state.
@@ -32,6 +34,18 @@ pub struct MyGigsView {
     /// The selected gig's stream key is shown (it is a secret: hidden by default, and hidden
     /// again when the selection moves).
     pub key_shown: bool,
+    /// The gig a payout was asked for, until the server answers.
+    pub requesting: Option<GigId>,
+    /// The payouts are being asked about again.
+    pub checking: bool,
+    /// When payouts still under way are asked about next (while the screen is shown); `None`
+    /// when none is under way.
+    pub next_check: Option<OffsetDateTime>,
+    /// Failed checks in a row (the next waits longer).
+    pub check_failures: u32,
+    /// Counts fresh views of the payouts (a load, a payout requested): an answer to a check
+    /// asked for before one is older than what is shown, and is dropped.
+    pub payouts_epoch: u64,
 }
 
 impl MyGigsView {
@@ -44,6 +58,57 @@ impl MyGigsView {
     pub fn earnings(&self) -> Option<&GigEarnings> {
         let gig = self.gig()?;
         self.data.earnings.iter().find(|e| e.gig_id == gig.id)
+    }
+
+    /// Whether any payout is still on its way (requested or sending).
+    pub fn payouts_under_way(&self) -> bool {
+        self.data
+            .payouts
+            .iter()
+            .any(|payout| !payout.state.is_final())
+    }
+
+    /// The title of `gig`, as loaded.
+    pub fn title_of(&self, gig: GigId) -> Option<&str> {
+        self.data
+            .gigs
+            .iter()
+            .find(|g| g.id == gig)
+            .map(|g| g.title.as_str())
+            .or_else(|| {
+                self.data
+                    .earnings
+                    .iter()
+                    .find(|e| e.gig_id == gig)
+                    .map(|e| e.title.as_str())
+            })
+    }
+
+    /// Whether the selected gig's earnings can be paid out now (as far as is known here): it
+    /// has ended by `now` and something is payable. Else why not, in words.
+    pub fn payable_now(&self, now: OffsetDateTime) -> Result<(&Gig, Money), String> {
+        let Some(gig) = self.gig() else {
+            return Err("no gig selected".to_owned());
+        };
+        if !has_ended(gig, now) {
+            return Err(format!(
+                "{} has not ended yet: its earnings can be paid out once it is over",
+                gig.title
+            ));
+        }
+        match self.earnings() {
+            Some(earnings) if earnings.payable > Money::ZERO => Ok((gig, earnings.payable)),
+            _ => Err(format!("nothing to pay out for {}", gig.title)),
+        }
+    }
+}
+
+/// Whether `gig` is over by `now` (a cancelled one never is: its tickets were refunded).
+pub fn has_ended(gig: &Gig, now: OffsetDateTime) -> bool {
+    match gig.status {
+        GigStatus::Ended => true,
+        GigStatus::Cancelled => false,
+        GigStatus::Scheduled | GigStatus::Live | GigStatus::Offline => gig.ends_at <= now,
     }
 }
 

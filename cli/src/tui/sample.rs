@@ -159,3 +159,50 @@ pub fn answer_catalogue(
         },
     );
 }
+
+/// What `gig` earned: 12 tickets and $18 of streaming, less the $99 listing fee; `paid_out`
+/// (negative or zero) sent out already and `payable` left to send.
+pub fn earnings(gig: &Gig, paid_out: Money, payable: Money) -> bookmygig_api::GigEarnings {
+    bookmygig_api::GigEarnings {
+        gig_id: gig.id,
+        title: gig.title.clone(),
+        status: gig.status,
+        tickets_sold: 12,
+        ticket_revenue: Money(90_000_000),
+        refunds: Money::ZERO,
+        micropayments: Money(18_000_000),
+        listing_fee: Money::from_dollars(-99),
+        net: Money(9_000_000),
+        paid_out,
+        payable,
+        payment_pointer: gig.payment_pointer.clone(),
+        payment_url: gig.payment_url.clone(),
+    }
+}
+
+/// Payout number `n` (1–9) of `gig`'s earnings to alice's wallet, in `state` (its wire name),
+/// asked for `minute` minutes past 20:00 UTC on 2 May 2026.
+pub fn payout(
+    n: u8,
+    gig: GigId,
+    amount: Money,
+    state: &str,
+    error: Option<&str>,
+    minute: i64,
+) -> bookmygig_api::Payout {
+    let at = datetime!(2026-05-02 20:00 UTC) + time::Duration::minutes(minute);
+    let at = at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_else(|err| panic!("a time: {err}"));
+    serde_json::from_value(serde_json::json!({
+        "id": format!("0196a1c9-0000-7000-8000-00000000000{n}"),
+        "gig_id": gig,
+        "amount": amount,
+        "to": "https://wallet.example/alice",
+        "state": state,
+        "error": error,
+        "created_at": at,
+        "updated_at": at,
+    }))
+    .unwrap_or_else(|err| panic!("a payout: {err}"))
+}

@@ -45,6 +45,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::ToppedUp { .. }
             | Action::TopUpChecked { .. }
             | Action::CreatorLoaded(_)
+            | Action::PayoutRequested { .. }
+            | Action::PayoutsLoaded { .. }
     );
     // The top-up dialog takes the keys while open: its fields, Enter, Esc; the mouse switch,
     // so that its consent page can be selected as text.
@@ -152,6 +154,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         } => room::player(state, id, run, update),
         Action::Tick(now) => {
             let mut effects = room::tick(state, now);
+            effects.extend(my_gigs::tick(state, now));
             if state.catalogue_retry.is_some_and(|retry| retry.at <= now) && !state.loading {
                 effects.extend(reload(state));
             }
@@ -293,6 +296,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             }
             Vec::new()
         }
+        Action::RequestPayout => my_gigs::request_payout(state),
+        Action::PayoutRequested { gig, result } => {
+            my_gigs::payout_requested(state, gig, result);
+            Vec::new()
+        }
+        Action::PayoutsLoaded { epoch, result } => my_gigs::payouts_loaded(state, epoch, result),
         Action::Up if state.screen == Screen::Wallet => wallet::move_selection(state, false),
         Action::Down if state.screen == Screen::Wallet => wallet::move_selection(state, true),
         Action::Refresh if state.screen == Screen::Wallet => wallet::open(state),

@@ -49,6 +49,18 @@ pub(super) async fn answer(client: &Client, effect: Effect) -> Option<Action> {
         Effect::FetchCreatorData => {
             Action::CreatorLoaded(creator_data(client).await.map_err(words))
         }
+        Effect::RequestPayout { gig } => Action::PayoutRequested {
+            gig,
+            result: client.request_payout(gig).await.map_err(refusal_words),
+        },
+        Effect::FetchPayouts { epoch } => Action::PayoutsLoaded {
+            epoch,
+            result: client
+                .payouts()
+                .await
+                .map(|payouts| payouts.items)
+                .map_err(words),
+        },
         Effect::TopUp {
             amount,
             from,
@@ -114,9 +126,19 @@ fn top_up_refusal(err: ClientError) -> TopUpRefusal {
     }
 }
 
-/// The creator's gigs, earnings, and the newest wallet entries (for the charts).
+/// A refusal in the server's own words (its detail says it all: the field it names is the
+/// gig the key was pressed on); anything else in the command line's words.
+fn refusal_words(err: ClientError) -> String {
+    match err.problem().filter(|problem| problem.status < 500) {
+        Some(problem) => problem.detail.clone(),
+        None => CliError::from(err).to_string(),
+    }
+}
+
+/// The creator's gigs, earnings, payouts, and the newest wallet entries (for the charts).
 async fn creator_data(client: &Client) -> Result<CreatorData, ClientError> {
-    let (gigs, earnings) = tokio::try_join!(client.my_gigs(), client.earnings())?;
+    let (gigs, earnings, payouts) =
+        tokio::try_join!(client.my_gigs(), client.earnings(), client.payouts())?;
     let mut entries = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..CHART_PAGES {
@@ -133,6 +155,7 @@ async fn creator_data(client: &Client) -> Result<CreatorData, ClientError> {
         gigs: gigs.items,
         earnings: earnings.gigs,
         entries,
+        payouts: payouts.items,
     })
 }
 
@@ -192,6 +215,21 @@ mod tests {
             detail: "not a wallet this server can ask".to_owned(),
             field: field.map(str::to_owned),
         })
+    }
+
+    #[test]
+    fn payout_refusals_are_the_servers_words() {
+        assert_eq!(
+            refusal_words(problem(422, Some("gig_id"))),
+            "not a wallet this server can ask"
+        );
+        assert_eq!(
+            refusal_words(problem(403, None)),
+            "not a wallet this server can ask"
+        );
+        // A server in trouble is told as the command line tells it.
+        let trouble = refusal_words(problem(503, None));
+        assert!(trouble.contains("not a wallet"), "{trouble}");
     }
 
     #[test]

@@ -37,7 +37,7 @@ pub fn click(state: &State, area: Rect, column: u16, row: u16) -> Option<Action>
             row_of(list, at, state.ticket_selected, 0).map(Action::Select)
         }
         Screen::MyGigs => {
-            let [list, _] = my_gigs::split(body);
+            let [list, _, _] = my_gigs::split(body, &state.my_gigs);
             row_of(list, at, state.my_gigs.selected, 0).map(Action::Select)
         }
         Screen::Wallet => {

@@ -1,8 +1,9 @@
 //! "My gigs", for creators: the list of one's gigs, and beside it the selected one's status,
-//! OBS settings (the stream key hidden until asked for), earnings, and a chart of its ticket and
-//! streaming income over time.
+//! OBS settings (the stream key hidden until asked for), earnings (what was paid out, what a
+//! payout would send now), and a chart of its ticket and streaming income over time; below
+//! both, the payouts, newest first.
 
-use bookmygig_api::GigStatus;
+use bookmygig_api::{GigStatus, Money, Payout, PayoutState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
@@ -13,18 +14,40 @@ use ratatui::widgets::{
 
 use super::theme::Theme;
 use crate::tui::app::State;
-use crate::tui::my_gigs::EarningsSeries;
+use crate::tui::my_gigs::{EarningsSeries, MyGigsView, has_ended};
 
-/// The list and the detail pane's areas.
-pub fn split(body: Rect) -> [Rect; 2] {
-    Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(body)
+/// The list, the detail pane and (when there are gigs) the payouts below both: one row per
+/// payout shown, at most a fifth of the body, with a row under each failed or waiting one.
+pub fn split(body: Rect, view: &MyGigsView) -> [Rect; 3] {
+    let rows = if view.data.payouts.is_empty() {
+        // The notice that there are none (nothing at all before the first gig).
+        if view.data.gigs.is_empty() { 0 } else { 3 }
+    } else {
+        let wanted: usize = view
+            .data
+            .payouts
+            .iter()
+            .map(|payout| if payout.error.is_some() { 2 } else { 1 })
+            .sum();
+        let most = usize::from(body.height / 5).max(1);
+        // Borders and the header row around the rows.
+        u16::try_from(wanted.clamp(1, most) + 3).unwrap_or(u16::MAX)
+    };
+    let [top, payouts] =
+        Layout::vertical([Constraint::Min(0), Constraint::Length(rows)]).areas(body);
+    let [list, detail] =
+        Layout::horizontal([Constraint::Percentage(40), Constraint::Percentage(60)]).areas(top);
+    [list, detail, payouts]
 }
 
-/// The list and the detail pane.
+/// The list, the detail pane and the payouts.
 pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State) {
-    let [list_area, detail_area] = split(area);
+    let [list_area, detail_area, payouts_area] = split(area, &state.my_gigs);
     list(frame, list_area, state);
     detail(frame, detail_area, state);
+    if payouts_area.height > 0 {
+        payouts(frame, payouts_area, state);
+    }
 }
 
 /// The gigs, or the loading / error / empty notice.
@@ -166,6 +189,24 @@ fn detail(frame: &mut Frame<'_>, area: Rect, state: &State) {
                     theme.dim(),
                 ),
             ]));
+            let paid_out = Money::ZERO
+                .checked_sub(earnings.paid_out)
+                .unwrap_or(earnings.paid_out);
+            let hint = if view.requesting == Some(gig.id) {
+                " (asking…)".to_owned()
+            } else if earnings.payable <= Money::ZERO {
+                String::new()
+            } else if has_ended(gig, state.now) {
+                format!(" ({} pays out)", key("pay_out"))
+            } else {
+                " (once it has ended)".to_owned()
+            };
+            lines.push(field("Paid out", paid_out.to_string()));
+            lines.push(Line::from(vec![
+                Span::styled(format!("{:<14}", "Payable"), theme.dim()),
+                Span::styled(earnings.payable.to_string(), theme.accent()),
+                Span::styled(hint, theme.dim()),
+            ]));
         }
         None => lines.push(field("Earnings", "–".to_owned())),
     }
@@ -184,7 +225,8 @@ fn detail(frame: &mut Frame<'_>, area: Rect, state: &State) {
 /// Ticket and streaming income over time, as running totals.
 fn chart(frame: &mut Frame<'_>, area: Rect, state: &State, series: &EarningsSeries) {
     let theme = Theme::new(state.color);
-    if area.height < 4 {
+    // Fewer rows than this draw a flat line that says nothing.
+    if area.height < 6 {
         return;
     }
     let (Some(start), Some(end)) = (series.start, series.end) else {
@@ -244,4 +286,136 @@ fn chart(frame: &mut Frame<'_>, area: Rect, state: &State, series: &EarningsSeri
                 .style(theme.dim()),
         );
     frame.render_widget(chart, area);
+}
+
+/// The payouts, newest first: when, the gig, the amount, where it went and its state; under a
+/// failed or waiting one, why.
+fn payouts(frame: &mut Frame<'_>, area: Rect, state: &State) {
+    let theme = Theme::new(state.color);
+    let view = &state.my_gigs;
+    let list = &view.data.payouts;
+    let under_way = list.iter().filter(|p| !p.state.is_final()).count();
+    let title = if under_way > 0 {
+        format!(" Payouts ({}, {under_way} on the way) ", list.len())
+    } else {
+        format!(" Payouts ({}) ", list.len())
+    };
+    let block = Block::bordered().title(title);
+    if list.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "No payouts yet: earnings are paid out a while after each gig ends.",
+                theme.dim(),
+            ))
+            .block(block),
+            area,
+        );
+        return;
+    }
+    let width = usize::from(block.inner(area).width);
+    let columns = Columns::fit(width);
+    let mut lines = vec![Line::from(Span::styled(
+        columns.row("When", "Gig", "Amount", "To", "State"),
+        theme.dim(),
+    ))];
+    for payout in list {
+        lines.extend(payout_lines(payout, state, &columns, width, &theme));
+    }
+    frame.render_widget(Paragraph::new(lines).block(block), area);
+}
+
+/// The widths of the payouts' columns in `width` cells: the gig and the destination share
+/// what the date, the amount and the state leave.
+struct Columns {
+    /// The gig's title.
+    gig: usize,
+    /// The destination.
+    to: usize,
+}
+
+impl Columns {
+    /// `May 02 21:40`.
+    const WHEN: usize = 12;
+    /// `$10,000.00`.
+    const AMOUNT: usize = 10;
+    /// `requested`.
+    const STATE: usize = 9;
+
+    /// The columns in `width` cells.
+    fn fit(width: usize) -> Self {
+        let rest = width.saturating_sub(Self::WHEN + Self::AMOUNT + Self::STATE + 8);
+        let gig = (rest * 2 / 5).max(4);
+        Self {
+            gig,
+            to: rest.saturating_sub(gig).max(4),
+        }
+    }
+
+    /// One row, each cell clipped to its column.
+    fn row(&self, when: &str, gig: &str, amount: &str, to: &str, state: &str) -> String {
+        format!(
+            "{:<w$}  {:<g$}  {:>a$}  {:<t$}  {state}",
+            clip(when, Self::WHEN),
+            clip(gig, self.gig),
+            clip(amount, Self::AMOUNT),
+            clip(to, self.to),
+            w = Self::WHEN,
+            g = self.gig,
+            a = Self::AMOUNT,
+            t = self.to,
+        )
+    }
+}
+
+/// A payout's row, and under it the reason of a failed or waiting one.
+fn payout_lines(
+    payout: &Payout,
+    state: &State,
+    columns: &Columns,
+    width: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
+    let view = &state.my_gigs;
+    let gig = view
+        .title_of(payout.gig_id)
+        .map_or_else(|| payout.gig_id.to_string(), str::to_owned);
+    let state_word = match payout.state {
+        PayoutState::Requested => "requested",
+        PayoutState::Sending => "sending",
+        PayoutState::Sent => "sent",
+        PayoutState::Failed => "failed",
+    };
+    let text = columns.row(
+        &state.zone.short(payout.created_at),
+        &gig,
+        &payout.amount.to_string(),
+        &payout.to,
+        state_word,
+    );
+    let style = match payout.state {
+        PayoutState::Failed => theme.error(),
+        PayoutState::Sent => theme.dim(),
+        PayoutState::Requested | PayoutState::Sending => theme.accent(),
+    };
+    let mut lines = vec![Line::from(Span::styled(text, style))];
+    if let Some(error) = &payout.error {
+        let indent = " ".repeat(Columns::WHEN + 2);
+        let why = if payout.state == PayoutState::Failed {
+            format!("{indent}↳ {error}")
+        } else {
+            format!("{indent}↳ waiting: {error}")
+        };
+        lines.push(Line::from(Span::styled(clip(&why, width), style)));
+    }
+    lines
+}
+
+/// `text` cut to `width` characters, with `…` when cut.
+fn clip(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(width.saturating_sub(1)).collect();
+    cut.push('…');
+    cut
 }

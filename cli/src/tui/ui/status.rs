@@ -47,7 +47,8 @@ pub fn line(frame: &mut Frame<'_>, area: Rect, state: &State) {
         .map(|me| format!("@{} · ", me.handle))
         .unwrap_or_default();
     let help = state.keymap.first_key("help").unwrap_or_default();
-    let right = format!("{who}{} · {help} help ", monetization(state));
+    // A space first: a long message on the left stops short of it.
+    let right = format!(" {who}{} · {help} help ", monetization(state));
     let width = u16::try_from(right.chars().count()).unwrap_or(u16::MAX);
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);

@@ -852,13 +852,9 @@ fn wallet_with_a_top_up_under_way() {
     check("wallet_top_up_under_way", &state);
 }
 
-/// "My gigs" with the first sample gig's earnings and income over an evening.
-fn my_gigs() -> State {
-    use bookmygig_api::{
-        EntryKind, GigEarnings, LedgerEntry, Money, PaymentPointer, StreamKey, TransactionId,
-    };
-    let mut state = loaded();
-    update(&mut state, Action::MyGigs);
+/// The first sample gig's earnings and income over an evening, nothing paid out yet.
+fn creator_data() -> crate::tui::my_gigs::CreatorData {
+    use bookmygig_api::{EntryKind, LedgerEntry, Money, StreamKey, TransactionId};
     let mut gigs = sample::gigs();
     gigs[0].stream_key = Some(StreamKey(
         "live_0123456789abcdef0123456789abcdef".to_owned(),
@@ -878,30 +874,110 @@ fn my_gigs() -> State {
         .map(|n| entry(EntryKind::TicketSale, 7_500_000, n * 10))
         .collect();
     entries.extend((0..30).map(|n| entry(EntryKind::Micropayment, 600_000, 120 + n * 3)));
+    crate::tui::my_gigs::CreatorData {
+        earnings: vec![sample::earnings(&gigs[0], Money::ZERO, Money(108_000_000))],
+        gigs,
+        entries,
+        payouts: Vec::new(),
+    }
+}
+
+/// "My gigs" with the first sample gig's earnings and income over an evening.
+fn my_gigs() -> State {
+    let mut state = loaded();
+    update(&mut state, Action::MyGigs);
+    update(&mut state, Action::CreatorLoaded(Ok(creator_data())));
+    state
+}
+
+/// "My gigs" days after the first sample gig ended: $20 of its earnings sent, $12 failed (and
+/// back in the wallet), $50 on its way but waiting for the host, $38 payable.
+fn my_gigs_paying() -> State {
+    use bookmygig_api::{GigStatus, Money};
+    let mut state = loaded();
     update(
         &mut state,
-        Action::CreatorLoaded(Ok(crate::tui::my_gigs::CreatorData {
-            earnings: vec![GigEarnings {
-                gig_id: gig,
-                title: gigs[0].title.clone(),
-                status: gigs[0].status,
-                tickets_sold: 12,
-                ticket_revenue: Money(90_000_000),
-                refunds: Money::ZERO,
-                micropayments: Money(18_000_000),
-                listing_fee: Money::from_dollars(-99),
-                net: Money(9_000_000),
-                paid_out: Money::ZERO,
-                payable: Money(108_000_000),
-                payment_pointer: PaymentPointer::parse("$wallet.example/alice")
-                    .unwrap_or_else(|err| panic!("{err}")),
-                payment_url: "https://wallet.example/alice".to_owned(),
-            }],
-            gigs,
-            entries,
-        })),
+        Action::Tick(time::macros::datetime!(2026-05-06 12:00 UTC)),
     );
+    update(&mut state, Action::MyGigs);
+    let mut data = creator_data();
+    data.gigs[0].status = GigStatus::Ended;
+    let gig = data.gigs[0].id;
+    data.earnings = vec![sample::earnings(
+        &data.gigs[0],
+        Money::from_dollars(-70),
+        Money::from_dollars(38),
+    )];
+    data.payouts = vec![
+        sample::payout(
+            3,
+            gig,
+            Money::from_dollars(50),
+            "sending",
+            Some("the platform's payout grant is spent: the host must run 'payouts authorize'"),
+            90,
+        ),
+        sample::payout(
+            2,
+            gig,
+            Money::from_dollars(12),
+            "failed",
+            Some("https://wallet.example/alice refused the incoming payment"),
+            60,
+        ),
+        sample::payout(1, gig, Money::from_dollars(20), "sent", None, 0),
+    ];
+    update(&mut state, Action::CreatorLoaded(Ok(data)));
     state
+}
+
+#[test]
+fn my_gigs_with_payouts_sent_failed_and_waiting() {
+    check("my_gigs_payouts", &my_gigs_paying());
+}
+
+#[test]
+fn my_gigs_a_payout_just_requested() {
+    let mut state = my_gigs_paying();
+    let gig = state.my_gigs.data.gigs[0].id;
+    assert_eq!(
+        update(&mut state, Action::RequestPayout),
+        [crate::tui::action::Effect::RequestPayout { gig }]
+    );
+    update(
+        &mut state,
+        Action::PayoutRequested {
+            gig,
+            result: Ok(sample::payout(
+                4,
+                gig,
+                bookmygig_api::Money::from_dollars(38),
+                "requested",
+                None,
+                120,
+            )),
+        },
+    );
+    check("my_gigs_payout_requested", &state);
+}
+
+#[test]
+fn my_gigs_a_payout_refused() {
+    let mut state = my_gigs_paying();
+    let gig = state.my_gigs.data.gigs[0].id;
+    update(&mut state, Action::RequestPayout);
+    update(
+        &mut state,
+        Action::PayoutRequested {
+            gig,
+            result: Err(
+                "payouts are off on this server: earnings are paid out through Open Payments \
+                 (--open-payments-wallet), or as play money with --dev-topups"
+                    .to_owned(),
+            ),
+        },
+    );
+    check("my_gigs_payout_refused", &state);
 }
 
 #[test]
@@ -956,7 +1032,14 @@ fn my_gigs_error() {
 
 #[test]
 fn no_color_holds_on_every_new_screen() {
-    let mut states = vec![room(), wallet(), my_gigs(), signing_in(), top_up_waiting()];
+    let mut states = vec![
+        room(),
+        wallet(),
+        my_gigs(),
+        my_gigs_paying(),
+        signing_in(),
+        top_up_waiting(),
+    ];
     let mut typing = room();
     update(&mut typing, Action::Open);
     states.push(typing);
