@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use bookmygig_api::{Money, TopUpState, Wallet};
 use bookmygig_openpayments::ClientKey;
+use bookmygig_testkit::eventually;
 use bookmygig_testwallet::{NewWallet, TestWallet};
 use common::{TestServer, User};
 
@@ -146,6 +147,32 @@ async fn wallet_topup_from_an_open_payments_wallet_waits_for_consent() {
     assert!(wallet.violations().is_empty(), "{:#?}", wallet.violations());
 }
 
+/// Waits until `gig` has ended.
+async fn ended(client: &bookmygig_client::Client, gig: bookmygig_api::GigId) {
+    eventually("the gig ends", PATIENCE, || async {
+        let status = client.gig(gig).await.expect("gig").status;
+        if status == bookmygig_api::GigStatus::Ended {
+            Ok(())
+        } else {
+            Err(status)
+        }
+    })
+    .await;
+}
+
+/// The user's only payout, once it is final, as `bookmygig payouts --json` shows it.
+async fn final_payout(user: &User) -> bookmygig_api::Payout {
+    eventually("the payout ends", PATIENCE, || async {
+        let shown: bookmygig_api::Payouts = user.run(&["payouts", "--json"]).await.json();
+        assert_eq!(shown.items.len(), 1, "{shown:?}");
+        match shown.items.first() {
+            Some(payout) if payout.state.is_final() => Ok(payout.clone()),
+            _ => Err(shown),
+        }
+    })
+    .await
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn payouts_are_requested_and_listed_through_the_cli() {
     use common::Serving as _;
@@ -187,14 +214,7 @@ async fn payouts_are_requested_and_listed_through_the_cli() {
         assert_eq!(early.code, 2, "{early:#?}");
         assert!(early.stderr.contains("not over"), "{early:#?}");
     }
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while creator.gig(gig.id).await.expect("gig").status != bookmygig_api::GigStatus::Ended {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the gig never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    ended(&creator, gig.id).await;
     let asked = user.run(&["payouts", "request", &id]).await;
     if early.code != 0 {
         assert!(
@@ -205,17 +225,7 @@ async fn payouts_are_requested_and_listed_through_the_cli() {
         );
     }
     // The payment worker sends it within a tick.
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let shown = loop {
-        let shown: bookmygig_api::Payouts = user.run(&["payouts", "--json"]).await.json();
-        assert_eq!(shown.items.len(), 1, "{shown:?}");
-        if shown.items[0].state.is_final() {
-            break shown;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{shown:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
-    let payout = &shown.items[0];
+    let payout = &final_payout(&user).await;
     assert_eq!(
         (payout.gig_id, payout.amount, payout.state),
         (
@@ -314,21 +324,18 @@ async fn a_payout_over_open_payments_is_requested_and_followed_through_the_cli()
     let approver = {
         let wallet = std::sync::Arc::clone(&wallet);
         tokio::spawn(async move {
-            let deadline = tokio::time::Instant::now() + PATIENCE;
-            loop {
-                let pending = wallet.grants().into_iter().find(|g| {
-                    g.state == bookmygig_testwallet::GrantState::Pending && g.consent_url.is_some()
-                });
-                if let Some(grant) = pending {
-                    wallet.approve_grant(&grant.id).expect("approve");
-                    return;
-                }
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "no payout grant asked"
-                );
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
+            let grant = eventually("the payout grant is asked for", PATIENCE, || async {
+                wallet
+                    .grants()
+                    .into_iter()
+                    .find(|g| {
+                        g.state == bookmygig_testwallet::GrantState::Pending
+                            && g.consent_url.is_some()
+                    })
+                    .ok_or("no pending grant")
+            })
+            .await;
+            wallet.approve_grant(&grant.id).expect("approve");
         })
     };
     bookmygig_server::authorize_payouts(
@@ -378,20 +385,15 @@ async fn a_payout_over_open_payments_is_requested_and_followed_through_the_cli()
         wallet
             .approve_grant(pending.consent_url.as_deref().unwrap())
             .unwrap();
-        let deadline = tokio::time::Instant::now() + PATIENCE;
-        while !client
-            .top_up_status(pending.id)
-            .await
-            .unwrap()
-            .state
-            .is_final()
-        {
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "top-up never finished"
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
+        eventually("the top-up ends", PATIENCE, || async {
+            let status = client.top_up_status(pending.id).await.expect("status");
+            if status.state.is_final() {
+                Ok(())
+            } else {
+                Err(status)
+            }
+        })
+        .await;
     }
     let host = wallet.base_url().trim_start_matches("http://").to_owned();
     let now = time::OffsetDateTime::now_utc();
@@ -411,14 +413,7 @@ async fn a_payout_over_open_payments_is_requested_and_followed_through_the_cli()
         .await
         .expect("gig");
     hal.buy_ticket(gig.id, "hal-1").await.expect("ticket");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while gus.gig(gig.id).await.unwrap().status != bookmygig_api::GigStatus::Ended {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the gig never ended"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    ended(&gus, gig.id).await;
 
     // The platform's wallet answers 503 twice: the payout still arrives once.
     wallet
@@ -434,16 +429,7 @@ async fn a_payout_over_open_payments_is_requested_and_followed_through_the_cli()
     let id = gig.id.to_string();
     let asked = user.run(&["payouts", "request", &id]).await;
     assert!(asked.ok().contains("Paying $6.00 to"), "{asked:#?}");
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let payout = loop {
-        let shown: bookmygig_api::Payouts = user.run(&["payouts", "--json"]).await.json();
-        let payout = shown.items.first().cloned().expect("one payout");
-        if payout.state.is_final() {
-            break payout;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "{payout:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let payout = final_payout(&user).await;
     assert_eq!(
         (payout.amount, payout.state),
         (Money::from_dollars(6), bookmygig_api::PayoutState::Sent),
@@ -508,28 +494,25 @@ async fn a_server_killed_while_the_wallet_pays_a_cli_top_up_credits_it_once_afte
     approver
         .approve_grant(pending.consent_url.as_deref().expect("a consent page"))
         .unwrap();
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    while wallet.balance("kim").unwrap() == 5_000 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the wallet never paid"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    eventually("kim's wallet pays", PATIENCE, || async {
+        let cents = wallet.balance("kim").unwrap();
+        if cents == 5_000 { Err(cents) } else { Ok(()) }
+    })
+    .await;
     let restarted = server.kill().restart();
     assert_eq!(
         restarted.base, user.server,
         "same address after the restart"
     );
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    let shown = loop {
+    let shown = eventually("the top-up ends after the restart", PATIENCE, || async {
         let shown: Wallet = user.run(&["wallet", "--json"]).await.json();
         if shown.topups.first().is_some_and(|t| t.state.is_final()) {
-            break shown;
+            Ok(shown)
+        } else {
+            Err(shown)
         }
-        assert!(tokio::time::Instant::now() < deadline, "{shown:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    })
+    .await;
     assert_eq!(shown.topups[0].state, TopUpState::Completed, "{shown:?}");
     assert_eq!(shown.balance, Money::from_dollars(20), "credited once");
     assert_eq!(wallet.balance("kim").unwrap(), 3_000, "paid once");

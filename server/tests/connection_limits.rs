@@ -246,7 +246,8 @@ async fn an_address_over_its_share_is_told_429_and_others_are_not_affected() {
     let served = tokio::time::timeout(PATIENCE, async {
         loop {
             let mut reply = Vec::new();
-            again.read_to_end(&mut reply).await.unwrap();
+            // A refused connection may be reset rather than answered 429: try again either way.
+            let _ = again.read_to_end(&mut reply).await;
             if reply.starts_with(b"HTTP/1.1 200 ") {
                 return;
             }
