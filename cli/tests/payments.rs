@@ -147,6 +147,33 @@ async fn wallet_topup_from_an_open_payments_wallet_waits_for_consent() {
     assert!(wallet.violations().is_empty(), "{:#?}", wallet.violations());
 }
 
+/// A gig of `creator` that started a moment ago and ends in `seconds`, at `dollars` a ticket,
+/// paying to `pointer`.
+async fn short_gig(
+    creator: &bookmygig_client::Client,
+    title: &str,
+    dollars: i64,
+    pointer: String,
+    seconds: i64,
+) -> bookmygig_api::Gig {
+    let now = time::OffsetDateTime::now_utc();
+    creator
+        .create_gig(&bookmygig_api::NewGig {
+            creator_name: "Test Host".into(),
+            title: title.into(),
+            description: String::new(),
+            category: bookmygig_api::Category::Music,
+            price: Money::from_dollars(dollars),
+            starts_at: now - time::Duration::seconds(30),
+            ends_at: now + time::Duration::seconds(seconds),
+            capacity: None,
+            payment_pointer: pointer,
+            micropayment_rate: None,
+        })
+        .await
+        .expect("gig")
+}
+
 /// Waits until `gig` has ended.
 async fn ended(client: &bookmygig_client::Client, gig: bookmygig_api::GigId) {
     eventually("the gig ends", PATIENCE, || async {
@@ -181,22 +208,7 @@ async fn payouts_are_requested_and_listed_through_the_cli() {
     let server = TestServer::start().await;
     let creator = server.account("dana", 200).await;
     let fan = server.account("fern", 20).await;
-    let now = time::OffsetDateTime::now_utc();
-    let gig = creator
-        .create_gig(&bookmygig_api::NewGig {
-            creator_name: "Dana".into(),
-            title: "Over Soon".into(),
-            description: String::new(),
-            category: bookmygig_api::Category::Music,
-            price: Money::from_dollars(8),
-            starts_at: now - time::Duration::seconds(30),
-            ends_at: now + time::Duration::seconds(5),
-            capacity: None,
-            payment_pointer: "$wallet.example/dana".into(),
-            micropayment_rate: None,
-        })
-        .await
-        .expect("gig");
+    let gig = short_gig(&creator, "Over Soon", 8, "$wallet.example/dana".into(), 5).await;
     fan.buy_ticket(gig.id, "one").await.expect("ticket");
     let user = User::new(&server);
     user.run_with(
@@ -396,22 +408,7 @@ async fn a_payout_over_open_payments_is_requested_and_followed_through_the_cli()
         .await;
     }
     let host = wallet.base_url().trim_start_matches("http://").to_owned();
-    let now = time::OffsetDateTime::now_utc();
-    let gig = gus
-        .create_gig(&bookmygig_api::NewGig {
-            creator_name: "Gus".into(),
-            title: "Paid For Real".into(),
-            description: String::new(),
-            category: bookmygig_api::Category::Comedy,
-            price: Money::from_dollars(6),
-            starts_at: now - time::Duration::seconds(30),
-            ends_at: now + time::Duration::seconds(2),
-            capacity: None,
-            payment_pointer: format!("${host}/gus"),
-            micropayment_rate: None,
-        })
-        .await
-        .expect("gig");
+    let gig = short_gig(&gus, "Paid For Real", 6, format!("${host}/gus"), 2).await;
     hal.buy_ticket(gig.id, "hal-1").await.expect("ticket");
     ended(&gus, gig.id).await;
 

@@ -245,11 +245,7 @@ async fn approved_declined_and_retried(redis: bool) {
     // A retry with the same key is the same top-up, not a second one.
     let again = start(&bob, 20, &bob_wallet, "topup-1").await;
     assert_eq!(again.id, pending.id);
-    world
-        .wallet
-        .approve_grant(pending.consent_url.as_deref().unwrap())
-        .expect("approve");
-    let done = finished(&bob, pending.id).await;
+    let done = approved(&world, &bob, &pending).await;
     assert_eq!(done.state, TopUpState::Completed, "{done:?}");
     assert_eq!(balance(&bob).await, Money::from_dollars(20));
     assert_eq!(world.cents("bob"), 8_000);
@@ -276,11 +272,7 @@ async fn approved_declined_and_retried(redis: bool) {
         .fail_next("create-outgoing-payment", 2, 503)
         .expect("fault");
     let pending = start(&bob, 10, &bob_wallet, "topup-3").await;
-    world
-        .wallet
-        .approve_grant(pending.consent_url.as_deref().unwrap())
-        .expect("approve");
-    let done = finished(&bob, pending.id).await;
+    let done = approved(&world, &bob, &pending).await;
     assert_eq!(done.state, TopUpState::Completed, "{done:?}");
     assert_eq!(balance(&bob).await, Money::from_dollars(30));
     assert_eq!(world.cents("bob"), 7_000);
@@ -292,11 +284,7 @@ async fn approved_declined_and_retried(redis: bool) {
         .drop_next_response("create-outgoing-payment")
         .expect("fault");
     let pending = start(&bob, 7, &bob_wallet, "topup-4").await;
-    world
-        .wallet
-        .approve_grant(pending.consent_url.as_deref().unwrap())
-        .expect("approve");
-    let done = finished(&bob, pending.id).await;
+    let done = approved(&world, &bob, &pending).await;
     assert_eq!(done.state, TopUpState::Completed, "{done:?}");
     assert_eq!(balance(&bob).await, Money::from_dollars(37));
     assert_eq!(world.cents("bob"), 6_300);
@@ -462,12 +450,8 @@ async fn payment_pointers_must_resolve_to_a_wallet_we_can_pay() {
         .trim_start_matches("http://")
         .to_owned();
     let pending = start(&alice, 150, &world.wallet.wallet_url("alice"), "fund").await;
-    world
-        .wallet
-        .approve_grant(pending.consent_url.as_deref().unwrap())
-        .unwrap();
     assert_eq!(
-        finished(&alice, pending.id).await.state,
+        approved(&world, &alice, &pending).await.state,
         TopUpState::Completed
     );
 
@@ -506,6 +490,15 @@ async fn payment_pointers_must_resolve_to_a_wallet_we_can_pay() {
     world.assert_no_violations();
 }
 
+/// Approves `pending` in its wallet and returns it once it ended.
+async fn approved(world: &World, client: &Client, pending: &TopUpStatus) -> TopUpStatus {
+    world
+        .wallet
+        .approve_grant(pending.consent_url.as_deref().expect("a consent page"))
+        .expect("approve");
+    finished(client, pending.id).await
+}
+
 /// Funds `handle`'s BookMyGig wallet with `dollars` from their test wallet, approved.
 async fn fund(world: &World, client: &Client, handle: &str, dollars: i64) {
     let pending = start(
@@ -515,12 +508,8 @@ async fn fund(world: &World, client: &Client, handle: &str, dollars: i64) {
         &format!("fund-{handle}-{dollars}"),
     )
     .await;
-    world
-        .wallet
-        .approve_grant(pending.consent_url.as_deref().unwrap())
-        .expect("approve");
     assert_eq!(
-        finished(client, pending.id).await.state,
+        approved(world, client, &pending).await.state,
         TopUpState::Completed
     );
 }

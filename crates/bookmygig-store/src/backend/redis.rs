@@ -284,6 +284,18 @@ struct Reply {
 }
 
 impl Reply {
+    /// An `ok` reply whose payload is a list of JSON records, decoded; any other status is its
+    /// error.
+    fn into_records<T: serde::de::DeserializeOwned>(self) -> StoreResult<Vec<T>> {
+        if self.status != "ok" {
+            return Err(self.into_error());
+        }
+        let value = self.payload.first().ok_or_else(|| missing(&self.status))?;
+        let records: Vec<String> =
+            redis::from_redis_value_ref(value).map_err(StoreError::backend)?;
+        records.iter().map(|json| decode(json)).collect()
+    }
+
     fn parse(mut values: Vec<Value>) -> StoreResult<Self> {
         if values.is_empty() {
             return Err(StoreError::backend("empty script reply"));
@@ -1026,16 +1038,7 @@ impl Store for RedisStore {
                 Args::default().push(last_index(limit)),
             )
             .await?;
-        if reply.status != "ok" {
-            return Err(reply.into_error());
-        }
-        let value = reply
-            .payload
-            .first()
-            .ok_or_else(|| missing(&reply.status))?;
-        let records: Vec<String> =
-            redis::from_redis_value_ref(value).map_err(StoreError::backend)?;
-        records.iter().map(|json| decode(json)).collect()
+        reply.into_records()
     }
 
     async fn append_chat(&self, record: &ChatRecord, keep: usize) -> StoreResult<()> {
@@ -1058,16 +1061,7 @@ impl Store for RedisStore {
         let reply = self
             .run(&CHAT_HISTORY, Args::default().push(gig).push(limit))
             .await?;
-        if reply.status != "ok" {
-            return Err(reply.into_error());
-        }
-        let value = reply
-            .payload
-            .first()
-            .ok_or_else(|| missing(&reply.status))?;
-        let records: Vec<String> =
-            redis::from_redis_value_ref(value).map_err(StoreError::backend)?;
-        records.iter().map(|json| decode(json)).collect()
+        reply.into_records()
     }
 
     async fn delete_chat(&self, gig: GigId, id: MessageId) -> StoreResult<Option<ChatRecord>> {
