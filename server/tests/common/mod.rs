@@ -420,7 +420,21 @@ impl TestServer {
         let spare = tempfile::tempdir().expect("temp dir");
         let dir = std::mem::replace(&mut self._dir, spare);
         let redis = self._redis.take();
+        let store = Arc::clone(&self.store);
         self.stop().await;
+        // A connection or chat task that ended with the server may drop its handle on the
+        // store a moment after `serve` returns; the embedded store's file stays locked until
+        // the last handle goes, so the next server waits for that rather than failing to open.
+        bookmygig_testkit::eventually(
+            "the stopped server lets go of its store",
+            CHAT_PATIENCE,
+            || {
+                let holders = Arc::strong_count(&store);
+                async move { if holders == 1 { Ok(()) } else { Err(holders) } }
+            },
+        )
+        .await;
+        drop(store);
         ServerData { dir, redis }
     }
 
