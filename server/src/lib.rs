@@ -360,20 +360,18 @@ pub async fn serve(
         hub.subscribe(),
         stopping.clone(),
     ));
-    // Redis mode: a lease per (account, gig) decides which node charges.
-    let meter = match &cluster {
-        Some(cluster) => money::Meter::clustered(
-            Arc::clone(&store),
-            config.micropayment_rate,
-            config.platform_pointer.resolve(),
-            cluster::watch_lease::RedisWatchLeases::new(Arc::clone(cluster)),
-        ),
-        None => money::Meter::new(
-            Arc::clone(&store),
-            config.micropayment_rate,
-            config.platform_pointer.resolve(),
-        ),
+    // Which node charges each (account, gig): every pair on one node, a Redis lease per pair
+    // in a cluster.
+    let leases: Arc<dyn money::meter::WatchLeases> = match &cluster {
+        Some(cluster) => cluster::watch_lease::RedisWatchLeases::new(Arc::clone(cluster)),
+        None => Arc::new(money::meter::OneNodeLeases),
     };
+    let meter = money::Meter::new(
+        Arc::clone(&store),
+        config.micropayment_rate,
+        config.platform_pointer.resolve(),
+        leases,
+    );
     // The meter's last settlement runs once HTTP and RTMP are done, so every session that
     // ended in the drain is paid for before the store is flushed.
     let (meter_stop, meter_stopping) = tokio::sync::oneshot::channel::<()>();

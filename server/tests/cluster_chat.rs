@@ -251,7 +251,7 @@ async fn two_nodes_metering_one_viewer_charge_once_and_browsing_elsewhere_is_fre
         let member = Cluster::join(&url, &format!("http://node-{name}"))
             .await
             .expect("joins");
-        let meter = Meter::clustered(
+        let meter = Meter::new(
             Arc::clone(&store),
             Money::from_dollars(36),
             "https://wallet.example/bookmygig".into(),
