@@ -6,7 +6,6 @@
 //! purchase with its capacity, balance and idempotency checks) trivially atomic; reads run
 //! concurrently on snapshots. Calls run on tokio's blocking pool.
 
-use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -22,6 +21,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::ledger::rules;
 use crate::query::unix_micros;
 use crate::setting::{check_setting_name, encode_setting_value, next_setting_version};
 use crate::{
@@ -407,33 +407,7 @@ fn balance_in(tx: &WriteTransaction, account: &LedgerAccount) -> StoreResult<Mon
 
 /// Books `transaction` inside `tx`: checks balance, floors, then writes balances and entries.
 fn apply(tx: &WriteTransaction, transaction: &Transaction) -> StoreResult<Vec<EntryRecord>> {
-    if !transaction.is_balanced() {
-        return Err(StoreError::Unbalanced);
-    }
-    let postings: Vec<&Posting> = transaction
-        .postings
-        .iter()
-        .filter(|p| p.amount != Money::ZERO)
-        .collect();
-    let mut running: HashMap<LedgerAccount, Money> = HashMap::new();
-    let mut after = Vec::with_capacity(postings.len());
-    for posting in &postings {
-        let current = match running.get(&posting.account) {
-            Some(balance) => *balance,
-            None => balance_in(tx, &posting.account)?,
-        };
-        let next = current
-            .checked_add(posting.amount)
-            .ok_or_else(|| StoreError::backend("balance overflow"))?;
-        if posting.account.is_user_wallet() && next < Money::ZERO {
-            return Err(StoreError::InsufficientFunds {
-                balance: current,
-                needed: Money(-posting.amount.0),
-            });
-        }
-        running.insert(posting.account, next);
-        after.push(next);
-    }
+    let planned = rules::plan(transaction, |account| balance_in(tx, account))?;
     let mut counters = tx.open_table(COUNTERS).map_err(StoreError::backend)?;
     let mut balances = tx.open_table(BALANCES).map_err(StoreError::backend)?;
     let mut entries = tx.open_table(ENTRIES).map_err(StoreError::backend)?;
@@ -441,8 +415,12 @@ fn apply(tx: &WriteTransaction, transaction: &Transaction) -> StoreResult<Vec<En
         .get(LEDGER_SEQ)
         .map_err(StoreError::backend)?
         .map_or(0, |g| g.value());
-    let mut written = Vec::with_capacity(postings.len());
-    for (posting, balance_after) in postings.iter().zip(after) {
+    let mut written = Vec::with_capacity(planned.len());
+    for rules::PlannedPosting {
+        posting,
+        balance_after,
+    } in planned
+    {
         seq += 1;
         let account = posting.account.to_string();
         let record = EntryRecord {

@@ -71,12 +71,14 @@ const CAS_ATTEMPTS: usize = 8;
 /// How many gig ids one catalogue round trip reads.
 const SCAN_BATCH: usize = 200;
 
-/// Builds a script from the shared prelude and one file of `redis/`.
+/// Builds a script from the shared prelude, the ledger's rules (`ledger/ledger.lua`) and one
+/// file of `redis/`.
 macro_rules! script {
     ($file:literal) => {
         LazyLock::new(|| {
             Script::new(concat!(
                 include_str!("redis/prelude.lua"),
+                include_str!("../ledger/ledger.lua"),
                 include_str!($file)
             ))
         })

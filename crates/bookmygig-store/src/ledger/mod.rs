@@ -1,9 +1,20 @@
-//! The double-entry ledger's vocabulary: accounts, postings, transactions and entries.
+//! The double-entry ledger: its accounts, postings, transactions and entries, and its rules.
 //!
 //! Every movement of money is one [`Transaction`] whose postings sum to zero, so the sum of all
 //! balances is always zero. Only user wallets are held to a floor of zero; `external:topups`
 //! goes negative by exactly the money that entered the system, and `external:payouts` positive
-//! by exactly the money that left it.
+//! by exactly the money that left it. Why money moves is an [`EntryKind`] (top-up, ticket,
+//! refund, listing fee, commission, micropayment, payout…).
+//!
+//! The rules (balanced, zero postings skipped, running balances, the wallet floor) are written
+//! twice, side by side in this folder, because each backend books inside its own atomic step:
+//! [`rules`] in Rust for the embedded store, `ledger.lua` for the Redis store's scripts. The
+//! conformance suite and the ledger property tests run both backends through the same cases.
+//! Who books what (ticket sales, refunds, fees, micropayments, payouts) is in the store's
+//! operations (`Store::purchase`, `Store::cancel_gig`, `Store::post`, the payment records) and,
+//! for micropayments, the server's meter.
+
+pub mod rules;
 
 use std::fmt;
 use std::str::FromStr;
