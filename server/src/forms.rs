@@ -10,7 +10,26 @@ use bookmygig_api::{GigPatch, Money, NewAccount, NewGig, PaymentPointer};
 use bookmygig_store::GigDetails;
 use time::{Duration, OffsetDateTime};
 
-use crate::http::problem::ApiError;
+/// Why a form was refused: the field at fault and what is wrong with it, in words a person
+/// can act on. The HTTP layer answers it as a 422 problem naming the field.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {detail}")]
+pub struct FormError {
+    /// The field at fault, as the API names it.
+    pub field: String,
+    /// What is wrong with it.
+    pub detail: String,
+}
+
+impl FormError {
+    /// A refusal of `field` because of `detail`.
+    pub fn new(field: impl Into<String>, detail: impl Into<String>) -> Self {
+        FormError {
+            field: field.into(),
+            detail: detail.into(),
+        }
+    }
+}
 
 /// How far in the past a start may be (clock skew between a client and us).
 const START_GRACE: Duration = Duration::minutes(1);
@@ -31,9 +50,9 @@ pub struct SignUp {
 ///
 /// # Errors
 /// The first field that is wrong.
-pub fn sign_up(form: NewAccount) -> Result<SignUp, ApiError> {
+pub fn sign_up(form: NewAccount) -> Result<SignUp, FormError> {
     if !is_valid_handle(&form.handle) {
-        return Err(ApiError::invalid(
+        return Err(FormError::new(
             "handle",
             format!("a handle is {HANDLE_MIN}–{HANDLE_MAX} characters of a-z, 0-9 and _"),
         ));
@@ -51,10 +70,10 @@ pub fn sign_up(form: NewAccount) -> Result<SignUp, ApiError> {
 ///
 /// # Errors
 /// When it is not 8–128 characters, naming `field`.
-pub fn password(field: &str, value: &str) -> Result<(), ApiError> {
+pub fn password(field: &str, value: &str) -> Result<(), FormError> {
     let length = value.chars().count();
     if !(PASSWORD_MIN..=PASSWORD_MAX).contains(&length) {
-        return Err(ApiError::invalid(
+        return Err(FormError::new(
             field,
             format!("a password is {PASSWORD_MIN}–{PASSWORD_MAX} characters"),
         ));
@@ -66,17 +85,17 @@ pub fn password(field: &str, value: &str) -> Result<(), ApiError> {
 /// `maxLength` counts), trims it, checks that at least `min` characters remain and that they
 /// hold no control characters (newlines and tabs are allowed only where `max` is the
 /// description's). `bookmygig_api::limits::LINE_PATTERN` and `DESCRIPTION_PATTERN` say the same.
-fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiError> {
+fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, FormError> {
     let sent = value.chars().count();
     if sent > max {
-        return Err(ApiError::invalid(
+        return Err(FormError::new(
             field,
             format!("at most {max} characters (got {sent})"),
         ));
     }
     let trimmed = value.trim();
     if trimmed.chars().count() < min {
-        return Err(ApiError::invalid(
+        return Err(FormError::new(
             field,
             "must not be empty or only white space",
         ));
@@ -86,17 +105,14 @@ fn text(field: &str, value: &str, min: usize, max: usize) -> Result<String, ApiE
         .chars()
         .any(|c| c.is_control() && !(multiline && (c == '\n' || c == '\t')))
     {
-        return Err(ApiError::invalid(
-            field,
-            "control characters are not allowed",
-        ));
+        return Err(FormError::new(field, "control characters are not allowed"));
     }
     Ok(trimmed.to_owned())
 }
 
-fn price(field: &str, value: Money, max: Money) -> Result<Money, ApiError> {
+fn price(field: &str, value: Money, max: Money) -> Result<Money, FormError> {
     if value < Money::ZERO || value > max {
-        return Err(ApiError::invalid(
+        return Err(FormError::new(
             field,
             format!(
                 "must be between $0.00 and {max} (in micro-USD: 0 to {})",
@@ -107,9 +123,9 @@ fn price(field: &str, value: Money, max: Money) -> Result<Money, ApiError> {
     Ok(value)
 }
 
-fn capacity(value: Option<u32>) -> Result<Option<u32>, ApiError> {
+fn capacity(value: Option<u32>) -> Result<Option<u32>, FormError> {
     match value {
-        Some(seats) if !(1..=CAPACITY_MAX).contains(&seats) => Err(ApiError::invalid(
+        Some(seats) if !(1..=CAPACITY_MAX).contains(&seats) => Err(FormError::new(
             "capacity",
             format!("1 to {CAPACITY_MAX} seats, or null for unlimited"),
         )),
@@ -117,8 +133,8 @@ fn capacity(value: Option<u32>) -> Result<Option<u32>, ApiError> {
     }
 }
 
-fn pointer(value: &str) -> Result<PaymentPointer, ApiError> {
-    PaymentPointer::parse(value).map_err(|e| ApiError::invalid("payment_pointer", e.to_string()))
+fn pointer(value: &str) -> Result<PaymentPointer, FormError> {
+    PaymentPointer::parse(value).map_err(|e| FormError::new("payment_pointer", e.to_string()))
 }
 
 /// Checks the time window. `start_changed` is false for a patch that keeps the start, so an
@@ -128,24 +144,21 @@ fn window(
     ends_at: OffsetDateTime,
     start_changed: bool,
     now: OffsetDateTime,
-) -> Result<(), ApiError> {
+) -> Result<(), FormError> {
     if start_changed && starts_at < now - START_GRACE {
-        return Err(ApiError::invalid("starts_at", "the start is in the past"));
+        return Err(FormError::new("starts_at", "the start is in the past"));
     }
     if starts_at > now + SCHEDULE_HORIZON {
-        return Err(ApiError::invalid(
+        return Err(FormError::new(
             "starts_at",
             "gigs can be scheduled at most two years ahead",
         ));
     }
     if ends_at <= starts_at {
-        return Err(ApiError::invalid(
-            "ends_at",
-            "the end must be after the start",
-        ));
+        return Err(FormError::new("ends_at", "the end must be after the start"));
     }
     if ends_at - starts_at > Duration::hours(GIG_HOURS_MAX) {
-        return Err(ApiError::invalid(
+        return Err(FormError::new(
             "ends_at",
             format!("a gig lasts at most {GIG_HOURS_MAX} hours"),
         ));
@@ -161,7 +174,7 @@ pub fn new_gig(
     form: NewGig,
     default_rate: Money,
     now: OffsetDateTime,
-) -> Result<GigDetails, ApiError> {
+) -> Result<GigDetails, FormError> {
     let details = GigDetails {
         creator_name: text("creator_name", &form.creator_name, 1, CREATOR_NAME_MAX)?,
         title: text("title", &form.title, 1, TITLE_MAX)?,
@@ -190,7 +203,7 @@ pub fn patched(
     current: &GigDetails,
     patch: GigPatch,
     now: OffsetDateTime,
-) -> Result<GigDetails, ApiError> {
+) -> Result<GigDetails, FormError> {
     let mut next = current.clone();
     if let Some(v) = patch.creator_name {
         next.creator_name = text("creator_name", &v, 1, CREATOR_NAME_MAX)?;

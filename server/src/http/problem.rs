@@ -105,6 +105,15 @@ pub enum ApiError {
 #[derive(Clone, Debug)]
 pub struct InternalCause(pub String);
 
+impl From<crate::forms::FormError> for ApiError {
+    fn from(error: crate::forms::FormError) -> Self {
+        ApiError::Validation {
+            field: error.field,
+            detail: error.detail,
+        }
+    }
+}
+
 impl ApiError {
     /// A validation problem on `field`.
     pub fn invalid(field: impl Into<String>, detail: impl Into<String>) -> Self {
