@@ -409,7 +409,6 @@ pub async fn serve(
         catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
         hub: Arc::clone(&hub),
         playback_key: playback_key.clone(),
-        cluster: cluster.clone(),
         relays: relays.clone(),
         stream_seats: Arc::clone(&stream_seats),
         throttle: match (&cluster, config.no_rate_limits) {

@@ -10,7 +10,6 @@ use tokio::sync::watch;
 
 use crate::catalogue::CatalogueCache;
 use crate::chat::ChatRooms;
-use crate::cluster::Cluster;
 use crate::cluster::relay::Relays;
 use crate::live::StreamHub;
 use crate::money::Meter;
@@ -59,8 +58,6 @@ pub struct AppState {
     pub meter: Arc<Meter>,
     /// Signs and checks playback tokens.
     pub playback_key: PlaybackKey,
-    /// This node's place in a cluster (Redis mode); `None` on a single embedded node.
-    pub cluster: Option<Arc<Cluster>>,
     /// Streams published on other nodes, relayed here (Redis mode); `None` on one node.
     pub relays: Option<Arc<Relays>>,
     /// How many streams each account plays of each gig (`--max-streams-per-ticket`).
