@@ -41,11 +41,9 @@ pub mod state;
 pub mod throttle;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bookmygig_store::{EmbeddedStore, RedisStore, Store, StoreError};
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use chat::ChatRooms;
@@ -56,6 +54,8 @@ use rtmp::policy::PublishWindow;
 
 use catalogue::CatalogueCache;
 pub use config::Config;
+pub use net::listeners::Listeners;
+pub use payments::setup::{authorize_payouts, open_payments_settings};
 use state::{AppState, Settings};
 
 /// Longest a cached catalogue page is served (bounds staleness across nodes).
@@ -70,9 +70,6 @@ const HTTP_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(
 
 /// How long shutdown waits for chat sockets to say goodbye.
 const CHAT_SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// How long a session token lasts.
-const SESSION_TTL: time::Duration = time::Duration::days(30);
 
 /// Why the server could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -107,165 +104,6 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn Store>, ServerError> 
         Some(url) => Arc::new(RedisStore::connect(&url.0).await?),
         None => Arc::new(EmbeddedStore::open(&config.data_dir)?),
     })
-}
-
-/// The Open Payments provider's settings, when `--open-payments-wallet` is given: the key
-/// read and the wallet address checked.
-///
-/// # Errors
-/// [`ServerError::OpenPayments`] when the key file cannot be read or is not an Ed25519 PKCS#8
-/// PEM, or the wallet address is not one.
-pub fn open_payments_settings(
-    config: &Config,
-) -> Result<Option<payments::OpenPaymentsSettings>, ServerError> {
-    let Some(wallet) = &config.open_payments_wallet else {
-        return Ok(None);
-    };
-    let fail = |what: String| ServerError::OpenPayments(what);
-    if config.dev_topups {
-        return Err(fail(
-            "--dev-topups (play money) and --open-payments-wallet (real money) exclude each \
-             other"
-                .into(),
-        ));
-    }
-    let wallet = bookmygig_openpayments::pointer::wallet_address_url(
-        wallet,
-        config.open_payments_insecure_http,
-    )
-    .map_err(|err| fail(format!("--open-payments-wallet: {err}")))?;
-    let (Some(key_id), Some(key_path)) = (&config.open_payments_key_id, &config.open_payments_key)
-    else {
-        return Err(fail(
-            "--open-payments-wallet needs --open-payments-key-id and --open-payments-key".into(),
-        ));
-    };
-    let pem = std::fs::read_to_string(key_path)
-        .map_err(|err| fail(format!("cannot read {}: {err}", key_path.display())))?;
-    let key = bookmygig_openpayments::ClientKey::from_pem(key_id.clone(), &pem)
-        .map_err(|err| fail(format!("{}: {err}", key_path.display())))?;
-    let http = reqwest::Client::builder()
-        .user_agent(concat!("bookmygig-server/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|err| fail(format!("cannot set up the HTTP client: {err}")))?;
-    if config.open_payments_insecure_http {
-        tracing::warn!(
-            "--open-payments-insecure-http: wallets may be reached over plain http://; for              test wallets only, never in production"
-        );
-    }
-    Ok(Some(payments::OpenPaymentsSettings {
-        wallet,
-        key,
-        http,
-        allow_http: config.open_payments_insecure_http,
-        consent_timeout: time::Duration::seconds(
-            i64::try_from(config.topup_consent_timeout).unwrap_or(i64::MAX),
-        ),
-    }))
-}
-
-/// `bookmygig-server payouts authorize`: asks the platform's wallet for the payout grant,
-/// prints where to approve it, waits, and keeps it in `store` for every node.
-///
-/// # Errors
-/// [`ServerError::OpenPayments`] without Open Payments settings, or when the grant is not
-/// approved.
-pub async fn authorize_payouts(
-    config: &Config,
-    store: Arc<dyn bookmygig_store::Store>,
-    limit: bookmygig_api::Money,
-    interval: &str,
-    patience: std::time::Duration,
-) -> Result<(), ServerError> {
-    let Some(settings) = open_payments_settings(config)? else {
-        return Err(ServerError::OpenPayments(
-            "payouts need --open-payments-wallet, --open-payments-key-id and \
-             --open-payments-key"
-                .into(),
-        ));
-    };
-    let provider = payments::OpenPayments::new(store, settings);
-    let mut say = |line: &str| println!("{line}");
-    provider
-        .authorize_payouts(limit, interval, patience, &mut say)
-        .await
-        .map_err(|err| ServerError::OpenPayments(err.to_string()))
-}
-
-/// The settings handlers see, resolved against the bound addresses.
-pub fn settings(config: &Config, http_addr: SocketAddr, rtmp_addr: SocketAddr) -> Settings {
-    let public_url = config.public_url(http_addr);
-    let host = public_url
-        .split("://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .map(|authority| match authority.rsplit_once(':') {
-            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-            _ => authority,
-        })
-        .unwrap_or("127.0.0.1")
-        .to_owned();
-    Settings {
-        rtmp_url: format!(
-            "{}://{host}:{}/live",
-            if config.tls_cert.is_some() {
-                "rtmps"
-            } else {
-                "rtmp"
-            },
-            rtmp_addr.port()
-        ),
-        public_url,
-        listing_fee: config.listing_fee,
-        ticket_commission_bps: config.ticket_commission,
-        default_micropayment_rate: config.micropayment_rate,
-        session_ttl: SESSION_TTL,
-        trusted_proxies: config.trusted_proxies.clone(),
-        request_timeout: std::time::Duration::from_secs(config.http_request_timeout),
-        rate_limits: !config.no_rate_limits,
-        dev_topups: config.dev_topups,
-    }
-}
-
-/// The sockets a server serves.
-pub struct Listeners {
-    /// HTTP: API, FLV, WebSocket.
-    pub http: TcpListener,
-    /// RTMP ingest and play.
-    pub rtmp: TcpListener,
-    /// Private: Prometheus metrics.
-    pub metrics: TcpListener,
-    /// Private: other nodes' stream relays.
-    pub internal: TcpListener,
-}
-
-impl Listeners {
-    /// Binds the addresses the configuration names.
-    ///
-    /// # Errors
-    /// When an address cannot be bound.
-    pub async fn bind(config: &Config) -> Result<Self, ServerError> {
-        Ok(Listeners {
-            http: TcpListener::bind(config.http).await?,
-            rtmp: TcpListener::bind(config.rtmp).await?,
-            metrics: TcpListener::bind(config.metrics_addr).await?,
-            internal: TcpListener::bind(config.internal_addr).await?,
-        })
-    }
-
-    /// Binds all four on free loopback ports (tests, several servers on one machine).
-    ///
-    /// # Errors
-    /// When the ports cannot be bound.
-    pub async fn loopback() -> Result<Self, ServerError> {
-        let any = || TcpListener::bind("127.0.0.1:0");
-        Ok(Listeners {
-            http: any().await?,
-            rtmp: any().await?,
-            metrics: any().await?,
-            internal: any().await?,
-        })
-    }
 }
 
 /// Serves HTTP and RTMP with `store` until `shutdown` completes, then stops accepting, ends
@@ -405,7 +243,7 @@ pub async fn serve(
         meter: Arc::clone(&meter),
         chat: Arc::clone(&chat),
         store: Arc::clone(&store),
-        settings: Arc::new(settings(&config, http_addr, rtmp_addr)),
+        settings: Arc::new(Settings::resolve(&config, http_addr, rtmp_addr)),
         catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
         hub: Arc::clone(&hub),
         playback_key: playback_key.clone(),

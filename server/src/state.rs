@@ -1,6 +1,7 @@
 //! `AppState`: what every handler shares — the store, the resolved settings, the live hub, the
 //! chat rooms and the micropayment meter. Cheap to clone.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bookmygig_api::Money;
@@ -15,6 +16,8 @@ use crate::live::StreamHub;
 use crate::money::Meter;
 use crate::playback::PlaybackKey;
 use time::Duration;
+
+use crate::Config;
 
 /// Settings resolved from [`crate::Config`] once the listeners are bound.
 #[derive(Clone, Debug)]
@@ -39,6 +42,46 @@ pub struct Settings {
     pub rate_limits: bool,
     /// Whether the development top-up provider credits play money (`--dev-topups`).
     pub dev_topups: bool,
+}
+
+/// How long a session token lasts.
+const SESSION_TTL: Duration = Duration::days(30);
+
+impl Settings {
+    /// The settings handlers see, resolved against the bound addresses.
+    pub fn resolve(config: &Config, http_addr: SocketAddr, rtmp_addr: SocketAddr) -> Settings {
+        let public_url = config.public_url(http_addr);
+        let host = public_url
+            .split("://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .map(|authority| match authority.rsplit_once(':') {
+                Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+                _ => authority,
+            })
+            .unwrap_or("127.0.0.1")
+            .to_owned();
+        Settings {
+            rtmp_url: format!(
+                "{}://{host}:{}/live",
+                if config.tls_cert.is_some() {
+                    "rtmps"
+                } else {
+                    "rtmp"
+                },
+                rtmp_addr.port()
+            ),
+            public_url,
+            listing_fee: config.listing_fee,
+            ticket_commission_bps: config.ticket_commission,
+            default_micropayment_rate: config.micropayment_rate,
+            session_ttl: SESSION_TTL,
+            trusted_proxies: config.trusted_proxies.clone(),
+            request_timeout: std::time::Duration::from_secs(config.http_request_timeout),
+            rate_limits: !config.no_rate_limits,
+            dev_topups: config.dev_topups,
+        }
+    }
 }
 
 /// Shared by every handler.

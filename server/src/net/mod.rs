@@ -1,7 +1,8 @@
-//! What every listener needs below HTTP and RTMP: connection ceilings ([`admission`]) and
-//! TLS ([`tls`]).
+//! What every listener needs below HTTP and RTMP: the sockets ([`listeners`]), connection
+//! ceilings ([`admission`]) and TLS ([`tls`]).
 
 pub mod admission;
+pub mod listeners;
 pub mod tls;
 
 /// What a public listener speaks, chosen once at start-up from `--tls-cert`/`--tls-key`.

@@ -13,6 +13,7 @@
 mod development;
 mod open_payments;
 pub mod payouts;
+pub mod setup;
 pub mod worker;
 
 use std::sync::Arc;
