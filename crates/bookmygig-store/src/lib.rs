@@ -20,6 +20,14 @@
 //! Platform settings ([`SettingRecord`]: named JSON documents the server keeps for itself,
 //! such as its Open Payments grant) are shared by every node and change by compare-and-set on
 //! their version too, so a node holding a stale copy never overwrites a newer one.
+//!
+//! Where things are:
+//! - [`ledger`]: the double-entry ledger's accounts, transactions and entries, and its rules,
+//!   in Rust (`ledger/rules.rs`, embedded) and in Lua (`ledger/ledger.lua`, Redis) side by side.
+//! - [`backend`]: `embedded.rs` (redb tables, one write transaction per step) and `redis.rs`
+//!   with its scripts in `backend/redis/` (one Lua file per step, after a shared prelude).
+//! - [`record`], [`payment`], [`setting`]: what is stored; [`query`]: catalogue queries and
+//!   their cursors; [`error`]: why a step was refused.
 
 pub mod backend;
 pub mod error;
