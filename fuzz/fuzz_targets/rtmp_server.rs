@@ -1,10 +1,10 @@
-//! The RTMP server side fed raw bytes from a peer, split into reads at fuzzer-chosen points, in
-//! the order `server/src/rtmp/connection.rs` handles them: rml_rtmp's handshake, then for each
-//! read the server's `ChunkGuard` first and rml_rtmp's `ServerSession` second. Every request
-//! the session raises is accepted (connect to `live`, publish, play) as the connection does once
-//! the policy allows it (a granted publish also lifts the guard's ceiling for media); media goes
-//! into a real `StreamHub` publisher (classification, facts, GOP cache), and a player is sent
-//! metadata and tags. Errors end the input, as they end a connection; only panics, timeouts and
+//! The RTMP server side fed raw bytes from a peer, split into reads at fuzzer-chosen points,
+//! through the very [`Session`] a connection drives (`server/src/rtmp/session.rs`: rml_rtmp's
+//! handshake, then for each read the server's `ChunkGuard` first and rml_rtmp's
+//! `ServerSession` second). Every request the session raises is granted (a publish, a play) as
+//! the connection does once the policy allows it; media goes into a real `StreamHub` publisher
+//! (classification, facts, GOP cache), and a player is sent its start sequence and a tag after
+//! every read. Errors end the input, as they end a connection; only panics, timeouts and
 //! running out of memory are failures.
 //!
 //! One exception: the guard runs rml_rtmp's chunk deserializer under `catch_unwind` and turns
@@ -17,38 +17,30 @@
 
 mod common;
 
+use std::sync::Arc;
+
 use bookmygig_api::GigId;
-use bookmygig_media::metadata::StreamFacts;
 use bookmygig_media::flv::TagKind;
 use bookmygig_media::gop::MediaTag;
+use bookmygig_media::metadata::StreamFacts;
 use bookmygig_server::live::StreamHub;
 use bookmygig_server::live::hub::Publisher;
-use bookmygig_server::rtmp::connection::MAX_CHUNK_SIZE;
-use bookmygig_server::rtmp::guard::ChunkGuard;
-use bookmygig_server::rtmp::media;
+use bookmygig_server::rtmp::session::{Output, Session};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
-use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use rml_rtmp::sessions::{
-    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
-};
-use rml_rtmp::time::RtmpTimestamp;
 
-/// The application the server serves (`connection.rs`'s `APP`).
-const APP: &str = "live";
-
+/// What the connection has been granted.
 enum Role {
     Idle,
     Publishing(Publisher),
-    Playing { stream_id: u32 },
+    Playing,
 }
 
 struct Connection {
-    handshake: Option<Handshake>,
-    session: Option<ServerSession>,
-    guard: ChunkGuard,
+    session: Session,
+    handshaking: bool,
     role: Role,
-    hub: std::sync::Arc<StreamHub>,
+    hub: Arc<StreamHub>,
     /// Bytes the server would have written, to keep the packets from being optimised away.
     written: usize,
 }
@@ -65,9 +57,8 @@ impl<E: std::fmt::Debug> From<E> for Closed {
 impl Connection {
     fn new() -> Self {
         Connection {
-            handshake: Some(Handshake::new(PeerType::Server)),
-            session: None,
-            guard: ChunkGuard::new(MAX_CHUNK_SIZE),
+            session: Session::new(),
+            handshaking: true,
             role: Role::Idle,
             hub: StreamHub::new(),
             written: 0,
@@ -75,149 +66,59 @@ impl Connection {
     }
 
     fn read(&mut self, bytes: &[u8]) -> Result<(), Closed> {
-        if let Some(handshake) = &mut self.handshake {
-            match handshake.process_bytes(bytes)? {
-                HandshakeProcessResult::InProgress { response_bytes } => {
-                    self.written += response_bytes.len();
-                    return Ok(());
-                }
-                HandshakeProcessResult::Completed {
-                    response_bytes,
-                    remaining_bytes,
-                } => {
-                    self.written += response_bytes.len();
-                    self.handshake = None;
-                    let (session, results) = ServerSession::new(ServerSessionConfig::new())?;
-                    self.session = Some(session);
-                    self.handle_results(results)?;
-                    return self.handle_input(&remaining_bytes);
-                }
-            }
+        if self.handshaking {
+            let step = self.session.handshake(bytes)?;
+            self.written += step.reply.len();
+            self.handshaking = !step.done;
+        } else {
+            self.session.receive(bytes)?;
         }
-        self.handle_input(bytes)?;
+        self.drain()?;
         // A player gets a tag between reads, as the connection interleaves them.
-        if let Role::Playing { stream_id } = self.role {
-            let session = self.session()?;
-            let packet = session.send_video_data(
-                stream_id,
+        if matches!(self.role, Role::Playing) {
+            let tag = MediaTag::new(
+                TagKind::Video,
+                40,
                 Bytes::from_static(&[0x27, 1, 0, 0, 0, 0, 0, 0, 1, 0x41]),
-                RtmpTimestamp::new(40),
-                true,
             )?;
-            self.written += packet.bytes.len();
+            self.written += self.session.media_packet(&tag)?.len();
         }
         Ok(())
     }
 
-    fn session(&mut self) -> Result<&mut ServerSession, Closed> {
-        self.session.as_mut().ok_or(Closed)
-    }
-
-    /// `Connection::handle_input`: the guard, then the session.
-    fn handle_input(&mut self, bytes: &[u8]) -> Result<(), Closed> {
-        if bytes.is_empty() {
-            return Ok(());
-        }
-        self.guard.inspect(bytes)?;
-        let results = self.session()?.handle_input(bytes)?;
-        self.handle_results(results)
-    }
-
-    fn handle_results(&mut self, results: Vec<ServerSessionResult>) -> Result<(), Closed> {
-        let mut queue = std::collections::VecDeque::from(results);
-        while let Some(result) = queue.pop_front() {
-            match result {
-                ServerSessionResult::OutboundResponse(packet) => {
-                    self.written += packet.bytes.len();
-                }
-                ServerSessionResult::RaisedEvent(event) => queue.extend(self.handle_event(event)?),
-                ServerSessionResult::UnhandleableMessageReceived(_) => {}
-            }
-        }
-        Ok(())
-    }
-
-    fn handle_event(
-        &mut self,
-        event: ServerSessionEvent,
-    ) -> Result<Vec<ServerSessionResult>, Closed> {
-        match event {
-            ServerSessionEvent::ConnectionRequested {
-                request_id,
-                app_name,
-            } => {
-                if app_name != APP {
-                    let _ = self.session()?.reject_request(
-                        request_id,
-                        "NetConnection.Connect.Rejected",
-                        "unknown application",
-                    );
+    /// Does what the session asks until it waits for the peer again.
+    fn drain(&mut self) -> Result<(), Closed> {
+        while let Some(output) = self.session.next_output()? {
+            match output {
+                Output::Send(bytes) => self.written += bytes.len(),
+                Output::UnknownApp { farewell, .. } => {
+                    self.written += farewell.len();
                     return Err(Closed);
                 }
-                Ok(self.session()?.accept_request(request_id)?)
-            }
-            ServerSessionEvent::PublishStreamRequested { request_id, .. } => {
-                if !matches!(self.role, Role::Idle) {
-                    return Err(Closed);
+                Output::PublishRequested { request_id, .. } => {
+                    self.session.accept_publish(request_id)?;
+                    let publisher = self.hub.start_publishing(GigId::from_bytes([7; 16]))?;
+                    self.role = Role::Publishing(publisher);
                 }
-                let results = self.session()?.accept_request(request_id)?;
-                let publisher = self.hub.start_publishing(GigId::from_bytes([7; 16]))?;
-                self.guard.allow_media();
-                self.role = Role::Publishing(publisher);
-                Ok(results)
-            }
-            ServerSessionEvent::PublishStreamFinished { .. } => {
-                self.role = Role::Idle;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::StreamMetadataChanged { metadata, .. } => {
-                self.publish(TagKind::Script, 0, media::on_metadata(&metadata))?;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::VideoDataReceived {
-                data, timestamp, ..
-            } => {
-                self.publish(TagKind::Video, timestamp.value, data)?;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::AudioDataReceived {
-                data, timestamp, ..
-            } => {
-                self.publish(TagKind::Audio, timestamp.value, data)?;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::PlayStreamRequested {
-                request_id,
-                stream_id,
-                ..
-            } => {
-                if !matches!(self.role, Role::Idle) {
-                    return Err(Closed);
+                Output::PlayRequested {
+                    request_id,
+                    stream_id,
+                    ..
+                } => {
+                    self.session.accept_play(request_id, stream_id)?;
+                    self.session.start_playback(&player_facts(), &start_tags())?;
+                    self.role = Role::Playing;
                 }
-                let mut results = self.session()?.accept_request(request_id)?;
-                let session = self.session()?;
-                let metadata = media::player_metadata(&player_facts());
-                results.push(ServerSessionResult::OutboundResponse(
-                    session.send_metadata(stream_id, &metadata)?,
-                ));
-                for tag in start_tags() {
-                    results.push(ServerSessionResult::OutboundResponse(media::media_packet(
-                        session, stream_id, &tag,
-                    )?));
+                Output::Media(tag) => {
+                    let Role::Publishing(publisher) = &self.role else {
+                        return Err(Closed);
+                    };
+                    publisher.push(tag);
                 }
-                self.role = Role::Playing { stream_id };
-                Ok(results)
+                Output::PublishFinished => self.role = Role::Idle,
+                Output::PlayFinished => return Err(Closed),
             }
-            ServerSessionEvent::PlayStreamFinished { .. } => Err(Closed),
-            _ => Ok(Vec::new()),
         }
-    }
-
-    fn publish(&mut self, kind: TagKind, timestamp_ms: u32, data: Bytes) -> Result<(), Closed> {
-        let Role::Publishing(publisher) = &self.role else {
-            return Err(Closed);
-        };
-        publisher.push(MediaTag::new(kind, timestamp_ms, data)?);
         Ok(())
     }
 }

@@ -48,7 +48,7 @@ use tokio::sync::watch;
 
 use chat::ChatRooms;
 use live::StreamHub;
-use playback::PlaybackKey;
+use live::StreamSeams;
 use rtmp::RtmpContext;
 use rtmp::policy::PublishWindow;
 
@@ -126,12 +126,6 @@ pub async fn serve(
     let rtmp_addr = listeners.rtmp.local_addr()?;
     let metrics_addr = listeners.metrics.local_addr()?;
     let internal_addr = listeners.internal.local_addr()?;
-    if store.backend_name() == "embedded" {
-        let orphaned = live::recovery::mark_orphaned_streams_offline(store.as_ref()).await?;
-        if orphaned > 0 {
-            tracing::info!(gigs = orphaned, "gigs left live by a crash are offline now");
-        }
-    }
     let (stop, stopping) = watch::channel(false);
     let hub = StreamHub::new();
     let cluster = match &config.redis_url {
@@ -140,37 +134,28 @@ pub async fn serve(
         }
         None => None,
     };
-    let playback_key = match (&config.playback_secret, &cluster) {
-        (Some(secret), _) => PlaybackKey::from_bytes(secret.0),
-        (None, Some(cluster)) => PlaybackKey::from_bytes(cluster.shared_secret().await?),
-        (None, None) => PlaybackKey::generate(),
+    // Chosen once: the stream directory and the playback key, of one node or of a cluster.
+    let streams = match &cluster {
+        Some(cluster) => {
+            cluster::stream_directory::seams(
+                cluster,
+                Arc::clone(&hub),
+                config.playback_secret.as_ref(),
+                stopping.clone(),
+            )
+            .await?
+        }
+        None => StreamSeams::one_node(Arc::clone(&hub), config.playback_secret.as_ref()),
     };
+    // One node: the gigs a crash left live go offline now. Several: every node sweeps the gigs
+    // of dead nodes while it runs.
+    let directory_task = streams
+        .directory
+        .start(Arc::clone(&store), stopping.clone())
+        .await?;
     let heartbeat = cluster
         .as_ref()
         .map(|cluster| tokio::spawn(Arc::clone(cluster).heartbeat(stopping.clone())));
-    // Redis mode: the stream registry, the relays that serve gigs published on other nodes,
-    // and the sweeper that takes the gigs of dead nodes off air (instead of the recovery above).
-    let relays = match &cluster {
-        Some(cluster) => {
-            let registry = cluster::registry::StreamRegistry::new(Arc::clone(cluster));
-            let relay_key = cluster::relay_token::RelayKey::derive(&cluster.shared_secret().await?);
-            Some(cluster::relay::Relays::new(
-                registry,
-                Arc::clone(&hub),
-                relay_key,
-                stopping.clone(),
-            )?)
-        }
-        None => None,
-    };
-    let sweeper = relays.as_ref().map(|relays| {
-        tokio::spawn(cluster::sweeper::run(
-            Arc::clone(relays.registry()),
-            Arc::clone(&store),
-            Arc::clone(&hub),
-            stopping.clone(),
-        ))
-    });
     // Rooms write to their members in batches, every ROOM_TICK. Redis mode: chat events and
     // presence cross nodes through Redis.
     let tick = Some(chat::rooms::ROOM_TICK);
@@ -246,8 +231,8 @@ pub async fn serve(
         settings: Arc::new(Settings::resolve(&config, http_addr, rtmp_addr)),
         catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
         hub: Arc::clone(&hub),
-        playback_key: playback_key.clone(),
-        relays: relays.clone(),
+        playback_key: streams.playback_key.clone(),
+        directory: Arc::clone(&streams.directory),
         stream_seats: Arc::clone(&stream_seats),
         throttle: match (&cluster, config.no_rate_limits) {
             (_, true) => Arc::new(throttle::Unthrottled),
@@ -276,14 +261,14 @@ pub async fn serve(
         store: Arc::clone(&store),
         hub,
         meter,
-        playback_key,
+        playback_key: streams.playback_key,
         window: PublishWindow {
             early: time::Duration::minutes(i64::from(config.publish_early_minutes)),
             late: time::Duration::minutes(i64::from(config.publish_late_minutes)),
         },
         idle_timeout: std::time::Duration::from_secs(config.rtmp_idle_timeout),
         setup_timeout: std::time::Duration::from_secs(config.rtmp_setup_timeout),
-        relays,
+        directory: streams.directory,
         stream_seats,
     };
     tracing::info!(
@@ -319,7 +304,7 @@ pub async fn serve(
         transport.clone(),
         stopping.clone(),
     ));
-    let http_limits = |admission| http::server::HttpLimits {
+    let http_limits = |admission| net::server::HttpLimits {
         admission,
         header_timeout: std::time::Duration::from_secs(config.http_header_timeout),
         write_stall: WRITE_STALL_LIMIT,
@@ -336,7 +321,7 @@ pub async fn serve(
             per_ip: None,
         })
     };
-    let http = tokio::spawn(http::server::serve(
+    let http = tokio::spawn(net::server::serve(
         listeners.http,
         http::router(state.clone()),
         http_limits(public_admission.clone()),
@@ -344,14 +329,14 @@ pub async fn serve(
         stopping.clone(),
     ));
     let private = [
-        tokio::spawn(http::server::serve(
+        tokio::spawn(net::server::serve(
             listeners.metrics,
             http::metrics_router(state.clone()),
             http_limits(private_admission()),
             net::Transport::Plain,
             stopping.clone(),
         )),
-        tokio::spawn(http::server::serve(
+        tokio::spawn(net::server::serve(
             listeners.internal,
             http::internal_router(state),
             http_limits(private_admission()),
@@ -383,8 +368,8 @@ pub async fn serve(
     if let Some(heartbeat) = heartbeat {
         let _ = heartbeat.await;
     }
-    if let Some(sweeper) = sweeper {
-        let _ = sweeper.await;
+    if let Some(task) = directory_task {
+        let _ = task.await;
     }
     let _ = purge.await;
     let _ = payment_worker.await;

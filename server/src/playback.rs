@@ -59,6 +59,17 @@ impl PlaybackKey {
         PlaybackKey(bytes)
     }
 
+    /// The key a node signs with, decided in this one place: `--playback-secret` when given,
+    /// else the secret the nodes of a cluster share (so a token from any node opens any node),
+    /// else a fresh random key (URLs then last until the server restarts).
+    pub fn choose(flag: Option<&crate::config::PlaybackSecret>, shared: Option<[u8; 32]>) -> Self {
+        match (flag, shared) {
+            (Some(secret), _) => PlaybackKey::from_bytes(secret.0),
+            (None, Some(shared)) => PlaybackKey::from_bytes(shared),
+            (None, None) => PlaybackKey::generate(),
+        }
+    }
+
     /// A fresh random key.
     pub fn generate() -> Self {
         let mut bytes = [0u8; 32];

@@ -11,8 +11,7 @@ use tokio::sync::watch;
 
 use crate::catalogue::CatalogueCache;
 use crate::chat::ChatRooms;
-use crate::cluster::relay::Relays;
-use crate::live::StreamHub;
+use crate::live::{StreamDirectory, StreamHub};
 use crate::money::Meter;
 use crate::playback::PlaybackKey;
 use time::Duration;
@@ -101,8 +100,9 @@ pub struct AppState {
     pub meter: Arc<Meter>,
     /// Signs and checks playback tokens.
     pub playback_key: PlaybackKey,
-    /// Streams published on other nodes, relayed here (Redis mode); `None` on one node.
-    pub relays: Option<Arc<Relays>>,
+    /// Who publishes each gig and how a viewer on this node reaches it (relayed from another
+    /// node, with several).
+    pub directory: Arc<dyn StreamDirectory>,
     /// How many streams each account plays of each gig (`--max-streams-per-ticket`).
     pub stream_seats: Arc<crate::live::seats::StreamSeats>,
     /// Counts sign-in attempts and sign-ups (in Redis on several nodes; off with

@@ -161,7 +161,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_socket_that_takes_the_bytes_gets_them_at_once_and_order_holds_while_writing() {
-        let (accepted, mut client) = crate::http::tcp::connected_pair().await;
+        let (accepted, mut client) = crate::net::tcp::connected_pair().await;
         let outbox = Outbox::new(Some(Arc::new(accepted)));
         outbox.offer(b"direct ").unwrap();
         let mut got = [0; 7];

@@ -7,6 +7,8 @@
 pub mod registry;
 pub mod relay;
 pub mod relay_token;
+pub mod stream_claim;
+pub mod stream_directory;
 pub mod sweeper;
 
 pub mod account_throttle;

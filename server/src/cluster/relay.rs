@@ -38,22 +38,6 @@ pub fn internal_path(gig: GigId) -> String {
     format!("/internal/v1/live/{gig}.flv")
 }
 
-/// The stream to watch `gig` from on this node: the local one on a single node, else through
-/// [`Relays::stream`]; `None` when the gig is not live.
-///
-/// # Errors
-/// When the registry or the origin fails.
-pub async fn stream_to_watch(
-    hub: &StreamHub,
-    relays: Option<&Arc<Relays>>,
-    gig: GigId,
-) -> Result<Option<Arc<LiveStream>>, RelayError> {
-    match relays {
-        Some(relays) => relays.stream(gig).await,
-        None => Ok(hub.stream(gig)),
-    }
-}
-
 /// Why no relay could be opened.
 #[derive(Clone, Debug, thiserror::Error)]
 pub enum RelayError {

@@ -13,10 +13,10 @@ use super::auth::SocketAuthenticated;
 use super::gigs::{gig_id, load};
 use super::problem::ApiError;
 use super::problem::responses as problems;
-use super::tcp::SharedTcp;
-use super::websocket::{NotWebSocket, WebSocketRequest};
 use crate::access;
 use crate::chat::session::{self, SessionContext};
+use crate::net::tcp::SharedTcp;
+use crate::net::websocket::{NotWebSocket, WebSocketRequest};
 use crate::state::AppState;
 use bookmygig_store::{GigState, StoreError};
 
@@ -64,7 +64,7 @@ pub async fn enter(
             field: None,
         })?;
     // In Redis mode the stream may be on air on another node: ask the registry.
-    let stream = super::live::stream_status(&state, gig.id).await?;
+    let stream = super::stream_status::stream_status(&state, gig.id).await?;
     let context = SessionContext {
         store: state.store.clone(),
         rooms: state.chat.clone(),

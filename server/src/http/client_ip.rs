@@ -12,7 +12,7 @@ use axum::http::request::Parts;
 use ipnet::IpNet;
 
 use super::problem::ApiError;
-use super::tcp::PeerSocket;
+use crate::net::tcp::PeerSocket;
 use crate::state::AppState;
 
 /// The TCP peer of a request's connection, put in the request's extensions by the listener.

@@ -4,23 +4,23 @@ pub mod accounts;
 pub mod auth;
 pub mod chat;
 pub mod client_ip;
-pub mod deadline;
 pub mod earnings;
+pub mod flv;
 pub mod gigs;
 pub mod health;
 pub mod internal;
 pub mod json;
-pub mod live;
+pub mod metrics;
 pub mod monetization;
 pub mod openapi;
 pub mod payouts;
+pub mod playback;
+pub mod player;
 pub mod pricing;
 pub mod problem;
-pub mod server;
-pub mod tcp;
+pub mod stream_status;
 pub mod tickets;
 pub mod wallet;
-pub mod websocket;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Request};
@@ -58,8 +58,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/gigs/{id}/stream-key", post(gigs::rotate_stream_key))
         .route("/gigs/{id}/tickets", post(tickets::buy))
-        .route("/gigs/{id}/playback", post(live::playback))
-        .route("/gigs/{id}/stream", get(live::status))
+        .route("/gigs/{id}/playback", post(playback::playback))
+        .route("/gigs/{id}/stream", get(stream_status::status))
         .route("/gigs/{id}/chat", get(chat::enter))
         .route("/wallet", get(wallet::show))
         .route("/wallet/topups", post(wallet::top_up))
@@ -86,14 +86,14 @@ pub fn router(state: AppState) -> Router {
         )
         // The FLV stream logs its own joins and ends: a request span entered on every poll of
         // an endless body costs the fan-out a few percent of its CPU.
-        .route("/live/{file}", get(live::flv))
+        .route("/live/{file}", get(flv::flv))
         .with_state(state)
 }
 
 /// The private metrics listener's routes (`--metrics-addr`): Prometheus text.
 pub fn metrics_router(state: AppState) -> Router {
     Router::new()
-        .route("/metrics", get(live::metrics))
+        .route("/metrics", get(metrics::metrics))
         .fallback(not_found)
         .with_state(state)
 }

@@ -10,7 +10,8 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 
 use super::problem::responses as problems;
 use super::{
-    accounts, chat, earnings, gigs, health, live, monetization, payouts, pricing, tickets, wallet,
+    accounts, chat, earnings, flv, gigs, health, monetization, payouts, playback, pricing,
+    stream_status, tickets, wallet,
 };
 
 /// The whole API, served at `/api/v1/openapi.json`.
@@ -23,7 +24,7 @@ use super::{
         accounts::change_password, accounts::me,
         gigs::list, gigs::create, gigs::show, gigs::update, gigs::cancel, gigs::rotate_stream_key, gigs::mine,
         tickets::buy, tickets::mine,
-        live::playback, live::status, live::flv,
+        playback::playback, stream_status::status, flv::flv,
         chat::enter,
         wallet::show, wallet::top_up, wallet::top_up_status, monetization::channel, earnings::mine,
         payouts::request, payouts::mine,

@@ -1,7 +1,8 @@
 //! After a crash, gigs stored as `live` have no publisher any more. A single node (embedded
-//! store) knows it holds every stream, so at start-up it marks them offline. With Redis other
-//! nodes may hold them: this must not run there; the stream sweeper
-//! ([`crate::cluster::sweeper`]) takes the gigs of dead nodes off air instead.
+//! store) knows it holds every stream, so at start-up its stream directory
+//! ([`super::directory::OneNodeDirectory`]) marks them offline. With Redis other nodes may hold
+//! them: this must not run there; the stream sweeper ([`crate::cluster::sweeper`]) takes the
+//! gigs of dead nodes off air instead.
 
 use bookmygig_api::GigStatus;
 use bookmygig_api::limits::PAGE_LIMIT_MAX;

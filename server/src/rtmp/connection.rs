@@ -1,38 +1,31 @@
-//! One RTMP connection: bytes from the socket go through rml_rtmp's handshake and session;
-//! their events become publish/play decisions (asked of [`super::policy`]) and media for the
-//! hub; outbound packets go back in order. Everything a stranger controls has a ceiling: time
-//! to speak, chunk size, bytes buffered towards one message.
+//! One RTMP connection, wired from three layers: [`super::socket`] moves the bytes under
+//! deadlines, [`super::session`] (sans-IO: rml_rtmp and our checks) says what to send and what
+//! the peer asks for, and the role ([`super::publisher`] or [`super::player`]) talks to the hub,
+//! the meter and the store. This module asks [`super::policy`] when the peer asks to publish or
+//! play, runs the deadlines and re-checks, and logs how the connection ended. Everything a
+//! stranger controls has a ceiling: time to speak, chunk size, bytes buffered towards one
+//! message.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use bookmygig_api::{AccountId, GigId};
-use bookmygig_media::flv::TagKind;
+use bookmygig_api::GigId;
 use bookmygig_media::gop::MediaTag;
-use bookmygig_store::{GigState, TokenHash};
-use bytes::Bytes;
-use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use rml_rtmp::sessions::{
-    ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
-};
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::watch;
 
 use super::RtmpContext;
-use super::guard::{ChunkGuard, GuardError};
-use super::media;
-use super::policy::{self, PlayGrant, PlayRefusal, PublishGrant, PublishRefusal};
-use crate::access;
-use crate::cluster::registry::StreamClaim;
-use crate::live::seats::StreamSeat;
-use crate::live::{FeedEnd, LiveMetrics, Publisher, ViewerFeed};
-use crate::money::WatchGuard;
+use super::player::Playing;
+use super::policy::{self, PlayRefusal, PublishRefusal};
+use super::publisher::Publishing;
+use super::session::{Output, Session, SessionError};
+use super::socket::{self, PeerWriter, SocketError};
+use crate::live::{FeedEnd, LiveMetrics};
 
-/// Largest chunk size a peer may announce (OBS uses 4 KiB; the protocol allows 2 GiB).
-pub const MAX_CHUNK_SIZE: u32 = 1 << 20;
+// The session's chunk-size ceiling, named here too for the `rtmp_server` fuzz target.
+pub use super::session::MAX_CHUNK_SIZE;
+
 /// How often a player's right to watch is checked again (a refunded ticket ends playback).
 const ACCESS_RECHECK: Duration = Duration::from_secs(3);
 /// How often a publisher's right to publish is checked again against the store (see
@@ -42,29 +35,16 @@ const ACCESS_RECHECK: Duration = Duration::from_secs(3);
 pub const PUBLISH_RECHECK: Duration = Duration::from_millis(500);
 /// How long a player may send nothing at all.
 const PLAYER_SILENCE: Duration = Duration::from_secs(3_600);
-/// How long one write to a peer may take before the peer is let go (a player that stopped
-/// reading; as for HTTP-FLV viewers).
-const WRITE_STALL: Duration = Duration::from_secs(15);
-/// The only RTMP application we serve.
-const APP: &str = "live";
 
 /// Why a connection ended early. Logged; never contains a stream key or a token.
 #[derive(Debug, thiserror::Error)]
 enum Closed {
-    #[error("peer went away")]
-    PeerGone,
-    #[error("silent for {0:?}")]
-    Silent(Duration),
+    #[error("{0}")]
+    Socket(#[from] SocketError),
     #[error("neither publishing nor playing {0:?} after connecting")]
     SetupTooSlow(Duration),
-    #[error("a write did not finish within {WRITE_STALL:?}")]
-    WriteStalled,
-    #[error("handshake failed: {0}")]
-    Handshake(String),
-    #[error("malformed RTMP: {0}")]
-    Protocol(String),
     #[error("{0}")]
-    Guard(#[from] GuardError),
+    Session(#[from] SessionError),
     #[error("application `{0}` is not served (use /live)")]
     UnknownApp(String),
     #[error("publish refused: {0}")]
@@ -79,8 +59,6 @@ enum Closed {
     AccessRevoked,
     #[error("another publisher took the gig while this node's claim had lapsed")]
     ClaimLost,
-    #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 /// What the connection is doing.
@@ -88,25 +66,9 @@ enum Role {
     /// Connected, neither publishing nor playing yet.
     Idle,
     /// Sending a gig's media.
-    Publishing {
-        gig: GigId,
-        /// Hash of the key the publisher used: a rotation changes the gig's.
-        key_hash: TokenHash,
-        publisher: Publisher,
-        /// The gig's claim across the cluster (Redis mode).
-        claim: Option<StreamClaim>,
-    },
+    Publishing(Publishing),
     /// Receiving a gig's media.
-    Playing {
-        gig: GigId,
-        account: AccountId,
-        stream_id: u32,
-        feed: ViewerFeed,
-        /// Accrues micropayments while the viewer plays; dropped with the role.
-        _watching: WatchGuard,
-        /// One of the account's `--max-streams-per-ticket`; given back with the role.
-        _seat: StreamSeat,
-    },
+    Playing(Playing),
 }
 
 /// Serves one connection until it ends, and logs how it ended.
@@ -119,8 +81,7 @@ pub async fn run<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
     let mut connection = Connection {
         context,
         role: Role::Idle,
-        session: None,
-        guard: ChunkGuard::new(MAX_CHUNK_SIZE),
+        session: Session::new(),
     };
     let outcome = tokio::select! {
         outcome = connection.serve(socket) => outcome,
@@ -128,21 +89,8 @@ pub async fn run<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
     };
     let gig = connection.gig();
     connection.finish().await;
-    let outcome = match outcome {
-        Err(Closed::Io(error))
-            if matches!(
-                error.kind(),
-                std::io::ErrorKind::ConnectionReset
-                    | std::io::ErrorKind::BrokenPipe
-                    | std::io::ErrorKind::UnexpectedEof
-            ) =>
-        {
-            Err(Closed::PeerGone)
-        }
-        other => other,
-    };
     match outcome {
-        Ok(()) | Err(Closed::PeerGone) => {
+        Ok(()) | Err(Closed::Socket(SocketError::PeerGone)) => {
             tracing::info!(%peer, gig = ?gig, "RTMP connection closed")
         }
         Err(reason) => {
@@ -155,16 +103,15 @@ pub async fn run<S: AsyncRead + AsyncWrite + Send + Unpin + 'static>(
 struct Connection {
     context: RtmpContext,
     role: Role,
-    session: Option<ServerSession>,
-    /// Checks every message ahead of the session (chunk size, AMF, bytes per message).
-    guard: ChunkGuard,
+    session: Session,
 }
 
 impl Connection {
     fn gig(&self) -> Option<GigId> {
         match &self.role {
             Role::Idle => None,
-            Role::Publishing { gig, .. } | Role::Playing { gig, .. } => Some(*gig),
+            Role::Publishing(publishing) => Some(publishing.gig()),
+            Role::Playing(playing) => Some(playing.gig()),
         }
     }
 
@@ -175,48 +122,24 @@ impl Connection {
     ) -> Result<(), Closed> {
         let setup = self.context.setup_timeout;
         let setup_deadline = tokio::time::Instant::now() + setup;
-        let (mut reader, writer) = tokio::io::split(socket);
-        let mut writer = Writer(Box::pin(writer));
         let idle = self.context.idle_timeout;
-        let mut buffer = vec![0u8; 64 * 1024];
+        let (mut reader, mut writer) = socket::split(socket);
 
-        // Handshake, then the session, until a publish or play is granted: within the setup
+        // The handshake, then the session until a publish or play is granted: within the setup
         // deadline however the peer paces its bytes.
-        let mut handshake = Handshake::new(PeerType::Server);
-        let leftover = tokio::time::timeout_at(setup_deadline, async {
+        let session = &mut self.session;
+        tokio::time::timeout_at(setup_deadline, async {
             loop {
-                let read = tokio::time::timeout(idle, reader.read(&mut buffer))
-                    .await
-                    .map_err(|_| Closed::Silent(idle))??;
-                let bytes = buffer.get(..read).unwrap_or_default();
-                if bytes.is_empty() {
-                    return Err(Closed::PeerGone);
-                }
-                match handshake
-                    .process_bytes(bytes)
-                    .map_err(|e| Closed::Handshake(e.to_string()))?
-                {
-                    HandshakeProcessResult::InProgress { response_bytes } => {
-                        writer.write_all(&response_bytes).await?;
-                    }
-                    HandshakeProcessResult::Completed {
-                        response_bytes,
-                        remaining_bytes,
-                    } => {
-                        writer.write_all(&response_bytes).await?;
-                        return Ok(remaining_bytes);
-                    }
+                let step = session.handshake(reader.read(idle).await?)?;
+                writer.write_all(&step.reply).await?;
+                if step.done {
+                    return Ok::<(), Closed>(());
                 }
             }
         })
         .await
         .map_err(|_| Closed::SetupTooSlow(setup))??;
-
-        let (session, results) = ServerSession::new(ServerSessionConfig::new())
-            .map_err(|e| Closed::Protocol(e.to_string()))?;
-        self.session = Some(session);
-        self.handle_results(results, &mut writer).await?;
-        self.handle_input(&leftover, &mut writer).await?;
+        self.answer(&mut writer).await?;
 
         let mut recheck = tokio::time::interval(ACCESS_RECHECK);
         recheck.tick().await;
@@ -224,306 +147,141 @@ impl Connection {
         publish_recheck.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         publish_recheck.tick().await;
         loop {
-            let playing = matches!(self.role, Role::Playing { .. });
-            let publishing = matches!(self.role, Role::Publishing { .. });
+            let playing = matches!(self.role, Role::Playing(_));
+            let publishing = matches!(self.role, Role::Publishing(_));
             let idle_role = matches!(self.role, Role::Idle);
+            // Players only send control messages, so long silences are normal for them.
+            let patience = if playing { PLAYER_SILENCE } else { idle };
             tokio::select! {
-                read = tokio::time::timeout(if playing { PLAYER_SILENCE } else { idle }, reader.read(&mut buffer)) => {
-                    // Players only send control messages, so long silences are normal for them.
-                    let read = read.map_err(|_| Closed::Silent(idle))??;
-                    let bytes = buffer.get(..read).unwrap_or_default();
-                    if bytes.is_empty() {
-                        return Err(Closed::PeerGone);
-                    }
-                    self.handle_input(bytes, &mut writer).await?;
+                read = reader.read(patience) => {
+                    // A silence is reported with the idle timeout, whichever one ran out.
+                    let bytes = read.map_err(|error| match error {
+                        SocketError::Silent(_) => SocketError::Silent(idle),
+                        other => other,
+                    })?;
+                    self.session.receive(bytes)?;
+                    self.answer(&mut writer).await?;
                 }
                 _ = tokio::time::sleep_until(setup_deadline), if idle_role => {
                     return Err(Closed::SetupTooSlow(setup));
                 }
-                event = role_event(&mut self.role) => {
-                    match event {
-                        RoleEvent::Tag(Ok(tag)) => self.send_tag(&tag, &mut writer).await?,
-                        RoleEvent::Tag(Err(FeedEnd::StreamEnded)) => {
-                            self.finish_playing(&mut writer).await?;
-                            return Ok(());
+                event = role_event(&mut self.role) => match event {
+                    RoleEvent::Tag(Ok(tag)) => self.send_tag(&tag, &mut writer).await?,
+                    RoleEvent::Tag(Err(FeedEnd::StreamEnded)) => {
+                        if let Some(packet) = self.session.finish_playing()? {
+                            writer.write_last(&packet).await?;
                         }
-                        RoleEvent::Tag(Err(FeedEnd::TooSlow)) => return Err(Closed::TooSlow),
-                        RoleEvent::ClaimLost => return Err(Closed::ClaimLost),
+                        return Ok(());
                     }
-                }
+                    RoleEvent::Tag(Err(FeedEnd::TooSlow)) => return Err(Closed::TooSlow),
+                    RoleEvent::ClaimLost => return Err(Closed::ClaimLost),
+                },
                 _ = recheck.tick(), if playing => self.recheck_access().await?,
                 _ = publish_recheck.tick(), if publishing => self.recheck_publishing().await?,
             }
         }
     }
 
-    async fn handle_input(&mut self, bytes: &[u8], writer: &mut Writer) -> Result<(), Closed> {
-        if bytes.is_empty() {
-            return Ok(());
+    /// Does what the session asks, in order, until it waits for the peer again.
+    async fn answer(&mut self, writer: &mut PeerWriter) -> Result<(), Closed> {
+        while let Some(output) = self.session.next_output()? {
+            match output {
+                Output::Send(bytes) => writer.write_all(&bytes).await?,
+                Output::UnknownApp { app, farewell } => {
+                    writer.write_last(&farewell).await?;
+                    return Err(Closed::UnknownApp(app));
+                }
+                Output::PublishRequested {
+                    request_id,
+                    stream_key,
+                } => self.publish(request_id, &stream_key, writer).await?,
+                Output::PlayRequested {
+                    request_id,
+                    stream_key,
+                    stream_id,
+                } => {
+                    self.play(request_id, &stream_key, stream_id, writer)
+                        .await?
+                }
+                Output::Media(tag) => {
+                    if let Role::Publishing(publishing) = &self.role {
+                        publishing.push(tag);
+                    }
+                }
+                Output::PublishFinished => self.stop_publishing().await,
+                Output::PlayFinished => return Err(SocketError::PeerGone.into()),
+            }
         }
-        self.guard.inspect(bytes)?;
-        let session = self
-            .session
-            .as_mut()
-            .ok_or(Closed::Protocol("no session".into()))?;
-        let results = session
-            .handle_input(bytes)
-            .map_err(|e| Closed::Protocol(e.to_string()))?;
-        self.handle_results(results, writer).await
+        Ok(())
     }
 
-    async fn handle_results(
+    /// Asks the policy whether the peer may publish with `stream_key`, and goes live or says
+    /// why not.
+    async fn publish(
         &mut self,
-        results: Vec<ServerSessionResult>,
-        writer: &mut Writer,
+        request_id: u32,
+        stream_key: &str,
+        writer: &mut PeerWriter,
     ) -> Result<(), Closed> {
-        let mut queue = std::collections::VecDeque::from(results);
-        while let Some(result) = queue.pop_front() {
-            match result {
-                ServerSessionResult::OutboundResponse(packet) => {
-                    writer.write_all(&packet.bytes).await?;
-                }
-                ServerSessionResult::RaisedEvent(event) => {
-                    let more = self.handle_event(event, writer).await?;
-                    queue.extend(more);
-                }
-                ServerSessionResult::UnhandleableMessageReceived(_) => {}
+        let now = OffsetDateTime::now_utc();
+        match policy::authorize_publish(&self.context, stream_key, now).await {
+            Ok(grant) => {
+                self.session.accept_publish(request_id)?;
+                self.role = Role::Publishing(Publishing::start(&self.context, grant).await);
+                Ok(())
+            }
+            Err(refusal) => {
+                let farewell =
+                    self.session
+                        .reject(request_id, refusal.code(), &refusal.to_string())?;
+                writer.write_last(&farewell).await?;
+                Err(Closed::PublishRefused(refusal))
             }
         }
-        Ok(())
     }
 
-    /// Reacts to one session event; returns session results to process next.
-    async fn handle_event(
+    /// Asks the policy whether the peer may play `stream_key`, and starts playing or says why
+    /// not.
+    async fn play(
         &mut self,
-        event: ServerSessionEvent,
-        writer: &mut Writer,
-    ) -> Result<Vec<ServerSessionResult>, Closed> {
-        match event {
-            ServerSessionEvent::ConnectionRequested {
-                request_id,
-                app_name,
-            } => {
-                if app_name != APP {
-                    let results = self.session()?.reject_request(
-                        request_id,
-                        "NetConnection.Connect.Rejected",
-                        "unknown application; use rtmp://HOST:PORT/live",
-                    );
-                    self.write_rejection(results, writer).await?;
-                    return Err(Closed::UnknownApp(app_name));
-                }
-                self.session()?.accept_request(request_id).map_err(protocol)
-            }
-            ServerSessionEvent::PublishStreamRequested {
-                request_id,
-                stream_key,
-                ..
-            } => {
-                if !matches!(self.role, Role::Idle) {
-                    return Err(Closed::Protocol("publish on a busy connection".into()));
-                }
-                let now = OffsetDateTime::now_utc();
-                match policy::authorize_publish(&self.context, &stream_key, now).await {
-                    Ok(PublishGrant {
-                        gig,
-                        publisher,
-                        mut claim,
-                    }) => {
-                        let results = self
-                            .session()?
-                            .accept_request(request_id)
-                            .map_err(protocol)?;
-                        if let Err(error) = self
-                            .context
-                            .store
-                            .set_gig_state(gig.id, GigState::Live)
-                            .await
-                        {
-                            tracing::warn!(gig = %gig.id, %error, "could not mark the gig live");
-                        }
-                        tracing::info!(gig = %gig.id, "publisher connected: gig is live");
-                        if let Some(claim) = &mut claim {
-                            claim.keep_alive(
-                                Arc::clone(publisher.stream()),
-                                Arc::clone(&self.context.hub),
-                                Arc::clone(&self.context.store),
-                            );
-                        }
-                        self.guard.allow_media();
-                        self.role = Role::Publishing {
-                            gig: gig.id,
-                            key_hash: gig.stream_key_hash,
-                            publisher,
-                            claim,
-                        };
-                        Ok(results)
-                    }
-                    Err(refusal) => {
-                        let results = self.session()?.reject_request(
-                            request_id,
-                            refusal.code(),
-                            &refusal.to_string(),
-                        );
-                        self.write_rejection(results, writer).await?;
-                        Err(Closed::PublishRefused(refusal))
-                    }
-                }
-            }
-            ServerSessionEvent::PublishStreamFinished { .. } => {
-                self.stop_publishing().await;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::StreamMetadataChanged { metadata, .. } => {
-                self.publish(TagKind::Script, 0, media::on_metadata(&metadata))?;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::VideoDataReceived {
-                data, timestamp, ..
-            } => {
-                self.publish(TagKind::Video, timestamp.value, data)?;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::AudioDataReceived {
-                data, timestamp, ..
-            } => {
-                self.publish(TagKind::Audio, timestamp.value, data)?;
-                Ok(Vec::new())
-            }
-            ServerSessionEvent::PlayStreamRequested {
-                request_id,
-                stream_key,
-                stream_id,
-                ..
-            } => {
-                if !matches!(self.role, Role::Idle) {
-                    return Err(Closed::Protocol("play on a busy connection".into()));
-                }
-                let now = OffsetDateTime::now_utc();
-                match policy::authorize_play(&self.context, &stream_key, now).await {
-                    Ok(PlayGrant {
-                        gig,
-                        account,
-                        stream,
-                        seat,
-                    }) => {
-                        let mut results = self
-                            .session()?
-                            .accept_request(request_id)
-                            .map_err(protocol)?;
-                        let subscription = stream.subscribe();
-                        let session = self.session()?;
-                        let metadata = media::player_metadata(&stream.facts());
-                        results.push(ServerSessionResult::OutboundResponse(
-                            session
-                                .send_metadata(stream_id, &metadata)
-                                .map_err(protocol)?,
-                        ));
-                        for tag in subscription.start.iter().filter(|t| !t.metadata) {
-                            results.push(ServerSessionResult::OutboundResponse(
-                                media::media_packet(session, stream_id, tag).map_err(packet)?,
-                            ));
-                        }
-                        tracing::info!(gig = %gig.id, account = %account, "RTMP viewer joined");
-                        self.role = Role::Playing {
-                            gig: gig.id,
-                            account,
-                            stream_id,
-                            feed: subscription.feed,
-                            _watching: self.context.meter.watch(account, &gig),
-                            _seat: seat,
-                        };
-                        Ok(results)
-                    }
-                    Err(refusal) => {
-                        let results = self.session()?.reject_request(
-                            request_id,
-                            refusal.code(),
-                            &refusal.to_string(),
-                        );
-                        self.write_rejection(results, writer).await?;
-                        Err(Closed::PlayRefused(refusal))
-                    }
-                }
-            }
-            ServerSessionEvent::PlayStreamFinished { .. } => Err(Closed::PeerGone),
-            _ => Ok(Vec::new()),
-        }
-    }
-
-    fn session(&mut self) -> Result<&mut ServerSession, Closed> {
-        self.session
-            .as_mut()
-            .ok_or_else(|| Closed::Protocol("no session".into()))
-    }
-
-    /// Sends a refusal's packets before the connection closes, so the peer learns why.
-    async fn write_rejection(
-        &mut self,
-        results: Result<Vec<ServerSessionResult>, rml_rtmp::sessions::ServerSessionError>,
-        writer: &mut Writer,
+        request_id: u32,
+        stream_key: &str,
+        stream_id: u32,
+        writer: &mut PeerWriter,
     ) -> Result<(), Closed> {
-        for result in results.map_err(protocol)? {
-            if let ServerSessionResult::OutboundResponse(packet) = result {
-                writer.write_all(&packet.bytes).await?;
+        let now = OffsetDateTime::now_utc();
+        match policy::authorize_play(&self.context, stream_key, now).await {
+            Ok(grant) => {
+                self.session.accept_play(request_id, stream_id)?;
+                let playing = Playing::start(&self.context, grant, &mut self.session)?;
+                self.role = Role::Playing(playing);
+                Ok(())
+            }
+            Err(refusal) => {
+                let farewell =
+                    self.session
+                        .reject(request_id, refusal.code(), &refusal.to_string())?;
+                writer.write_last(&farewell).await?;
+                Err(Closed::PlayRefused(refusal))
             }
         }
-        writer.flush().await?;
-        Ok(())
     }
 
-    fn publish(&mut self, kind: TagKind, timestamp_ms: u32, data: Bytes) -> Result<(), Closed> {
-        let Role::Publishing { publisher, .. } = &self.role else {
-            return Err(Closed::Protocol("media before publish".into()));
-        };
-        let tag =
-            MediaTag::new(kind, timestamp_ms, data).map_err(|e| Closed::Protocol(e.to_string()))?;
-        publisher.push(tag);
-        Ok(())
-    }
-
-    async fn send_tag(&mut self, tag: &MediaTag, writer: &mut Writer) -> Result<(), Closed> {
-        let Role::Playing {
-            stream_id, feed, ..
-        } = &self.role
-        else {
+    async fn send_tag(&mut self, tag: &MediaTag, writer: &mut PeerWriter) -> Result<(), Closed> {
+        let Role::Playing(playing) = &self.role else {
             return Ok(());
         };
-        let stream_id = *stream_id;
-        let packet = if tag.metadata {
-            let metadata = media::player_metadata(&feed.stream().facts());
-            self.session()?
-                .send_metadata(stream_id, &metadata)
-                .map_err(protocol)?
-        } else {
-            media::media_packet(self.session()?, stream_id, tag).map_err(packet)?
-        };
-        writer.write_all(&packet.bytes).await?;
-        LiveMetrics::add(
-            &self.context.hub.metrics.bytes_out,
-            packet.bytes.len() as u64,
-        );
+        let packet = playing.packet(tag, &mut self.session)?;
+        writer.write_all(&packet).await?;
+        LiveMetrics::add(&self.context.hub.metrics.bytes_out, packet.len() as u64);
         Ok(())
     }
 
-    async fn finish_playing(&mut self, writer: &mut Writer) -> Result<(), Closed> {
-        if let Role::Playing { stream_id, .. } = self.role {
-            let packet = self
-                .session()?
-                .finish_playing(stream_id)
-                .map_err(protocol)?;
-            writer.write_all(&packet.bytes).await?;
-            writer.flush().await?;
-        }
-        Ok(())
-    }
-
-    async fn recheck_access(&mut self) -> Result<(), Closed> {
-        let Role::Playing { gig, account, .. } = &self.role else {
+    async fn recheck_access(&self) -> Result<(), Closed> {
+        let Role::Playing(playing) = &self.role else {
             return Ok(());
         };
-        let allowed = access::still_may_watch(self.context.store.as_ref(), *gig, *account).await;
-        if allowed {
+        if playing.still_allowed(&self.context).await {
             Ok(())
         } else {
             Err(Closed::AccessRevoked)
@@ -531,37 +289,21 @@ impl Connection {
     }
 
     /// Cuts a publisher whose key was rotated, whose gig was cancelled or whose window closed.
-    async fn recheck_publishing(&mut self) -> Result<(), Closed> {
-        let Role::Publishing { gig, key_hash, .. } = &self.role else {
+    async fn recheck_publishing(&self) -> Result<(), Closed> {
+        let Role::Publishing(publishing) = &self.role else {
             return Ok(());
         };
-        let now = OffsetDateTime::now_utc();
-        policy::still_may_publish(&self.context, *gig, key_hash, now)
+        publishing
+            .recheck(&self.context)
             .await
             .map_err(Closed::PublishRevoked)
     }
 
+    /// Leaves whatever role the connection had (as the session does on a finished publish);
+    /// a publisher goes offline.
     async fn stop_publishing(&mut self) {
-        if let Role::Publishing {
-            gig,
-            publisher,
-            claim,
-            ..
-        } = std::mem::replace(&mut self.role, Role::Idle)
-        {
-            drop(publisher);
-            if let Some(claim) = claim {
-                claim.release().await;
-            }
-            if let Err(error) = self
-                .context
-                .store
-                .set_gig_state(gig, GigState::Offline)
-                .await
-            {
-                tracing::debug!(gig = %gig, %error, "could not mark the gig offline");
-            }
-            tracing::info!(gig = %gig, "publisher left: gig is offline");
+        if let Role::Publishing(publishing) = std::mem::replace(&mut self.role, Role::Idle) {
+            publishing.stop(&self.context).await;
         }
     }
 
@@ -572,53 +314,22 @@ impl Connection {
     }
 }
 
-/// The socket's write half, where every write must finish within [`WRITE_STALL`]: a player
-/// that stops reading is let go instead of holding its task, its place and its meter forever.
-/// The write side of a plain or TLS connection (boxed: one type for both).
-struct Writer(std::pin::Pin<Box<dyn AsyncWrite + Send>>);
-
-impl Writer {
-    async fn write_all(&mut self, bytes: &[u8]) -> Result<(), Closed> {
-        tokio::time::timeout(WRITE_STALL, self.0.write_all(bytes))
-            .await
-            .map_err(|_| Closed::WriteStalled)??;
-        Ok(())
-    }
-
-    async fn flush(&mut self) -> Result<(), Closed> {
-        tokio::time::timeout(WRITE_STALL, self.0.flush())
-            .await
-            .map_err(|_| Closed::WriteStalled)??;
-        Ok(())
-    }
-}
-
 /// What the role (rather than the peer) has to say.
 enum RoleEvent {
     /// A player's next tag, or the end of its feed.
-    Tag(Result<Arc<MediaTag>, FeedEnd>),
-    /// A publisher's cluster claim was taken by another node's publisher.
+    Tag(Result<std::sync::Arc<MediaTag>, FeedEnd>),
+    /// A publisher's claim was taken by another node's publisher.
     ClaimLost,
 }
 
 /// The next [`RoleEvent`]; never resolves for an idle connection.
 async fn role_event(role: &mut Role) -> RoleEvent {
     match role {
-        Role::Playing { feed, .. } => RoleEvent::Tag(feed.next().await),
-        Role::Publishing {
-            claim: Some(claim), ..
-        } => {
-            claim.lost().await;
+        Role::Playing(playing) => RoleEvent::Tag(playing.next_tag().await),
+        Role::Publishing(publishing) => {
+            publishing.claim_lost().await;
             RoleEvent::ClaimLost
         }
-        _ => std::future::pending().await,
+        Role::Idle => std::future::pending().await,
     }
-}
-
-fn protocol(error: rml_rtmp::sessions::ServerSessionError) -> Closed {
-    Closed::Protocol(error.to_string())
-}
-
-fn packet(error: media::MediaPacketError) -> Closed {
-    Closed::Protocol(error.to_string())
 }

@@ -1,25 +1,29 @@
 //! RTMP: ingest from OBS/ffmpeg (`rtmp://HOST:PORT/live/{stream_key}`) and play
 //! (`rtmp://HOST:PORT/live/{gig_id}?token=…`).
 //!
-//! Layers, as in mmids: [`listener`] accepts sockets under a connection ceiling; [`connection`]
-//! moves bytes between the socket and rml_rtmp's sans-IO handshake and session, with ceilings
-//! on chunk and message sizes (the chunk size is enforced by [`guard`], ahead of rml_rtmp) and
-//! timeouts on silence; [`policy`] decides who may publish and
-//! who may watch.
+//! Layers, as in mmids: [`listener`] accepts sockets under a connection ceiling; for each,
+//! [`connection`] wires [`socket`] (bytes, with deadlines on silence and stalled writes) to
+//! [`session`] (sans-IO: rml_rtmp's handshake and session behind the [`guard`]'s ceilings on
+//! chunk and message sizes, media via [`media`]) and to the role, [`publisher`] or [`player`],
+//! which talks to the hub, the meter and the store; [`policy`] decides who may publish and who
+//! may watch.
 
 pub mod connection;
 pub mod guard;
 pub mod listener;
 pub mod media;
+pub mod player;
 pub mod policy;
+pub mod publisher;
+pub mod session;
+pub mod socket;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use bookmygig_store::Store;
 
-use crate::cluster::relay::Relays;
-use crate::live::StreamHub;
+use crate::live::{StreamDirectory, StreamHub};
 use crate::playback::PlaybackKey;
 
 /// Everything an RTMP connection needs.
@@ -39,9 +43,9 @@ pub struct RtmpContext {
     pub idle_timeout: Duration,
     /// How long a peer has from its first byte to a granted publish or play.
     pub setup_timeout: Duration,
-    /// Redis mode: the stream registry (one publisher per gig across nodes) and the relays
-    /// that serve gigs published elsewhere. `None` on one node.
-    pub relays: Option<Arc<Relays>>,
+    /// Who publishes each gig (one publisher per gig, across nodes with several) and how a
+    /// viewer here reaches it.
+    pub directory: Arc<dyn StreamDirectory>,
     /// How many streams each account plays of each gig (`--max-streams-per-ticket`).
     pub stream_seats: Arc<crate::live::seats::StreamSeats>,
 }

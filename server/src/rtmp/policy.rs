@@ -8,10 +8,10 @@ use bookmygig_store::{GigRecord, GigState, StoreError, TokenHash};
 use time::{Duration, OffsetDateTime};
 
 use super::RtmpContext;
-use crate::access;
-use crate::cluster::registry::{RegistryError, StreamClaim};
+use crate::access::{self, PlayerRefusal};
+use crate::live::directory::DirectoryError;
 use crate::live::seats::{SeatRefusal, StreamSeat};
-use crate::live::{LiveStream, Publisher};
+use crate::live::{LiveStream, PublishClaim, Publisher};
 use crate::playback::TokenError;
 use crate::secret;
 
@@ -73,8 +73,8 @@ impl PublishRefusal {
     }
 }
 
-/// What an accepted publish holds: the gig, its slot in this node's hub, and (Redis mode) its
-/// claim in the stream registry.
+/// What an accepted publish holds: the gig, its slot in this node's hub, and its claim in the
+/// stream directory.
 #[derive(Debug)]
 pub struct PublishGrant {
     /// The gig being published (with the hash of the key that opened it, which
@@ -82,13 +82,13 @@ pub struct PublishGrant {
     pub gig: GigRecord,
     /// The slot in this node's hub.
     pub publisher: Publisher,
-    /// The gig's claim across the cluster, `None` on one node.
-    pub claim: Option<StreamClaim>,
+    /// The gig's claim in the stream directory (across the cluster, with several nodes).
+    pub claim: PublishClaim,
 }
 
 /// Checks a publish request for `raw_key` (anything after `?` is ignored) and, if it may go
-/// ahead, takes the gig's publisher slot — in Redis mode across every node first, so a second
-/// publisher is refused wherever it connects.
+/// ahead, takes the gig's publisher slot — in the stream directory first (across every node,
+/// with several), so a second publisher is refused wherever it connects.
 ///
 /// # Errors
 /// Why not.
@@ -117,13 +117,11 @@ pub async fn authorize_publish(
             opens_at,
         });
     }
-    let claim = match &context.relays {
-        Some(relays) => Some(relays.registry().claim(gig.id).await.map_err(|e| match e {
-            RegistryError::Taken(_) => PublishRefusal::AlreadyLive(gig.id),
-            RegistryError::Redis(cause) => PublishRefusal::Registry(cause),
-        })?),
-        None => None,
-    };
+    let claim = context.directory.claim(gig.id).await.map_err(|e| match e {
+        DirectoryError::Taken(_) => PublishRefusal::AlreadyLive(gig.id),
+        DirectoryError::Unavailable(cause) => PublishRefusal::Registry(cause),
+        other @ DirectoryError::Origin(_) => PublishRefusal::Registry(other.to_string()),
+    })?;
     // On failure the claim, dropped, is released.
     let publisher = context
         .hub
@@ -264,24 +262,30 @@ pub async fn authorize_play(
 ) -> Result<PlayGrant, PlayRefusal> {
     let (gig_text, token) = split_play_path(path);
     let gig_id: GigId = gig_text.parse().map_err(|_| PlayRefusal::BadPath)?;
-    let grant = context.playback_key.verify(token, gig_id, now)?;
-    let gig = context
-        .store
-        .gig(gig_id)
-        .await?
-        .ok_or(PlayRefusal::BadPath)?;
-    if !access::may_watch(context.store.as_ref(), &gig, grant.account_id).await? {
-        return Err(PlayRefusal::NoTicket);
-    }
-    let stream =
-        crate::cluster::relay::stream_to_watch(&context.hub, context.relays.as_ref(), gig_id)
-            .await
-            .map_err(|e| PlayRefusal::Unavailable(e.to_string()))?
-            .ok_or(PlayRefusal::NotLive)?;
-    let seat = context.stream_seats.take(grant.account_id, gig_id).await?;
+    let player = access::admit_player(
+        context.store.as_ref(),
+        &context.playback_key,
+        token,
+        gig_id,
+        now,
+    )
+    .await
+    .map_err(|refusal| match refusal {
+        PlayerRefusal::Token(error) => PlayRefusal::Token(error),
+        PlayerRefusal::UnknownGig(_) => PlayRefusal::BadPath,
+        PlayerRefusal::NoTicket => PlayRefusal::NoTicket,
+        PlayerRefusal::Store(error) => PlayRefusal::Store(error),
+    })?;
+    let stream = context
+        .directory
+        .watchable_stream(gig_id)
+        .await
+        .map_err(|e| PlayRefusal::Unavailable(e.to_string()))?
+        .ok_or(PlayRefusal::NotLive)?;
+    let seat = context.stream_seats.take(player.account, gig_id).await?;
     Ok(PlayGrant {
-        gig,
-        account: grant.account_id,
+        gig: player.gig,
+        account: player.account,
         stream,
         seat,
     })

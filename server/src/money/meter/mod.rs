@@ -21,10 +21,10 @@
 //! Time is `tokio::time::Instant`, so tests drive the meter with paused time.
 
 //!
-//! - [`accrual`]: what is owed, per payer and recipient, exactly to the micro-dollar.
-//! - [`sessions`]: watches and monetization channels starting and ending.
-//! - [`leases`]: which node charges what ([`WatchLeases`]; [`OneNodeLeases`] on a single node).
-//! - [`settlement`]: posting what is due to the ledger.
+//! - `accrual`: what is owed, per payer and recipient, exactly to the micro-dollar.
+//! - `sessions`: watches and monetization channels starting and ending.
+//! - `leases`: which node charges what ([`WatchLeases`]; [`OneNodeLeases`] on a single node).
+//! - `settlement`: posting what is due to the ledger.
 
 mod accrual;
 mod leases;

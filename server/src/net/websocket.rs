@@ -16,8 +16,8 @@ use hyper::upgrade::{OnUpgrade, Upgraded};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
-use super::problem::ApiError;
 use super::tcp::PeerSocket;
+use crate::http::problem::ApiError;
 
 /// A request to open a WebSocket, with everything needed to accept it.
 #[derive(Debug)]

@@ -23,11 +23,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 use tower::ServiceExt as _;
 
-use super::client_ip::PeerAddr;
+use super::Transport;
+use super::admission::{Admission, Refusal};
 use super::deadline::DeadlineIo;
 use super::tcp::{PeerSocket, SharedTcp};
-use crate::net::Transport;
-use crate::net::admission::{Admission, Refusal};
+use crate::http::client_ip::PeerAddr;
 
 /// The limits of one HTTP listener.
 #[derive(Debug, Clone)]

@@ -13,7 +13,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::time::Sleep;
 
-use crate::net::admission::Place;
+use super::admission::Place;
 
 /// A stream whose writes fail after making no progress for the stall limit.
 pub struct DeadlineIo<T> {
