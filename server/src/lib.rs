@@ -156,26 +156,25 @@ pub async fn serve(
     let heartbeat = cluster
         .as_ref()
         .map(|cluster| tokio::spawn(Arc::clone(cluster).heartbeat(stopping.clone())));
-    // Rooms write to their members in batches, every ROOM_TICK. Redis mode: chat events and
-    // presence cross nodes through Redis.
-    let tick = Some(chat::rooms::ROOM_TICK);
+    // Rooms write to their members in batches, every ROOM_TICK. The chat seams are chosen
+    // here, once: in process alone; in Redis mode chat events and presence cross nodes.
     let (chat, mut chat_links) = match &cluster {
         Some(cluster) => {
             let bus = cluster::chat_bus::ChatBus::new(Arc::clone(cluster));
             let presence = cluster::chat_presence::ChatPresence::new(Arc::clone(cluster));
-            let link = chat::ClusterLink {
+            let link = chat::ChatLink {
                 bus: bus.clone(),
                 roster: presence.clone(),
                 limit: cluster::chat_rate::RedisSpeechLimit::new(Arc::clone(cluster)),
             };
-            let chat = ChatRooms::configured(Some(link), tick);
+            let chat = ChatRooms::linked(link);
             let links = vec![
                 tokio::spawn(bus.run(Arc::clone(&chat), stopping.clone())),
                 tokio::spawn(presence.run(stopping.clone())),
             ];
             (chat, links)
         }
-        None => (ChatRooms::configured(None, tick), Vec::new()),
+        None => (ChatRooms::new(), Vec::new()),
     };
     chat_links.push(tokio::spawn(Arc::clone(&chat).run_ticks(stopping.clone())));
     let chat_stream = tokio::spawn(chat::rooms::forward_stream_events(

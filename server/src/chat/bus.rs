@@ -1,8 +1,9 @@
 //! What a node's rooms need from a cluster (Redis mode), as traits the chat module talks to
 //! and [`crate::cluster`] implements: a [`RoomBus`] that carries room-wide events to the gig's
 //! room on every node, a [`Roster`] that counts people across nodes and announces their
-//! comings and goings, and a [`SpeechLimit`] that rate-limits a person across nodes. Without a
-//! cluster none exists and the rooms do these jobs locally.
+//! comings and goings, and a [`SpeechLimit`] that rate-limits a person across nodes. A single
+//! node uses the in-process implementations in [`super::in_process`], so the rooms have one
+//! code path whatever the number of nodes.
 //!
 //! Also the bus's wire form of a [`RoomEvent`] ([`encode`], [`decode`]): one tag byte, then
 //! the payload. Scripts that run inside Redis publish the same form, so it is kept tiny.
@@ -52,22 +53,34 @@ pub trait RoomBus: Send + Sync + fmt::Debug {
     async fn listening(&self, gig: GigId) -> Result<(), BusError>;
 }
 
-/// Counts the people in each gig's room across nodes and announces arrivals (`join`,
-/// `presence`) and departures (`leave`, `presence`) to every node through the bus.
+/// Counts the people in each gig's room and announces arrivals (`join`, `presence`) and
+/// departures (`leave`, `presence`): on one node at once, in frames the room delivers itself;
+/// across nodes through the bus.
 ///
-/// Both calls are made under the room's lock, in the order things happened, and only queue
-/// work; the announcements follow asynchronously.
+/// Both calls are made under the room's lock, in the order things happened, so they must not
+/// block nor call back into the room.
 pub trait Roster: Send + Sync + fmt::Debug {
-    /// A socket of `account` joined `gig`'s room on this node. The answer is true once the
-    /// arrival is announced (the newcomer's `presence` is on its way), false if it could not be.
-    fn arrived(&self, gig: GigId, account: AccountId, user: &ChatUser) -> oneshot::Receiver<bool>;
+    /// A socket of `account` joined `gig`'s room on this node.
+    fn arrived(&self, gig: GigId, account: AccountId, user: &ChatUser) -> Arrival;
 
-    /// The last socket of `account` in `gig`'s room on this node went.
-    fn departed(&self, gig: GigId, account: AccountId, user: &ChatUser);
+    /// The last socket of `account` in `gig`'s room on this node went. Returns the frames the
+    /// room delivers itself (none when the bus carries the announcement).
+    fn departed(&self, gig: GigId, account: AccountId, user: &ChatUser) -> Vec<Outbound>;
 }
 
-/// Rate-limits each person's messages across nodes (burst 5, then 1 a second, however many
-/// sockets on however many nodes).
+/// How an arrival is announced.
+#[derive(Debug)]
+pub enum Arrival {
+    /// At once, on this node: the frames the room delivers itself (`join` for a person's first
+    /// socket, then `presence`).
+    Now(Vec<Outbound>),
+    /// Through the bus, later: true once the announcement is on its way (the newcomer's
+    /// `presence` follows), false if it could not be made.
+    Later(oneshot::Receiver<bool>),
+}
+
+/// Rate-limits each person's messages (burst 5, then 1 a second, however many sockets on
+/// however many nodes).
 #[async_trait]
 pub trait SpeechLimit: Send + Sync + fmt::Debug {
     /// Takes a token for `account` in `gig`'s room: `Ok(Err(wait))` when none is left, with

@@ -6,96 +6,35 @@
 //! the spot: the room never waits for anyone. All bookkeeping is under one std `Mutex` that is
 //! never held across an `.await`, nor while the batch is written.
 //!
-//! On a single node the room announces people itself (`join`, `leave`, `presence`). In a
-//! cluster it is built with a [`Roster`]: it then tells the roster who arrived and who left this
-//! node, and the announcements come back through the bus like any other event.
+//! The room tells its [`Roster`] who arrived and who left this node. On a single node the
+//! roster answers at once with the `join`, `leave` and `presence` frames the room delivers; in
+//! a cluster the announcements come back through the bus like any other event.
 //!
-//! A room delivers each broadcast at once ([`ChatRoom::new`]), or, built [`ChatRoom::batched`],
-//! collects them until [`ChatRoom::flush`] (the server calls it every few milliseconds) and then
+//! A room collects broadcasts until [`ChatRoom::flush`] (the server calls it every few
+//! milliseconds) and then
 //! writes the whole batch to every member: one write per member per tick instead of per
 //! message, and of several `presence` frames in a batch only the last is sent. A socket that
 //! joins is held (its frames kept) until [`ChatRoom::open`] has sent its history first.
 
 use std::collections::hash_map::Entry;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use bookmygig_api::limits::{CHAT_BURST, CHAT_SOCKETS_PER_ACCOUNT};
-use bookmygig_api::{AccountId, ChatUser, GigId, MessageId, ServerMessage};
-use bytes::Bytes;
+use bookmygig_api::{AccountId, ChatUser, GigId, MessageId};
 use tokio::sync::oneshot;
 use tokio::time::Instant;
 
-use super::bus::Roster;
-use super::outbox::{Outbox, Overflow};
+use super::bus::{Arrival, Roster};
+pub use super::frame::{FrameKind, Outbound};
+use super::frame::{only_last_presence, wire_of};
+use super::member::{DEDUPE_WINDOW, Member, Seen};
+use super::outbox::Outbox;
 use super::rate::TokenBucket;
-use super::wire;
 
 /// After the burst, one message per this long.
 pub const RATE_REFILL: Duration = Duration::from_secs(1);
-
-/// What a frame is, as far as delivery cares.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FrameKind {
-    /// A `message` (so a newcomer can skip one that its history already holds).
-    Message(MessageId),
-    /// A `presence` (a newcomer's greeting follows the first one it gets).
-    Presence,
-    /// A `join` of this account, which the account's own sockets do not get (in a cluster,
-    /// where it comes back through the bus after the newcomer joined).
-    Join(AccountId),
-    /// Anything else.
-    Other,
-}
-
-/// One serialized server message, shared by every member it goes to.
-#[derive(Clone, Debug)]
-pub struct Outbound {
-    /// The JSON text.
-    pub frame: Utf8Bytes,
-    /// What it is.
-    pub kind: FrameKind,
-    /// `frame` as a WebSocket text frame, encoded once for every socket it is written to.
-    pub(super) wire: Bytes,
-}
-
-impl Outbound {
-    /// Serializes `message` once.
-    pub fn new(message: &ServerMessage) -> Self {
-        let kind = match message {
-            ServerMessage::Message(m) => FrameKind::Message(m.id),
-            ServerMessage::Presence { .. } => FrameKind::Presence,
-            _ => FrameKind::Other,
-        };
-        let json = serde_json::to_string(message).unwrap_or_else(|e| {
-            // Not reachable with these types; a member still gets a well-formed frame.
-            tracing::error!(error = %e, "cannot serialize a chat message");
-            r#"{"type":"error","code":"unavailable","detail":"internal error"}"#.to_owned()
-        });
-        Self::from_json(Utf8Bytes::from(json), kind)
-    }
-
-    /// A message already serialized (e.g. by another node).
-    pub fn from_json(frame: Utf8Bytes, kind: FrameKind) -> Self {
-        let wire = wire::text(frame.as_str());
-        Outbound { frame, kind, wire }
-    }
-
-    /// The WebSocket frame to write.
-    pub fn wire(&self) -> &[u8] {
-        &self.wire
-    }
-
-    /// The chat message it carries, if it is a `message`.
-    pub fn message(&self) -> Option<MessageId> {
-        match self.kind {
-            FrameKind::Message(id) => Some(id),
-            _ => None,
-        }
-    }
-}
 
 /// Why the room let a member go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -116,14 +55,6 @@ pub struct RoomFull;
 /// A member's handle on the room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct MemberId(u64);
-
-/// For a while after a member's history was sent, the messages it held, which may still come
-/// from the room (in a cluster, through the bus after the history was read), are skipped.
-#[derive(Debug)]
-struct Seen {
-    messages: HashSet<MessageId>,
-    until: Instant,
-}
 
 /// What a member reads: its outbox, and the word if the room lets it go.
 #[derive(Debug)]
@@ -160,8 +91,8 @@ pub struct ChatRoom {
 #[derive(Debug)]
 struct RoomState {
     gig: GigId,
-    /// Who announces people in a cluster; `None`: this room does.
-    roster: Option<Arc<dyn Roster>>,
+    /// Who counts and announces people.
+    roster: Arc<dyn Roster>,
     next_member: u64,
     members: HashMap<MemberId, Member>,
     /// Sockets per account, counting those reserved before their upgrade finished.
@@ -174,77 +105,11 @@ struct RoomState {
     /// The gig was cancelled while the room existed: nobody joins any more (as with bans,
     /// this catches sockets that were upgrading when it happened).
     cancelled: bool,
-    /// Broadcasts waiting for the next [`ChatRoom::flush`]; `None`: delivered at once.
-    pending: Option<Vec<Outbound>>,
-    /// The last flush found nothing to send (a batched room): the next broadcast need not
+    /// Broadcasts waiting for the next [`ChatRoom::flush`].
+    pending: Vec<Outbound>,
+    /// The last flush found nothing to send: the next broadcast need not
     /// wait for a tick.
     quiet: bool,
-}
-
-#[derive(Debug)]
-struct Member {
-    account: AccountId,
-    outbox: Arc<Outbox>,
-    kick: Option<oneshot::Sender<Kick>>,
-    /// Sent right after the first `presence` this member gets (the newcomer's `stream`).
-    greeting: Option<Outbound>,
-    /// Frames waiting for the history, which [`ChatRoom::open`] writes first.
-    held: Option<Vec<Outbound>>,
-    /// Messages its history had, skipped if the room sends them again.
-    seen: Option<Seen>,
-}
-
-impl Member {
-    /// Whether the shared bytes of a batch will do for this member (nothing in it is to be
-    /// held, skipped or followed by its greeting).
-    fn takes_shared(&self, batch_has_presence: bool, joined: &[AccountId]) -> bool {
-        self.held.is_none()
-            && self.seen.is_none()
-            && !(batch_has_presence && self.greeting.is_some())
-            && !joined.contains(&self.account)
-    }
-
-    /// Sends `frames` as this member must get them: without its own `join`, its greeting after
-    /// the first `presence`, held until the history, without what the history had.
-    fn send(&mut self, frames: &[Outbound], now: Instant) -> Result<(), Overflow> {
-        if self.seen.as_ref().is_some_and(|seen| now > seen.until) {
-            self.seen = None;
-        }
-        let greeting = if frames.iter().any(|f| f.kind == FrameKind::Presence) {
-            self.greeting.take()
-        } else {
-            None
-        };
-        let mut mine = Vec::with_capacity(frames.len() + 1);
-        for frame in frames {
-            if frame.kind == FrameKind::Join(self.account) {
-                continue;
-            }
-            if let (Some(seen), Some(id)) = (&mut self.seen, frame.message())
-                && seen.messages.remove(&id)
-            {
-                if seen.messages.is_empty() {
-                    // Every repeat came: back to the shared bytes.
-                    self.seen = None;
-                }
-                continue;
-            }
-            mine.push(frame);
-            if frame.kind == FrameKind::Presence
-                && let Some(greeting) = &greeting
-            {
-                mine.push(greeting);
-            }
-        }
-        if let Some(held) = &mut self.held {
-            if held.len() + mine.len() > HELD_LIMIT {
-                return Err(Overflow);
-            }
-            held.extend(mine.into_iter().cloned());
-            return Ok(());
-        }
-        self.outbox.offer(&wire_of(mine.into_iter()))
-    }
 }
 
 /// A tick's batch, to write outside the room's lock.
@@ -253,20 +118,6 @@ struct Flush {
     bytes: Vec<u8>,
     /// The members that take them as they are.
     shared: Vec<(MemberId, Arc<Outbox>)>,
-}
-
-/// Frames a member may have held before its history before it counts as too slow.
-const HELD_LIMIT: usize = 1_024;
-/// How long a message whose id was in the newcomer's history may still arrive from the room.
-const DEDUPE_WINDOW: Duration = Duration::from_secs(10);
-
-/// The frames' bytes, one after the other.
-fn wire_of<'a>(frames: impl Iterator<Item = &'a Outbound>) -> Vec<u8> {
-    let mut bytes = Vec::new();
-    for frame in frames {
-        bytes.extend_from_slice(frame.wire());
-    }
-    bytes
 }
 
 #[derive(Debug)]
@@ -278,23 +129,9 @@ struct Person {
 }
 
 impl ChatRoom {
-    /// An empty room that delivers at once.
-    pub fn new(gig: GigId) -> Self {
-        Self::built(gig, None, false)
-    }
-
-    /// An empty room whose people `roster` counts and announces (a cluster node's room).
-    pub fn with_roster(gig: GigId, roster: Arc<dyn Roster>) -> Self {
-        Self::built(gig, Some(roster), false)
-    }
-
-    /// An empty room that delivers broadcasts in batches, at each [`ChatRoom::flush`]; its
-    /// people are announced by `roster` if given (a cluster node), else by the room.
-    pub fn batched(gig: GigId, roster: Option<Arc<dyn Roster>>) -> Self {
-        Self::built(gig, roster, true)
-    }
-
-    fn built(gig: GigId, roster: Option<Arc<dyn Roster>>, batched: bool) -> Self {
+    /// An empty room whose people `roster` counts and announces, delivering broadcasts in
+    /// batches at each [`ChatRoom::flush`].
+    pub fn new(gig: GigId, roster: Arc<dyn Roster>) -> Self {
         ChatRoom {
             gig,
             state: Mutex::new(RoomState {
@@ -306,7 +143,7 @@ impl ChatRoom {
                 people: HashMap::new(),
                 banned: HashSet::new(),
                 cancelled: false,
-                pending: batched.then(Vec::new),
+                pending: Vec::new(),
                 quiet: true,
             }),
         }
@@ -374,31 +211,17 @@ impl ChatRoom {
         let (kick_tx, kicked) = oneshot::channel();
         let id = MemberId(state.next_member);
         state.next_member += 1;
-        let newcomer = match state.people.entry(account) {
-            Entry::Occupied(mut person) => {
-                person.get_mut().sockets += 1;
-                false
-            }
+        match state.people.entry(account) {
+            Entry::Occupied(mut person) => person.get_mut().sockets += 1,
             Entry::Vacant(slot) => {
                 slot.insert(Person {
                     user: user.clone(),
                     sockets: 1,
                     bucket: TokenBucket::new(CHAT_BURST, RATE_REFILL, Instant::now()),
                 });
-                true
             }
-        };
-        let announced = match &state.roster {
-            Some(roster) => Some(roster.arrived(self.gig, account, &user)),
-            None => {
-                if newcomer {
-                    let mut join = Outbound::new(&ServerMessage::Join(user));
-                    join.kind = FrameKind::Join(account);
-                    state.deliver(join);
-                }
-                None
-            }
-        };
+        }
+        let arrival = state.roster.arrived(self.gig, account, &user);
         state.members.insert(
             id,
             Member {
@@ -410,10 +233,13 @@ impl ChatRoom {
                 seen: None,
             },
         );
-        if state.roster.is_none() {
-            let presence = state.presence();
-            state.deliver(presence);
-        }
+        let announced = match arrival {
+            Arrival::Now(frames) => {
+                state.pending.extend(frames);
+                None
+            }
+            Arrival::Later(announced) => Some(announced),
+        };
         Ok(Membership {
             id,
             outbox,
@@ -449,18 +275,18 @@ impl ChatRoom {
         self.release(account);
     }
 
-    /// Sends `frame` to every member (at the next [`ChatRoom::flush`] if batched). True when a
-    /// batched room would rather be flushed now than at the next tick: the last flush found
+    /// Sends `frame` to every member at the next [`ChatRoom::flush`]. True when the room
+    /// would rather be flushed now than at the next tick: the last flush found
     /// nothing to send and this is the first broadcast since, so nothing is gained by waiting
     /// (a quiet room answers at once; a busy one, never quiet at its ticks, still goes out
     /// once per tick).
     pub fn broadcast(&self, frame: Outbound) -> bool {
         let mut state = self.state();
-        state.deliver(frame);
-        state.quiet && state.pending.as_ref().is_some_and(|p| p.len() == 1)
+        state.pending.push(frame);
+        state.quiet && state.pending.len() == 1
     }
 
-    /// Hands every member the broadcasts collected since the last flush (a batched room): one
+    /// Hands every member the broadcasts collected since the last flush: one
     /// write of the same bytes per member, from this loop, outside the room's lock; members
     /// that must get them their own way (newcomers) are served under it.
     pub fn flush(&self) {
@@ -530,9 +356,7 @@ impl ChatRoom {
             // The frames announcing departures would only go to members about to go too.
             let _ = state.remove_member(id, Some(Kick::Cancelled));
         }
-        if let Some(pending) = &mut state.pending {
-            pending.clear();
-        }
+        state.pending.clear();
     }
 
     /// Takes a rate-limit token for `account`.
@@ -559,42 +383,14 @@ impl ChatRoom {
 }
 
 impl RoomState {
-    fn presence(&self) -> Outbound {
-        let count = u32::try_from(self.people.len()).unwrap_or(u32::MAX);
-        Outbound::new(&ServerMessage::Presence { count })
-    }
-
-    /// Sends `first` to every member (or keeps it for the next flush); whoever cannot take it
-    /// is dropped, and the `leave` and `presence` that follow are delivered the same way.
-    fn deliver(&mut self, first: Outbound) {
-        if let Some(batch) = &mut self.pending {
-            batch.push(first);
-            return;
-        }
-        let now = Instant::now();
-        let mut pending = VecDeque::from([first]);
-        while let Some(frame) = pending.pop_front() {
-            let mut gone = Vec::new();
-            for (id, member) in &mut self.members {
-                if member.send(std::slice::from_ref(&frame), now).is_err() {
-                    gone.push(*id);
-                }
-            }
-            for id in gone {
-                pending.extend(self.remove_member(id, Some(Kick::TooSlow)));
-            }
-        }
-    }
-
     /// Takes the pending batch: serves the members that need it their own way, and returns the
     /// batch's bytes with the members that take them as they are.
     fn flush(&mut self) -> Option<Flush> {
-        let pending = self.pending.as_mut()?;
-        self.quiet = pending.is_empty();
+        self.quiet = self.pending.is_empty();
         if self.quiet {
             return None;
         }
-        let frames = only_last_presence(std::mem::take(pending));
+        let frames = only_last_presence(std::mem::take(&mut self.pending));
         let has_presence = frames.iter().any(|f| f.kind == FrameKind::Presence);
         let joined: Vec<AccountId> = frames
             .iter()
@@ -620,15 +416,15 @@ impl RoomState {
         Some(Flush { bytes, shared })
     }
 
-    /// Removes a member, telling it why, and tells the others when the person left.
+    /// Removes a member, telling it why, and tells the others (at the next flush) when the
+    /// person left.
     fn drop_member(&mut self, id: MemberId, kick: Option<Kick>) {
-        for frame in self.remove_member(id, kick) {
-            self.deliver(frame);
-        }
+        let frames = self.remove_member(id, kick);
+        self.pending.extend(frames);
     }
 
     /// Removes a member, telling it why; returns the `leave` and `presence` to deliver when
-    /// that was the person's last socket.
+    /// that was the person's last socket and the roster announces at once.
     fn remove_member(&mut self, id: MemberId, kick: Option<Kick>) -> Vec<Outbound> {
         let Some(mut member) = self.members.remove(&id) else {
             return Vec::new();
@@ -647,33 +443,17 @@ impl RoomState {
             return Vec::new();
         }
         let user = person.remove().user;
-        if let Some(roster) = &self.roster {
-            roster.departed(self.gig, member.account, &user);
-            return Vec::new();
-        }
-        vec![Outbound::new(&ServerMessage::Leave(user)), self.presence()]
+        self.roster.departed(self.gig, member.account, &user)
     }
-}
-
-/// `frames` without the `presence` frames that a later one supersedes.
-fn only_last_presence(mut frames: Vec<Outbound>) -> Vec<Outbound> {
-    let Some(last) = frames.iter().rposition(|f| f.kind == FrameKind::Presence) else {
-        return frames;
-    };
-    let mut index = 0;
-    frames.retain(|f| {
-        let keep = f.kind != FrameKind::Presence || index == last;
-        index += 1;
-        keep
-    });
-    frames
 }
 
 #[cfg(test)]
 mod tests {
-    use bookmygig_api::ChatMessage;
+    use bookmygig_api::{ChatMessage, ServerMessage};
 
+    use super::super::in_process::InProcessRoster;
     use super::super::outbox::OUTBOX_LIMIT;
+    use super::super::wire;
     use super::*;
 
     fn user(handle: &str) -> ChatUser {
@@ -681,6 +461,11 @@ mod tests {
             handle: handle.into(),
             display_name: handle.to_uppercase(),
         }
+    }
+
+    /// An empty room of a node alone.
+    fn room() -> ChatRoom {
+        ChatRoom::new(GigId::new(), Arc::new(InProcessRoster::default()))
     }
 
     fn drain(membership: &mut Membership) -> Vec<ServerMessage> {
@@ -713,27 +498,30 @@ mod tests {
 
     #[test]
     fn presence_counts_people_not_sockets_and_others_see_join_and_leave() {
-        let room = ChatRoom::new(GigId::new());
+        let room = room();
         let (ann, bob) = (AccountId::new(), AccountId::new());
         let mut a = joined(&room, ann, "ann");
+        room.flush();
         assert_eq!(drain(&mut a), [ServerMessage::Presence { count: 1 }]);
         let b1 = joined(&room, bob, "bob");
         let b2 = joined(&room, bob, "bob");
         assert_eq!(room.presence(), 2);
+        room.flush();
         assert_eq!(
             drain(&mut a),
             [
                 ServerMessage::Join(user("bob")),
                 ServerMessage::Presence { count: 2 },
-                ServerMessage::Presence { count: 2 },
             ]
         );
         room.leave(b1.id, bob);
+        room.flush();
         assert!(
             drain(&mut a).is_empty(),
             "bob is still here on his second socket"
         );
         room.leave(b2.id, bob);
+        room.flush();
         assert_eq!(
             drain(&mut a),
             [
@@ -747,7 +535,7 @@ mod tests {
 
     #[test]
     fn at_most_three_sockets_per_account() {
-        let room = ChatRoom::new(GigId::new());
+        let room = room();
         let ann = AccountId::new();
         for _ in 0..CHAT_SOCKETS_PER_ACCOUNT {
             room.reserve(ann).unwrap();
@@ -763,7 +551,7 @@ mod tests {
 
     #[test]
     fn a_full_outbox_drops_that_member_only() {
-        let room = ChatRoom::new(GigId::new());
+        let room = room();
         let (ann, bob) = (AccountId::new(), AccountId::new());
         let mut slow = joined(&room, ann, "ann");
         let mut fast = joined(&room, bob, "bob");
@@ -775,6 +563,7 @@ mod tests {
         // Each frame is some 30 bytes: the limit is reached well within this many.
         for n in 0..OUTBOX_LIMIT / 8 {
             room.broadcast(say(n));
+            room.flush();
             drain(&mut fast);
             if room.presence() == 1 {
                 break;
@@ -783,13 +572,22 @@ mod tests {
         assert_eq!(slow.kicked.try_recv(), Ok(Kick::TooSlow));
         assert_eq!(room.presence(), 1);
         assert!(fast.kicked.try_recv().is_err());
+        room.flush();
+        assert_eq!(
+            drain(&mut fast),
+            [
+                ServerMessage::Leave(user("ann")),
+                ServerMessage::Presence { count: 1 },
+            ]
+        );
         room.broadcast(say(7));
+        room.flush();
         assert_eq!(drain(&mut fast), [ServerMessage::Presence { count: 7 }]);
     }
 
     #[test]
     fn a_held_member_gets_its_history_first_then_what_it_did_not_have() {
-        let room = ChatRoom::batched(GigId::new(), None);
+        let room = room();
         let (ann, bob) = (AccountId::new(), AccountId::new());
         let mut a = joined(&room, ann, "ann");
         room.flush();
@@ -845,20 +643,21 @@ mod tests {
     struct Recorder(Mutex<Vec<String>>);
 
     impl Roster for Recorder {
-        fn arrived(&self, _: GigId, _: AccountId, user: &ChatUser) -> oneshot::Receiver<bool> {
+        fn arrived(&self, _: GigId, _: AccountId, user: &ChatUser) -> Arrival {
             self.0.lock().unwrap().push(format!("+{}", user.handle));
-            oneshot::channel().1
+            Arrival::Later(oneshot::channel().1)
         }
 
-        fn departed(&self, _: GigId, _: AccountId, user: &ChatUser) {
+        fn departed(&self, _: GigId, _: AccountId, user: &ChatUser) -> Vec<Outbound> {
             self.0.lock().unwrap().push(format!("-{}", user.handle));
+            Vec::new()
         }
     }
 
     #[test]
     fn a_cluster_room_reports_people_to_its_roster_and_greets_after_the_first_presence() {
         let recorder = Arc::new(Recorder::default());
-        let room = ChatRoom::with_roster(GigId::new(), recorder.clone());
+        let room = ChatRoom::new(GigId::new(), recorder.clone());
         let (ann, bob) = (AccountId::new(), AccountId::new());
         let greeting = Outbound::new(&ServerMessage::Deleted {
             id: MessageId::new(),
@@ -868,17 +667,20 @@ mod tests {
         assert!(a.announced.is_some());
         let b1 = joined(&room, bob, "bob");
         let b2 = joined(&room, bob, "bob");
+        room.flush();
         assert!(
             drain(&mut a).is_empty(),
             "the roster announces, not the room"
         );
         room.broadcast(Outbound::new(&ServerMessage::Presence { count: 2 }));
+        room.flush();
         let deleted: ServerMessage = serde_json::from_str(greeting.frame.as_str()).unwrap();
         assert_eq!(
             drain(&mut a),
             [ServerMessage::Presence { count: 2 }, deleted]
         );
         room.broadcast(Outbound::new(&ServerMessage::Presence { count: 2 }));
+        room.flush();
         assert_eq!(
             drain(&mut a),
             [ServerMessage::Presence { count: 2 }],
@@ -887,6 +689,7 @@ mod tests {
         room.leave(b1.id, bob);
         room.leave(b2.id, bob);
         room.set_banned(ann, true);
+        room.flush();
         assert!(drain(&mut a).is_empty());
         assert_eq!(
             *recorder.0.lock().unwrap(),
@@ -895,8 +698,8 @@ mod tests {
     }
 
     #[test]
-    fn a_batched_room_delivers_at_flush_one_batch_per_member_with_the_last_presence_only() {
-        let room = ChatRoom::batched(GigId::new(), None);
+    fn a_room_delivers_at_flush_one_batch_per_member_with_the_last_presence_only() {
+        let room = room();
         let (ann, bob) = (AccountId::new(), AccountId::new());
         let mut a = joined(&room, ann, "ann");
         room.flush();
@@ -948,13 +751,15 @@ mod tests {
 
     #[test]
     fn a_ban_kicks_every_socket_of_the_account_and_bars_joining() {
-        let room = ChatRoom::new(GigId::new());
+        let room = room();
         let (ann, bob) = (AccountId::new(), AccountId::new());
         let mut a = joined(&room, ann, "ann");
         let mut b1 = joined(&room, bob, "bob");
         let mut b2 = joined(&room, bob, "bob");
+        room.flush();
         drain(&mut a);
         room.set_banned(bob, true);
+        room.flush();
         assert_eq!(b1.kicked.try_recv(), Ok(Kick::Banned));
         assert_eq!(b2.kicked.try_recv(), Ok(Kick::Banned));
         assert_eq!(
@@ -973,10 +778,11 @@ mod tests {
     #[test]
     fn a_cancelled_room_tells_everyone_the_stream_is_over_lets_them_go_and_lets_nobody_in() {
         let gig = GigId::new();
-        let room = ChatRoom::new(gig);
+        let room = ChatRoom::new(gig, Arc::new(InProcessRoster::default()));
         let (ann, bob) = (AccountId::new(), AccountId::new());
         let mut a = joined(&room, ann, "ann");
         let mut b = joined(&room, bob, "bob");
+        room.flush();
         drain(&mut a);
         drain(&mut b);
         let offline = ServerMessage::Stream(super::super::rooms::offline(gig));
@@ -995,8 +801,8 @@ mod tests {
     }
 
     #[test]
-    fn a_quiet_batched_room_asks_to_be_flushed_at_once() {
-        let room = ChatRoom::batched(GigId::new(), None);
+    fn a_quiet_room_asks_to_be_flushed_at_once() {
+        let room = room();
         let frame = || Outbound::new(&ServerMessage::Presence { count: 1 });
         assert!(room.broadcast(frame()), "the first in a quiet room");
         assert!(!room.broadcast(frame()), "that batch is already asked for");

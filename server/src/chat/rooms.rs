@@ -2,17 +2,17 @@
 //! last socket goes; the one place room-wide events enter ([`ChatRooms::publish`]); and the
 //! bridge from the stream hub to the rooms.
 //!
-//! Alone, a node delivers published events to its own room at once. In a cluster
-//! (with a [`ClusterLink`]) it delivers *only* what comes back from the [`RoomBus`], its own
-//! events included: every node then shows one gig's events in the one order Redis gave them,
-//! and nothing is delivered twice without any echo to filter (each node subscribes once per
-//! gig). The price is a Redis round trip before a node's own members see a message, which in
-//! Redis mode is paid anyway to store it.
+//! The rooms deliver *only* what comes back from the [`RoomBus`] of their [`ChatLink`], their
+//! own events included. Alone, a node's bus is in process and delivers at once; in a cluster
+//! every node then shows one gig's events in the one order Redis gave them, and nothing is
+//! delivered twice without any echo to filter (each node subscribes once per gig). The price
+//! is a Redis round trip before a node's own members see a message, which in Redis mode is
+//! paid anyway to store it.
 
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
 use bookmygig_api::{AccountId, ChatUser, GigId, ServerMessage, StreamStatus};
@@ -45,77 +45,75 @@ pub enum RoomEvent {
 }
 
 /// The chat rooms of this node.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ChatRooms {
     rooms: Mutex<HashMap<GigId, Arc<ChatRoom>>>,
     /// Open sessions (seats), so shutdown can wait for them.
     sessions: AtomicUsize,
     /// Woken when `sessions` drops to zero.
     idle: Notify,
-    /// The other nodes, in a cluster.
-    link: Option<ClusterLink>,
-    /// Rooms deliver in batches this often ([`ChatRooms::run_ticks`]); `None`: at once.
-    tick: Option<Duration>,
+    /// How events, people and rate limits reach the rooms (in process, or across nodes).
+    link: ChatLink,
     /// Asks [`ChatRooms::run_ticks`] to flush before the tick: a quiet room got a message.
     early: Notify,
 }
 
-/// How a cluster node's rooms reach the others.
+/// The chat seams a node's rooms use, chosen once at start-up: in process for a node alone
+/// ([`ChatLink::in_process`]), Redis-backed in a cluster.
 #[derive(Clone)]
-pub struct ClusterLink {
-    /// Carries room-wide events to every node; whoever runs it delivers what arrives with
-    /// [`ChatRooms::deliver`].
+pub struct ChatLink {
+    /// Carries room-wide events to every node's room of the gig; whoever runs it delivers
+    /// what arrives with [`ChatRooms::deliver`].
     pub bus: Arc<dyn RoomBus>,
-    /// Counts and announces people across nodes.
+    /// Counts and announces people.
     pub roster: Arc<dyn Roster>,
-    /// Rate-limits each person across nodes.
+    /// Rate-limits each person.
     pub limit: Arc<dyn SpeechLimit>,
 }
 
-impl fmt::Debug for ClusterLink {
+impl fmt::Debug for ChatLink {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ClusterLink").finish_non_exhaustive()
+        f.debug_struct("ChatLink").finish_non_exhaustive()
     }
 }
 
 impl ChatRooms {
-    /// No rooms yet; a single node, delivering at once.
+    /// No rooms yet; a single node (the in-process seams).
     pub fn new() -> Arc<Self> {
-        Self::configured(None, None)
+        Arc::new_cyclic(|rooms: &Weak<ChatRooms>| Self::built(ChatLink::in_process(rooms.clone())))
     }
 
-    /// No rooms yet; linked to the other nodes of a cluster when `link` is given, and, with a
-    /// `tick`, rooms that deliver broadcasts in batches every `tick` while
-    /// [`ChatRooms::run_ticks`] runs.
-    pub fn configured(link: Option<ClusterLink>, tick: Option<Duration>) -> Arc<Self> {
-        Arc::new(ChatRooms {
+    /// No rooms yet; linked to the other nodes of a cluster by `link`.
+    pub fn linked(link: ChatLink) -> Arc<Self> {
+        Arc::new(Self::built(link))
+    }
+
+    fn built(link: ChatLink) -> Self {
+        ChatRooms {
+            rooms: Mutex::default(),
+            sessions: AtomicUsize::new(0),
+            idle: Notify::new(),
             link,
-            tick,
-            ..ChatRooms::default()
-        })
+            early: Notify::new(),
+        }
     }
 
-    /// Takes a rate-limit token for `account` in `room`: the person's bucket on this node, or
-    /// in a cluster the one all nodes share.
+    /// Takes a rate-limit token for `account` in `room` from the link's speech limit.
     ///
     /// # Errors
-    /// In a cluster, when the shared bucket cannot be reached.
+    /// When the limit's bucket cannot be reached.
     pub async fn take_token(
         &self,
         room: &ChatRoom,
         account: AccountId,
     ) -> Result<Result<(), Duration>, BusError> {
-        match &self.link {
-            Some(link) => link.limit.take_token(room.gig, account).await,
-            None => Ok(room.take_token(account)),
-        }
+        self.link.limit.take_token(room.gig, account).await
     }
 
-    /// Flushes every room's batch once per tick, and at once when a quiet room gets a message,
-    /// until `shutdown` turns true (returns at once when the rooms deliver without batches).
+    /// Flushes every room's batch once per [`ROOM_TICK`], and at once when a quiet room gets
+    /// a message, until `shutdown` turns true. Rooms deliver nothing while it does not run.
     pub async fn run_ticks(self: Arc<Self>, mut shutdown: watch::Receiver<bool>) {
-        let Some(tick) = self.tick else { return };
-        let mut ticks = tokio::time::interval(tick);
+        let mut ticks = tokio::time::interval(ROOM_TICK);
         ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
@@ -126,7 +124,8 @@ impl ChatRooms {
         }
     }
 
-    fn flush_all(&self) {
+    /// Flushes every room's batch now.
+    pub fn flush_all(&self) {
         let rooms: Vec<Arc<ChatRoom>> = self.rooms().values().cloned().collect();
         for room in rooms {
             room.flush();
@@ -147,20 +146,13 @@ impl ChatRooms {
             // forgotten between the lookup and the reservation.
             let mut rooms = self.rooms();
             let room = Arc::clone(rooms.entry(gig).or_insert_with(|| {
-                let roster = self.link.as_ref().map(|link| {
-                    link.bus.want(gig);
-                    Arc::clone(&link.roster)
-                });
-                Arc::new(match (roster, self.tick) {
-                    (roster, Some(_)) => ChatRoom::batched(gig, roster),
-                    (Some(roster), None) => ChatRoom::with_roster(gig, roster),
-                    (None, None) => ChatRoom::new(gig),
-                })
+                self.link.bus.want(gig);
+                Arc::new(ChatRoom::new(gig, Arc::clone(&self.link.roster)))
             }));
             if let Err(full) = room.reserve(account) {
                 if room.is_idle() {
                     rooms.remove(&gig);
-                    self.unwant(gig);
+                    self.link.bus.unwant(gig);
                 }
                 return Err(full);
             }
@@ -185,15 +177,9 @@ impl ChatRooms {
     /// goes through here.
     ///
     /// # Errors
-    /// In a cluster, when the bus could not take the event (nobody received it).
+    /// When the bus could not take the event (nobody received it).
     pub async fn publish(&self, gig: GigId, event: RoomEvent) -> Result<(), BusError> {
-        match &self.link {
-            Some(link) => link.bus.publish(gig, &event).await,
-            None => {
-                self.deliver(gig, event);
-                Ok(())
-            }
-        }
+        self.link.bus.publish(gig, &event).await
     }
 
     /// Completes once events published for `gig` on any node reach this node's room (at once
@@ -203,10 +189,7 @@ impl ChatRooms {
     /// # Errors
     /// When the bus stopped.
     pub async fn listening(&self, gig: GigId) -> Result<(), BusError> {
-        match &self.link {
-            Some(link) => link.bus.listening(gig).await,
-            None => Ok(()),
-        }
+        self.link.bus.listening(gig).await
     }
 
     /// Applies an event to this node's room of the gig, if it has one: what the bus calls
@@ -254,13 +237,7 @@ impl ChatRooms {
                 .is_some_and(|current| Arc::ptr_eq(current, room))
         {
             rooms.remove(&room.gig);
-            self.unwant(room.gig);
-        }
-    }
-
-    fn unwant(&self, gig: GigId) {
-        if let Some(link) = &self.link {
-            link.bus.unwant(gig);
+            self.link.bus.unwant(room.gig);
         }
     }
 }
@@ -353,13 +330,11 @@ pub async fn forward_stream_events(
         match event {
             Ok(event) => {
                 let (gig, message) = stream_message(&event);
-                // Alone, serialized only for gigs whose room is open here; in a cluster the
-                // members may be on any node.
-                if rooms.link.is_some() || rooms.room(gig).is_some() {
-                    let event = RoomEvent::Broadcast(Outbound::new(&message));
-                    if let Err(error) = rooms.publish(gig, event).await {
-                        tracing::warn!(%gig, %error, "a stream event did not reach the chat");
-                    }
+                // Published for every gig: the members may be on any node (alone, the bus
+                // drops what no room here awaits).
+                let event = RoomEvent::Broadcast(Outbound::new(&message));
+                if let Err(error) = rooms.publish(gig, event).await {
+                    tracing::warn!(%gig, %error, "a stream event did not reach the chat");
                 }
             }
             Err(broadcast::error::RecvError::Lagged(missed)) => {
@@ -413,6 +388,7 @@ mod tests {
         let rooms = ChatRooms::new();
         let hub = crate::live::StreamHub::new();
         let (stop, stopping) = watch::channel(false);
+        let ticks = tokio::spawn(Arc::clone(&rooms).run_ticks(stopping.clone()));
         let forward = tokio::spawn(forward_stream_events(
             Arc::clone(&rooms),
             hub.subscribe(),
@@ -434,6 +410,7 @@ mod tests {
         assert_eq!(offline_now, [ServerMessage::Stream(offline(gig))]);
         stop.send(true).unwrap();
         forward.await.unwrap();
+        ticks.await.unwrap();
         assert!(
             membership.outbox.drain().is_empty(),
             "nothing from the other gig"

@@ -14,14 +14,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bookmygig_api::limits::{CHAT_FRAME_MAX_BYTES, CHAT_HISTORY_ON_JOIN};
-use bookmygig_api::{
-    AccountId, ChatErrorCode, ChatMessage, ChatUser, ClientMessage, GigId, MessageId, Money,
-    ServerMessage, StreamStatus,
-};
-use bookmygig_store::{AccountRecord, ChatRecord, GigState, LedgerAccount, Store};
+use bookmygig_api::{AccountId, ChatErrorCode, ChatUser, GigId, ServerMessage, StreamStatus};
+use bookmygig_store::{AccountRecord, GigState, Store};
 use bytes::Bytes;
 use futures::StreamExt as _;
-use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt as _};
 use tokio::net::TcpStream;
 use tokio::sync::{oneshot, watch};
@@ -30,11 +26,11 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 
-use super::inbound::{self, Refusal};
+use super::command::Commands;
+use super::inbound::Refusal;
 use super::outbox::Outbox;
-use super::room::{ChatRoom, Joining, Kick, MemberId, Membership, Outbound};
-use super::rooms::{ChatRooms, RoomEvent, Seat};
-use super::text::{self, TextRefusal};
+use super::room::{Joining, Kick, Membership, Outbound};
+use super::rooms::{ChatRooms, Seat};
 use super::wire::{self, ReadSide};
 
 /// Messages each gig's stored history keeps.
@@ -217,7 +213,7 @@ where
     ));
     let mut reader = tokio::spawn(read_in(
         stream,
-        Reader {
+        Commands {
             store: Arc::clone(&ctx.store),
             rooms: Arc::clone(&ctx.rooms),
             room,
@@ -344,19 +340,8 @@ async fn stopping(shutdown: &mut watch::Receiver<bool>) {
     let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
-/// What the reader acts with.
-struct Reader {
-    store: Arc<dyn Store>,
-    rooms: Arc<ChatRooms>,
-    room: Arc<ChatRoom>,
-    member: MemberId,
-    gig: GigId,
-    creator: AccountId,
-    account: AccountRecord,
-}
-
 /// The reader: handles frames until the client goes, goes silent, or sends too much.
-async fn read_in<R>(mut stream: WebSocketStream<ReadSide<R>>, reader: Reader) -> Ending
+async fn read_in<R>(mut stream: WebSocketStream<ReadSide<R>>, reader: Commands) -> Ending
 where
     R: AsyncRead + Unpin,
 {
@@ -397,166 +382,6 @@ where
     }
 }
 
-impl Reader {
-    fn reply(&self, message: &ServerMessage) {
-        self.room.send_to(self.member, Outbound::new(message));
-    }
-
-    /// Handles one text frame; a refusal goes back to this socket only.
-    async fn handle(&self, text: &str) -> Result<(), Refusal> {
-        match inbound::parse(text)? {
-            ClientMessage::Say { text } => self.say(&text).await,
-            ClientMessage::Ban { user } => self.ban(&user, true).await,
-            ClientMessage::Unban { user } => self.ban(&user, false).await,
-            ClientMessage::Delete { id } => self.delete(id).await,
-        }
-    }
-
-    async fn say(&self, raw: &str) -> Result<(), Refusal> {
-        let text = text::clean(raw).map_err(|refusal| {
-            let code = match refusal {
-                TextRefusal::Empty => ChatErrorCode::EmptyText,
-                TextRefusal::TooLong { .. } => ChatErrorCode::TextTooLong,
-            };
-            Refusal::new(code, refusal.to_string())
-        })?;
-        self.must_be_paying().await?;
-        let allowed = self
-            .rooms
-            .take_token(&self.room, self.account.id)
-            .await
-            .map_err(|e| self.unavailable("rate-limit a chat message", e))?;
-        allowed.map_err(|wait| {
-            Refusal::new(
-                ChatErrorCode::RateLimited,
-                format!(
-                    "slow down: 5 messages at once, then 1 per second; try again in {:.1} s",
-                    wait.as_secs_f64()
-                ),
-            )
-        })?;
-        let message = ChatMessage {
-            id: MessageId::new(),
-            author: self.account.handle.clone(),
-            display_name: self.account.display_name.clone(),
-            text,
-            sent_at: now_micros(),
-        };
-        let record = ChatRecord {
-            gig_id: self.gig,
-            author_id: self.account.id,
-            message,
-        };
-        // Stored before anyone sees it, so nothing shown is lost on a restart.
-        self.store
-            .append_chat(&record, HISTORY_KEPT)
-            .await
-            .map_err(|e| self.unavailable("store a chat message", e))?;
-        let frame = Outbound::new(&ServerMessage::Message(record.message));
-        self.rooms
-            .publish(self.gig, RoomEvent::Broadcast(frame))
-            .await
-            .map_err(|e| self.unavailable("send a chat message", e))
-    }
-
-    async fn ban(&self, handle: &str, banned: bool) -> Result<(), Refusal> {
-        self.must_be_host(if banned { "ban" } else { "unban" })?;
-        let target = self
-            .store
-            .account_by_handle(handle)
-            .await
-            .map_err(|e| self.unavailable("look up a handle", e))?
-            .ok_or_else(|| Refusal::new(ChatErrorCode::NotFound, format!("no user `{handle}`")))?;
-        if target.id == self.creator {
-            return Err(Refusal::new(
-                ChatErrorCode::Forbidden,
-                "the host cannot ban themselves",
-            ));
-        }
-        self.store
-            .set_chat_ban(self.gig, target.id, banned)
-            .await
-            .map_err(|e| self.unavailable("store a ban", e))?;
-        tracing::info!(gig = %self.gig, account = %target.id, banned, "chat ban changed");
-        let event = if banned {
-            RoomEvent::Ban(target.id)
-        } else {
-            RoomEvent::Unban(target.id)
-        };
-        self.rooms
-            .publish(self.gig, event)
-            .await
-            .map_err(|e| self.unavailable("announce a ban", e))
-    }
-
-    async fn delete(&self, id: MessageId) -> Result<(), Refusal> {
-        self.must_be_host("delete messages")?;
-        let removed = self
-            .store
-            .delete_chat(self.gig, id)
-            .await
-            .map_err(|e| self.unavailable("delete a chat message", e))?;
-        if removed.is_none() {
-            return Err(Refusal::new(
-                ChatErrorCode::NotFound,
-                format!("no message {id} in this chat"),
-            ));
-        }
-        let frame = Outbound::new(&ServerMessage::Deleted { id });
-        self.rooms
-            .publish(self.gig, RoomEvent::Broadcast(frame))
-            .await
-            .map_err(|e| self.unavailable("announce a deletion", e))
-    }
-
-    /// As the original disabled its send button when monetization stopped: an empty wallet
-    /// (micropayments stopped) may not speak. The host always may. The balance is the shared
-    /// truth, so every node agrees.
-    async fn must_be_paying(&self) -> Result<(), Refusal> {
-        if self.account.id == self.creator {
-            return Ok(());
-        }
-        let balance = self
-            .store
-            .balance(&LedgerAccount::User(self.account.id))
-            .await
-            .map_err(|e| self.unavailable("read a wallet", e))?;
-        if balance > Money::ZERO {
-            return Ok(());
-        }
-        Err(Refusal::new(
-            ChatErrorCode::WalletEmpty,
-            "your wallet is empty, so micropayments stopped and chat is paused; \
-             top up (POST /api/v1/wallet/topups) to speak again",
-        ))
-    }
-
-    fn must_be_host(&self, what: &str) -> Result<(), Refusal> {
-        if self.account.id == self.creator {
-            return Ok(());
-        }
-        Err(Refusal::new(
-            ChatErrorCode::Forbidden,
-            format!("only the gig's creator may {what}"),
-        ))
-    }
-
-    fn unavailable(&self, what: &str, error: impl std::fmt::Display) -> Refusal {
-        tracing::error!(gig = %self.gig, %error, "chat cannot {what}");
-        Refusal::new(
-            ChatErrorCode::Unavailable,
-            "the chat cannot do that right now; try again",
-        )
-    }
-}
-
-/// Now, to the microsecond: both stores keep times at that precision.
-fn now_micros() -> OffsetDateTime {
-    let now = OffsetDateTime::now_utc();
-    now.replace_nanosecond(now.nanosecond() / 1_000 * 1_000)
-        .unwrap_or(now)
-}
-
 #[cfg(test)]
 mod tests {
     use bookmygig_store::EmbeddedStore;
@@ -564,7 +389,11 @@ mod tests {
     use tokio_tungstenite::tungstenite::protocol::frame::FrameHeader;
     use tokio_tungstenite::tungstenite::protocol::frame::coding::OpCode;
 
+    use bookmygig_api::ServerMessage;
+    use time::OffsetDateTime;
+
     use super::*;
+    use crate::chat::room::ChatRoom;
     use crate::chat::rooms::offline;
 
     /// Opcodes the tests send and expect.
@@ -595,6 +424,8 @@ mod tests {
             let rooms = ChatRooms::new();
             let (gig, account) = (GigId::new(), AccountId::new());
             let (stop, shutdown) = watch::channel(false);
+            // The room delivers what is broadcast at each tick.
+            tokio::spawn(Arc::clone(&rooms).run_ticks(stop.subscribe()));
             let context = SessionContext {
                 store,
                 rooms: Arc::clone(&rooms),
@@ -674,8 +505,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn pings_every_20_seconds_and_closes_a_peer_silent_for_60() {
-        let mut peer = Peer::start().await;
         let start = Instant::now();
+        let mut peer = Peer::start().await;
         assert_eq!(peer.next().await.0, PING);
         assert_eq!(start.elapsed().as_secs(), 20);
         peer.send(PONG, b"").await;
@@ -747,7 +578,8 @@ mod tests {
         for _ in 0..(super::super::outbox::OUTBOX_LIMIT / 400 + 64) {
             peer.room.broadcast(frame.clone());
         }
-        assert_eq!(peer.room.presence(), 0, "dropped by the room at once");
+        peer.room.flush();
+        assert_eq!(peer.room.presence(), 0, "dropped by the room at its flush");
         let ending = peer.session.await.unwrap();
         assert!(
             matches!(ending, Ending::Kicked(Kick::TooSlow) | Ending::SocketFailed),

@@ -24,7 +24,8 @@ use tokio::sync::{Notify, oneshot, watch};
 
 use super::Cluster;
 use super::chat_bus::channel;
-use crate::chat::bus::{Roster, TAG_JOIN, TAG_OTHER, tagged};
+use crate::chat::Outbound;
+use crate::chat::bus::{Arrival, Roster, TAG_JOIN, TAG_OTHER, tagged};
 
 /// How often a node renews its entries.
 pub const HEARTBEAT: Duration = Duration::from_secs(5);
@@ -349,7 +350,7 @@ impl ChatPresence {
 }
 
 impl Roster for ChatPresence {
-    fn arrived(&self, gig: GigId, account: AccountId, user: &ChatUser) -> oneshot::Receiver<bool> {
+    fn arrived(&self, gig: GigId, account: AccountId, user: &ChatUser) -> Arrival {
         let (done, announced) = oneshot::channel();
         self.push(Change::Arrived {
             gig,
@@ -357,11 +358,13 @@ impl Roster for ChatPresence {
             user: user.clone(),
             done,
         });
-        announced
+        Arrival::Later(announced)
     }
 
-    fn departed(&self, gig: GigId, account: AccountId, _user: &ChatUser) {
+    /// The departure is announced through the bus: no frame for the room to deliver.
+    fn departed(&self, gig: GigId, account: AccountId, _user: &ChatUser) -> Vec<Outbound> {
         self.push(Change::Departed { gig, account });
+        Vec::new()
     }
 }
 
