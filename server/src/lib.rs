@@ -30,6 +30,7 @@ pub mod http;
 pub mod live;
 pub mod money;
 pub mod net;
+pub mod node;
 pub mod password;
 pub mod payments;
 pub mod playback;
@@ -46,9 +47,7 @@ use std::sync::Arc;
 use bookmygig_store::{EmbeddedStore, RedisStore, Store, StoreError};
 use tokio::sync::watch;
 
-use chat::ChatRooms;
 use live::StreamHub;
-use live::StreamSeams;
 use rtmp::RtmpContext;
 use rtmp::policy::PublishWindow;
 
@@ -128,71 +127,29 @@ pub async fn serve(
     let internal_addr = listeners.internal.local_addr()?;
     let (stop, stopping) = watch::channel(false);
     let hub = StreamHub::new();
-    let cluster = match &config.redis_url {
-        Some(url) => {
-            Some(cluster::Cluster::join(&url.0, &config.advertise_url(internal_addr)).await?)
-        }
-        None => None,
-    };
-    // Chosen once: the stream directory and the playback key, of one node or of a cluster.
-    let streams = match &cluster {
-        Some(cluster) => {
-            cluster::stream_directory::seams(
-                cluster,
-                Arc::clone(&hub),
-                config.playback_secret.as_ref(),
-                stopping.clone(),
-            )
-            .await?
-        }
-        None => StreamSeams::one_node(Arc::clone(&hub), config.playback_secret.as_ref()),
-    };
+    // Chosen once: a node alone or one of a cluster; every seam that differs comes from here.
+    let node = node::Node::assemble(&config, internal_addr, &hub, &stopping).await?;
+    let streams = node.streams;
+    let chat = node.chat;
+    let mut node_tasks = node.tasks;
     // One node: the gigs a crash left live go offline now. Several: every node sweeps the gigs
     // of dead nodes while it runs.
     let directory_task = streams
         .directory
         .start(Arc::clone(&store), stopping.clone())
         .await?;
-    let heartbeat = cluster
-        .as_ref()
-        .map(|cluster| tokio::spawn(Arc::clone(cluster).heartbeat(stopping.clone())));
-    // Rooms write to their members in batches, every ROOM_TICK. The chat seams are chosen
-    // here, once: in process alone; in Redis mode chat events and presence cross nodes.
-    let (chat, mut chat_links) = match &cluster {
-        Some(cluster) => {
-            let bus = cluster::chat_bus::ChatBus::new(Arc::clone(cluster));
-            let presence = cluster::chat_presence::ChatPresence::new(Arc::clone(cluster));
-            let link = chat::ChatLink {
-                bus: bus.clone(),
-                roster: presence.clone(),
-                limit: cluster::chat_rate::RedisSpeechLimit::new(Arc::clone(cluster)),
-            };
-            let chat = ChatRooms::linked(link);
-            let links = vec![
-                tokio::spawn(bus.run(Arc::clone(&chat), stopping.clone())),
-                tokio::spawn(presence.run(stopping.clone())),
-            ];
-            (chat, links)
-        }
-        None => (ChatRooms::new(), Vec::new()),
-    };
-    chat_links.push(tokio::spawn(Arc::clone(&chat).run_ticks(stopping.clone())));
+    // Rooms write to their members in batches, every ROOM_TICK.
+    node_tasks.push(tokio::spawn(Arc::clone(&chat).run_ticks(stopping.clone())));
     let chat_stream = tokio::spawn(chat::rooms::forward_stream_events(
         Arc::clone(&chat),
         hub.subscribe(),
         stopping.clone(),
     ));
-    // Which node charges each (account, gig): every pair on one node, a Redis lease per pair
-    // in a cluster.
-    let leases: Arc<dyn money::meter::WatchLeases> = match &cluster {
-        Some(cluster) => cluster::watch_lease::RedisWatchLeases::new(Arc::clone(cluster)),
-        None => Arc::new(money::meter::OneNodeLeases),
-    };
     let meter = money::Meter::new(
         Arc::clone(&store),
         config.micropayment_rate,
         config.platform_pointer.resolve(),
-        leases,
+        node.leases,
     );
     // The meter's last settlement runs once HTTP and RTMP are done, so every session that
     // ended in the drain is paid for before the store is flushed.
@@ -206,12 +163,7 @@ pub async fn serve(
     // A ticket plays on at most --max-streams-per-ticket devices; Redis mode counts across
     // the nodes. --no-rate-limits lifts it (load generators share one playback URL).
     let stream_seats = live::seats::StreamSeats::new(
-        match &cluster {
-            Some(cluster) => {
-                cluster::stream_seats::RedisSeats::start(Arc::clone(cluster), stopping.clone())
-            }
-            None => live::seats::LocalSeats::new(),
-        },
+        node.seats,
         if config.no_rate_limits {
             u32::MAX
         } else {
@@ -233,13 +185,7 @@ pub async fn serve(
         playback_key: streams.playback_key.clone(),
         directory: Arc::clone(&streams.directory),
         stream_seats: Arc::clone(&stream_seats),
-        throttle: match (&cluster, config.no_rate_limits) {
-            (_, true) => Arc::new(throttle::Unthrottled),
-            (Some(cluster), false) => {
-                cluster::account_throttle::RedisThrottle::new(Arc::clone(cluster))
-            }
-            (None, false) => Arc::new(throttle::LocalThrottle::default()),
-        },
+        throttle: node.throttle,
         hasher: Arc::new(password::Hasher::for_this_machine()),
         payments: Arc::clone(&payments),
         shutdown: stopping.clone(),
@@ -276,7 +222,7 @@ pub async fn serve(
         metrics = %metrics_addr,
         internal = %internal_addr,
         public_url = %state.settings.public_url,
-        node = ?cluster.as_ref().map(|cluster| cluster.node()),
+        node = %node.name,
         store = store.backend_name(),
         "bookmygig-server listening"
     );
@@ -361,11 +307,8 @@ pub async fn serve(
     }
     let _ = rtmp.await;
     let _ = chat_stream.await;
-    for link in chat_links {
-        let _ = link.await;
-    }
-    if let Some(heartbeat) = heartbeat {
-        let _ = heartbeat.await;
+    for task in node_tasks {
+        let _ = task.await;
     }
     if let Some(task) = directory_task {
         let _ = task.await;

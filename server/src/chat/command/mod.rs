@@ -1,5 +1,5 @@
-//! What a client may ask of the chat, one module per command ([`say`], [`ban`] for ban and
-//! unban, [`delete`]); here, the dispatch and the checks they share (who may, whether the
+//! What a client may ask of the chat, one module per command (`say`, `ban` for ban and
+//! unban, `delete`); here, the dispatch and the checks they share (who may, whether the
 //! wallet pays). The socket that reads the commands is [`super::session`].
 
 mod ban;
