@@ -8,6 +8,8 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+mod common;
+
 use bookmygig_cli::player::{LiveEdgeAction, Player, PlayerEvent, PlayerOptions};
 use tokio::sync::mpsc::Receiver;
 use tokio::time::timeout;
@@ -396,4 +398,37 @@ async fn a_live_stream_far_behind_is_reloaded_and_plays_again() {
         matches!(e, PlayerEvent::Playing { .. })
     })
     .await;
+}
+
+/// A live gig of the real server, published by ffmpeg, played from its FLV URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn libmpv_plays_the_flv_url_and_the_position_advances() {
+    let server = common::TestServer::start().await;
+    let (creator, gig) = server.live_gig("alice").await;
+    let _ffmpeg = common::FfmpegPublisher::start(&server.publish_url(&gig), "320x240", 30, 60);
+    server
+        .await_stream(gig.id, Duration::from_secs(20), |s| {
+            s.live && s.video.is_some()
+        })
+        .await;
+    let playback = creator.playback(gig.id).await.expect("playback");
+    let options = PlayerOptions {
+        headless: true,
+        ..PlayerOptions::default()
+    };
+    let (player, mut events) = Player::open(&playback.flv_url, options).expect("mpv starts");
+    let PlayerEvent::Playing { position_s: start } = wait_for(&mut events, "Playing", |e| {
+        matches!(e, PlayerEvent::Playing { .. })
+    })
+    .await
+    else {
+        panic!("wait_for returns the event it waited for");
+    };
+    wait_for(
+        &mut events,
+        "the position advancing by 0.5 s",
+        |e| matches!(e, PlayerEvent::Playing { position_s } if *position_s > start + 0.5),
+    )
+    .await;
+    player.stop();
 }

@@ -1,5 +1,6 @@
-//! Test harness: a real `bookmygig-server` in-process on port 0 (as server/tests/common does),
-//! and the real `bookmygig` binary run against it with its own config dir and time zone.
+//! Test harness: the shared server harness of `bookmygig_testkit::server` (a real
+//! `bookmygig-server` in-process on port 0, as the server's tests use), and the real
+//! `bookmygig` binary run against it with its own config dir and time zone.
 #![allow(dead_code)] // Each test binary uses a different part of the harness.
 #![allow(clippy::expect_used, clippy::unwrap_used)] // A harness failure is a test failure.
 
@@ -9,119 +10,61 @@ pub mod tmux;
 use std::path::Path;
 use std::process::Stdio;
 
-use bookmygig_server::{Config, open_store, serve};
+#[allow(unused_imports)] // Each test binary uses a different part of the harness.
+pub use bookmygig_testkit::server::Serving;
 #[allow(unused_imports)] // Each test binary uses a different part of the harness.
 pub use bookmygig_testkit::{FfmpegPublisher, require_tool};
-use clap::Parser as _;
 use time::OffsetDateTime;
 use tokio::io::AsyncWriteExt as _;
-use tokio::sync::oneshot;
 
 /// The CLI binary under test.
 pub const BIN: &str = env!("CARGO_BIN_EXE_bookmygig");
 
-/// A server running inside the test process.
-pub struct TestServer {
-    /// `http://127.0.0.1:PORT`.
-    pub base: String,
-    /// Where it accepts RTMP.
-    pub rtmp_port: u16,
-    stop: Option<oneshot::Sender<()>>,
-    _dir: Option<tempfile::TempDir>,
-}
+/// The shared in-process server (`bookmygig_testkit::server::TestServer`) on an embedded store:
+/// the only kind the CLI's tests run.
+pub struct TestServer(bookmygig_testkit::server::TestServer);
 
 impl TestServer {
     /// Starts a server on an embedded store in a temporary directory.
     pub async fn start() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let any = "127.0.0.1:0".parse().expect("address");
-        let mut server = Self::serve_at(dir.path(), any, any).await;
-        server._dir = Some(dir);
-        server
+        Self::start_with(&[]).await
     }
 
     /// Starts a server on an embedded store in a temporary directory, with more server flags
     /// (`--tls-cert` and `--tls-key` make its base `https://`).
     pub async fn start_with(extra: &[&str]) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let any = "127.0.0.1:0".parse().expect("address");
-        let mut server = Self::serve_at_with(dir.path(), any, any, extra).await;
-        server._dir = Some(dir);
-        server
+        use bookmygig_testkit::server::{Backend, TestServer as Shared};
+        Self(Shared::start_with(Backend::Embedded, extra).await)
     }
 
-    /// Starts a server on the data in `data`, listening on `http` and `rtmp` (port 0: any).
-    pub async fn serve_at(
-        data: &Path,
-        http: std::net::SocketAddr,
-        rtmp: std::net::SocketAddr,
-    ) -> Self {
-        Self::serve_at_with(data, http, rtmp, &[]).await
-    }
-
-    /// [`TestServer::serve_at`] with more server flags.
+    /// Starts a server on the data in `data`, listening on `http` and `rtmp` (port 0: any),
+    /// with more server flags.
     pub async fn serve_at_with(
         data: &Path,
         http: std::net::SocketAddr,
         rtmp: std::net::SocketAddr,
         extra: &[&str],
     ) -> Self {
-        let mut args = vec![
-            "bookmygig-server".to_owned(),
-            "--http".into(),
-            "127.0.0.1:0".into(),
-            "--data-dir".into(),
-            data.display().to_string(),
-        ];
-        // `wallet topup` and the TUI's `+` need a provider: play money unless the test brings
-        // an Open Payments wallet.
-        if !extra.contains(&"--open-payments-wallet") {
-            args.push("--dev-topups".into());
-        }
-        args.extend(extra.iter().map(|arg| (*arg).to_owned()));
-        let config = Config::try_parse_from(args).expect("valid flags");
-        let scheme = if config.tls_cert.is_some() {
-            "https"
-        } else {
-            "http"
-        };
-        let store = open_store(&config).await.expect("store opens");
-        let http = tokio::net::TcpListener::bind(http).await.expect("bind");
-        let rtmp = tokio::net::TcpListener::bind(rtmp).await.expect("bind");
-        let base = format!("{scheme}://{}", http.local_addr().expect("addr"));
-        let rtmp_port = rtmp.local_addr().expect("addr").port();
-        let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(async move {
-            let listeners = bookmygig_server::Listeners {
-                http,
-                rtmp,
-                metrics: tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind"),
-                internal: tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .expect("bind"),
-            };
-            serve(config, store, listeners, async {
-                let _ = stopped.await;
-            })
-            .await
-            .expect("server runs");
-        });
-        TestServer {
-            base,
-            rtmp_port,
-            stop: Some(stop),
-            _dir: None,
-        }
+        use bookmygig_testkit::server::TestServer as Shared;
+        Self(Shared::serve_at_with(data, http, rtmp, extra).await)
     }
 }
 
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+impl std::ops::Deref for TestServer {
+    type Target = bookmygig_testkit::server::TestServer;
+
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Serving for TestServer {
+    fn base(&self) -> &str {
+        &self.0.base
+    }
+
+    fn rtmp_port(&self) -> u16 {
+        self.0.rtmp_port
     }
 }
 
@@ -280,106 +223,6 @@ pub fn slot(east: i64, in_minutes: i64) -> (String, String, String) {
         format!("{:02}:{:02}", start.hour(), start.minute()),
         format!("{:02}:{:02}", end.hour(), end.minute()),
     )
-}
-
-/// What the tests do with a server, wherever it runs (in this process or a child).
-#[allow(async_fn_in_trait)] // Test code: the futures stay on the test's runtime.
-pub trait Serving {
-    /// `http://127.0.0.1:PORT`.
-    fn base(&self) -> &str;
-
-    /// Where it accepts RTMP.
-    fn rtmp_port(&self) -> u16;
-
-    /// A client of this server, without credentials.
-    fn anonymous(&self) -> bookmygig_client::Client {
-        bookmygig_client::Client::new(self.base()).expect("client")
-    }
-
-    /// Signs `handle` up through the API, tops its wallet up by `dollars`, and returns a client
-    /// carrying its token.
-    async fn account(&self, handle: &str, dollars: i64) -> bookmygig_client::Client {
-        let signed = self
-            .anonymous()
-            .sign_up(&bookmygig_api::NewAccount {
-                handle: handle.into(),
-                display_name: format!("{handle} (test)"),
-                password: format!("{handle}-password"),
-            })
-            .await
-            .expect("sign up");
-        let client = self.anonymous().with_token(signed.token);
-        client
-            .top_up(bookmygig_api::Money::from_dollars(dollars), None)
-            .await
-            .expect("top up");
-        client
-    }
-
-    /// A creator's gig titled `title` that starts in ten minutes (so its stream key works now);
-    /// the creator's view, with the key.
-    async fn gig_starting_soon(
-        &self,
-        creator: &bookmygig_client::Client,
-        title: &str,
-    ) -> bookmygig_api::Gig {
-        let starts_at = OffsetDateTime::now_utc() + time::Duration::minutes(10);
-        creator
-            .create_gig(&bookmygig_api::NewGig {
-                creator_name: "Test Host".into(),
-                title: title.into(),
-                description: "A test gig.".into(),
-                category: bookmygig_api::Category::Music,
-                price: bookmygig_api::Money::from_dollars(5),
-                starts_at,
-                ends_at: starts_at + time::Duration::hours(1),
-                capacity: None,
-                payment_pointer: "$wallet.example/host".into(),
-                micropayment_rate: None,
-            })
-            .await
-            .expect("gig")
-    }
-
-    /// The RTMP publish URL of `gig` (the creator's view, which carries the key).
-    fn publish_url(&self, gig: &bookmygig_api::Gig) -> String {
-        let key = gig.stream_key.as_ref().expect("creator view has the key");
-        format!(
-            "rtmp://127.0.0.1:{}/live/{}",
-            self.rtmp_port(),
-            key.expose()
-        )
-    }
-
-    /// Waits (up to `within`) until the gig's stream is live.
-    async fn await_live(&self, gig: bookmygig_api::GigId, within: std::time::Duration) {
-        let client = self.anonymous();
-        let deadline = tokio::time::Instant::now() + within;
-        loop {
-            if client
-                .stream_status(gig)
-                .await
-                .is_ok_and(|status| status.live && status.video.is_some())
-            {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "the stream of {gig} did not go live within {within:?}"
-            );
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        }
-    }
-}
-
-impl Serving for TestServer {
-    fn base(&self) -> &str {
-        &self.base
-    }
-
-    fn rtmp_port(&self) -> u16 {
-        self.rtmp_port
-    }
 }
 
 impl Serving for process::ServerProcess {

@@ -3,8 +3,15 @@
 //! when dropped.
 //!
 //! Readiness is awaited from the process's own "ready" log line, never guessed with a sleep.
+//! Nothing outlives the test process: `redis-server` runs under a watchdog shell that kills it
+//! when the test process goes, however it goes (panic, nextest's timeout, `SIGKILL`, abort).
+//!
+//! With the `server` feature, `server` is the one server harness of the server's and the
+//! CLI's tests: the server in-process on port 0, or the real binary as a child process.
 
 mod eventually;
+#[cfg(feature = "server")]
+pub mod server;
 mod tools;
 
 pub use eventually::eventually;
@@ -21,7 +28,7 @@ const READY_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A private `redis-server`, listening only on a unix socket in its own temporary directory.
 pub struct RedisServer {
-    child: Child,
+    child: WatchedRedis,
     dir: tempfile::TempDir,
     append_only: bool,
 }
@@ -65,8 +72,12 @@ impl RedisServer {
     /// Kills the server with SIGKILL and leaves it down (an outage) until
     /// [`RedisServer::restart`].
     pub fn kill(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.child.kill();
+    }
+
+    /// The process id of the `redis-server` itself (not of its watchdog shell).
+    pub fn pid(&self) -> u32 {
+        self.child.redis_pid
     }
 
     /// Starts the server again on the same data directory and socket.
@@ -76,12 +87,42 @@ impl RedisServer {
     }
 }
 
-impl Drop for RedisServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// A `redis-server` started by a watchdog shell ([`WATCHDOG`]: start it in the background,
+/// `read` stdin, kill it) whose stdin is a pipe from this process. The write end closes when this process ends, in
+/// whatever way (the kernel closes it even on `SIGKILL` or an abort, where no `Drop` runs), so
+/// the shell's `read` returns and it kills the server: no orphan survives a test run. The pipe
+/// is close-on-exec, so no other child of the test process holds it open.
+struct WatchedRedis {
+    /// The watchdog shell, its stdin the lifeline.
+    shell: Child,
+    /// The `redis-server` the shell started.
+    redis_pid: u32,
+}
+
+impl WatchedRedis {
+    /// SIGKILLs the server and waits until the shell has reaped it.
+    fn kill(&mut self) {
+        // Closing the lifeline is the order to kill; the shell exits once the server is gone.
+        drop(self.shell.stdin.take());
+        let _ = self.shell.wait();
     }
 }
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.child.kill();
+    }
+}
+
+/// The watchdog: starts `redis-server` with the arguments after `sh` (through an inner shell
+/// that says its pid, the server's after `exec`, before the server can print a line), then
+/// waits for stdin to close (or a line) and kills it, reaping it before exiting. A background
+/// job of a non-interactive shell reads `/dev/null`, so the server never holds the lifeline.
+const WATCHDOG: &str = r#"sh -c 'echo "redis-pid $$"; exec redis-server "$@"' sh "$@" &
+pid=$!
+read _
+kill -KILL "$pid" 2>/dev/null
+wait "$pid""#;
 
 fn tempdir() -> tempfile::TempDir {
     tempfile::Builder::new()
@@ -94,11 +135,13 @@ fn socket_path(dir: &Path) -> PathBuf {
     dir.join("redis.sock")
 }
 
-fn spawn_redis(dir: &Path, append_only: bool) -> Child {
+fn spawn_redis(dir: &Path, append_only: bool) -> WatchedRedis {
     let socket = socket_path(dir);
     let _ = std::fs::remove_file(&socket);
-    let mut command = Command::new("redis-server");
+    require_tool_on_path("redis-server");
+    let mut command = Command::new("sh");
     command
+        .args(["-c", WATCHDOG, "sh"])
         .args([
             "--port",
             "0",
@@ -123,28 +166,45 @@ fn spawn_redis(dir: &Path, append_only: bool) -> Child {
         .arg(dir)
         .args(["--appendonly", if append_only { "yes" } else { "no" }])
         .args(["--appendfsync", "always"])
-        .stdin(Stdio::null())
+        .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
-    let mut child = match command.spawn() {
-        Ok(child) => child,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => panic!(
-            "redis-server is not installed; run scripts/bootstrap \
-             (or: sudo apt-get install -y redis-server)"
-        ),
-        Err(e) => panic!("cannot start redis-server: {e}"),
-    };
-    let stdout = child
+    let mut shell = command
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start redis-server's watchdog shell: {e}"));
+    let stdout = shell
         .stdout
         .take()
         .unwrap_or_else(|| panic!("redis-server stdout is piped"));
+    let mut stdout = BufReader::new(stdout);
+    let mut first = String::new();
+    let redis_pid = stdout
+        .read_line(&mut first)
+        .ok()
+        .and_then(|_| first.trim().strip_prefix("redis-pid ")?.parse().ok());
+    let Some(redis_pid) = redis_pid else {
+        let _ = shell.kill();
+        let _ = shell.wait();
+        panic!("the watchdog shell did not say redis-server's pid: {first:?}");
+    };
+    let mut watched = WatchedRedis { shell, redis_pid };
     // 7.0 says "The server is now ready to accept connections", 7.2+ "Ready to accept …".
     if let Err(why) = wait_for_line(stdout, "eady to accept connections", "redis-server") {
-        let _ = child.kill();
-        let _ = child.wait();
+        watched.kill();
         panic!("{why}");
     }
-    child
+    watched
+}
+
+/// Panics with the install command when `tool` is not on `PATH` (the watchdog shell would
+/// otherwise only say "not found" in its log).
+fn require_tool_on_path(tool: &str) {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| dir.join(tool).is_file());
+    assert!(
+        found,
+        "{tool} is not installed; run scripts/bootstrap (or: sudo apt-get install -y redis-server)"
+    );
 }
 
 /// Reads `stream` until a line containing `needle` arrives, keeping the rest draining in the
