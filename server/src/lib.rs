@@ -1,22 +1,33 @@
 //! `bookmygig-server` as a library: the binary's `main` only parses flags, binds and waits for
 //! a signal; tests start the very same [`serve`] on port 0.
 //!
-//! - [`config`] — flags and their environment fall-backs.
-//! - [`http`] — the REST API (router, problems, auth extractors, one module per resource).
-//! - [`catalogue`] — the cache of serialized catalogue pages.
-//! - [`chat`] — the live chat rooms (WebSocket sessions, fan-out, moderation, limits).
-//! - [`cluster`] — several nodes on one Redis: node identity, the shared Redis connection, the
-//!   stream registry and the relays between nodes, the chat bus and presence, metering leases.
-//! - [`money`] — the micropayment meter (accrual while watching or browsing, settlement).
-//! - [`forms`] — validation of what people type.
+//! [`serve`] builds one [`node::Node`] (a node alone, or one of a cluster on Redis: every seam
+//! that differs is chosen there, once), the [`state::AppState`] handlers share, and then runs
+//! the same code either way. Where each behaviour lives:
+//!
+//! - [`config`]: flags and their environment fall-backs. [`node`]: one node or a cluster.
+//! - [`net`]: below HTTP and RTMP: the listeners, connection ceilings, TLS, TCP options,
+//!   deadlines, the WebSocket upgrade, the HTTP server loop and the FLV response body.
+//! - [`http`]: the REST API (router, problems, auth and playback extractors, one module per
+//!   resource, `/metrics`, the internal relay endpoint).
+//! - [`rtmp`]: RTMP ingest and play in three layers: the socket (bytes, deadlines), a sans-IO
+//!   session (rml_rtmp plus our checks, and the guard ahead of it), the roles (publisher,
+//!   player); `policy` decides who may publish or play.
+//! - [`live`]: the stream hub and its fan-out, the stream directory (who publishes a gig, how a
+//!   viewer here reaches it), stream seats per ticket, recovery after a crash.
+//! - [`chat`]: the live chat rooms (sessions, one module per command, batching, presence,
+//!   moderation, limits) and their seams (bus, roster, speech limit) in process.
+//! - [`cluster`]: the Redis side of every seam: node identity and heartbeat, the stream
+//!   registry, claims and relays, the chat bus and presence, leases, seats, throttles.
+//! - [`money`]: the micropayment meter and what each gig earned (the ledger's rules are in
+//!   `bookmygig_store::ledger`). [`payments`]: the payment provider (none, development or Open
+//!   Payments), the worker that finishes top-ups, payouts.
+//! - [`access`], [`playback`]: who may watch (tickets, playback tokens). [`forms`]: validation
+//!   of what people type. [`catalogue`]: the cache of serialized catalogue pages.
 //! - [`secret`], [`password`]: tokens, stream keys and password hashes (argon2 bounded to the
-//!   cores).
-//! - [`throttle`] — sign-in and sign-up throttles per handle and per client address.
-//! - [`state`] — what handlers share.
-//! - [`purge`] — the periodic removal of expired sessions and idempotency records.
-//! - [`payments`] — the payment provider (none, development or Open Payments) and the worker
-//!   that finishes top-ups.
-//! - [`shutdown`] — SIGTERM/Ctrl-C.
+//!   cores). [`throttle`]: sign-in and sign-up throttles per handle and per client address.
+//! - [`state`]: what handlers share. [`purge`]: the periodic removal of expired sessions and
+//!   idempotency records. [`shutdown`]: SIGTERM/Ctrl-C.
 //!
 //! Storage lives in the `bookmygig-store` crate; this crate picks the backend at start-up.
 
@@ -51,14 +62,10 @@ use live::StreamHub;
 use rtmp::RtmpContext;
 use rtmp::policy::PublishWindow;
 
-use catalogue::CatalogueCache;
 pub use config::Config;
 pub use net::listeners::Listeners;
 pub use payments::setup::{authorize_payouts, open_payments_settings};
-use state::{AppState, Settings};
-
-/// Longest a cached catalogue page is served (bounds staleness across nodes).
-const CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+use state::AppState;
 
 /// A response write that makes no progress for this long fails (a viewer that stopped reading).
 const WRITE_STALL_LIMIT: std::time::Duration = std::time::Duration::from_secs(15);
@@ -129,12 +136,21 @@ pub async fn serve(
     let hub = StreamHub::new();
     // Chosen once: a node alone or one of a cluster; every seam that differs comes from here.
     let node = node::Node::assemble(&config, internal_addr, &hub, &stopping).await?;
-    let streams = node.streams;
-    let chat = node.chat;
-    let mut node_tasks = node.tasks;
+    let node_name = node.name.clone();
+    let (state, mut node_tasks) = AppState::assemble(
+        &config,
+        Arc::clone(&store),
+        Arc::clone(&hub),
+        node,
+        (http_addr, rtmp_addr),
+        stopping.clone(),
+    )?;
+    let chat = Arc::clone(&state.chat);
+    let meter = Arc::clone(&state.meter);
+    let payments = Arc::clone(&state.payments);
     // One node: the gigs a crash left live go offline now. Several: every node sweeps the gigs
     // of dead nodes while it runs.
-    let directory_task = streams
+    let directory_task = state
         .directory
         .start(Arc::clone(&store), stopping.clone())
         .await?;
@@ -145,12 +161,6 @@ pub async fn serve(
         hub.subscribe(),
         stopping.clone(),
     ));
-    let meter = money::Meter::new(
-        Arc::clone(&store),
-        config.micropayment_rate,
-        config.platform_pointer.resolve(),
-        node.leases,
-    );
     // The meter's last settlement runs once HTTP and RTMP are done, so every session that
     // ended in the drain is paid for before the store is flushed.
     let (meter_stop, meter_stopping) = tokio::sync::oneshot::channel::<()>();
@@ -160,36 +170,6 @@ pub async fn serve(
             let _ = meter_stopping.await;
         },
     ));
-    // A ticket plays on at most --max-streams-per-ticket devices; Redis mode counts across
-    // the nodes. --no-rate-limits lifts it (load generators share one playback URL).
-    let stream_seats = live::seats::StreamSeats::new(
-        node.seats,
-        if config.no_rate_limits {
-            u32::MAX
-        } else {
-            config.max_streams_per_ticket
-        },
-    );
-    let payments = payments::provider(
-        Arc::clone(&store),
-        config.dev_topups,
-        open_payments_settings(&config)?,
-    );
-    let state = AppState {
-        meter: Arc::clone(&meter),
-        chat: Arc::clone(&chat),
-        store: Arc::clone(&store),
-        settings: Arc::new(Settings::resolve(&config, http_addr, rtmp_addr)),
-        catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
-        hub: Arc::clone(&hub),
-        playback_key: streams.playback_key.clone(),
-        directory: Arc::clone(&streams.directory),
-        stream_seats: Arc::clone(&stream_seats),
-        throttle: node.throttle,
-        hasher: Arc::new(password::Hasher::for_this_machine()),
-        payments: Arc::clone(&payments),
-        shutdown: stopping.clone(),
-    };
     let purge = tokio::spawn(purge::run(Arc::clone(&store), stopping.clone()));
     let payment_worker = tokio::spawn(payments::worker::run(
         Arc::clone(&store),
@@ -206,15 +186,15 @@ pub async fn serve(
         store: Arc::clone(&store),
         hub,
         meter,
-        playback_key: streams.playback_key,
+        playback_key: state.playback_key.clone(),
         window: PublishWindow {
             early: time::Duration::minutes(i64::from(config.publish_early_minutes)),
             late: time::Duration::minutes(i64::from(config.publish_late_minutes)),
         },
         idle_timeout: std::time::Duration::from_secs(config.rtmp_idle_timeout),
         setup_timeout: std::time::Duration::from_secs(config.rtmp_setup_timeout),
-        directory: streams.directory,
-        stream_seats,
+        directory: Arc::clone(&state.directory),
+        stream_seats: Arc::clone(&state.stream_seats),
     };
     tracing::info!(
         http = %http_addr,
@@ -222,7 +202,7 @@ pub async fn serve(
         metrics = %metrics_addr,
         internal = %internal_addr,
         public_url = %state.settings.public_url,
-        node = %node.name,
+        node = %node_name,
         store = store.backend_name(),
         "bookmygig-server listening"
     );

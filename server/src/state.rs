@@ -43,6 +43,9 @@ pub struct Settings {
     pub dev_topups: bool,
 }
 
+/// Longest a cached catalogue page is served (bounds staleness across nodes).
+const CATALOGUE_TTL: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// How long a session token lasts.
 const SESSION_TTL: Duration = Duration::days(30);
 
@@ -114,4 +117,60 @@ pub struct AppState {
     pub payments: Arc<dyn crate::payments::PaymentProvider>,
     /// Turns true when the server stops, so endless responses (FLV) end too.
     pub shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    /// Everything handlers share, for a node built from `node`'s parts, serving at `addrs`
+    /// (HTTP, RTMP) with `store` and `hub`, until `shutdown` turns true: the meter charging
+    /// through the node's leases, the stream seats (`--max-streams-per-ticket`, lifted by
+    /// `--no-rate-limits`), the payment provider the flags choose. Returns the node's background
+    /// tasks beside it, for the caller to await at shutdown.
+    ///
+    /// # Errors
+    /// When the Open Payments settings are unusable.
+    pub fn assemble(
+        config: &Config,
+        store: Arc<dyn Store>,
+        hub: Arc<StreamHub>,
+        node: crate::node::Node,
+        (http_addr, rtmp_addr): (SocketAddr, SocketAddr),
+        shutdown: watch::Receiver<bool>,
+    ) -> Result<(Self, Vec<tokio::task::JoinHandle<()>>), crate::ServerError> {
+        let meter = Meter::new(
+            Arc::clone(&store),
+            config.micropayment_rate,
+            config.platform_pointer.resolve(),
+            node.leases,
+        );
+        // Load generators share one playback URL: --no-rate-limits lifts the limit.
+        let stream_seats = crate::live::seats::StreamSeats::new(
+            node.seats,
+            if config.no_rate_limits {
+                u32::MAX
+            } else {
+                config.max_streams_per_ticket
+            },
+        );
+        let payments = crate::payments::provider(
+            Arc::clone(&store),
+            config.dev_topups,
+            crate::open_payments_settings(config)?,
+        );
+        let state = AppState {
+            meter,
+            chat: node.chat,
+            store,
+            settings: Arc::new(Settings::resolve(config, http_addr, rtmp_addr)),
+            catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
+            hub,
+            playback_key: node.streams.playback_key,
+            directory: node.streams.directory,
+            stream_seats,
+            throttle: node.throttle,
+            hasher: Arc::new(crate::password::Hasher::for_this_machine()),
+            payments,
+            shutdown,
+        };
+        Ok((state, node.tasks))
+    }
 }
