@@ -10,12 +10,12 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bookmygig_api::{ChatUser, ClientMessage, Gig, GigId, Money, ServerMessage};
+use bookmygig_api::{ChatUser, ClientMessage, GigId, Money, ServerMessage};
 use bookmygig_client::Client;
 use bookmygig_server::cluster::chat_presence::{ENTRY_TTL, HEARTBEAT};
 use bookmygig_store::Store as _;
 use common::cluster::ClusterNodes;
-use common::{ChatSocket, ServerProcess, TokenIn, new_gig};
+use common::{ChatSocket, ServerProcess, Serving as _, TokenIn, new_gig};
 use futures::StreamExt as _;
 
 fn user(handle: &str) -> ChatUser {
@@ -25,43 +25,13 @@ fn user(handle: &str) -> ChatUser {
     }
 }
 
-/// A creator (signed up through `node`) and their gig.
-async fn creator_with_gig(node: &ServerProcess, capacity: Option<u32>) -> (Client, Gig) {
-    let creator = node.sign_up("ann").await;
-    creator
-        .top_up(Money::from_dollars(99), None)
-        .await
-        .expect("top up");
-    let gig = creator
-        .create_gig(&new_gig("Late Night Laughs", capacity))
-        .await
-        .expect("gig");
-    (creator, gig)
-}
-
-/// Signs up `handle` through `node`, tops up and buys a ticket for `gig`.
-async fn ticket_holder(node: &ServerProcess, handle: &str, gig: GigId) -> Client {
-    let holder = node.sign_up(handle).await;
-    holder
-        .top_up(Money::from_dollars(10), None)
-        .await
-        .expect("top up");
-    holder.buy_ticket(gig, "chat-ticket").await.expect("ticket");
-    holder
-}
-
-fn chat_url(node: &ServerProcess, gig: GigId) -> String {
-    let ws = node.base.replacen("http://", "ws://", 1);
-    format!("{ws}/api/v1/gigs/{gig}/chat")
-}
-
 /// Tries to enter `gig`'s chat on `node`.
 async fn connect(
     node: &ServerProcess,
     client: &Client,
     gig: GigId,
 ) -> Result<ChatSocket, (u16, Option<bookmygig_api::Problem>)> {
-    ChatSocket::connect(&chat_url(node, gig), client.token(), TokenIn::Header).await
+    ChatSocket::connect(&node.chat_url(gig), client.token(), TokenIn::Header).await
 }
 
 /// Enters `gig`'s chat on `node` and reads the greeting (`history`, `presence`, `stream`).
@@ -94,10 +64,10 @@ async fn texts_until(socket: &mut ChatSocket, last: &str) -> Vec<String> {
 async fn a_message_sent_through_one_node_reaches_members_on_the_others_in_order_once() {
     let cluster = ClusterNodes::start(3, &[]);
     let (a, b, c) = (cluster.node(0), cluster.node(1), cluster.node(2));
-    let (_creator, gig) = creator_with_gig(a, None).await;
-    let bob = ticket_holder(a, "bob", gig.id).await;
-    let cid = ticket_holder(b, "cid", gig.id).await;
-    let dan = ticket_holder(c, "dan", gig.id).await;
+    let (_creator, gig) = a.creator_with_gig("ann", None).await;
+    let bob = a.ticket_holder("bob", gig.id).await;
+    let cid = b.ticket_holder("cid", gig.id).await;
+    let dan = c.ticket_holder("dan", gig.id).await;
     let mut on_a = enter(a, &bob, gig.id).await;
     let mut on_b = enter(b, &cid, gig.id).await;
     let mut on_c = enter(c, &dan, gig.id).await;
@@ -139,8 +109,8 @@ async fn enter_raw(node: &ServerProcess, client: &Client, gig: GigId) -> ChatSoc
 async fn presence_join_and_leave_count_people_across_nodes() {
     let cluster = ClusterNodes::start(3, &[]);
     let (a, b, c) = (cluster.node(0), cluster.node(1), cluster.node(2));
-    let (creator, gig) = creator_with_gig(a, None).await;
-    let bob = ticket_holder(b, "bob", gig.id).await;
+    let (creator, gig) = a.creator_with_gig("ann", None).await;
+    let bob = b.ticket_holder("bob", gig.id).await;
     let mut host = enter(a, &creator, gig.id).await;
 
     let mut bob_on_b = enter_raw(b, &bob, gig.id).await;
@@ -171,8 +141,8 @@ async fn presence_join_and_leave_count_people_across_nodes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_people_of_a_node_that_dies_leave_within_the_ttl() {
     let mut cluster = ClusterNodes::start(2, &[]);
-    let (creator, gig) = creator_with_gig(cluster.node(0), None).await;
-    let bob = ticket_holder(cluster.node(1), "bob", gig.id).await;
+    let (creator, gig) = cluster.node(0).creator_with_gig("ann", None).await;
+    let bob = cluster.node(1).ticket_holder("bob", gig.id).await;
     let mut host = enter(cluster.node(0), &creator, gig.id).await;
     let _bob_on_b = enter(cluster.node(1), &bob, gig.id).await;
     host.until(|m| *m == ServerMessage::Presence { count: 2 })
@@ -222,7 +192,7 @@ async fn two_nodes_metering_one_viewer_charge_once_and_browsing_elsewhere_is_fre
     let mut form = new_gig("Late Night Laughs", None);
     form.micropayment_rate = Some(Money::from_dollars(36)); // 10,000 micro-USD a second
     let gig = creator.create_gig(&form).await.expect("gig");
-    let viewer = ticket_holder(node, "bob", gig.id).await;
+    let viewer = node.ticket_holder("bob", gig.id).await;
     let viewer_id = viewer.me().await.expect("me").id;
 
     let url = cluster.redis().url();
@@ -322,9 +292,9 @@ async fn two_nodes_metering_one_viewer_charge_once_and_browsing_elsewhere_is_fre
 async fn a_ban_on_one_node_closes_sockets_on_the_others_and_keeps_the_user_out_everywhere() {
     let cluster = ClusterNodes::start(3, &[]);
     let (a, b, c) = (cluster.node(0), cluster.node(1), cluster.node(2));
-    let (creator, gig) = creator_with_gig(a, None).await;
-    let bob = ticket_holder(b, "bob", gig.id).await;
-    let cid = ticket_holder(c, "cid", gig.id).await;
+    let (creator, gig) = a.creator_with_gig("ann", None).await;
+    let bob = b.ticket_holder("bob", gig.id).await;
+    let cid = c.ticket_holder("cid", gig.id).await;
     let mut host = enter(a, &creator, gig.id).await;
     let mut bob_on_b = enter(b, &bob, gig.id).await;
     let mut bob_on_c = enter(c, &bob, gig.id).await;
@@ -399,9 +369,9 @@ async fn chat_crosses_nodes_again_once_redis_is_back_and_the_loss_is_logged_once
     let url = redis.url();
     let a = ServerProcess::spawn(&["--redis-url", &url], &[]);
     let b = ServerProcess::spawn(&["--redis-url", &url], &[]);
-    let (_creator, gig) = creator_with_gig(&a, None).await;
-    let bob = ticket_holder(&a, "bob", gig.id).await;
-    let cid = ticket_holder(&b, "cid", gig.id).await;
+    let (_creator, gig) = a.creator_with_gig("ann", None).await;
+    let bob = a.ticket_holder("bob", gig.id).await;
+    let cid = b.ticket_holder("cid", gig.id).await;
     let mut bob_on_a = enter(&a, &bob, gig.id).await;
     let mut cid_on_b = enter(&b, &cid, gig.id).await;
     bob_on_a
@@ -431,8 +401,8 @@ async fn chat_crosses_nodes_again_once_redis_is_back_and_the_loss_is_logged_once
 async fn one_person_on_two_nodes_has_one_rate_limit() {
     let cluster = ClusterNodes::start(2, &[]);
     let (a, b) = (cluster.node(0), cluster.node(1));
-    let (_creator, gig) = creator_with_gig(a, None).await;
-    let bob = ticket_holder(a, "bob", gig.id).await;
+    let (_creator, gig) = a.creator_with_gig("ann", None).await;
+    let bob = a.ticket_holder("bob", gig.id).await;
     let mut on_a = enter(a, &bob, gig.id).await;
     let mut on_b = enter(b, &bob, gig.id).await;
     let started = tokio::time::Instant::now();
@@ -471,7 +441,7 @@ async fn three_hundred_purchases_over_three_nodes_sell_exactly_the_capacity() {
     // 300 buyers from one address: the per-address caps and throttles are not under test.
     let cluster = ClusterNodes::start(3, &["--no-rate-limits"]);
     let nodes = [cluster.node(0), cluster.node(1), cluster.node(2)];
-    let (_creator, gig) = creator_with_gig(nodes[0], Some(CAPACITY)).await;
+    let (_creator, gig) = nodes[0].creator_with_gig("ann", Some(CAPACITY)).await;
 
     let buyers: Vec<Client> = futures::stream::iter(0..BUYERS)
         .map(|n| async move {

@@ -18,7 +18,7 @@ use clap::Parser as _;
 use tokio::sync::oneshot;
 
 use super::chat_socket::{CHAT_PATIENCE, ChatSocket, TokenIn};
-use super::forms::{live_gig_form, new_gig, sign_up_through};
+use super::forms::{live_gig_form, new_gig};
 use super::serving::{Serving, publish_url};
 use crate::RedisServer;
 
@@ -175,7 +175,7 @@ impl TestServer {
 
     /// Signs up `handle` and returns a client carrying its token.
     pub async fn sign_up(&self, handle: &str) -> Client {
-        sign_up_through(self.anonymous(), handle).await
+        Serving::sign_up(self, handle).await
     }
 
     /// Signs up a creator, tops up the listing fee, and registers a gig starting in two hours.
@@ -204,13 +204,7 @@ impl TestServer {
 
     /// Signs up `handle`, tops up and buys a ticket for `gig`.
     pub async fn ticket_holder(&self, handle: &str, gig: GigId) -> Client {
-        let holder = self.sign_up(handle).await;
-        holder
-            .top_up(Money::from_dollars(10), None)
-            .await
-            .expect("top up");
-        holder.buy_ticket(gig, "chat-ticket").await.expect("ticket");
-        holder
+        Serving::ticket_holder(self, handle, gig).await
     }
 
     /// The publish URL of `gig` on this server.
@@ -251,8 +245,7 @@ impl TestServer {
 
     /// The chat WebSocket URL of `gig`.
     pub fn chat_url(&self, gig: GigId) -> String {
-        let ws = self.base.replacen("http://", "ws://", 1);
-        format!("{ws}/api/v1/gigs/{gig}/chat")
+        Serving::chat_url(self, gig)
     }
 
     /// Enters `gig`'s chat as `client` (token in the header), panicking on a refusal.

@@ -13,7 +13,6 @@ use std::time::Duration;
 
 use bookmygig_client::Client;
 
-use super::forms::sign_up_through;
 use super::serving::Serving;
 
 /// The server binary cargo built for the running test: named by nextest or cargo when they
@@ -139,7 +138,7 @@ impl ServerProcess {
 
     /// Signs up `handle` through this process; a client carrying its token.
     pub async fn sign_up(&self, handle: &str) -> Client {
-        sign_up_through(self.client(), handle).await
+        Serving::sign_up(self, handle).await
     }
 
     /// Kills it with SIGKILL: no chance to flush anything.

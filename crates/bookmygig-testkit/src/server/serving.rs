@@ -3,7 +3,7 @@
 use bookmygig_api::{Category, Gig, GigId, Money};
 use bookmygig_client::Client;
 
-use super::forms::{live_gig_form, sign_up_through};
+use super::forms::{live_gig_form, new_gig, sign_up_through};
 
 /// What the tests do with a server, wherever it runs (in this process or a child).
 #[allow(async_fn_in_trait)] // Test code: the futures stay on the test's runtime.
@@ -28,6 +28,49 @@ pub trait Serving {
             .await
             .unwrap_or_else(|e| panic!("top up {handle}: {e}"));
         client
+    }
+
+    /// Signs `handle` up through the API; a client carrying its token.
+    async fn sign_up(&self, handle: &str) -> Client {
+        sign_up_through(self.anonymous(), handle).await
+    }
+
+    /// Signs up a creator, tops up the listing fee, and registers a gig starting in two hours
+    /// (`capacity` seats, or none).
+    async fn creator_with_gig(&self, handle: &str, capacity: Option<u32>) -> (Client, Gig) {
+        let creator = self.sign_up(handle).await;
+        creator
+            .top_up(Money::from_dollars(99), None)
+            .await
+            .unwrap_or_else(|e| panic!("top up {handle}: {e}"));
+        let gig = creator
+            .create_gig(&new_gig("Late Night Laughs", capacity))
+            .await
+            .unwrap_or_else(|e| panic!("gig of {handle}: {e}"));
+        (creator, gig)
+    }
+
+    /// Signs up `handle`, tops up and buys a ticket for `gig`.
+    async fn ticket_holder(&self, handle: &str, gig: GigId) -> Client {
+        let holder = self.sign_up(handle).await;
+        holder
+            .top_up(Money::from_dollars(10), None)
+            .await
+            .unwrap_or_else(|e| panic!("top up {handle}: {e}"));
+        holder
+            .buy_ticket(gig, "chat-ticket")
+            .await
+            .unwrap_or_else(|e| panic!("ticket of {handle}: {e}"));
+        holder
+    }
+
+    /// The chat WebSocket URL of `gig` (`ws://`, or `wss://` over TLS).
+    fn chat_url(&self, gig: GigId) -> String {
+        let ws = self
+            .base()
+            .replacen("https://", "wss://", 1)
+            .replacen("http://", "ws://", 1);
+        format!("{ws}/api/v1/gigs/{gig}/chat")
     }
 
     /// A creator's gig titled `title` that starts in ten minutes (so its stream key works now);
