@@ -8,11 +8,11 @@ mod common;
 
 use std::time::Duration;
 
-use bookmygig_api::{GigId, Money, StreamStatus};
+use bookmygig_api::Money;
 use bytes::Bytes;
-use common::ServerProcess;
 use common::flv_viewer::playback_url;
 use common::rtmp_raw::stalled_rtmp_player;
+use common::{ServerProcess, Serving as _};
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::sessions::{
     ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType,
@@ -54,14 +54,18 @@ async fn eight_mib_tags_to_viewers_that_never_read_keep_the_server_under_200_mib
     let keyframe = video_tag(true);
     let inter = video_tag(false);
     publisher.video(0, &keyframe).await;
-    await_status(&server, gig.id, |status| status.live).await;
+    server
+        .await_stream(gig.id, PATIENCE, |status| status.live)
+        .await;
 
     // One HTTP-FLV viewer and one RTMP player (the creator's two devices), both never reading.
     let flv_url = playback_url(&creator, &gig).await;
     let _flv = stalled_flv_viewer(&flv_url).await;
     let rtmp_url = format!("rtmp://{}/live/{}?{}", server.rtmp, gig.id, token(&flv_url));
     let _rtmp = stalled_rtmp_player(&rtmp_url).await;
-    await_status(&server, gig.id, |status| status.viewers == 2).await;
+    server
+        .await_stream(gig.id, PATIENCE, |status| status.viewers == 2)
+        .await;
 
     let mut sent = TAG_BYTES as u64;
     let mut peak = rss(&server);
@@ -96,7 +100,7 @@ async fn eight_mib_tags_to_viewers_that_never_read_keep_the_server_under_200_mib
     assert!(peak < RSS_CEILING, "peak RSS {} MiB", peak >> 20);
     // Both stalled viewers are still connected: the queue's bound, not a disconnect, is what
     // kept the memory down.
-    let status = await_status(&server, gig.id, |_| true).await;
+    let status = server.await_stream(gig.id, PATIENCE, |_| true).await;
     assert_eq!(status.viewers, 2, "{status:?}");
 }
 
@@ -137,32 +141,6 @@ async fn bytes_in(server: &ServerProcess) -> u64 {
         .trim()
         .parse()
         .expect("a count")
-}
-
-/// Polls the gig's stream status until `done` holds (up to [`PATIENCE`]).
-async fn await_status(
-    server: &ServerProcess,
-    gig: GigId,
-    done: impl Fn(&StreamStatus) -> bool,
-) -> StreamStatus {
-    let url = format!("{}/api/v1/gigs/{gig}/stream", server.base);
-    let deadline = tokio::time::Instant::now() + PATIENCE;
-    loop {
-        let status: StreamStatus = reqwest::get(&url)
-            .await
-            .expect("stream status")
-            .json()
-            .await
-            .expect("json");
-        if done(&status) {
-            return status;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the stream never got there: {status:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// The `token=…` query of a playback URL (the same grant plays over RTMP).

@@ -8,9 +8,8 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
-use bookmygig_api::{Gig, GigId, Money, StreamStatus};
+use bookmygig_api::{Gig, GigId, Money};
 use bookmygig_client::Client;
 use bookmygig_server::{Config, Listeners, open_store, serve};
 use bookmygig_store::Store;
@@ -216,31 +215,10 @@ impl TestServer {
     pub async fn await_stream(
         &self,
         gig: GigId,
-        within: Duration,
-        done: impl Fn(&StreamStatus) -> bool,
-    ) -> StreamStatus {
-        let client = reqwest::Client::new();
-        let url = format!("{}/api/v1/gigs/{gig}/stream", self.base);
-        let deadline = tokio::time::Instant::now() + within;
-        let mut tick = tokio::time::interval(Duration::from_millis(50));
-        loop {
-            tick.tick().await;
-            let status: StreamStatus = client
-                .get(&url)
-                .send()
-                .await
-                .expect("stream status")
-                .json()
-                .await
-                .expect("json");
-            if done(&status) {
-                return status;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "stream never reached the state: {status:?}"
-            );
-        }
+        within: std::time::Duration,
+        done: impl Fn(&bookmygig_api::StreamStatus) -> bool,
+    ) -> bookmygig_api::StreamStatus {
+        Serving::await_stream(self, gig, within, done).await
     }
 
     /// The chat WebSocket URL of `gig`.

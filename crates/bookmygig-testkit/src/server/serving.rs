@@ -1,6 +1,8 @@
 //! What the tests do with a server, wherever it runs (in this process or a child).
 
-use bookmygig_api::{Category, Gig, GigId, Money};
+use std::time::Duration;
+
+use bookmygig_api::{Category, Gig, GigId, Money, StreamStatus};
 use bookmygig_client::Client;
 
 use super::forms::{live_gig_form, new_gig, sign_up_through};
@@ -71,6 +73,37 @@ pub trait Serving {
             .replacen("https://", "wss://", 1)
             .replacen("http://", "ws://", 1);
         format!("{ws}/api/v1/gigs/{gig}/chat")
+    }
+
+    /// Waits (up to `within`) until the gig's stream status satisfies `done`.
+    async fn await_stream(
+        &self,
+        gig: GigId,
+        within: Duration,
+        done: impl Fn(&StreamStatus) -> bool,
+    ) -> StreamStatus {
+        let client = reqwest::Client::new();
+        let url = format!("{}/api/v1/gigs/{gig}/stream", self.base());
+        let deadline = tokio::time::Instant::now() + within;
+        let mut tick = tokio::time::interval(Duration::from_millis(50));
+        loop {
+            tick.tick().await;
+            let status: StreamStatus = client
+                .get(&url)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("stream status of {gig}: {e}"))
+                .json()
+                .await
+                .unwrap_or_else(|e| panic!("stream status of {gig} as JSON: {e}"));
+            if done(&status) {
+                return status;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "stream never reached the state: {status:?}"
+            );
+        }
     }
 
     /// A creator's gig titled `title` that starts in ten minutes (so its stream key works now);
