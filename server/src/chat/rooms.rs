@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::Duration;
 
-use bookmygig_api::{AccountId, ChatUser, GigId, ServerMessage, StreamStatus};
+use bookmygig_api::{AccountId, ChatUser, GigId, ServerMessage};
 use tokio::sync::{Notify, broadcast, watch};
 
 use super::bus::{BusError, RoomBus, Roster, SpeechLimit};
@@ -301,16 +301,7 @@ pub fn stream_message(event: &HubEvent) -> (GigId, ServerMessage) {
 }
 
 /// The status of a gig that is not on air.
-pub fn offline(gig: GigId) -> StreamStatus {
-    StreamStatus {
-        gig_id: gig,
-        live: false,
-        started_at: None,
-        viewers: 0,
-        video: None,
-        audio: None,
-    }
-}
+pub use crate::live::directory::offline_status as offline;
 
 /// Forwards the stream hub's events into the rooms as `stream` messages until shutdown.
 ///
