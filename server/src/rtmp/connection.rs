@@ -231,10 +231,8 @@ impl Connection {
                 Ok(())
             }
             Err(refusal) => {
-                let farewell =
-                    self.session
-                        .reject(request_id, refusal.code(), &refusal.to_string())?;
-                writer.write_last(&farewell).await?;
+                self.refuse(request_id, refusal.code(), &refusal.to_string(), writer)
+                    .await?;
                 Err(Closed::PublishRefused(refusal))
             }
         }
@@ -258,13 +256,25 @@ impl Connection {
                 Ok(())
             }
             Err(refusal) => {
-                let farewell =
-                    self.session
-                        .reject(request_id, refusal.code(), &refusal.to_string())?;
-                writer.write_last(&farewell).await?;
+                self.refuse(request_id, refusal.code(), &refusal.to_string(), writer)
+                    .await?;
                 Err(Closed::PlayRefused(refusal))
             }
         }
+    }
+
+    /// Tells the peer why its request `request_id` is refused (`code`, `why`), as the last
+    /// thing written before the connection closes.
+    async fn refuse(
+        &mut self,
+        request_id: u32,
+        code: &str,
+        why: &str,
+        writer: &mut PeerWriter,
+    ) -> Result<(), Closed> {
+        let farewell = self.session.reject(request_id, code, why)?;
+        writer.write_last(&farewell).await?;
+        Ok(())
     }
 
     async fn send_tag(&mut self, tag: &MediaTag, writer: &mut PeerWriter) -> Result<(), Closed> {
