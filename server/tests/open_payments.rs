@@ -318,14 +318,16 @@ async fn top_ups_approved_declined_and_retried_on_redis() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_top_up_nobody_approves_expires_and_credits_nothing() {
-    let world = World::start(false, 2).await;
-    let (bob, bob_wallet) = world.viewer("bob", 10_000).await;
-    let pending = start(&bob, 20, &bob_wallet, "late").await;
-    let done = finished(&bob, pending.id).await;
-    assert_eq!(done.state, TopUpState::Expired, "{done:?}");
-    assert_eq!(balance(&bob).await, Money::ZERO);
-    assert_eq!(world.cents("bob"), 10_000);
-    world.assert_no_violations();
+    for redis in [false, true] {
+        let world = World::start(redis, 2).await;
+        let (bob, bob_wallet) = world.viewer("bob", 10_000).await;
+        let pending = start(&bob, 20, &bob_wallet, "late").await;
+        let done = finished(&bob, pending.id).await;
+        assert_eq!(done.state, TopUpState::Expired, "{done:?}");
+        assert_eq!(balance(&bob).await, Money::ZERO);
+        assert_eq!(world.cents("bob"), 10_000);
+        world.assert_no_violations();
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -706,6 +708,143 @@ async fn payouts_wait_while_the_grant_is_spent_and_resume_once_the_host_authoriz
         bookmygig_api::PayoutState::Sent
     );
     assert_eq!(world.cents("ida"), 50_000 - 20_000 + 1_000);
+    world.assert_no_violations();
+    world.assert_books_agree().await;
+}
+
+/// A show with streaming micropayments ($35 an hour, metered by the millisecond) earns amounts
+/// that are rarely whole cents, while the platform's wallet counts in cents: the payout sends
+/// the earnings rounded down to a cent, the rest stays payable, and what the creator's wallet
+/// received plus what stays payable is what the gig earned, to the micro-unit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_show_with_micropayments_is_paid_out_in_whole_cents_on_the_embedded_store() {
+    a_show_with_micropayments_is_paid_out_in_whole_cents(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_show_with_micropayments_is_paid_out_in_whole_cents_on_redis() {
+    a_show_with_micropayments_is_paid_out_in_whole_cents(true).await;
+}
+
+async fn a_show_with_micropayments_is_paid_out_in_whole_cents(redis: bool) {
+    use bookmygig_testkit::server::Serving as _;
+
+    let mut world = World::new(redis, 600).await;
+    world.authorize_payouts(500).await;
+    world.extra = vec!["--settlement-interval".into(), "1".into()];
+    world.spawn();
+    let (carla, _) = world.viewer("carla", 50_000).await;
+    let (vic, _) = world.viewer("vic", 10_000).await;
+    fund(&world, &carla, "carla", 300).await;
+    fund(&world, &vic, "vic", 20).await;
+    let carla_before = world.cents("carla");
+
+    let host = world
+        .wallet
+        .base_url()
+        .trim_start_matches("http://")
+        .to_owned();
+    let mut form = common::live_gig_form("Metered Show");
+    form.starts_at = time::OffsetDateTime::now_utc() - time::Duration::seconds(30);
+    form.ends_at = time::OffsetDateTime::now_utc() + time::Duration::seconds(15);
+    form.price = Money::from_dollars(5);
+    // $35 an hour: 9,722.2 micro-dollars a second, so the earnings are almost never whole cents.
+    form.micropayment_rate = Some(Money::from_dollars(35));
+    form.payment_pointer = format!("${host}/carla");
+    let gig = carla.create_gig(&form).await.expect("gig");
+    vic.buy_ticket(gig.id, "metered-ticket")
+        .await
+        .expect("ticket");
+    let server = world.server();
+    let ffmpeg = common::FfmpegPublisher::start(&server.publish_url(&gig), "320x240", 25, 120);
+    server
+        .await_stream(gig.id, PATIENCE, |s| s.live && s.video.is_some())
+        .await;
+
+    // Vic watches for a few seconds, then leaves; the meter settles when the session ends.
+    let playback: bookmygig_api::Playback = vic
+        .request(reqwest::Method::POST, &format!("/gigs/{}/playback", gig.id))
+        .send()
+        .await
+        .expect("playback")
+        .json()
+        .await
+        .expect("playback JSON");
+    let mut response = reqwest::Client::new()
+        .get(&playback.flv_url)
+        .send()
+        .await
+        .expect("FLV");
+    assert_eq!(response.status(), 200);
+    let mut bytes = 0;
+    let _ = tokio::time::timeout(Duration::from_secs(3), async {
+        while let Some(chunk) = response.chunk().await.expect("FLV body") {
+            bytes += chunk.len();
+        }
+    })
+    .await;
+    assert!(bytes > 0, "the stream played");
+    drop(response);
+    server
+        .await_stream(gig.id, PATIENCE, |s| s.viewers == 0)
+        .await;
+    // The show is over: the creator stops streaming (a live gig stays live past its end).
+    drop(ffmpeg);
+    eventually("the gig ends", PATIENCE, || async {
+        let status = carla.gig(gig.id).await.expect("gig").status;
+        if status == bookmygig_api::GigStatus::Ended {
+            Ok(())
+        } else {
+            Err(status)
+        }
+    })
+    .await;
+    let before = carla.earnings().await.expect("earnings");
+    let before = before
+        .gigs
+        .iter()
+        .find(|g| g.gig_id == gig.id)
+        .expect("the gig");
+    assert!(before.micropayments > Money::ZERO, "{before:?}");
+
+    let requested = carla.request_payout(gig.id).await.expect("payout");
+    let payout = payout_of(&carla, gig.id).await;
+    assert_eq!(payout.state, bookmygig_api::PayoutState::Sent, "{payout:?}");
+    let cent = 10_000;
+    assert_eq!(requested.amount.micros() % cent, 0, "{requested:?}");
+    assert_eq!(
+        requested.amount.micros(),
+        before.payable.micros() - before.payable.micros() % cent
+    );
+    let received = i64::try_from(world.cents("carla") - carla_before).unwrap() * cent;
+    assert_eq!(
+        received,
+        requested.amount.micros(),
+        "the wallet got the payout"
+    );
+
+    let after = carla.earnings().await.expect("earnings");
+    let after = after
+        .gigs
+        .iter()
+        .find(|g| g.gig_id == gig.id)
+        .expect("the gig");
+    assert_eq!(after.paid_out.micros(), -received, "{after:?}");
+    assert!(
+        (0..cent).contains(&after.payable.micros()),
+        "less than a cent stays payable: {after:?}"
+    );
+    assert_eq!(
+        received + after.payable.micros(),
+        before.payable.micros(),
+        "received plus still payable is what the gig earned, to the micro-unit"
+    );
+    // Less than a cent cannot be sent: asking again says so, naming the gig.
+    let refused = carla.request_payout(gig.id).await.unwrap_err();
+    assert_eq!(
+        refused.problem().and_then(|p| p.field.clone()).as_deref(),
+        Some("gig_id")
+    );
     world.assert_no_violations();
     world.assert_books_agree().await;
 }

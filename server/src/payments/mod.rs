@@ -107,6 +107,17 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// play money; no provider does not).
     fn pays_out(&self) -> bool;
 
+    /// The smallest amount this provider sends, and so the step every payout is a whole
+    /// multiple of: a wallet counts in its asset's scale (cents for USD at scale 2), while the
+    /// ledger counts micro-units, so a payout is rounded down to it and the rest stays payable
+    /// for later. The development provider sends any number of micro-units.
+    ///
+    /// # Errors
+    /// When the platform's wallet cannot be read.
+    async fn payout_step(&self) -> Result<Money, PaymentError> {
+        Ok(Money::from_micros(1))
+    }
+
     /// The wallet address URL payouts to `pointer` go to.
     fn wallet_url_of(&self, pointer: &bookmygig_api::PaymentPointer) -> String {
         pointer.resolve()

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use async_trait::async_trait;
+use bookmygig_api::Money;
 use bookmygig_openpayments::types::{AccessItem, AccessToken, IncomingPayment, WalletAddress};
 use bookmygig_openpayments::{
-    ClientKey, OpenPaymentsClient, OpenPaymentsError, pointer::wallet_address_url,
+    ClientKey, LEDGER_SCALE, OpenPaymentsClient, OpenPaymentsError, pointer::wallet_address_url,
 };
 use bookmygig_store::{PaymentKind, PaymentRecord, PaymentState, Store, StoreError, Transaction};
 use time::{Duration, OffsetDateTime};
@@ -295,6 +296,19 @@ impl PaymentProvider for OpenPayments {
 
     fn pays_out(&self) -> bool {
         true
+    }
+
+    async fn payout_step(&self) -> Result<Money, PaymentError> {
+        let scale = self.platform().await?.asset_scale;
+        let step = match LEDGER_SCALE.checked_sub(scale) {
+            // Coarser than the ledger: 10^(6 - scale) micro-units (10,000 for cents).
+            Some(coarser) => 10_i64.checked_pow(u32::from(coarser)).ok_or_else(|| {
+                PaymentError::Internal(format!("the platform's asset scale {scale}"))
+            })?,
+            // As fine as the ledger or finer: every micro-unit can be sent.
+            None => 1,
+        };
+        Ok(Money::from_micros(step))
     }
 
     fn attention(&self) -> Option<String> {

@@ -69,14 +69,24 @@ pub async fn request(
         .remove(&gig.id)
         .unwrap_or_default();
     let balance = store.balance(&LedgerAccount::User(creator)).await?;
-    let amount = sums.payable().min(balance);
+    let step = provider.payout_step().await?;
+    let amount = whole_steps(sums.payable().min(balance), step);
     if amount <= Money::ZERO {
-        return Err(PaymentError::Invalid {
-            field: "gig_id",
-            detail: format!(
+        let detail = if sums.payable() > Money::ZERO && balance >= sums.payable() {
+            format!(
+                "nothing to pay out for this gig yet: its payable {} is less than the smallest \
+                 amount the platform's wallet sends ({step}); it stays in the earnings",
+                sums.payable()
+            )
+        } else {
+            format!(
                 "nothing to pay out for this gig (payable {}, wallet {balance})",
                 sums.payable()
-            ),
+            )
+        };
+        return Err(PaymentError::Invalid {
+            field: "gig_id",
+            detail,
         });
     }
     let to = provider.wallet_url_of(&gig.details.payment_pointer);
@@ -165,6 +175,15 @@ pub fn payout_view(record: &PaymentRecord) -> Option<Payout> {
     })
 }
 
+/// `amount` rounded down to a whole number of `step`s (what a wallet can receive); the rest
+/// stays with the creator for a later payout.
+fn whole_steps(amount: Money, step: Money) -> Money {
+    if step.micros() <= 1 || amount <= Money::ZERO {
+        return amount;
+    }
+    Money::from_micros(amount.micros() - amount.micros() % step.micros())
+}
+
 /// Pays out every ended gig whose end is `delay` ago and that has something payable, every
 /// [`SCHEDULE_EVERY`], until `stopping` turns true.
 pub async fn run_scheduler(
@@ -231,4 +250,28 @@ pub async fn schedule_once(
         }
     }
     Ok(started)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_payout_is_whole_steps_and_the_rest_stays() {
+        let cent = Money::from_micros(10_000);
+        assert_eq!(
+            whole_steps(Money::from_micros(5_123_456), cent),
+            Money::from_micros(5_120_000)
+        );
+        assert_eq!(whole_steps(Money::from_micros(9_999), cent), Money::ZERO);
+        assert_eq!(
+            whole_steps(Money::from_micros(20_000), cent),
+            Money::from_micros(20_000)
+        );
+        // The development provider sends any micro-unit.
+        assert_eq!(
+            whole_steps(Money::from_micros(7), Money::from_micros(1)),
+            Money::from_micros(7)
+        );
+    }
 }
