@@ -5,6 +5,11 @@
 //!
 //! `cargo run --release --example player_lag -- URL SECONDS` prints a progress line every 30 s
 //! on stderr and one JSON summary on stdout.
+//!
+//! With `--terminal COLSxROWS` after them the player draws into memory for a terminal, as the
+//! TUI's video in the terminal does (`vo=libmpv`, mpv's software renderer, frames of COLS×2·ROWS
+//! pixels for half-blocks, no sound), and frames are taken at most 15 times a second; the
+//! summary adds how many were taken a second.
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // A benchmark's report.
 
@@ -13,7 +18,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use bookmygig_cli::player::{Player, PlayerEvent, PlayerOptions};
+use bookmygig_cli::player::{Player, PlayerEvent, PlayerOptions, VideoOutput, VideoSink};
 use bookmygig_media::flv::{FlvReader, TagKind};
 
 /// Marks "no video seen yet" in the newest-timestamp cell.
@@ -22,17 +27,39 @@ const NONE: u64 = u64::MAX;
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
+    let usage = "usage: player_lag FLV_URL SECONDS [--terminal COLSxROWS]";
     let (Some(url), Some(seconds)) = (args.next(), args.next()) else {
-        bail!("usage: player_lag FLV_URL SECONDS");
+        bail!(usage);
     };
     let seconds: u64 = seconds.parse().context("SECONDS must be a whole number")?;
+    let terminal = match (args.next().as_deref(), args.next()) {
+        (None, _) => None,
+        (Some("--terminal"), Some(size)) => {
+            let (cols, rows) = size.split_once('x').context(usage)?;
+            Some((cols.parse::<usize>()?, rows.parse::<usize>()?))
+        }
+        _ => bail!(usage),
+    };
 
     let newest = Arc::new(AtomicU64::new(NONE));
     let reader = tokio::spawn(read_newest_video(url.clone(), Arc::clone(&newest)));
-    let options = PlayerOptions {
-        headless: true,
-        ..PlayerOptions::default()
+    let sink = VideoSink::new();
+    let options = match terminal {
+        None => PlayerOptions {
+            headless: true,
+            ..PlayerOptions::default()
+        },
+        Some((cols, rows)) => {
+            sink.set_size(cols, rows * 2);
+            PlayerOptions {
+                video: VideoOutput::Terminal(sink.clone()),
+                audio_output: Some("null".to_owned()),
+                ..PlayerOptions::default()
+            }
+        }
     };
+    let frames = Arc::new(AtomicU64::new(0));
+    let taker = tokio::spawn(take_frames(sink, Arc::clone(&frames)));
     let (player, mut events) = Player::open(&url, options).context("opening the player")?;
 
     let started = Instant::now();
@@ -70,6 +97,8 @@ async fn main() -> anyhow::Result<()> {
     }
     player.stop();
     reader.abort();
+    taker.abort();
+    let frames_per_s = frames.load(Ordering::Relaxed) as f64 / seconds as f64;
 
     let last_minute: Vec<f64> = samples
         .iter()
@@ -93,9 +122,26 @@ async fn main() -> anyhow::Result<()> {
             "lag_last_minute_max_s": max,
             "lag_at_end_s": at_end,
             "live_edge_actions": live_edge_actions,
+            "output": match terminal {
+                None => "none".to_owned(),
+                Some((cols, rows)) => format!("terminal {cols}x{rows}"),
+            },
+            "frames_taken_per_s": frames_per_s,
         })
     );
     Ok(())
+}
+
+/// Takes frames from `sink` as the TUI does, at most 15 a second, counting them in `frames`.
+async fn take_frames(sink: VideoSink, frames: Arc<AtomicU64>) {
+    let pace = Duration::from_secs(1) / 15;
+    loop {
+        sink.ready().await;
+        if sink.take().is_some() {
+            frames.fetch_add(1, Ordering::Relaxed);
+        }
+        tokio::time::sleep(pace).await;
+    }
 }
 
 /// Reads the FLV stream at `url` and keeps the newest video timestamp in `newest`.

@@ -24,9 +24,10 @@ pub struct Config {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server: Option<String>,
     /// TUI key rebindings: action name (`up`, `down`, `page_up`, `page_down`, `next_tab`,
-    /// `prev_tab`, `search`, `refresh`, `buy`, `tickets`, `open`, `room`, `play`, `sign_in`,
-    /// `wallet`, `top_up`, `my_gigs`, `reveal_key`, `back`, `mouse`, `help`, `quit`) to the keys
-    /// it takes instead of its defaults, e.g. `{"down": ["n", "Down"]}`.
+    /// `prev_tab`, `search`, `refresh`, `buy`, `tickets`, `open`, `room`, `play`, `video_output`,
+    /// `full_screen`, `sign_in`, `wallet`, `top_up`, `my_gigs`, `reveal_key`, `back`, `mouse`,
+    /// `help`, `quit`) to the keys it takes instead of its defaults, e.g.
+    /// `{"down": ["n", "Down"]}`.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub keys: std::collections::BTreeMap<String, Vec<String>>,
     /// How the TUI's player runs mpv.
@@ -45,6 +46,9 @@ pub struct PlayerConfig {
     /// display.
     #[serde(default)]
     pub headless: bool,
+    /// mpv's audio output (`null` for silence, `alsa`, `pulse`…); unset: the system's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio_output: Option<String>,
 }
 
 impl PlayerConfig {

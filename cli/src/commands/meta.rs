@@ -41,13 +41,22 @@ pub fn man() -> Result<()> {
         .map_err(|err| CliError::Local(format!("cannot write the man page: {err}")))
 }
 
+/// `bookmygig tui`.
+#[derive(Debug, Args)]
+pub struct TuiCmd {
+    /// Where stderr and the player's messages go while the TUI owns the screen
+    /// [default: $XDG_STATE_HOME/bookmygig/tui.log, i.e. ~/.local/state/bookmygig/tui.log].
+    #[arg(long, value_name = "FILE")]
+    log_file: Option<std::path::PathBuf>,
+}
+
 /// `bookmygig tui`: the full-screen client (signed in when a session is saved for the server,
 /// else it opens on the sign-in form).
 ///
 /// # Errors
 /// A usage error with `--json` or when stdin or stdout is not a terminal; a local error when the
-/// terminal fails.
-pub async fn tui(ctx: &Context) -> Result<()> {
+/// terminal fails, or no log file can be named.
+pub async fn tui(ctx: &Context, cmd: TuiCmd) -> Result<()> {
     use std::io::IsTerminal as _;
     if ctx.json {
         return Err(CliError::Usage(
@@ -69,14 +78,25 @@ pub async fn tui(ctx: &Context) -> Result<()> {
     let client = ctx.maybe_signed_in()?;
     let player = bookmygig_cli::player::PlayerOptions {
         headless: config.player.headless,
+        audio_output: config.player.audio_output.clone(),
         ca_file: ctx.ca_file.clone(),
         ..bookmygig_cli::player::PlayerOptions::default()
     };
+    let log_file = cmd
+        .log_file
+        .or_else(crate::tui::stderr_log::default_path)
+        .ok_or_else(|| {
+            CliError::Local(
+                "cannot find a directory for the TUI's log (no home directory); pass --log-file"
+                    .to_owned(),
+            )
+        })?;
     let options = crate::tui::Options {
         keymap,
         player,
         server: ctx.server.clone(),
         store: ctx.store.clone(),
+        log_file,
     };
     crate::tui::run(client, options)
         .await

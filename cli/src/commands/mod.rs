@@ -2,6 +2,8 @@
 //! and an async `run` that talks to the server through [`Context`] and prints.
 
 mod account;
+mod calendar;
+mod chat;
 mod gig;
 mod meta;
 mod payouts;
@@ -35,16 +37,18 @@ pub enum Command {
     /// Buy tickets.
     #[command(subcommand)]
     Ticket(ticket::Cmd),
-    /// List your tickets.
-    Tickets,
+    /// List your tickets, or write their shows as an iCalendar file (--ics).
+    Tickets(ticket::ListCmd),
     /// Show your balance and history, or top up.
     Wallet(wallet::Cmd),
     /// Your payouts (earnings sent to your gigs' payment pointers), or request one.
     Payouts(payouts::Cmd),
     /// Watch a gig in an mpv window.
     Play(play::Cmd),
+    /// A gig's chat room in the terminal: prints what is said, says each line of stdin.
+    Chat(chat::Cmd),
     /// The full-screen terminal interface.
-    Tui,
+    Tui(meta::TuiCmd),
     /// Print shell completions.
     Completions(meta::CompletionsCmd),
     /// Print the man page (roff).
@@ -65,11 +69,12 @@ impl Command {
             Command::Whoami => account::whoami(ctx).await,
             Command::Gig(cmd) => cmd.run(ctx).await,
             Command::Ticket(cmd) => cmd.run(ctx).await,
-            Command::Tickets => ticket::list(ctx).await,
+            Command::Tickets(cmd) => cmd.run(ctx).await,
             Command::Wallet(cmd) => cmd.run(ctx).await,
             Command::Payouts(cmd) => cmd.run(ctx).await,
             Command::Play(cmd) => cmd.run(ctx).await,
-            Command::Tui => meta::tui(ctx).await,
+            Command::Chat(cmd) => cmd.run(ctx).await,
+            Command::Tui(cmd) => meta::tui(ctx, cmd).await,
             Command::Completions(cmd) => cmd.run(),
             Command::Man => meta::man(),
         }

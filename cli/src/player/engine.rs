@@ -21,6 +21,8 @@
 //! `setlocale(LC_NUMERIC, "de_DE.UTF-8")` it fails.) Should a future dependency call `setlocale`,
 //! [`PlayerError::Create`] says so.
 
+use std::fs::File;
+use std::io::Write as _;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::thread;
@@ -29,8 +31,13 @@ use std::time::Instant;
 use super::libmpv::{self, EndFileReason, Error, Event, Format, Handle, PropertyValue, error_code};
 use super::live_edge::LiveEdgeConfig;
 use super::outbox::Outbox;
+use super::render::{Renderer, StartError};
 use super::session::{EndReason, Output, Session, Signal};
-use super::{PlayerError, PlayerEvent, PlayerOptions};
+use super::video::VideoSink;
+use super::{PlayerError, PlayerEvent, PlayerOptions, VideoOutput};
+
+/// The lowest level of libmpv's own messages that goes to the log file.
+const LOG_LEVEL: &str = "info";
 
 /// How long one wait for an mpv event lasts at most: the delay before a stop request is seen
 /// and the resolution of stall detection.
@@ -84,6 +91,9 @@ pub(crate) fn mpv_options(options: &PlayerOptions) -> Vec<(&'static str, String)
     if options.headless {
         opt("vo", "null");
         opt("ao", "null");
+    } else if options.video != VideoOutput::Window {
+        // Frames go to our software renderer (see `render`), not to a window.
+        opt("vo", "libmpv");
     } else {
         // Open the window while connecting, so the viewer sees something happen.
         opt("force-window", "yes");
@@ -94,6 +104,9 @@ pub(crate) fn mpv_options(options: &PlayerOptions) -> Vec<(&'static str, String)
         if let Some(title) = &options.title {
             opt("title", &escape_property_expansion(title));
         }
+    }
+    if let Some(audio_output) = &options.audio_output {
+        opt("ao", audio_output);
     }
     set
 }
@@ -135,13 +148,25 @@ pub(crate) fn create(options: &PlayerOptions) -> Result<Handle, PlayerError> {
     Ok(mpv)
 }
 
-/// Starts the thread that owns `mpv`: it loads `url`, reports through `outbox` and ends (after
+/// What one player thread plays, and where its picture and messages go.
+#[derive(Debug)]
+pub(crate) struct Run {
+    /// The stream.
+    pub(crate) url: String,
+    /// Live-edge control, if on.
+    pub(crate) live_edge: Option<LiveEdgeConfig>,
+    /// Frames go here (the core runs with `vo=libmpv`); `None` for a window or no video.
+    pub(crate) sink: Option<VideoSink>,
+    /// libmpv's own messages are appended here; `None`: they are not asked for.
+    pub(crate) log: Option<File>,
+}
+
+/// Starts the thread that owns `mpv`: it plays `run`, reports through `outbox` and ends (after
 /// destroying the handle) on [`Command::Stop`], when the [`Player`](super::Player) is dropped,
 /// or when playback ends.
 pub(crate) fn spawn(
     mpv: Handle,
-    url: String,
-    live_edge: Option<LiveEdgeConfig>,
+    mut run: Run,
     commands: Receiver<Command>,
     outbox: Outbox,
 ) -> std::io::Result<()> {
@@ -149,37 +174,74 @@ pub(crate) fn spawn(
         .name("bookmygig-mpv".to_owned())
         .spawn(move || {
             let last = panic::catch_unwind(AssertUnwindSafe(|| {
-                drive(&mpv, &url, live_edge, &commands, &outbox)
+                drive(&mpv, &mut run, &commands, &outbox)
             }))
             .unwrap_or_else(|_| PlayerEvent::Error("the player crashed".to_owned()));
             // Blocks until the core has stopped and the window is gone; then the last event
             // tells the caller it is over.
             drop(mpv);
+            if let Some(sink) = &run.sink {
+                sink.clear();
+            }
             outbox.finish(last);
         })
         // Detached: the thread ends by itself, and joining could block an async caller.
         .map(|_detached| ())
 }
 
-/// The event loop; returns the last event once playback is over or a stop was requested.
+/// The event loop; returns the last event once playback is over or a stop was requested. The
+/// render thread, if any, lives exactly as long as this call, so it is gone before the core.
 fn drive(
     mpv: &Handle,
-    url: &str,
-    live_edge: Option<LiveEdgeConfig>,
+    run: &mut Run,
     commands: &Receiver<Command>,
     outbox: &Outbox,
 ) -> PlayerEvent {
+    if run.log.is_some() {
+        // Best effort: without them the log merely says less.
+        let _ = mpv.request_log_messages(LOG_LEVEL);
+    }
+    let _renderer = match run.sink.clone().map(|sink| Renderer::start(mpv, sink)) {
+        None => None,
+        Some(Ok(renderer)) => Some(renderer),
+        Some(Err(StartError::Mpv(err))) => {
+            return PlayerEvent::Error(format!(
+                "cannot draw the video in the terminal: {}",
+                describe(&err)
+            ));
+        }
+        Some(Err(StartError::Thread(err))) => {
+            return PlayerEvent::Error(format!("cannot start the video's render thread: {err}"));
+        }
+    };
+    let url = run.url.clone();
+    let url = url.as_str();
     if let Err(err) = start(mpv, url) {
         return PlayerEvent::Error(describe(&err));
     }
-    let mut session = Session::new(live_edge, Instant::now());
+    let mut session = Session::new(run.live_edge, Instant::now());
     let mut outputs = Vec::new();
     loop {
         match commands.try_recv() {
             Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return PlayerEvent::Closed,
             Err(TryRecvError::Empty) => {}
         }
-        let signal = mpv.wait_event(WAIT_SLICE_S).and_then(to_signal);
+        let event = match mpv.wait_event(WAIT_SLICE_S) {
+            Some(Ok(Event::LogMessage {
+                prefix,
+                level,
+                text,
+            })) => {
+                if let Some(log) = &mut run.log {
+                    let text = redact(&text, url);
+                    // Best effort: a full disk must not stop the show.
+                    let _ = writeln!(log, "mpv [{prefix}] {level}: {text}");
+                }
+                None
+            }
+            other => other,
+        };
+        let signal = event.and_then(to_signal);
         let now = Instant::now();
         if let Some(signal) = signal {
             session.on_signal(signal, now, &mut outputs);
@@ -200,6 +262,15 @@ fn drive(
                 Output::Finish(last) => return last,
             }
         }
+    }
+}
+
+/// `text` without the query of `url` (where a playback URL carries its token), which libmpv
+/// names in some messages (a failed open): the token never reaches a log.
+fn redact(text: &str, url: &str) -> String {
+    match url.split_once('?') {
+        Some((_, query)) if !query.is_empty() => text.replace(query, "…"),
+        _ => text.to_owned(),
     }
 }
 
@@ -238,7 +309,7 @@ fn to_signal(event: Result<Event, Error>) -> Option<Signal> {
             // `None`: the property is unavailable (between files).
             _ => return None,
         },
-        Event::Other => return None,
+        Event::LogMessage { .. } | Event::Other => return None,
     })
 }
 
@@ -293,6 +364,34 @@ mod tests {
         assert!(set.contains(&("vo", "null".to_owned())));
         assert!(set.contains(&("ao", "null".to_owned())));
         assert!(!names(&options).contains(&"force-window"));
+    }
+
+    #[test]
+    fn terminal_video_renders_into_memory_and_audio_output_can_be_chosen() {
+        let options = PlayerOptions {
+            video: VideoOutput::Terminal(crate::player::VideoSink::new()),
+            audio_output: Some("alsa".to_owned()),
+            ..PlayerOptions::default()
+        };
+        let set = mpv_options(&options);
+        assert!(set.contains(&("vo", "libmpv".to_owned())), "{set:?}");
+        assert!(set.contains(&("ao", "alsa".to_owned())), "{set:?}");
+        assert!(!names(&options).contains(&"force-window"));
+        assert!(
+            !names(&PlayerOptions::default()).contains(&"ao"),
+            "the system's default output"
+        );
+    }
+
+    #[test]
+    fn logged_messages_never_carry_the_playback_token() {
+        let url = "http://127.0.0.1:8080/live/g.flv?token=s3cr3t&exp=1";
+        assert_eq!(
+            redact(&format!("Failed to open {url}."), url),
+            "Failed to open http://127.0.0.1:8080/live/g.flv?…."
+        );
+        assert_eq!(redact("AO: [null]", url), "AO: [null]");
+        assert_eq!(redact("x?y", "file.flv"), "x?y");
     }
 
     #[test]

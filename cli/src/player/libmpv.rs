@@ -10,6 +10,10 @@
 //! This module owns the FFI and why it is sound; it binds only what the engine uses, and hands out
 //! owned values only (an event is copied out of libmpv's memory before [`Handle::wait_event`]
 //! returns). What to do with mpv is the engine's business.
+//!
+//! Besides the client API it binds the software render API of `mpv/render.h`
+//! ([`RenderContext`]): with `vo=libmpv`, mpv draws each video frame into memory we own, so the
+//! TUI can show it in the terminal.
 
 // The one place in the crate that may use `unsafe`: calls into the loaded library, each with the
 // reason it is sound.
@@ -67,6 +71,7 @@ const FORMAT_DOUBLE: c_int = 5;
 // `mpv_event_id` values (client.h).
 const EVENT_NONE: c_int = 0;
 const EVENT_SHUTDOWN: c_int = 1;
+const EVENT_LOG_MESSAGE: c_int = 2;
 const EVENT_START_FILE: c_int = 6;
 const EVENT_END_FILE: c_int = 7;
 const EVENT_IDLE: c_int = 11;
@@ -114,6 +119,54 @@ struct RawEventProperty {
     data: *mut c_void,
 }
 
+/// client.h's `mpv_event_log_message`.
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct RawEventLogMessage {
+    /// The module that logged (`ao/alsa`, `ffmpeg`, `cplayer`…).
+    prefix: *const c_char,
+    /// The level's name (`error`, `warn`, `info`…).
+    level: *const c_char,
+    /// The message, usually ending with a newline.
+    text: *const c_char,
+    /// `mpv_log_level`.
+    _log_level: c_int,
+}
+
+/// render.h's `mpv_render_context`: opaque, only ever behind a pointer.
+#[repr(C)]
+struct RawRenderContext {
+    _opaque: [u8; 0],
+}
+
+/// render.h's `mpv_render_param`: a type and a pointer whose target depends on it.
+#[repr(C)]
+struct RawRenderParam {
+    /// `mpv_render_param_type`.
+    kind: c_int,
+    /// Points at the value (see each `RENDER_PARAM_*`).
+    data: *mut c_void,
+}
+
+// `mpv_render_param_type` values (render.h).
+/// Ends a parameter list.
+const RENDER_PARAM_INVALID: c_int = 0;
+/// `char*`: the render API, `"sw"` here.
+const RENDER_PARAM_API_TYPE: c_int = 1;
+/// `int[2]`: the surface's width and height in pixels.
+const RENDER_PARAM_SW_SIZE: c_int = 17;
+/// `char*`: the surface's pixel format, `"rgb0"` here.
+const RENDER_PARAM_SW_FORMAT: c_int = 18;
+/// `size_t*`: bytes from one row of the surface to the next.
+const RENDER_PARAM_SW_STRIDE: c_int = 19;
+/// `void*`: the surface's first pixel.
+const RENDER_PARAM_SW_POINTER: c_int = 20;
+/// `MPV_RENDER_UPDATE_FRAME`: a new frame must be rendered.
+const RENDER_UPDATE_FRAME: u64 = 1;
+
+/// render.h's `mpv_render_update_fn`.
+type RenderUpdateFn = unsafe extern "C" fn(*mut c_void);
+
 /// client.h's `mpv_event_end_file` (its layout since client API 1.108, so in every 2.x).
 #[repr(C)]
 #[derive(Clone, Copy)]
@@ -140,6 +193,18 @@ pub(crate) struct Api {
     request_event: unsafe extern "C" fn(*mut RawHandle, c_int, c_int) -> c_int,
     wait_event: unsafe extern "C" fn(*mut RawHandle, c_double) -> *mut RawEvent,
     error_string: unsafe extern "C" fn(c_int) -> *const c_char,
+    request_log_messages: unsafe extern "C" fn(*mut RawHandle, *const c_char) -> c_int,
+    render_context_create: unsafe extern "C" fn(
+        *mut *mut RawRenderContext,
+        *mut RawHandle,
+        *mut RawRenderParam,
+    ) -> c_int,
+    render_context_set_update_callback:
+        unsafe extern "C" fn(*mut RawRenderContext, Option<RenderUpdateFn>, *mut c_void),
+    render_context_update: unsafe extern "C" fn(*mut RawRenderContext) -> u64,
+    render_context_render:
+        unsafe extern "C" fn(*mut RawRenderContext, *mut RawRenderParam) -> c_int,
+    render_context_free: unsafe extern "C" fn(*mut RawRenderContext),
     /// Keeps the functions above valid; last, so it is dropped after them.
     _library: Library,
 }
@@ -205,7 +270,7 @@ impl Api {
             });
         }
         // SAFETY: each field's type is the prototype of the function it is resolved from, as
-        // client.h declares it for client API 2.x (checked just above).
+        // client.h and render.h declare it for client API 2.x (checked just above).
         let api = unsafe {
             Api {
                 create: function(&library, "mpv_create")?,
@@ -218,6 +283,15 @@ impl Api {
                 request_event: function(&library, "mpv_request_event")?,
                 wait_event: function(&library, "mpv_wait_event")?,
                 error_string: function(&library, "mpv_error_string")?,
+                request_log_messages: function(&library, "mpv_request_log_messages")?,
+                render_context_create: function(&library, "mpv_render_context_create")?,
+                render_context_set_update_callback: function(
+                    &library,
+                    "mpv_render_context_set_update_callback",
+                )?,
+                render_context_update: function(&library, "mpv_render_context_update")?,
+                render_context_render: function(&library, "mpv_render_context_render")?,
+                render_context_free: function(&library, "mpv_render_context_free")?,
                 _library: library,
             }
         };
@@ -345,10 +419,19 @@ pub(crate) enum EndFileReason {
 
 /// An mpv event, copied out of libmpv's memory. Events the engine does not use are
 /// [`Other`](Self::Other).
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Event {
     /// `MPV_EVENT_SHUTDOWN`: the core is quitting; the handle is finished.
     Shutdown,
+    /// `MPV_EVENT_LOG_MESSAGE`, after [`Handle::request_log_messages`].
+    LogMessage {
+        /// The module that logged (`ao/alsa`, `ffmpeg`…).
+        prefix: String,
+        /// The level's name (`error`, `warn`, `info`…).
+        level: String,
+        /// The message, without its trailing newline.
+        text: String,
+    },
     /// `MPV_EVENT_START_FILE`.
     StartFile,
     /// `MPV_EVENT_END_FILE` without an error.
@@ -466,6 +549,15 @@ impl Handle {
         Ok(())
     }
 
+    /// Asks for libmpv's own messages of `min_level` (`"warn"`, `"info"`…) and above, as
+    /// [`Event::LogMessage`] (`mpv_request_log_messages`). Without this libmpv says nothing.
+    pub(crate) fn request_log_messages(&self, min_level: &str) -> Result<(), Error> {
+        let level = c_string(min_level)?;
+        // SAFETY: a live handle and a NUL-terminated level name (libmpv copies what it keeps).
+        let status = unsafe { (self.api.request_log_messages)(self.ctx.as_ptr(), level.as_ptr()) };
+        self.api.check(status)
+    }
+
     /// Waits up to `timeout_s` seconds for the next event (`mpv_wait_event`). `None` when none
     /// came; an error when the event reports one (a failed load arrives this way, including as
     /// an end-file event with an error).
@@ -483,6 +575,28 @@ impl Handle {
         }
         Some(Ok(match event.event_id {
             EVENT_SHUTDOWN => Event::Shutdown,
+            EVENT_LOG_MESSAGE => {
+                // SAFETY: for LOG_MESSAGE `data` is an `mpv_event_log_message*`, valid like the
+                // event.
+                let Some(message) =
+                    (unsafe { event.data.cast::<RawEventLogMessage>().as_ref() }).copied()
+                else {
+                    return Some(Ok(Event::Other));
+                };
+                // SAFETY: its three strings are NULL or NUL-terminated, valid like the event.
+                let (prefix, level, text) = unsafe {
+                    (
+                        owned_text(message.prefix),
+                        owned_text(message.level),
+                        owned_text(message.text),
+                    )
+                };
+                Event::LogMessage {
+                    prefix,
+                    level,
+                    text: text.trim_end_matches('\n').to_owned(),
+                }
+            }
             EVENT_START_FILE => Event::StartFile,
             EVENT_PLAYBACK_RESTART => Event::PlaybackRestart,
             EVENT_END_FILE => {
@@ -519,6 +633,235 @@ impl Drop for Handle {
         // SAFETY: a live handle, used by no one else (we own it); it is not used after this.
         unsafe { (self.api.terminate_destroy)(self.ctx.as_ptr()) };
     }
+}
+
+/// A C string copied into an owned `String` (invalid UTF-8 replaced); empty for NULL.
+///
+/// # Safety
+/// `text` must be NULL or point at a NUL-terminated string that stays valid during the call.
+unsafe fn owned_text(text: *const c_char) -> String {
+    if text.is_null() {
+        return String::new();
+    }
+    // SAFETY: NUL-terminated and valid, the caller vouches.
+    unsafe { CStr::from_ptr(text) }
+        .to_string_lossy()
+        .into_owned()
+}
+
+/// The surface a frame is rendered into: `rgb0` pixels (4 bytes each, red first, the fourth
+/// byte garbage), rows `stride` bytes apart, aligned as render.h asks for fast paths.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Surface {
+    /// Width in pixels.
+    width: usize,
+    /// Height in pixels.
+    height: usize,
+    /// The pixels, in 64-byte blocks so that the start (and every row, since the stride is a
+    /// multiple of 64) is 64-byte aligned.
+    blocks: Vec<Block>,
+}
+
+/// 64 bytes aligned to 64: render.h wants the surface's pointer and stride multiples of 64.
+#[derive(Debug, Clone, Copy)]
+#[repr(C, align(64))]
+struct Block([u8; 64]);
+
+impl Surface {
+    /// The bytes from one row to the next: the row's pixels rounded up to 64.
+    fn stride(width: usize) -> usize {
+        (width * 4).div_ceil(64) * 64
+    }
+
+    /// Makes it `width`×`height` (reusing its memory when it can).
+    pub(crate) fn resize(&mut self, width: usize, height: usize) {
+        self.width = width;
+        self.height = height;
+        let blocks = Self::stride(width) / 64 * height;
+        self.blocks.resize(blocks, Block([0; 64]));
+    }
+
+    /// Width and height in pixels.
+    pub(crate) fn size(&self) -> (usize, usize) {
+        (self.width, self.height)
+    }
+
+    /// The pixels as packed `rgb0` rows (`width * 4` bytes each, the stride's padding left
+    /// out), appended to `out`.
+    pub(crate) fn copy_packed(&self, out: &mut Vec<u8>) {
+        let stride = Self::stride(self.width);
+        let row_bytes = self.width * 4;
+        let bytes = self.blocks.as_slice();
+        for row in 0..self.height {
+            let mut left = row_bytes;
+            let first = row * stride / 64;
+            for block in &bytes[first..first + stride / 64] {
+                let take = left.min(64);
+                out.extend_from_slice(&block.0[..take]);
+                left -= take;
+                if left == 0 {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// An mpv software renderer (`mpv_render_context` with the `sw` API) of one core, which must
+/// run with `vo=libmpv`. Freed when dropped, which must happen before the core's [`Handle`] is
+/// dropped (the engine joins the render thread first).
+///
+/// Render API rules kept here: only one `mpv_render_*` call at a time (`&mut self`), never from
+/// the update callback, and the thread calling them calls no other libmpv function.
+pub(crate) struct RenderContext {
+    api: &'static Api,
+    ctx: NonNull<RawRenderContext>,
+    /// The update callback's closure, owned here and freed after the context.
+    callback: Option<NonNull<UpdateCallback>>,
+}
+
+/// What the update callback calls.
+type UpdateCallback = Box<dyn Fn() + Send + Sync>;
+
+impl std::fmt::Debug for RenderContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RenderContext(sw)")
+    }
+}
+
+// SAFETY: render.h: the mpv_render_* functions may be called from any thread (libmpv >= 0.30,
+// i.e. every client API 2.x), one call at a time, which `&mut self` ensures; the callback
+// closure is `Send + Sync`.
+unsafe impl Send for RenderContext {}
+
+impl RenderContext {
+    /// Creates a software renderer for `mpv`'s core (`mpv_render_context_create` with
+    /// `MPV_RENDER_API_TYPE_SW`). Must happen before a file is loaded, so video output finds it.
+    pub(crate) fn create_sw(mpv: &Handle) -> Result<RenderContext, Error> {
+        let api_type = c_string("sw")?;
+        let mut params = [
+            RawRenderParam {
+                kind: RENDER_PARAM_API_TYPE,
+                data: api_type.as_ptr().cast_mut().cast(),
+            },
+            RawRenderParam {
+                kind: RENDER_PARAM_INVALID,
+                data: std::ptr::null_mut(),
+            },
+        ];
+        let mut ctx: *mut RawRenderContext = std::ptr::null_mut();
+        // SAFETY: a live handle, a place for the result, and a parameter list terminated by
+        // INVALID whose API type string outlives the call (libmpv does not keep it).
+        let status = unsafe {
+            (mpv.api.render_context_create)(&raw mut ctx, mpv.ctx.as_ptr(), params.as_mut_ptr())
+        };
+        mpv.api.check(status)?;
+        let ctx = NonNull::new(ctx).ok_or_else(|| mpv.api.error(error_code::UNSUPPORTED))?;
+        Ok(RenderContext {
+            api: mpv.api,
+            ctx,
+            callback: None,
+        })
+    }
+
+    /// Has `wake` called whenever a new frame is ready or the picture must be redrawn
+    /// (`mpv_render_context_set_update_callback`; called once at once). `wake` runs on one of
+    /// mpv's threads: it must be quick and must not call libmpv.
+    pub(crate) fn set_update_callback(&mut self, wake: impl Fn() + Send + Sync + 'static) {
+        let boxed: Box<UpdateCallback> = Box::new(Box::new(wake));
+        let callback = NonNull::from(Box::leak(boxed));
+        // SAFETY: a live context; the trampoline matches `mpv_render_update_fn` and the pointer
+        // stays valid until after the context is freed (see `Drop`); the previous closure, if
+        // any, is freed only after libmpv has switched to the new one.
+        unsafe {
+            (self.api.render_context_set_update_callback)(
+                self.ctx.as_ptr(),
+                Some(update_trampoline),
+                callback.as_ptr().cast(),
+            );
+        }
+        if let Some(previous) = self.callback.replace(callback) {
+            // SAFETY: leaked by an earlier call of this function and no longer used by libmpv.
+            drop(unsafe { Box::from_raw(previous.as_ptr()) });
+        }
+    }
+
+    /// Whether a new frame is waiting to be rendered (`mpv_render_context_update`). Call it
+    /// after each wake-up.
+    pub(crate) fn frame_pending(&mut self) -> bool {
+        // SAFETY: a live context, not from the update callback (we are not in it).
+        let flags = unsafe { (self.api.render_context_update)(self.ctx.as_ptr()) };
+        flags & RENDER_UPDATE_FRAME != 0
+    }
+
+    /// Renders the current frame into `surface` (`mpv_render_context_render` with the SW size,
+    /// format `rgb0`, stride and pointer), scaled to fit with black bars.
+    pub(crate) fn render(&mut self, surface: &mut Surface) -> Result<(), Error> {
+        let (width, height) = surface.size();
+        let (Ok(w), Ok(h)) = (c_int::try_from(width), c_int::try_from(height)) else {
+            return Err(self.api.error(error_code::UNSUPPORTED));
+        };
+        if width == 0 || height == 0 {
+            return Ok(());
+        }
+        let mut size: [c_int; 2] = [w, h];
+        let format = c"rgb0";
+        let mut stride: usize = Surface::stride(width);
+        let mut params = [
+            RawRenderParam {
+                kind: RENDER_PARAM_SW_SIZE,
+                data: size.as_mut_ptr().cast(),
+            },
+            RawRenderParam {
+                kind: RENDER_PARAM_SW_FORMAT,
+                data: format.as_ptr().cast_mut().cast(),
+            },
+            RawRenderParam {
+                kind: RENDER_PARAM_SW_STRIDE,
+                data: (&raw mut stride).cast(),
+            },
+            RawRenderParam {
+                kind: RENDER_PARAM_SW_POINTER,
+                data: surface.blocks.as_mut_ptr().cast(),
+            },
+            RawRenderParam {
+                kind: RENDER_PARAM_INVALID,
+                data: std::ptr::null_mut(),
+            },
+        ];
+        // SAFETY: a live context; the surface holds `stride * height` writable bytes (its
+        // blocks), 64-byte aligned with a stride that is a multiple of 64 and holds `width`
+        // rgb0 pixels, as render.h requires; every parameter outlives the call.
+        let status =
+            unsafe { (self.api.render_context_render)(self.ctx.as_ptr(), params.as_mut_ptr()) };
+        self.api.check(status)
+    }
+}
+
+impl Drop for RenderContext {
+    fn drop(&mut self) {
+        // SAFETY: a live context, used by no one else (we own it); not used after this. The
+        // core is still alive: the engine drops this before its `Handle`.
+        unsafe { (self.api.render_context_free)(self.ctx.as_ptr()) };
+        if let Some(callback) = self.callback.take() {
+            // SAFETY: leaked by `set_update_callback`; the context that called it is gone.
+            drop(unsafe { Box::from_raw(callback.as_ptr()) });
+        }
+    }
+}
+
+/// The update callback libmpv calls: runs the closure `ctx` points at.
+///
+/// # Safety
+/// `ctx` must point at a live [`UpdateCallback`], as [`RenderContext::set_update_callback`]
+/// ensures.
+unsafe extern "C" fn update_trampoline(ctx: *mut c_void) {
+    // SAFETY: the caller (libmpv, with the pointer we gave it) vouches.
+    let Some(wake) = (unsafe { ctx.cast::<UpdateCallback>().as_ref() }) else {
+        return;
+    };
+    // A panic must not unwind into C.
+    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(wake));
 }
 
 /// Copies the value of a property-change event.
@@ -583,6 +926,36 @@ mod tests {
             24
         );
         assert_eq!(size_of::<RawEventEndFile>(), 32);
+
+        assert_eq!(offset_of!(RawEventLogMessage, level), 8);
+        assert_eq!(offset_of!(RawEventLogMessage, text), 16);
+        assert_eq!(offset_of!(RawEventLogMessage, _log_level), 24);
+        assert_eq!(size_of::<RawEventLogMessage>(), 32);
+
+        // render.h's `mpv_render_param`.
+        assert_eq!(offset_of!(RawRenderParam, data), 8);
+        assert_eq!(size_of::<RawRenderParam>(), 16);
+    }
+
+    #[test]
+    fn a_surface_is_aligned_and_copied_without_its_padding() {
+        let mut surface = Surface::default();
+        surface.resize(3, 2);
+        assert_eq!(Surface::stride(3), 64, "12 bytes of pixels, padded to 64");
+        assert_eq!(surface.blocks.len(), 2);
+        assert_eq!(surface.blocks.as_ptr().align_offset(64), 0);
+        surface.blocks[1].0[..12].copy_from_slice(&[7; 12]);
+        let mut packed = Vec::new();
+        surface.copy_packed(&mut packed);
+        assert_eq!(packed.len(), 3 * 2 * 4);
+        assert_eq!(&packed[..12], &[0; 12]);
+        assert_eq!(&packed[12..], &[7; 12]);
+        // Wide rows span several blocks.
+        surface.resize(20, 1);
+        assert_eq!(Surface::stride(20), 128);
+        packed.clear();
+        surface.copy_packed(&mut packed);
+        assert_eq!(packed.len(), 80);
     }
 
     #[test]

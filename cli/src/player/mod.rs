@@ -12,6 +12,10 @@
 //! This module does not know where URLs come from (the playback API) nor when to reopen a
 //! stream that went offline: that is the caller's business.
 //!
+//! The picture goes to a window of mpv's own, or, with [`VideoOutput::Terminal`], into memory
+//! through mpv's software renderer, frame after frame, for a terminal to draw (see
+//! [`VideoSink`]).
+//!
 //! libmpv is not linked: the first [`Player::open`] loads it (`libmpv.so.2`, Debian's `libmpv2`
 //! package, which `scripts/bootstrap` installs), so the program starts, and runs everything but
 //! playback, without it.
@@ -20,11 +24,14 @@ mod engine;
 mod libmpv;
 pub mod live_edge;
 mod outbox;
+mod render;
 mod session;
+mod video;
 
 use std::sync::mpsc;
 
 pub use live_edge::{LiveEdgeAction, LiveEdgeConfig, LiveEdgeController};
+pub use video::{Frame, VideoSink};
 
 use engine::Command;
 use outbox::Outbox;
@@ -48,6 +55,25 @@ pub struct PlayerOptions {
     /// Extra certificate authorities (PEM) for an https:// stream (the CLI's `--cacert`); the
     /// server's certificate is always verified.
     pub ca_file: Option<std::path::PathBuf>,
+    /// Where the picture goes. Ignored when headless.
+    pub video: VideoOutput,
+    /// mpv's audio output (`ao`: `null` for none, `alsa`, `pulse`…), over what `headless`
+    /// chooses; `None`: mpv's default, the system's default output when there is one.
+    pub audio_output: Option<String>,
+    /// libmpv's own messages (`info` and above) are appended to this file; `None`: libmpv is
+    /// not asked for them.
+    pub log_file: Option<std::path::PathBuf>,
+}
+
+/// Where a player's picture goes.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum VideoOutput {
+    /// A window of mpv's own (needs a display).
+    #[default]
+    Window,
+    /// Frames in memory for a terminal to draw: mpv's software renderer (`vo=libmpv`) puts
+    /// them in this sink, at the size its reader asks for.
+    Terminal(VideoSink),
 }
 
 impl Default for PlayerOptions {
@@ -59,6 +85,9 @@ impl Default for PlayerOptions {
             title: None,
             live_edge: Some(LiveEdgeConfig::default()),
             ca_file: None,
+            video: VideoOutput::Window,
+            audio_output: None,
+            log_file: None,
         }
     }
 }
@@ -142,6 +171,22 @@ pub enum PlayerError {
     /// The player thread could not be started.
     #[error("could not start the player thread")]
     Thread(#[source] std::io::Error),
+    /// The log file for libmpv's messages could not be opened.
+    #[error("cannot open the player's log file {path}: {source}")]
+    LogFile {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Whether a player window can be opened: on Linux and the BSDs there must be a display
+/// (`DISPLAY` or `WAYLAND_DISPLAY` non-empty, read through `var`); macOS and Windows always
+/// have one.
+pub fn display_available(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> bool {
+    engine::display_available(var)
 }
 
 /// A stream playing in its own mpv instance, on its own thread.
@@ -168,15 +213,38 @@ impl Player {
         url: &str,
         options: PlayerOptions,
     ) -> Result<(Player, tokio::sync::mpsc::Receiver<PlayerEvent>), PlayerError> {
-        if !options.headless && !engine::display_available(|name| std::env::var_os(name)) {
+        let window = !options.headless && options.video == VideoOutput::Window;
+        if window && !engine::display_available(|name| std::env::var_os(name)) {
             return Err(PlayerError::NoDisplay);
         }
+        let log = match &options.log_file {
+            Some(path) => Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .map_err(|source| PlayerError::LogFile {
+                        path: path.clone(),
+                        source,
+                    })?,
+            ),
+            None => None,
+        };
         let mpv = engine::create(&options)?;
         let (outbox, events) = Outbox::channel(EVENT_CAPACITY);
         // One slot is enough: the only command is the last one.
         let (commands, command_rx) = mpsc::sync_channel(1);
-        engine::spawn(mpv, url.to_owned(), options.live_edge, command_rx, outbox)
-            .map_err(PlayerError::Thread)?;
+        let sink = match (&options.video, options.headless) {
+            (VideoOutput::Terminal(sink), false) => Some(sink.clone()),
+            _ => None,
+        };
+        let run = engine::Run {
+            url: url.to_owned(),
+            live_edge: options.live_edge,
+            sink,
+            log,
+        };
+        engine::spawn(mpv, run, command_rx, outbox).map_err(PlayerError::Thread)?;
         Ok((Player { commands }, events))
     }
 

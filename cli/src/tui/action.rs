@@ -87,6 +87,12 @@ pub enum Action {
     EnterRoom,
     /// Play the stream in a side window, or stop it.
     Play,
+    /// In the room: move the video between mpv's window and the terminal.
+    ToggleVideoOutput,
+    /// In the room: the video in the terminal takes the whole screen, or goes back to the panel.
+    ToggleFullScreen,
+    /// A new video frame to draw in the terminal (paced by the event loop).
+    VideoFrame(super::graphics::Picture),
     /// An edit of the chat's input line (while typing in the room).
     Edit(Edit),
     /// Send the input line to the chat (Enter while typing).
@@ -184,6 +190,8 @@ pub enum Action {
         /// The payouts, newest first, or why they could not be read.
         result: Result<Vec<Payout>, String>,
     },
+    /// The tickets' gigs were looked at again (see [`Effect::WatchTickets`]).
+    TicketsWatched(Result<Vec<MyTicket>, String>),
     /// Select this row of the list on screen (a mouse click).
     Select(usize),
     /// Show this category tab (a mouse click).
@@ -221,6 +229,8 @@ pub enum FormKey {
     Submit,
     /// Close the form and browse without an account (Esc).
     Cancel,
+    /// Switch between Sign in and Sign up, keeping what was typed (Ctrl-n).
+    SwitchMode,
 }
 
 /// A session just opened.
@@ -324,6 +334,8 @@ pub enum Effect {
         gig: GigId,
         /// The window's title.
         title: String,
+        /// Draw the video in the terminal instead of a window.
+        in_terminal: bool,
     },
     /// Close the player.
     StopPlayer,
@@ -375,4 +387,15 @@ pub enum Effect {
     /// Hold the monetization channel open (again, with the current session), reopening it
     /// after losses; answers with [`Action::Monetization`].
     WatchMonetization,
+    /// `GET /me/tickets` now and then (with the current session, replacing an earlier watch),
+    /// so that a held gig going live is noticed; answers with [`Action::TicketsWatched`].
+    WatchTickets,
+    /// Tell the person at the terminal, outside the screen: a desktop notification where the
+    /// terminal shows one, else the bell.
+    Notify {
+        /// What it is about.
+        title: String,
+        /// What happened.
+        body: String,
+    },
 }

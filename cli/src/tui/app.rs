@@ -100,6 +100,10 @@ impl Zone {
 pub enum BuyPhase {
     /// Waiting for a yes.
     Confirm,
+    /// The wallet could not cover the ticket: it is being topped up (in the top-up dialog, or
+    /// waiting for approval in the holder's wallet), and the purchase follows once the money
+    /// is added.
+    ToppingUp,
     /// The request is under way.
     Buying,
     /// The server refused or could not be reached; `y` tries again with the same key.
@@ -121,6 +125,18 @@ pub struct BuyDialog {
     pub phase: BuyPhase,
     /// The purchase's idempotency key, kept for retries.
     pub idempotency_key: String,
+}
+
+impl BuyDialog {
+    /// How much the wallet lacks for the ticket; `None` while the balance is unknown or covers
+    /// it.
+    pub fn shortfall(&self) -> Option<Money> {
+        let balance = self.balance?;
+        self.gig
+            .price
+            .checked_sub(balance)
+            .filter(|short| *short > Money::ZERO)
+    }
 }
 
 /// The TUI's state.
@@ -184,6 +200,8 @@ pub struct State {
     pub me: Option<Account>,
     /// Gigs the signed-in account holds a ticket for (from "My tickets" and purchases).
     pub held: BTreeSet<GigId>,
+    /// Held gigs that went live.
+    pub live: LiveNews,
     /// The live room, while one is open (it stays open behind the other screens).
     pub room: Option<Room>,
     /// Rooms entered in this run, numbering them.
@@ -205,6 +223,9 @@ pub struct State {
     /// Server base URL → the wallet address its last completed top-up came from (from the
     /// config): what the top-up dialog offers.
     pub topup_wallets: BTreeMap<String, String>,
+    /// The player can open a window (there is a display, or it runs headless and needs none);
+    /// without one the video is drawn in the terminal.
+    pub display: bool,
 }
 
 /// The monetization channel as the status line shows it.
@@ -218,6 +239,18 @@ pub enum Monetization {
     State(bookmygig_api::MonetizationEvent),
     /// The channel is down and being reopened.
     Lost(String),
+}
+
+/// The gigs the account holds a ticket for that are live, for the status line and the
+/// catalogue, and which of them were announced (once each per run).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LiveNews {
+    /// Held gigs live now, as last seen, with their titles.
+    pub live: BTreeMap<GigId, String>,
+    /// Held gigs whose going live was announced in this run.
+    pub announced: BTreeSet<GigId>,
+    /// The tickets' gigs are being watched (with the current session).
+    pub watching: bool,
 }
 
 /// A retry scheduled after failures.
@@ -262,6 +295,7 @@ impl State {
             keymap,
             me: None,
             held: BTreeSet::new(),
+            live: LiveNews::default(),
             room: None,
             rooms: 0,
             now: OffsetDateTime::UNIX_EPOCH,
@@ -272,6 +306,7 @@ impl State {
             wallet: WalletView::default(),
             my_gigs: MyGigsView::default(),
             topup_wallets: BTreeMap::new(),
+            display: true,
         }
     }
 

@@ -130,6 +130,16 @@ impl Default for Keymap {
                 ),
                 bind(vec![Key::char('c')], Action::EnterRoom, "live room"),
                 bind(vec![Key::char('p')], Action::Play, "play / stop"),
+                bind(
+                    vec![Key::char('i')],
+                    Action::ToggleVideoOutput,
+                    "video window/terminal",
+                ),
+                bind(
+                    vec![Key::char('f')],
+                    Action::ToggleFullScreen,
+                    "video full screen",
+                ),
                 bind(vec![Key::char('s')], Action::SignIn, "sign in"),
                 bind(vec![Key::char('w')], Action::Wallet, "wallet"),
                 bind(vec![Key::char('+')], Action::TopUp, "top up (wallet)"),
@@ -179,6 +189,8 @@ fn action_name(action: &Action) -> &'static str {
         Action::Open => "open",
         Action::EnterRoom => "room",
         Action::Play => "play",
+        Action::ToggleVideoOutput => "video_output",
+        Action::ToggleFullScreen => "full_screen",
         Action::SignIn => "sign_in",
         Action::Wallet => "wallet",
         Action::TopUp => "top_up",
@@ -300,7 +312,8 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
     let chord = event
         .modifiers
         .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
-    if state.buy.is_some() {
+    // The buy dialog answers yes or no, unless its top-up dialog is open over it.
+    if state.buy.is_some() && state.wallet.top_up.is_none() {
         if chord {
             return None;
         }
@@ -326,7 +339,7 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
             _ => form_key(event, chord).and_then(|key| match key {
                 FormKey::Edit(edit) => Some(Action::TopUpEdit(edit)),
                 FormKey::Next | FormKey::Prev => Some(Action::TopUpNextField),
-                FormKey::Submit | FormKey::Cancel => None,
+                FormKey::Submit | FormKey::Cancel | FormKey::SwitchMode => None,
             }),
         };
     }
@@ -355,6 +368,7 @@ fn form_key(event: &KeyEvent, chord: bool) -> Option<FormKey> {
             KeyCode::Char('e') => Some(FormKey::Edit(Edit::End)),
             KeyCode::Char('u') => Some(FormKey::Edit(Edit::KillToStart)),
             KeyCode::Char('w') | KeyCode::Backspace => Some(FormKey::Edit(Edit::DeleteWord)),
+            KeyCode::Char('n') => Some(FormKey::SwitchMode),
             _ => None,
         };
     }
@@ -657,6 +671,10 @@ mod tests {
         assert_eq!(key(KeyCode::BackTab), Some(Action::Form(FormKey::Prev)));
         assert_eq!(key(KeyCode::Enter), Some(Action::Form(FormKey::Submit)));
         assert_eq!(key(KeyCode::Esc), Some(Action::Form(FormKey::Cancel)));
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Char('n'), KeyModifiers::CONTROL)),
+            Some(Action::Form(FormKey::SwitchMode))
+        );
     }
 
     #[test]

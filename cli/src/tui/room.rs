@@ -7,6 +7,7 @@ use std::collections::VecDeque;
 use bookmygig_api::{ChatMessage, Gig, MessageId, StreamStatus};
 use time::OffsetDateTime;
 
+use super::graphics::Picture;
 use super::line_editor::LineEditor;
 
 /// Most chat lines kept in the scrollback; the oldest go first.
@@ -134,6 +135,13 @@ pub struct Room {
     pub player_retry_at: Option<OffsetDateTime>,
     /// While the player speeds up to get back to the live edge: how far behind it was.
     pub catching_up_from_s: Option<f64>,
+    /// The picture goes into the stream panel (mpv's software renderer) rather than to a
+    /// window: where there is no display, or by choice.
+    pub in_terminal: bool,
+    /// The video in the terminal takes the whole screen, the chat's newest line over it.
+    pub full_screen: bool,
+    /// The newest frame for the terminal, while the player draws there.
+    pub picture: Option<Picture>,
 }
 
 impl Room {
@@ -158,7 +166,15 @@ impl Room {
             player_run: 0,
             player_retry_at: None,
             catching_up_from_s: None,
+            in_terminal: false,
+            full_screen: false,
+            picture: None,
         }
+    }
+
+    /// Whether the video is drawn in the terminal now: the player plays there.
+    pub fn video_in_terminal(&self) -> bool {
+        self.in_terminal && self.player.is_active()
     }
 
     /// Whether the stream is known to be live.

@@ -78,6 +78,9 @@ pub struct SignInForm {
     pub busy: bool,
     /// Why the last submission failed (locally or at the server).
     pub error: Option<String>,
+    /// The server refused a sign-in: the form offers Sign up, since the server answers alike
+    /// for an unknown handle and a wrong password (it never says which handles exist).
+    pub offer_sign_up: bool,
 }
 
 impl std::fmt::Debug for SignInForm {
@@ -90,6 +93,7 @@ impl std::fmt::Debug for SignInForm {
             .field("handle", &self.handle.text())
             .field("busy", &self.busy)
             .field("error", &self.error)
+            .field("offer_sign_up", &self.offer_sign_up)
             .finish_non_exhaustive()
     }
 }
@@ -110,6 +114,7 @@ impl SignInForm {
             password: LineEditor::default(),
             busy: false,
             error: None,
+            offer_sign_up: false,
         }
     }
 
@@ -135,13 +140,18 @@ impl SignInForm {
         self.focus = fields[next];
     }
 
-    /// Switches between signing in and signing up.
+    /// Switches between signing in and signing up, keeping what was typed (the display name
+    /// row, gone on signing in, hands its focus to the password).
     pub fn toggle_mode(&mut self) {
         self.mode = match self.mode {
             Mode::SignIn => Mode::SignUp,
             Mode::SignUp => Mode::SignIn,
         };
+        if !self.fields().contains(&self.focus) {
+            self.focus = Field::Password;
+        }
         self.error = None;
+        self.offer_sign_up = false;
     }
 
     /// The focused text field, if the focus is on one.
@@ -247,5 +257,19 @@ mod tests {
         let submission = form.submission().unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(submission.server, "http://h");
         assert_eq!(submission.display_name, "ana", "defaults to the handle");
+    }
+
+    #[test]
+    fn switching_modes_keeps_the_typing_and_a_focus_on_a_row_of_the_mode() {
+        let mut form = SignInForm::new("http://h");
+        type_into(&mut form.handle, "ana");
+        form.toggle_mode();
+        form.focus = Field::DisplayName;
+        form.offer_sign_up = true;
+        form.toggle_mode();
+        assert_eq!(form.mode, Mode::SignIn);
+        assert_eq!(form.focus, Field::Password);
+        assert_eq!(form.handle.text(), "ana");
+        assert!(!form.offer_sign_up);
     }
 }

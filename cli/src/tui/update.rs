@@ -7,6 +7,8 @@ use super::action::{Action, Effect, MonetizationUpdate};
 use super::app::{BuyDialog, BuyPhase, Monetization, Retry, Screen, State, TAB_COUNT};
 use super::backoff::backoff_seconds;
 
+mod buy;
+mod live;
 mod my_gigs;
 mod room;
 mod sign_in;
@@ -47,6 +49,8 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::CreatorLoaded(_)
             | Action::PayoutRequested { .. }
             | Action::PayoutsLoaded { .. }
+            | Action::TicketsWatched(_)
+            | Action::VideoFrame(_)
     );
     // The top-up dialog takes the keys while open: its fields, Enter, Esc; the mouse switch,
     // so that its consent page can be selected as text.
@@ -64,16 +68,21 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
     {
         return Vec::new();
     }
-    // The sign-in form takes every key while it is open.
-    if state.form.is_some() && !answer && !matches!(action, Action::Quit | Action::Form(_)) {
+    // The sign-in form takes every key while it is open. The catalogue needs no session, so it
+    // loads behind the form (the event loop asks for it at start-up).
+    if state.form.is_some()
+        && !answer
+        && !matches!(action, Action::Quit | Action::Form(_) | Action::Refresh)
+    {
         return Vec::new();
     }
     // The help overlay takes the keys (but not the network's answers) until it is closed.
     if state.help && !answer && !matches!(action, Action::Quit | Action::Help | Action::Back) {
         return Vec::new();
     }
-    // So does the buy dialog: yes, no, quit.
+    // So does the buy dialog: yes, no, quit (unless its top-up dialog is open over it).
     if state.buy.is_some()
+        && state.wallet.top_up.is_none()
         && !answer
         && !matches!(action, Action::Quit | Action::Confirm | Action::Back)
     {
@@ -118,12 +127,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.help = false;
             Vec::new()
         }
+        Action::Back if state.wallet.top_up.is_some() => {
+            wallet::close(state);
+            Vec::new()
+        }
         Action::Back if state.buy.is_some() => {
             state.buy = None;
             Vec::new()
         }
-        Action::Back if state.wallet.top_up.is_some() => {
-            wallet::close(state);
+        Action::Back
+            if state.screen == Screen::Room
+                && state.room.as_ref().is_some_and(|room| room.full_screen) =>
+        {
+            room::toggle_full_screen(state);
             Vec::new()
         }
         Action::Back if state.screen == Screen::Room => room::leave(state),
@@ -136,6 +152,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             None => Vec::new(),
         },
         Action::Play => room::toggle_player(state),
+        Action::ToggleVideoOutput if state.screen == Screen::Room => {
+            room::toggle_video_output(state)
+        }
+        Action::ToggleFullScreen if state.screen == Screen::Room => {
+            room::toggle_full_screen(state);
+            Vec::new()
+        }
+        Action::ToggleVideoOutput | Action::ToggleFullScreen => Vec::new(),
+        Action::VideoFrame(frame) => {
+            room::video_frame(state, frame);
+            Vec::new()
+        }
         Action::Edit(edit) => {
             room::edit(state, edit);
             Vec::new()
@@ -203,6 +231,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         }
         Action::Confirm if state.wallet.top_up.is_some() => wallet::confirm(state),
         Action::Confirm => match &mut state.buy {
+            // A wallet that cannot cover the ticket is topped up first, in place.
+            Some(dialog)
+                if matches!(dialog.phase, BuyPhase::Confirm | BuyPhase::Failed(_))
+                    && dialog.shortfall().is_some() =>
+            {
+                buy::top_up(state)
+            }
             Some(dialog) if matches!(dialog.phase, BuyPhase::Confirm | BuyPhase::Failed(_)) => {
                 dialog.phase = BuyPhase::Buying;
                 vec![Effect::BuyTicket {
@@ -249,7 +284,12 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     }
                 }
                 Err(reason) => match dialog {
-                    Some(dialog) => dialog.phase = BuyPhase::Failed(reason),
+                    Some(dialog) => {
+                        dialog.phase = BuyPhase::Failed(reason);
+                        // The balance as it is now: a wallet that fell short is offered a
+                        // top-up on the next try.
+                        return vec![Effect::FetchWallet];
+                    }
                     None => state.status = format!("could not buy {title}: {reason}"),
                 },
             }
@@ -412,11 +452,18 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     state.ticket_selected = state
                         .ticket_selected
                         .min(state.tickets.len().saturating_sub(1));
+                    let gigs: Vec<_> = state.tickets.iter().map(|t| t.gig.clone()).collect();
+                    let mut effects = live::seen(state, &gigs);
+                    effects.extend(live::watch(state));
+                    effects
                 }
-                Err(reason) => state.tickets_error = Some(reason),
+                Err(reason) => {
+                    state.tickets_error = Some(reason);
+                    Vec::new()
+                }
             }
-            Vec::new()
         }
+        Action::TicketsWatched(result) => live::watched(state, result),
         // Enter types in the room's chat; on a ticket or an open gig it enters the room; in
         // the catalogue it enters the room of a gig one may enter, else shows the gig.
         Action::Open => match state.screen {
@@ -456,6 +503,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     state.gigs = page.items;
                     state.next_cursor = page.next_cursor;
                     state.selected = state.selected.min(state.visible().len().saturating_sub(1));
+                    return live::seen(state, &state.gigs.clone());
                 }
                 Err(reason) => {
                     let attempt = state.catalogue_retry.map_or(1, |retry| retry.attempt + 1);
@@ -478,9 +526,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             state.loading_more = false;
             match result {
                 Ok(page) => {
+                    let effects = live::seen(state, &page.items);
                     state.gigs.extend(page.items);
                     state.next_cursor = page.next_cursor;
                     state.status = format!("{} gigs", state.gigs.len());
+                    return effects;
                 }
                 // The rows already shown stay; the next scroll to the end asks again.
                 Err(reason) => state.status = format!("could not load more gigs: {reason}"),

@@ -131,6 +131,18 @@ impl Tmux {
         self.run(&["capture-pane", "-p", "-t", "main"]).await
     }
 
+    /// The screen with its colours and attributes as SGR escape sequences (`capture-pane -e`).
+    pub async fn styled_screen(&self) -> String {
+        self.run(&["capture-pane", "-e", "-p", "-t", "main"]).await
+    }
+
+    /// Resizes the terminal to `width`×`height` (the program gets SIGWINCH).
+    pub async fn resize(&self, width: u16, height: u16) {
+        let (width, height) = (width.to_string(), height.to_string());
+        self.run(&["resize-window", "-t", "main", "-x", &width, "-y", &height])
+            .await;
+    }
+
     /// Waits until the screen satisfies `wanted` and returns it; panics with the last screen
     /// after `within`.
     pub async fn wait_until(

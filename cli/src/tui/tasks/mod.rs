@@ -9,12 +9,16 @@
 //! - `player`: one player run (playback URL, then mpv).
 //! - `monetization`: the monetization channel, reopened after losses.
 //! - `topups`: following top-ups that wait for approval in the viewer's wallet.
+//! - `live`: the watch of the tickets' gigs (a held gig going live).
+//! - `notify`: desktop notifications through the terminal, else the bell.
 //!
 //! Nothing here is awaited by the event loop except [`Tasks::shutdown`] at exit, which closes
 //! the player so mpv never outlives the TUI.
 
 mod chat;
+mod live;
 mod monetization;
+mod notify;
 mod player;
 mod requests;
 mod stream;
@@ -23,7 +27,7 @@ mod topups;
 use std::time::Duration;
 
 use bookmygig_api::{ChatErrorCode, ServerMessage, TopUpStatus};
-use bookmygig_cli::player::PlayerOptions;
+use bookmygig_cli::player::{PlayerOptions, VideoOutput, VideoSink};
 use bookmygig_client::Client;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
@@ -45,6 +49,8 @@ pub struct Tasks {
     results: mpsc::Sender<Action>,
     /// How the player opens mpv.
     player_options: PlayerOptions,
+    /// Where a player drawing in the terminal puts its frames (the event loop reads them).
+    video: VideoSink,
     /// The open room's tasks.
     room: Option<RoomTasks>,
     /// The running player.
@@ -53,6 +59,8 @@ pub struct Tasks {
     store: Store,
     /// The monetization channel's task.
     monetization: Option<JoinHandle<()>>,
+    /// The watch of the tickets' gigs.
+    tickets_watch: Option<JoinHandle<()>>,
     /// The tasks following top-ups, with the top-up each follows (each ends once its top-up
     /// is final).
     topups: Vec<(TopUpStatus, JoinHandle<()>)>,
@@ -87,21 +95,23 @@ struct PlayerTask {
 
 impl Tasks {
     /// Background work for `client`, reporting on `results`; sessions opened are saved in
-    /// `store`.
+    /// `store`; a player in the terminal draws into `video`.
     pub fn new(
         client: Client,
         results: mpsc::Sender<Action>,
-        player_options: PlayerOptions,
+        (player_options, video): (PlayerOptions, VideoSink),
         store: Store,
     ) -> Self {
         Self {
             client,
             results,
             player_options,
+            video,
             room: None,
             player: None,
             store,
             monetization: None,
+            tickets_watch: None,
             topups: Vec::new(),
         }
     }
@@ -156,10 +166,19 @@ impl Tasks {
                 run,
                 gig,
                 title,
+                in_terminal,
             } => {
                 let (stop, stopped) = oneshot::channel();
+                let video = if in_terminal {
+                    // A frame left by an earlier run must not show.
+                    self.video.clear();
+                    VideoOutput::Terminal(self.video.clone())
+                } else {
+                    VideoOutput::Window
+                };
                 let options = PlayerOptions {
                     title: Some(title),
+                    video,
                     ..self.player_options.clone()
                 };
                 let done = tokio::spawn(player::play(
@@ -193,6 +212,18 @@ impl Tasks {
                     self.results.clone(),
                 )));
             }
+            Effect::WatchTickets => {
+                if let Some(task) = self.tickets_watch.take() {
+                    task.abort();
+                }
+                self.tickets_watch = Some(tokio::spawn(live::watch(
+                    self.client.clone(),
+                    self.results.clone(),
+                )));
+            }
+            // Here, on the event loop between two draws: never inside one of the screen's
+            // own sequences.
+            Effect::Notify { title, body } => notify::send(&title, &body),
             Effect::FollowTopUp(status) => {
                 self.topups.retain(|(_, task)| !task.is_finished());
                 if self.topups.iter().all(|(known, _)| known.id != status.id) {
@@ -242,6 +273,9 @@ impl Tasks {
     pub async fn shutdown(mut self) {
         self.room = None;
         if let Some(task) = self.monetization.take() {
+            task.abort();
+        }
+        if let Some(task) = self.tickets_watch.take() {
             task.abort();
         }
         for (_, task) in self.topups.drain(..) {

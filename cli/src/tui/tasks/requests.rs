@@ -93,6 +93,8 @@ pub(super) async fn answer(client: &Client, effect: Effect) -> Option<Action> {
         | Effect::Authenticate(_)
         | Effect::UseSession(_)
         | Effect::WatchMonetization
+        | Effect::WatchTickets
+        | Effect::Notify { .. }
         | Effect::LeaveRoom
         | Effect::Say { .. }
         | Effect::StartPlayer { .. }

@@ -1,5 +1,6 @@
 //! The buy dialog: what the ticket costs, what the wallet holds, and how the purchase went
-//! (errors such as sold out or insufficient funds are shown here, in place).
+//! (errors such as sold out are shown here, in place). A wallet that cannot cover the ticket
+//! is offered a top-up, whose dialog is drawn over this one.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,6 +8,7 @@ use ratatui::text::{Line, Span};
 
 use super::popup;
 use super::theme::Theme;
+use super::wallet;
 use crate::tui::app::{BuyDialog, BuyPhase, State};
 
 /// Draws the dialog centred over `area`.
@@ -24,7 +26,7 @@ pub fn dialog(frame: &mut Frame<'_>, area: Rect, state: &State, dialog: &BuyDial
         (None, Some(_)) => Span::styled("unknown", theme.dim()),
         (None, None) => Span::styled("loading…", theme.dim()),
     };
-    let short = dialog.balance.is_some_and(|balance| balance < gig.price);
+    let shortfall = dialog.shortfall();
     let mut lines = vec![
         Line::from(Span::styled(format!(" {}", gig.title), theme.accent())),
         Line::from(format!(" by {}", gig.creator_name)),
@@ -39,20 +41,36 @@ pub fn dialog(frame: &mut Frame<'_>, area: Rect, state: &State, dialog: &BuyDial
         Line::from(""),
     ];
     let plain = ratatui::style::Style::new();
-    let (message, style, keys) = match &dialog.phase {
-        BuyPhase::Confirm if short => (
-            "Not enough in the wallet: top up first.".to_owned(),
+    let (message, style, keys) = match (&dialog.phase, shortfall) {
+        (BuyPhase::Failed(reason), Some(shortfall)) => (
+            format!("{reason} ({shortfall} more is needed: y tops up, then buys.)"),
             theme.error(),
-            " y buy anyway · n cancel",
+            " y top up and buy · n cancel",
         ),
-        BuyPhase::Confirm => (
+        (BuyPhase::Confirm, Some(shortfall)) => (
+            format!(
+                "{} more is needed: top up your wallet here, and the ticket is bought as soon \
+                 as the money is in.",
+                shortfall
+            ),
+            plain,
+            " y top up and buy · n cancel",
+        ),
+        (BuyPhase::Confirm, None) => (
             format!("Buy a ticket for {}?", gig.price),
             plain,
             " y buy · n cancel",
         ),
-        BuyPhase::Buying => ("Buying…".to_owned(), plain, " n close"),
-        BuyPhase::Failed(reason) => (reason.clone(), theme.error(), " y try again · n close"),
-        BuyPhase::Bought => (
+        (BuyPhase::ToppingUp, _) => (
+            "Topping up: the ticket is bought as soon as the money is in.".to_owned(),
+            plain,
+            " n close",
+        ),
+        (BuyPhase::Buying, _) => ("Buying…".to_owned(), plain, " n close"),
+        (BuyPhase::Failed(reason), None) => {
+            (reason.clone(), theme.error(), " y try again · n close")
+        }
+        (BuyPhase::Bought, _) => (
             "Ticket bought. Enjoy the show!".to_owned(),
             theme.accent(),
             " Enter close",
@@ -71,6 +89,9 @@ pub fn dialog(frame: &mut Frame<'_>, area: Rect, state: &State, dialog: &BuyDial
         .unwrap_or(u16::MAX)
         .min(area.height);
     popup::centred(frame, area, (width, height), "Buy a ticket", lines, &theme);
+    if let Some(top_up) = &state.wallet.top_up {
+        wallet::top_up(frame, area, state, top_up, &theme);
+    }
 }
 
 /// `text` in lines of at most `width` characters, broken between words (a word longer than a

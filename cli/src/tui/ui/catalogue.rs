@@ -1,6 +1,6 @@
 //! The catalogue: category tabs across the top, the list of gigs (LIVE badge or start time,
-//! title, billed name) and the selected gig's details beside it, or full width once opened;
-//! and "My tickets", drawn the same way.
+//! title, billed name; a ★ on a live gig one holds a ticket for) and the selected gig's details
+//! beside it, or full width once opened; and "My tickets", drawn the same way.
 
 use bookmygig_api::{Category, Gig, GigStatus};
 use ratatui::Frame;
@@ -154,6 +154,11 @@ fn list(frame: &mut Frame<'_>, area: Rect, state: &State) {
     );
 }
 
+/// Whether `gig` is live and the account holds a ticket for it: the show it came for is on.
+fn on_now(gig: &Gig, state: &State) -> bool {
+    gig.status == GigStatus::Live && state.held.contains(&gig.id)
+}
+
 /// One list row: the LIVE badge or the start time, then the title and billed name.
 fn row<'a>(gig: &'a Gig, state: &State) -> ListItem<'a> {
     ListItem::new(Line::from(row_spans(gig, state)))
@@ -168,12 +173,15 @@ fn row_spans<'a>(gig: &'a Gig, state: &State) -> Vec<Span<'a>> {
         Span::styled(state.zone.short(gig.starts_at), theme.dim())
     };
     let pad = 13usize.saturating_sub(when.width());
-    vec![
-        when,
-        Span::raw(" ".repeat(pad)),
+    let mut spans = vec![when, Span::raw(" ".repeat(pad))];
+    if on_now(gig, state) {
+        spans.push(Span::styled("★ ", theme.accent()));
+    }
+    spans.extend([
         Span::raw(gig.title.as_str()),
         Span::styled(format!(" · {}", gig.creator_name), theme.dim()),
-    ]
+    ]);
+    spans
 }
 
 /// The selected gig's details: title, host, category, local date and time range, price,
@@ -203,6 +211,13 @@ fn detail(frame: &mut Frame<'_>, area: Rect, state: &State, gig: Option<&Gig>) {
     if gig.status == GigStatus::Live {
         title.push(Span::raw(" "));
         title.push(Span::styled(" LIVE ", theme.live()));
+    }
+    if on_now(gig, state) {
+        let open = state.keymap.first_key("open").unwrap_or_default();
+        title.push(Span::styled(
+            format!(" ★ your show is on: {open} to go in"),
+            theme.accent(),
+        ));
     }
     let mut lines = vec![
         Line::from(title),

@@ -46,7 +46,11 @@ pub fn click(state: &State, area: Rect, column: u16, row: u16) -> Option<Action>
             row_of(history, at, state.wallet.selected, 1).map(Action::Select)
         }
         Screen::Room => {
-            let [_, chat] = room::split(body);
+            let video = state
+                .room
+                .as_ref()
+                .is_some_and(|room| room.video_in_terminal());
+            let [_, chat] = room::split(body, video);
             let [_, input] = room::chat_split(chat);
             (input.contains(at) && state.room.as_ref().is_some_and(|room| !room.typing))
                 .then_some(Action::Open)

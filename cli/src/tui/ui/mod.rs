@@ -3,7 +3,8 @@
 //!
 //! - [`catalogue`]: category tabs, the gig list with LIVE badges, and the detail pane.
 //! - [`status`]: the bottom line (search input, last message, monetization state, help hint).
-//! - [`room`]: the live room (stream panel, chat, player).
+//! - [`room`]: the live room (stream panel, chat, player; the video in the terminal).
+//! - [`video`]: the video drawn with true-colour half-blocks.
 //! - [`buy`]: the buy dialog (price, balance, the purchase's outcome).
 //! - [`my_gigs`]: the creator's gigs, stream keys, earnings and income chart.
 //! - [`wallet`]: the wallet (balance, history, top-up dialog).
@@ -22,6 +23,7 @@ mod room;
 mod sign_in;
 mod status;
 pub mod theme;
+pub mod video;
 
 pub use hit::click;
 mod wallet;
@@ -43,6 +45,13 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     let area = frame.area();
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         too_small(frame, area);
+        return;
+    }
+    if let Some(room) = full_screen_room(state) {
+        room::full_screen(frame, area, state, room);
+        if state.help {
+            help::overlay(frame, area, state);
+        }
         return;
     }
     let [tabs, body, status_line] = frame_split(area);
@@ -74,6 +83,28 @@ pub fn draw(frame: &mut Frame<'_>, state: &State) {
     if state.help {
         help::overlay(frame, body, state);
     }
+}
+
+/// The room whose video takes the whole screen, if any.
+fn full_screen_room(state: &State) -> Option<&crate::tui::room::Room> {
+    state
+        .room
+        .as_ref()
+        .filter(|room| state.screen == Screen::Room && room.full_screen && room.video_in_terminal())
+}
+
+/// Where the video is drawn on a screen of size `area`, while the player draws in the
+/// terminal: the event loop asks the player for frames of its size (see
+/// [`video::pixel_size`]).
+pub fn video_area(area: Rect, state: &State) -> Option<Rect> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT || state.screen != Screen::Room {
+        return None;
+    }
+    if full_screen_room(state).is_some() {
+        return Some(area);
+    }
+    let [_, body, _] = frame_split(area);
+    room::video_area(body, state.room.as_ref()?)
 }
 
 /// The top row (tabs or the room's header), the body and the status line.

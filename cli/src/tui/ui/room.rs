@@ -1,15 +1,19 @@
 //! The live room: a header with the gig, the stream panel (status, viewers, resolution,
-//! bitrate, uptime, the player, sparklines of bitrate and viewers) and the chat (scrollback
-//! with coloured handles, join and leave lines, the connection's state, the input line).
+//! bitrate, uptime, the player, sparklines of bitrate and viewers; or, while the player draws in
+//! the terminal, the video itself with a caption) and the chat (scrollback with coloured
+//! handles, join and leave lines, the connection's state, the input line). Full screen, the
+//! video takes the whole terminal with the chat's newest line over its bottom row.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Sparkline, Wrap};
+use ratatui::widgets::{Block, Clear, Paragraph, Sparkline, Wrap};
 
 use super::theme::Theme;
+use super::video::HalfBlocks;
 use crate::tui::app::State;
+use crate::tui::graphics::Picture;
 use crate::tui::room::{ChatLine, Connection, PlayerState, Room, SAMPLES, STREAM_POLL_SECONDS};
 
 /// The most rows a sparkline takes.
@@ -35,15 +39,132 @@ pub fn header(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
 
 /// The stream panel and the chat side by side.
 pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
-    let [panel, chat_area] = split(area);
-    stream_panel(frame, panel, state, room);
+    let video = room.video_in_terminal();
+    let [panel, chat_area] = split(area, video);
+    if video {
+        video_panel(frame, panel, state, room);
+    } else {
+        stream_panel(frame, panel, state, room);
+    }
     chat(frame, chat_area, state, room);
 }
 
-/// The stream panel and the chat's areas.
-pub fn split(body: Rect) -> [Rect; 2] {
+/// The stream panel and the chat's areas; the panel is wider while it shows the `video`.
+pub fn split(body: Rect, video: bool) -> [Rect; 2] {
+    if video {
+        return Layout::horizontal([Constraint::Fill(3), Constraint::Fill(2)]).areas(body);
+    }
     let panel_width = if body.width >= 110 { 42 } else { 32 };
     Layout::horizontal([Constraint::Length(panel_width), Constraint::Min(0)]).areas(body)
+}
+
+/// Where the video is drawn within the room's body, while the player draws in the terminal
+/// (the panel, not full screen); the event loop sizes the frames after it.
+pub fn video_area(body: Rect, room: &Room) -> Option<Rect> {
+    if !room.video_in_terminal() {
+        return None;
+    }
+    let [panel, _] = split(body, true);
+    let [picture, _, _] = video_layout(Block::bordered().inner(panel), room);
+    Some(picture)
+}
+
+/// The picture (as tall as the stream's shape wants, 16:9 until it is known), its caption line
+/// and the stream's facts below, within the video panel.
+fn video_layout(inner: Rect, room: &Room) -> [Rect; 3] {
+    let (width, height) = room
+        .stream
+        .as_ref()
+        .and_then(|stream| stream.video.as_ref())
+        .and_then(|video| video.width.zip(video.height))
+        .filter(|&(w, h)| w > 0 && h > 0)
+        .unwrap_or((16, 9));
+    // Two pixels per row: a cell is about twice as tall as it is wide.
+    let rows = (u64::from(inner.width) * u64::from(height)).div_ceil(u64::from(width) * 2);
+    let rows = u16::try_from(rows).unwrap_or(u16::MAX);
+    Layout::vertical([
+        Constraint::Max(rows),
+        Constraint::Length(1),
+        Constraint::Min(0),
+    ])
+    .areas(inner)
+}
+
+/// The stream panel while the player draws in the terminal: the picture, a caption with the
+/// player's state and the video's keys, and the stream's facts below.
+fn video_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
+    let theme = Theme::new(state.color);
+    let block = Block::bordered().title(" Stream ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let [picture_area, caption, rest] = video_layout(inner, room);
+    picture(frame, picture_area, room, &theme);
+    let key = |name| state.keymap.first_key(name).unwrap_or_default();
+    let mut spans = Vec::new();
+    if room.live() {
+        spans.push(Span::styled(" LIVE ", theme.live()));
+        spans.push(Span::raw(" "));
+    }
+    spans.push(player(room, &theme));
+    spans.push(Span::styled(
+        format!(
+            " · {}: window · {}: full screen",
+            key("video_output"),
+            key("full_screen")
+        ),
+        theme.dim(),
+    ));
+    frame.render_widget(Paragraph::new(Line::from(spans)), caption);
+    frame.render_widget(
+        Paragraph::new(facts(state, room, &theme)).wrap(Wrap { trim: true }),
+        rest,
+    );
+}
+
+/// The newest frame over `area`, or a word while there is none yet.
+fn picture(frame: &mut Frame<'_>, area: Rect, room: &Room, theme: &Theme) {
+    match &room.picture {
+        Some(Picture::Cells(picture)) => frame.render_widget(HalfBlocks { frame: picture }, area),
+        Some(Picture::Image(image)) => frame.render_widget(ratatui_image::Image::new(image), area),
+        None => frame.render_widget(
+            Paragraph::new(Span::styled("waiting for the picture…", theme.dim())).centered(),
+            Rect {
+                y: area.y + area.height / 2,
+                height: area.height.min(1),
+                ..area
+            },
+        ),
+    }
+}
+
+/// Full screen: the video over the whole `area`, and over its bottom row the chat's newest
+/// line (or the input line while typing) with the key back.
+pub fn full_screen(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
+    let theme = Theme::new(state.color);
+    picture(frame, area, room, &theme);
+    let overlay = Rect {
+        y: area.bottom().saturating_sub(1),
+        height: area.height.min(1),
+        ..area
+    };
+    frame.render_widget(Clear, overlay);
+    if room.typing {
+        input_line(frame, overlay, state, room, &theme);
+        return;
+    }
+    let key = |name| state.keymap.first_key(name).unwrap_or_default();
+    let hint = format!(" {}/{}: back ", key("full_screen"), key("back"));
+    let [line_area, hint_area] = Layout::horizontal([
+        Constraint::Min(0),
+        Constraint::Length(u16::try_from(hint.chars().count()).unwrap_or(u16::MAX)),
+    ])
+    .areas(overlay);
+    let newest = room.chat.back().map_or_else(
+        || Line::from(Span::styled("No messages yet.", theme.dim())),
+        |line| chat_line(line, state, &theme),
+    );
+    frame.render_widget(Paragraph::new(newest), line_area);
+    frame.render_widget(Paragraph::new(Span::styled(hint, theme.dim())), hint_area);
 }
 
 /// The chat's scrollback and input line within the chat's area.
@@ -69,7 +190,6 @@ fn stream_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
     let block = Block::bordered().title(" Stream ");
     let inner = block.inner(area);
     frame.render_widget(block, area);
-    let label = |text: &'static str| Span::styled(format!("{text:<9}"), theme.dim());
     let mut lines = Vec::new();
     let status = match &room.stream {
         None if room.stream_error.is_none() => Line::from(Span::styled("Loading…", theme.dim())),
@@ -89,6 +209,27 @@ fn stream_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
             theme.error(),
         )));
     }
+    lines.extend(facts(state, room, &theme));
+    lines.push(Line::from(vec![
+        label("Player", &theme),
+        player(room, &theme),
+    ]));
+    let text_height = u16::try_from(lines.len()).unwrap_or(u16::MAX);
+    let [text_area, charts] =
+        Layout::vertical([Constraint::Length(text_height), Constraint::Min(0)]).areas(inner);
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text_area);
+    charts_of(frame, charts, inner.width, room, &theme);
+}
+
+/// A fact's label, padded so the values line up.
+fn label(text: &'static str, theme: &Theme) -> Span<'static> {
+    Span::styled(format!("{text:<9}"), theme.dim())
+}
+
+/// The stream's facts: viewers, video, bitrate, uptime.
+fn facts(state: &State, room: &Room, theme: &Theme) -> Vec<Line<'static>> {
+    let label = |text| label(text, theme);
+    let mut lines = Vec::new();
     let stream = room.stream.as_ref();
     let live = stream.filter(|s| s.live);
     lines.push(Line::from(vec![
@@ -120,11 +261,11 @@ fn stream_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
             clock((state.now - at).whole_seconds())
         });
     lines.push(Line::from(vec![label("Uptime"), Span::raw(uptime)]));
-    lines.push(Line::from(vec![label("Player"), player(room, &theme)]));
-    let text_height = u16::try_from(lines.len()).unwrap_or(u16::MAX);
-    let [text_area, charts] =
-        Layout::vertical([Constraint::Length(text_height), Constraint::Min(0)]).areas(inner);
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), text_area);
+    lines
+}
+
+/// The sparklines of bitrate and viewers in `charts`, `width` samples at most.
+fn charts_of(frame: &mut Frame<'_>, charts: Rect, width: u16, room: &Room, theme: &Theme) {
     let minutes = (SAMPLES as u64 * STREAM_POLL_SECONDS).div_ceil(60);
     let [
         bitrate_label,
@@ -143,7 +284,7 @@ fn stream_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
     if charts.height < 4 {
         return;
     }
-    let width = usize::from(inner.width);
+    let width = usize::from(width);
     let last = |samples: &std::collections::VecDeque<u64>| -> Vec<u64> {
         samples
             .iter()

@@ -103,6 +103,7 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, state: &State, form: &SignInForm)
         format!("  Enter: {submit} · Tab: next field · Esc: skip"),
         theme.dim(),
     )));
+    lines.push(switch_hint(form, &theme));
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     popup::centred(
         frame,
@@ -112,6 +113,22 @@ pub fn form(frame: &mut Frame<'_>, area: Rect, state: &State, form: &SignInForm)
         lines,
         &theme,
     );
+}
+
+/// How to get to the other mode: offered outright after a refused sign-in (the server does
+/// not say whether the handle exists, so a newcomer may be the one refused).
+fn switch_hint(form: &SignInForm, theme: &Theme) -> Line<'static> {
+    match form.mode {
+        Mode::SignIn if form.offer_sign_up => Line::from(Span::styled(
+            "  No account yet? Ctrl-n: sign up with this handle",
+            theme.accent(),
+        )),
+        Mode::SignIn => Line::from(Span::styled("  New here? Ctrl-n: sign up", theme.dim())),
+        Mode::SignUp => Line::from(Span::styled(
+            "  Have an account? Ctrl-n: sign in",
+            theme.dim(),
+        )),
+    }
 }
 
 /// A field's text, with the cursor shown when focused; the end is kept in view.

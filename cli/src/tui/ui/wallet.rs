@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Cell, Paragraph, Row, Table, TableState};
 use super::popup;
 use super::sign_in::field_spans;
 use super::theme::Theme;
-use crate::tui::app::State;
+use crate::tui::app::{BuyPhase, State};
 use crate::tui::wallet::{TopUpDialog, TopUpField, TopUpPhase, WalletView};
 
 /// Width of the top-up dialog's labels column.
@@ -196,8 +196,15 @@ fn kind(kind: EntryKind) -> &'static str {
     }
 }
 
-/// The top-up dialog: the fields, or the consent page while the wallet asks its holder.
-fn top_up(frame: &mut Frame<'_>, area: Rect, state: &State, dialog: &TopUpDialog, theme: &Theme) {
+/// The top-up dialog: the fields, or the consent page while the wallet asks its holder (over
+/// the wallet, or over the buy dialog whose ticket it pays for).
+pub(super) fn top_up(
+    frame: &mut Frame<'_>,
+    area: Rect,
+    state: &State,
+    dialog: &TopUpDialog,
+    theme: &Theme,
+) {
     // Wider while waiting, so a long consent page takes fewer lines.
     let width = area
         .width
@@ -208,26 +215,53 @@ fn top_up(frame: &mut Frame<'_>, area: Rect, state: &State, dialog: &TopUpDialog
         TopUpPhase::Waiting { status, trouble } => {
             waiting(state, status, trouble.as_deref(), inner, theme)
         }
-        _ => fields(dialog, inner, theme),
+        _ => fields(dialog, purpose(state).as_deref(), inner, theme),
     };
     let height = u16::try_from(lines.len() + 2).unwrap_or(u16::MAX);
     popup::centred(frame, area, (width, height), "Top up", lines, theme);
 }
 
-/// The dialog's fields, what went wrong under the field at fault, and the keys.
-fn fields(dialog: &TopUpDialog, inner: usize, theme: &Theme) -> Vec<Line<'static>> {
+/// What the top-up pays for, when it was opened from the buy dialog.
+fn purpose(state: &State) -> Option<String> {
+    let dialog = state
+        .buy
+        .as_ref()
+        .filter(|dialog| dialog.phase == BuyPhase::ToppingUp)?;
+    Some(format!(
+        "For a ticket to {} ({}): once the money is in, the ticket is bought.",
+        dialog.gig.title, dialog.gig.price
+    ))
+}
+
+/// The dialog's fields, what went wrong under the field at fault, and the keys; `purpose`
+/// first when the top-up pays for a ticket.
+fn fields(
+    dialog: &TopUpDialog,
+    purpose: Option<&str>,
+    inner: usize,
+    theme: &Theme,
+) -> Vec<Line<'static>> {
     let (field_error, error) = match &dialog.phase {
         TopUpPhase::Failed { field, reason } => (*field, Some(reason.as_str())),
         _ => (None, None),
     };
-    let mut lines: Vec<Line<'static>> = wrap(
-        "From your Open Payments wallet: its address or payment pointer. Empty where the \
-         server gives play money.",
-        inner,
-    )
-    .into_iter()
-    .map(|text| Line::from(Span::styled(format!(" {text}"), theme.dim())))
-    .collect();
+    let mut lines: Vec<Line<'static>> = Vec::new();
+    if let Some(purpose) = purpose {
+        lines.extend(
+            wrap(purpose, inner)
+                .into_iter()
+                .map(|text| Line::from(format!(" {text}"))),
+        );
+    }
+    lines.extend(
+        wrap(
+            "From your Open Payments wallet: its address or payment pointer. Empty where the \
+             server gives play money.",
+            inner,
+        )
+        .into_iter()
+        .map(|text| Line::from(Span::styled(format!(" {text}"), theme.dim()))),
+    );
     lines.push(Line::from(""));
     let field_width = inner.saturating_sub(LABEL + 3);
     for (field, label, editor) in [

@@ -24,7 +24,9 @@ pub(super) fn enter(state: &mut State, gig: Gig) -> Vec<Effect> {
     let id = state.rooms;
     let gig_id = gig.id;
     state.status = format!("entering the room of {}", gig.title);
-    state.room = Some(Room::new(id, gig));
+    let mut room = Room::new(id, gig);
+    room.in_terminal = !state.display;
+    state.room = Some(room);
     state.screen = Screen::Room;
     effects.push(Effect::JoinRoom {
         room: id,
@@ -100,6 +102,8 @@ pub(super) fn toggle_player(state: &mut State) -> Vec<Effect> {
     if room.player.is_active() || room.player == PlayerState::WaitingForStream {
         room.want_play = false;
         room.player = PlayerState::Off;
+        room.picture = None;
+        room.full_screen = false;
         // Later events of the stopped run are stale.
         room.player_run += 1;
         state.status = "player stopped".to_owned();
@@ -124,6 +128,50 @@ fn start_player(room: &mut Room) -> Effect {
         run: room.player_run,
         gig: room.gig.id,
         title: format!("{} — BookMyGig", room.gig.title),
+        in_terminal: room.in_terminal,
+    }
+}
+
+/// `i`: the video moves between mpv's window and the terminal (a playing player re-opens
+/// there); without a display it stays in the terminal.
+pub(super) fn toggle_video_output(state: &mut State) -> Vec<Effect> {
+    let Some(room) = &mut state.room else {
+        return Vec::new();
+    };
+    if room.in_terminal && !state.display {
+        state.status = "no display for a window: the video stays in the terminal".to_owned();
+        return Vec::new();
+    }
+    room.in_terminal = !room.in_terminal;
+    room.picture = None;
+    room.full_screen = false;
+    state.status = if room.in_terminal {
+        "video in the terminal".to_owned()
+    } else {
+        "video in a window".to_owned()
+    };
+    if room.player.is_active() {
+        return vec![start_player(room)];
+    }
+    Vec::new()
+}
+
+/// `f`: the video in the terminal takes the whole screen, or goes back to the panel.
+pub(super) fn toggle_full_screen(state: &mut State) {
+    let Some(room) = &mut state.room else {
+        return;
+    };
+    if room.full_screen || room.video_in_terminal() {
+        room.full_screen = !room.full_screen;
+    } else {
+        state.status = "full screen is for the video in the terminal (p plays it)".to_owned();
+    }
+}
+
+/// A frame for the terminal arrived: kept while the player draws there.
+pub(super) fn video_frame(state: &mut State, frame: crate::tui::graphics::Picture) {
+    if let Some(room) = state.room.as_mut().filter(|room| room.video_in_terminal()) {
+        room.picture = Some(frame);
     }
 }
 
@@ -235,6 +283,14 @@ pub(super) fn player(state: &mut State, id: u64, run: u64, update: PlayerUpdate)
         return Vec::new();
     };
     let retry_at = now + Duration::seconds(PLAYER_RETRY_SECONDS);
+    let last = match &update {
+        PlayerUpdate::CannotOpen(_) => true,
+        PlayerUpdate::Event(event) => event.is_last(),
+    };
+    if last {
+        room.picture = None;
+        room.full_screen = false;
+    }
     // Catching up goes on while the position moves; anything else ends it.
     if !matches!(
         update,
@@ -271,7 +327,11 @@ pub(super) fn player(state: &mut State, id: u64, run: u64, update: PlayerUpdate)
             }
             PlayerEvent::Closed => {
                 room.want_play = false;
-                state.status = "player window closed (p opens it again)".to_owned();
+                state.status = if room.in_terminal {
+                    "player closed (p opens it again)".to_owned()
+                } else {
+                    "player window closed (p opens it again)".to_owned()
+                };
                 PlayerState::Off
             }
         },
@@ -670,6 +730,100 @@ mod tests {
         assert_eq!(update(&mut state, Action::Back), [Effect::LeaveRoom]);
         assert_eq!(state.screen, Screen::Catalogue);
         assert!(state.room.is_none());
+    }
+
+    fn picture() -> crate::tui::graphics::Picture {
+        crate::tui::graphics::Picture::Cells(std::sync::Arc::new(
+            bookmygig_cli::player::Frame::filled(4, 4, [9, 9, 9]),
+        ))
+    }
+
+    #[test]
+    fn without_a_display_the_video_plays_in_the_terminal() {
+        let mut state = catalogue();
+        state.display = false;
+        update(&mut state, Action::Open);
+        stream(&mut state, true);
+        // Frames are kept while it plays there, and dropped with the player.
+        update(&mut state, Action::VideoFrame(picture()));
+        assert!(room(&state).picture.is_none(), "not playing");
+        let effects = update(&mut state, Action::Play);
+        assert!(
+            matches!(
+                effects[..],
+                [Effect::StartPlayer {
+                    in_terminal: true,
+                    ..
+                }]
+            ),
+            "{effects:?}"
+        );
+        player_event(&mut state, PlayerEvent::Playing { position_s: 1.0 });
+        update(&mut state, Action::VideoFrame(picture()));
+        assert_eq!(room(&state).picture, Some(picture()));
+        assert_eq!(update(&mut state, Action::Play), [Effect::StopPlayer]);
+        assert!(room(&state).picture.is_none());
+        // `i` cannot open a window without a display.
+        update(&mut state, Action::ToggleVideoOutput);
+        assert!(room(&state).in_terminal);
+        assert!(state.status.contains("no display"), "{}", state.status);
+    }
+
+    #[test]
+    fn i_moves_a_playing_video_between_window_and_terminal() {
+        let mut state = in_room();
+        assert!(
+            !room(&state).in_terminal,
+            "a window where there is a display"
+        );
+        update(&mut state, Action::Play);
+        player_event(&mut state, PlayerEvent::Playing { position_s: 1.0 });
+        let run = room(&state).player_run;
+        let effects = update(&mut state, Action::ToggleVideoOutput);
+        assert!(
+            matches!(
+                effects[..],
+                [Effect::StartPlayer {
+                    in_terminal: true,
+                    ..
+                }]
+            ),
+            "{effects:?}"
+        );
+        assert!(room(&state).player_run > run, "the window's run is over");
+        let effects = update(&mut state, Action::ToggleVideoOutput);
+        assert!(matches!(
+            effects[..],
+            [Effect::StartPlayer {
+                in_terminal: false,
+                ..
+            }]
+        ));
+        // Stopped, `i` only chooses where the next play goes.
+        update(&mut state, Action::Play);
+        assert!(update(&mut state, Action::ToggleVideoOutput).is_empty());
+        assert!(room(&state).in_terminal);
+    }
+
+    #[test]
+    fn f_gives_the_terminal_video_the_whole_screen_and_esc_takes_it_back() {
+        let mut state = in_room();
+        update(&mut state, Action::ToggleFullScreen);
+        assert!(!room(&state).full_screen, "nothing plays in the terminal");
+        update(&mut state, Action::ToggleVideoOutput);
+        update(&mut state, Action::Play);
+        player_event(&mut state, PlayerEvent::Playing { position_s: 1.0 });
+        update(&mut state, Action::ToggleFullScreen);
+        assert!(room(&state).full_screen);
+        assert!(update(&mut state, Action::Back).is_empty());
+        assert!(
+            !room(&state).full_screen,
+            "Esc leaves full screen, not the room"
+        );
+        assert_eq!(state.screen, Screen::Room);
+        update(&mut state, Action::ToggleFullScreen);
+        player_event(&mut state, PlayerEvent::Ended);
+        assert!(!room(&state).full_screen, "the video ended");
     }
 
     #[test]

@@ -4,7 +4,7 @@
 use crate::tui::action::{Effect, FormKey, SignedInAs};
 use crate::tui::app::{Screen, State};
 use crate::tui::line_editor::Edit;
-use crate::tui::sign_in::{Field, SignInForm};
+use crate::tui::sign_in::{Field, Mode, SignInForm};
 
 /// Opens the form for the server in use.
 pub(super) fn open(state: &mut State) {
@@ -44,6 +44,7 @@ pub(super) fn key(state: &mut State, key: FormKey) -> Vec<Effect> {
             None => {}
         },
         FormKey::Submit if form.focus == Field::Mode => form.toggle_mode(),
+        FormKey::SwitchMode => form.toggle_mode(),
         FormKey::Submit => match form.submission() {
             Ok(submission) => {
                 form.busy = true;
@@ -64,12 +65,21 @@ pub(super) fn key(state: &mut State, key: FormKey) -> Vec<Effect> {
 pub(super) fn signed_in(state: &mut State, result: Result<SignedInAs, String>) -> Vec<Effect> {
     match result {
         Ok(session) => {
-            state.form = None;
-            state.status = format!("signed in as {}", session.account.handle);
+            let new_account = state
+                .form
+                .take()
+                .is_some_and(|form| form.mode == Mode::SignUp);
+            state.status = if new_account {
+                welcome(state, &session.account.handle)
+            } else {
+                format!("signed in as {}", session.account.handle)
+            };
+            let same_server = state.server == session.server;
             state.server.clone_from(&session.server);
             state.me = Some(session.account.clone());
             state.held.clear();
             state.tickets.clear();
+            super::live::restart(state);
             state.screen = Screen::Catalogue;
             state.monetization = crate::tui::app::Monetization::Connecting;
             let mut effects = vec![
@@ -77,17 +87,34 @@ pub(super) fn signed_in(state: &mut State, result: Result<SignedInAs, String>) -
                 Effect::WatchMonetization,
                 Effect::FetchTickets,
             ];
-            effects.extend(super::fetch(state));
+            // The catalogue loaded behind the form needs no session; a new account on the same
+            // server sees the same one (and keeps its greeting on the status line).
+            let loaded = same_server && state.error.is_none() && !state.loading;
+            if !(new_account && loaded) {
+                effects.extend(super::fetch(state));
+            }
             effects
         }
         Err(problem) => {
             if let Some(form) = &mut state.form {
                 form.busy = false;
                 form.error = Some(problem);
+                // The server answers an unknown handle as it answers a wrong password, so any
+                // refused sign-in may be a newcomer's.
+                form.offer_sign_up = form.mode == Mode::SignIn;
             }
             Vec::new()
         }
     }
+}
+
+/// The status line's greeting for a new account: where to start, not what is missing.
+fn welcome(state: &State, handle: &str) -> String {
+    let key = |name| state.keymap.first_key(name).unwrap_or_default();
+    format!(
+        "welcome, @{handle}! {} on a gig buys a ticket (your wallet is topped up on the way)",
+        key("buy")
+    )
 }
 
 #[cfg(test)]
@@ -144,6 +171,11 @@ mod tests {
             })),
         );
         assert!(state.form.is_none());
+        assert!(
+            state.status.starts_with("welcome, @ana!"),
+            "{}",
+            state.status
+        );
         assert_eq!(state.server, "http://other:8080");
         assert!(matches!(
             &effects[..],
@@ -180,6 +212,67 @@ mod tests {
             form(&state).error.as_deref(),
             Some("Unauthorized: wrong handle or password")
         );
+        assert!(form(&state).offer_sign_up, "a newcomer is offered Sign up");
+        update(&mut state, Action::Form(FormKey::SwitchMode));
+        assert_eq!(form(&state).mode, Mode::SignUp);
+        assert!(!form(&state).offer_sign_up);
+        assert_eq!(form(&state).handle.text(), "ana", "the typing is kept");
+    }
+
+    #[test]
+    fn a_new_account_on_the_same_server_keeps_the_catalogue_and_its_welcome() {
+        let mut state = State::for_tests(Zone::Local);
+        update(&mut state, Action::Refresh);
+        crate::tui::sample::answer_catalogue(&mut state, crate::tui::sample::gigs(), None);
+        update(&mut state, Action::SignIn);
+        update(&mut state, Action::Form(FormKey::SwitchMode));
+        let account = bookmygig_api::Account {
+            id: bookmygig_api::AccountId::from_bytes([7; 16]),
+            handle: "ana".to_owned(),
+            display_name: "ana".to_owned(),
+            created_at: time::macros::datetime!(2026-01-01 0:00 UTC),
+        };
+        let server = state.server.clone();
+        let effects = update(
+            &mut state,
+            Action::SignedIn(Ok(SignedInAs {
+                server,
+                account,
+                token: "t".to_owned(),
+            })),
+        );
+        assert!(
+            !effects
+                .iter()
+                .any(|e| matches!(e, Effect::FetchCatalogue { .. })),
+            "{effects:?}"
+        );
+        assert_eq!(state.gigs.len(), 3);
+        assert!(state.status.starts_with("welcome, @ana!"));
+    }
+
+    #[test]
+    fn a_refused_sign_up_offers_nothing_more() {
+        let mut state = State::for_tests(Zone::Local);
+        update(&mut state, Action::SignIn);
+        update(&mut state, Action::Form(FormKey::SwitchMode));
+        update(
+            &mut state,
+            Action::SignedIn(Err("Conflict (handle): taken".to_owned())),
+        );
+        assert!(!form(&state).offer_sign_up);
+    }
+
+    #[test]
+    fn the_catalogue_loads_behind_the_form() {
+        let mut state = State::for_tests(Zone::Local);
+        update(&mut state, Action::SignIn);
+        let effects = update(&mut state, Action::Refresh);
+        assert!(
+            matches!(&effects[..], [Effect::FetchCatalogue { .. }]),
+            "{effects:?}"
+        );
+        assert!(state.form.is_some(), "the form stays open");
     }
 
     #[test]

@@ -190,18 +190,17 @@ pub(super) fn confirm(state: &mut State) -> Vec<Effect> {
 /// Esc in the dialog: closes it. A top-up waiting for approval goes on, and is still followed:
 /// the wallet lists it, and the status line says how it ends.
 pub(super) fn close(state: &mut State) {
-    if let Some(waiting) = state
+    let waiting = state
         .wallet
         .top_up
         .take()
         .as_ref()
         .and_then(TopUpDialog::waiting)
-    {
-        state.status = format!(
-            "the top-up of {} goes on (Enter: its page again)",
-            waiting.amount
-        );
+        .map(|waiting| waiting.amount);
+    if let Some(amount) = waiting {
+        state.status = format!("the top-up of {amount} goes on (Enter: its page again)");
     }
+    super::buy::top_up_closed(state, waiting.is_some());
 }
 
 /// The server answered a top-up request.
@@ -223,9 +222,10 @@ pub(super) fn topped_up(
                 state.wallet.top_up = None;
             }
             state.wallet.balance = Some(receipt.balance);
+            let added = receipt.entry.amount;
             state.wallet.entries.insert(0, receipt.entry);
             state.wallet.selected = 0;
-            Vec::new()
+            super::buy::topped_up(state, Some(receipt.balance), added)
         }
         Ok(TopUpStarted::Pending(status)) => {
             let mut effects = Vec::new();
@@ -337,13 +337,15 @@ fn progress(state: &mut State, status: TopUpStatus) -> Vec<Effect> {
         state
             .topup_wallets
             .insert(state.server.clone(), status.from.clone());
-        return vec![
+        let mut effects = super::buy::topped_up(state, None, status.amount);
+        effects.extend([
             Effect::RememberTopUpWallet {
                 server: state.server.clone(),
                 wallet: status.from,
             },
             refresh(state),
-        ];
+        ]);
+        return effects;
     }
     let reason = ending(&status);
     if ours {
