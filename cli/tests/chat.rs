@@ -8,16 +8,19 @@ mod common;
 
 use std::time::Duration;
 
-use bookmygig_api::{ClientMessage, ServerMessage};
+use bookmygig_api::{ClientMessage, GigId, ServerMessage};
 use common::{Serving as _, TestServer, User};
 
 /// Generous: the CI machine has two cores and compiles other crates meanwhile.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// A CLI user signed up as `handle` with $200.
-async fn cli_user(server: &TestServer, handle: &str) -> User {
+/// A CLI user signed up as `handle` with $200, holding a ticket for `gig` when given.
+async fn cli_user(server: &TestServer, handle: &str, gig: Option<GigId>) -> User {
     let user = User::new(server);
     user.sign_up_with_funds(handle).await;
+    if let Some(gig) = gig {
+        user.run(&["ticket", "buy", &gig.to_string()]).await.ok();
+    }
     user
 }
 
@@ -34,11 +37,7 @@ async fn lines_of_stdin_are_said_and_the_room_is_printed() {
         .await
         .expect("the friend speaks");
 
-    let viewer = cli_user(&server, "piper").await;
-    viewer
-        .run(&["ticket", "buy", &gig.id.to_string()])
-        .await
-        .ok();
+    let viewer = cli_user(&server, "piper", Some(gig.id)).await;
     let run = viewer
         .run_with(
             &["chat", &gig.id.to_string(), "--leave-at-eof"],
@@ -69,11 +68,7 @@ async fn lines_of_stdin_are_said_and_the_room_is_printed() {
 async fn json_prints_one_server_message_per_line() {
     let server = TestServer::start().await;
     let (_creator, gig) = server.creator_with_gig("host", None).await;
-    let viewer = cli_user(&server, "jay").await;
-    viewer
-        .run(&["ticket", "buy", &gig.id.to_string()])
-        .await
-        .ok();
+    let viewer = cli_user(&server, "jay", Some(gig.id)).await;
     let run = viewer
         .run_with(
             &["--json", "chat", &gig.id.to_string(), "--leave-at-eof"],
@@ -95,7 +90,7 @@ async fn json_prints_one_server_message_per_line() {
 async fn without_a_ticket_the_room_refuses_in_plain_words() {
     let server = TestServer::start().await;
     let (_creator, gig) = server.creator_with_gig("host", None).await;
-    let stranger = cli_user(&server, "stranger").await;
+    let stranger = cli_user(&server, "stranger", None).await;
     let run = stranger
         .run_with(&["chat", &gig.id.to_string()], Some("let me in\n"))
         .await;

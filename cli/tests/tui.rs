@@ -16,18 +16,6 @@ use common::{BIN, FfmpegPublisher, Serving as _, TestServer, User};
 /// Generous: the CI machine has two cores and compiles other crates meanwhile.
 const PATIENCE: Duration = Duration::from_secs(20);
 
-/// The environment of `user`'s TUI: its config dir, server and zone.
-fn env(user: &User) -> Vec<(&'static str, String)> {
-    let dir = user.config_dir().display().to_string();
-    vec![
-        ("BOOKMYGIG_CONFIG_DIR", dir.clone()),
-        ("BOOKMYGIG_SERVER", user.server.clone()),
-        ("HOME", dir.clone()),
-        ("XDG_CONFIG_HOME", dir),
-        ("TZ", user.tz.clone()),
-    ]
-}
-
 /// Receives chat messages until one satisfies `wanted`.
 async fn until(
     socket: &mut bookmygig_client::ChatSocket,
@@ -82,7 +70,7 @@ async fn a_viewer_finds_buys_chats_and_watches_in_the_tui() {
     let tmux = Tmux::start(
         "watch",
         (120, 40),
-        &env(&viewer),
+        &viewer.tui_env(),
         &[BIN.to_owned(), "tui".to_owned()],
     )
     .await;
@@ -226,7 +214,7 @@ async fn the_room_shows_the_lost_server_and_recovers_when_it_returns() {
     let tmux = Tmux::start(
         "restart",
         (120, 40),
-        &env(&viewer),
+        &viewer.tui_env(),
         &[BIN.to_owned(), "tui".to_owned()],
     )
     .await;
@@ -286,7 +274,7 @@ async fn a_creator_sees_their_gigs_stream_key_and_earnings() {
     let tmux = Tmux::start(
         "creator",
         (120, 40),
-        &env(&user),
+        &user.tui_env(),
         &[BIN.to_owned(), "tui".to_owned()],
     )
     .await;
@@ -324,7 +312,7 @@ async fn a_session_the_server_no_longer_knows_opens_the_sign_in_form() {
     let tmux = Tmux::start(
         "expired",
         (100, 30),
-        &env(&user),
+        &user.tui_env(),
         &[BIN.to_owned(), "tui".to_owned()],
     )
     .await;
@@ -381,7 +369,7 @@ async fn a_viewer_tops_up_from_an_open_payments_wallet_in_the_tui() {
     let tmux = Tmux::start(
         "topup",
         (120, 40),
-        &env(&viewer),
+        &viewer.tui_env(),
         &[BIN.to_owned(), "tui".to_owned()],
     )
     .await;

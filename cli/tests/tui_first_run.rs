@@ -19,24 +19,12 @@ const PATIENCE: Duration = Duration::from_secs(20);
 /// The TUI looks at the tickets' gigs every 15 s: a show going live is seen within this.
 const LIVE_PATIENCE: Duration = Duration::from_secs(45);
 
-/// The environment of `user`'s TUI: its config dir (empty: a first run), server and zone.
-fn env(user: &User) -> Vec<(&'static str, String)> {
-    let dir = user.config_dir().display().to_string();
-    vec![
-        ("BOOKMYGIG_CONFIG_DIR", dir.clone()),
-        ("BOOKMYGIG_SERVER", user.server.clone()),
-        ("HOME", dir.clone()),
-        ("XDG_CONFIG_HOME", dir),
-        ("TZ", user.tz.clone()),
-    ]
-}
-
 /// The TUI of `user` in a 120×40 terminal.
 async fn tui(name: &str, user: &User) -> Tmux {
     Tmux::start(
         name,
         (120, 40),
-        &env(user),
+        &user.tui_env(),
         &[BIN.to_owned(), "tui".to_owned()],
     )
     .await

@@ -20,18 +20,6 @@ const PATIENCE: Duration = Duration::from_secs(30);
 /// The TUI's size in the tests: the README's benchmark size.
 const SIZE: (u16, u16) = (120, 40);
 
-/// The environment of `user`'s TUI: its config dir, server and zone.
-fn env(user: &User) -> Vec<(&'static str, String)> {
-    let dir = user.config_dir().display().to_string();
-    vec![
-        ("BOOKMYGIG_CONFIG_DIR", dir.clone()),
-        ("BOOKMYGIG_SERVER", user.server.clone()),
-        ("HOME", dir.clone()),
-        ("XDG_CONFIG_HOME", dir),
-        ("TZ", user.tz.clone()),
-    ]
-}
-
 /// Adds `player` settings to `user`'s config.json (written by sign-up, so merged).
 fn set_player(user: &User, player: serde_json::Value) {
     let path = user.config_dir().join("config.json");
@@ -147,7 +135,7 @@ async fn tui_in_room_with(
     log: &Path,
     more: &[(&'static str, String)],
 ) -> Tmux {
-    let mut vars = env(viewer);
+    let mut vars = viewer.tui_env();
     vars.extend(more.iter().cloned());
     let tmux = Tmux::start(
         name,

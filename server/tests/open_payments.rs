@@ -539,8 +539,14 @@ async fn short_gig_with_a_sale(
     fan.buy_ticket(gig.id, &format!("ticket-{}", gig.id))
         .await
         .expect("ticket");
+    ended(creator, gig.id).await;
+    gig
+}
+
+/// Waits until `gig` has ended.
+async fn ended(creator: &Client, gig: bookmygig_api::GigId) {
     eventually("the gig ends", PATIENCE, || async {
-        let status = creator.gig(gig.id).await.expect("gig").status;
+        let status = creator.gig(gig).await.expect("gig").status;
         if status == bookmygig_api::GigStatus::Ended {
             Ok(())
         } else {
@@ -548,7 +554,6 @@ async fn short_gig_with_a_sale(
         }
     })
     .await;
-    gig
 }
 
 /// Polls the creator's payouts until the one of `gig` is final.
@@ -790,15 +795,7 @@ async fn a_show_with_micropayments_is_paid_out_in_whole_cents(redis: bool) {
         .await;
     // The show is over: the creator stops streaming (a live gig stays live past its end).
     drop(ffmpeg);
-    eventually("the gig ends", PATIENCE, || async {
-        let status = carla.gig(gig.id).await.expect("gig").status;
-        if status == bookmygig_api::GigStatus::Ended {
-            Ok(())
-        } else {
-            Err(status)
-        }
-    })
-    .await;
+    ended(&carla, gig.id).await;
     let before = carla.earnings().await.expect("earnings");
     let before = before
         .gigs

@@ -132,6 +132,19 @@ impl User {
         self.config.path()
     }
 
+    /// The environment of this user's TUI in a terminal of its own: the config dir (also its
+    /// home), the server and the zone.
+    pub fn tui_env(&self) -> Vec<(&'static str, String)> {
+        let dir = self.config_dir().display().to_string();
+        vec![
+            ("BOOKMYGIG_CONFIG_DIR", dir.clone()),
+            ("BOOKMYGIG_SERVER", self.server.clone()),
+            ("HOME", dir.clone()),
+            ("XDG_CONFIG_HOME", dir),
+            ("TZ", self.tz.clone()),
+        ]
+    }
+
     /// A command for the binary with this user's environment (never the real home).
     pub fn command(&self, args: &[&str]) -> std::process::Command {
         let mut command = std::process::Command::new(BIN);
