@@ -24,6 +24,7 @@
 //!   Payments), the worker that finishes top-ups, payouts.
 //! - [`access`], [`playback`]: who may watch (tickets, playback tokens). [`forms`]: validation
 //!   of what people type. [`catalogue`]: the cache of serialized catalogue pages.
+//!   [`search`]: the catalogue's in-memory search index and what keeps it current.
 //! - [`secret`], [`password`]: tokens, stream keys and password hashes (argon2 bounded to the
 //!   cores). [`throttle`]: sign-in and sign-up throttles per handle and per client address.
 //! - [`state`]: what handlers share. [`purge`]: the periodic removal of expired sessions and
@@ -47,6 +48,7 @@ pub mod payments;
 pub mod playback;
 pub mod purge;
 pub mod rtmp;
+pub mod search;
 pub mod secret;
 pub mod shutdown;
 pub mod state;

@@ -9,6 +9,7 @@
 //! | metering leases | [`OneNodeLeases`] | [`RedisWatchLeases`] |
 //! | stream seats | [`LocalSeats`] | [`RedisSeats`] |
 //! | account throttles | [`LocalThrottle`] | [`RedisThrottle`] |
+//! | catalogue search | a [`SearchIndex`] fed by this node | none yet: the store's scan (the index needs the other nodes' changes first) |
 //!
 //! Each seam's conformance suite runs on both implementations (`server/tests/node_seams.rs`,
 //! `chat_seams.rs`, `stream_directory.rs`).
@@ -31,6 +32,7 @@ use crate::live::StreamHub;
 use crate::live::directory::StreamSeams;
 use crate::live::seats::{LocalSeats, SeatBook};
 use crate::money::meter::{OneNodeLeases, WatchLeases};
+use crate::search::{CatalogueSearch, SearchIndex, StoreScan};
 use crate::throttle::{AccountThrottle, LocalThrottle, Unthrottled};
 use crate::{Config, ServerError};
 
@@ -48,6 +50,10 @@ pub struct Node {
     pub seats: Arc<dyn SeatBook>,
     /// Sign-in and sign-up throttles ([`Unthrottled`] with `--no-rate-limits`).
     pub throttle: Arc<dyn AccountThrottle>,
+    /// The catalogue's search: the in-memory index when this node sees every change of every
+    /// gig (alone); in a cluster the store's scan ([`StoreScan`]) until the nodes share their
+    /// changes ([`crate::search::Change`] is that seam).
+    pub search: Arc<dyn CatalogueSearch>,
     /// The node's own background work (the cluster heartbeat, the chat bus and presence); each
     /// ends when `stopping` turns true.
     pub tasks: Vec<JoinHandle<()>>,
@@ -88,6 +94,7 @@ impl Node {
             leases: Arc::new(OneNodeLeases),
             seats: LocalSeats::new(),
             throttle: Arc::new(LocalThrottle::default()),
+            search: Arc::new(SearchIndex::new()),
             tasks: Vec::new(),
         }
     }
@@ -125,6 +132,7 @@ impl Node {
             leases: RedisWatchLeases::new(Arc::clone(&cluster)),
             seats: RedisSeats::start(Arc::clone(&cluster), stopping.clone()),
             throttle: RedisThrottle::new(cluster),
+            search: Arc::new(StoreScan),
             tasks,
         })
     }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use bookmygig_api::Money;
-use bookmygig_store::Store;
+use bookmygig_store::{GigRecord, Store};
 
 use tokio::sync::watch;
 
@@ -14,6 +14,7 @@ use crate::chat::ChatRooms;
 use crate::live::{StreamDirectory, StreamHub};
 use crate::money::Meter;
 use crate::playback::PlaybackKey;
+use crate::search::CatalogueSearch;
 use time::Duration;
 
 use crate::Config;
@@ -95,6 +96,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Ready-to-send catalogue pages.
     pub catalogue: Arc<CatalogueCache>,
+    /// The catalogue's search, the index or the store's scan (see [`crate::node::Node`]).
+    pub search: Arc<dyn CatalogueSearch>,
     /// The gigs on air on this node.
     pub hub: Arc<StreamHub>,
     /// The chat rooms open on this node.
@@ -156,8 +159,18 @@ impl AppState {
             config.dev_topups,
             crate::open_payments_settings(config)?,
         );
+        let mut tasks = node.tasks;
+        tasks.extend(Arc::clone(&node.search).feed(
+            crate::search::feed::Sources {
+                store: Arc::clone(&store),
+                hub: Arc::clone(&hub),
+                directory: Arc::clone(&node.streams.directory),
+            },
+            shutdown.clone(),
+        ));
         let state = AppState {
             meter,
+            search: node.search,
             chat: node.chat,
             store,
             settings: Arc::new(Settings::resolve(config, http_addr, rtmp_addr)),
@@ -171,6 +184,13 @@ impl AppState {
             payments,
             shutdown,
         };
-        Ok((state, node.tasks))
+        Ok((state, tasks))
+    }
+
+    /// Call after every write of a gig on this node (registered, edited, cancelled) with the
+    /// gig as written: retires the cached catalogue pages and re-indexes it for search.
+    pub fn gig_changed(&self, gig: &GigRecord) {
+        self.catalogue.invalidate();
+        self.search.gig_changed(gig);
     }
 }

@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bookmygig_api::gig::StreamKeyInfo;
-use bookmygig_api::limits::{PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, SEARCH_MAX};
+use bookmygig_api::limits::{PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
 use bookmygig_api::{
     AccountId, Category, EntryKind, Gig, GigId, GigPatch, GigStatus, NewGig, Page, StreamKey,
     TransactionId,
@@ -23,6 +23,7 @@ use super::problem::responses as problems;
 use crate::catalogue::Lookup;
 use crate::chat::RoomEvent;
 use crate::forms;
+use crate::search::SearchQuery;
 use crate::secret;
 use crate::state::{AppState, Settings};
 
@@ -107,13 +108,8 @@ pub fn catalogue_query(raw: Option<&str>, now: OffsetDateTime) -> Result<GigQuer
                 query.status = StatusFilter::Is(status);
             }
             "q" => {
-                // Counted as sent, as the OpenAPI document's `maxLength` counts.
-                if value.chars().count() > SEARCH_MAX {
-                    return Err(ApiError::invalid(
-                        "q",
-                        format!("search text is at most {SEARCH_MAX} characters"),
-                    ));
-                }
+                // Its limits (characters as sent, words) hold whoever answers the search.
+                SearchQuery::parse(&value).map_err(|e| ApiError::invalid("q", e.to_string()))?;
                 let text = value.trim();
                 query.text = (!text.is_empty()).then(|| text.to_owned());
             }
@@ -179,11 +175,16 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Browse the catalogue: upcoming and live gigs by start time, filtered, one page at a time.
+/// Browse the catalogue: upcoming and live gigs by start time, filtered, one page at a time;
+/// with `q`, the gigs matching every word, live ones first, then the best matches, then by
+/// start time.
 #[utoipa::path(get, path = "/api/v1/gigs", tag = "gigs",
     params(("category" = Option<Category>, Query, description = "only this category"),
            ("q" = Option<String>, Query, max_length = 100,
-               description = "text in title, description or creator name, at most 100 characters"),
+               description = "words to find in the title, creator name, description or category, \
+                   in any order, accents and case aside: every word must match a word of the gig, \
+                   the last one also the start of one, and a word of 5 letters or more also with \
+                   one typo; at most 100 characters and 8 words (runs of letters and digits)"),
            ("status" = Option<GigStatus>, Query, description = "only this status (default: scheduled, live and offline)"),
            ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]{32}$",
                description = "next_cursor of the previous page"),
@@ -200,16 +201,13 @@ pub async fn list(
     }
     let generation = state.catalogue.generation();
     let now = OffsetDateTime::now_utc();
-    let mut query = catalogue_query(Some(&raw), now)?;
-    let limit = query.limit;
-    query.limit = limit + 1;
-    let mut found = state.store.list_gigs(&query).await?;
-    let next_cursor = if found.len() > limit {
-        found.truncate(limit);
-        found.last().map(|g| GigCursor::after(g).encode())
-    } else {
-        None
+    let query = catalogue_query(Some(&raw), now)?;
+    let indexed = state.search.page(state.store.as_ref(), &query).await?;
+    let (found, next_cursor) = match indexed {
+        Some(page) => (page.gigs, page.next),
+        None => by_start_time(&state, query).await?,
     };
+    let next_cursor = next_cursor.map(|cursor| cursor.encode());
     let items: Vec<Gig> = found
         .iter()
         .map(|g| view(g, &state.settings, now, false))
@@ -218,6 +216,24 @@ pub async fn list(
     let body = bytes::Bytes::from(body);
     state.catalogue.put(&raw, generation, body.clone());
     Ok(json_bytes(body))
+}
+
+/// A catalogue page from the store, by start time: every query without search text, and those
+/// the node's search does not answer (see [`crate::search::CatalogueSearch`]), where the text is matched as written.
+async fn by_start_time(
+    state: &AppState,
+    mut query: GigQuery,
+) -> Result<(Vec<GigRecord>, Option<GigCursor>), ApiError> {
+    let limit = query.limit;
+    query.limit = limit + 1;
+    let mut found = state.store.list_gigs(&query).await?;
+    let next = if found.len() > limit {
+        found.truncate(limit);
+        found.last().map(GigCursor::after)
+    } else {
+        None
+    };
+    Ok((found, next))
 }
 
 /// A `200 application/json` answer from bytes serialized earlier.
@@ -269,7 +285,7 @@ pub async fn create(
         }
         Err(other) => return Err(other.into()),
     }
-    state.catalogue.invalidate();
+    state.gig_changed(&gig);
     tracing::info!(gig = %gig.id, creator = %auth.account.id, "gig registered");
     let location = format!("/api/v1/gigs/{}", gig.id);
     let body = view(&gig, &state.settings, now, true);
@@ -332,7 +348,7 @@ pub async fn update(
         }
         Err(other) => return Err(other.into()),
     };
-    state.catalogue.invalidate();
+    state.gig_changed(&updated);
     Ok(ApiJson(view(&updated, &state.settings, now, true)))
 }
 
@@ -372,7 +388,7 @@ pub async fn cancel(
         }
         Err(other) => return Err(other.into()),
     };
-    state.catalogue.invalidate();
+    state.gig_changed(&cancelled);
     tracing::info!(gig = %gig.id, "gig cancelled");
     // The publisher notices by itself (it re-checks the store, `rtmp::policy::still_may_publish`);
     // the chat is told, so its sockets close at once on every node. A socket that misses this
@@ -444,6 +460,20 @@ mod tests {
     }
 
     #[test]
+    fn the_search_limits_are_the_ones_the_openapi_document_states() {
+        // The `q` parameter's `max_length` and description are literals (attributes).
+        assert_eq!(bookmygig_api::limits::SEARCH_MAX, 100);
+        assert_eq!(crate::search::MAX_WORDS, 8);
+        let now = OffsetDateTime::now_utc();
+        let eight = "q=one+two+three+four+five+six+seven+eight";
+        assert!(catalogue_query(Some(eight), now).is_ok());
+        let long = format!("q={}", "x".repeat(100));
+        assert!(catalogue_query(Some(&long), now).is_ok());
+        let longer = format!("q={}", "x".repeat(101));
+        assert!(catalogue_query(Some(&longer), now).is_err());
+    }
+
+    #[test]
     fn refuses_bad_parameters_by_name() {
         let now = OffsetDateTime::now_utc();
         for (raw, field) in [
@@ -456,6 +486,8 @@ mod tests {
             ("category=", "category"),
             ("status=", "status"),
             ("colour=red", "colour"),
+            ("q=a+b+c+d+e+f+g+h+i", "q"),
+            ("q=one,two,three,four,five,six,seven,eight,nine", "q"),
         ] {
             match catalogue_query(Some(raw), now) {
                 Err(ApiError::Validation { field: got, .. }) => assert_eq!(got, field, "{raw}"),
