@@ -84,10 +84,18 @@ impl Context {
     /// As [`Context::anonymous`], or when the credentials file cannot be read.
     pub fn maybe_signed_in(&self) -> Result<Client> {
         let client = self.anonymous()?;
-        Ok(match self.store.credentials()?.servers.get(&self.server) {
-            Some(credential) => client.with_token(credential.token.clone()),
+        Ok(match self.session()? {
+            Some(credential) => client.with_token(credential.token),
             None => client,
         })
+    }
+
+    /// The saved session of this server (its handle and token), if there is one.
+    ///
+    /// # Errors
+    /// When the credentials file cannot be read.
+    pub fn session(&self) -> Result<Option<crate::settings::Credential>> {
+        Ok(self.store.credentials()?.servers.remove(&self.server))
     }
 
     /// A client carrying the saved session of this server.

@@ -38,11 +38,8 @@ impl Cmd {
         let id = parse_id(&self.id)?;
         let client = ctx.signed_in()?;
         let me = ctx
-            .store
-            .credentials()?
-            .servers
-            .get(&ctx.server)
-            .map(|credential| credential.handle.clone())
+            .session()?
+            .map(|credential| credential.handle)
             .unwrap_or_default();
         let mut socket = client.chat(id).await.map_err(chat_error)?;
         ctx.note("In the room: lines you type are said; Ctrl-D stops sending, Ctrl-C leaves.");
