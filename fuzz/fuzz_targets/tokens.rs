@@ -2,7 +2,7 @@
 //! play URLs) and relay tokens (the internal endpoint), both as sent and, to get past the
 //! signature, with any payload correctly signed; catalogue query strings with their cursor
 //! (`catalogue_query`, `GigCursor`); the Idempotency-Key header; gig ids in paths; dollar
-//! amounts, payment pointers, categories and statuses.
+//! amounts, payment pointers, categories and statuses; the `Range` header of replays.
 #![no_main]
 
 use base64::Engine as _;
@@ -11,6 +11,7 @@ use bookmygig_server::cluster::relay_token::RelayKey;
 use bookmygig_server::http::gigs::{catalogue_query, gig_id};
 use bookmygig_server::http::tickets::idempotency_key;
 use bookmygig_server::playback::PlaybackKey;
+use bookmygig_server::recording::replay_file::{RangeRequest, parse_range};
 use bookmygig_store::GigCursor;
 use hmac::{Hmac, Mac};
 use libfuzzer_sys::fuzz_target;
@@ -95,4 +96,14 @@ fuzz_target!(|data: &[u8]| {
     }
     let _ = text.parse::<Category>();
     let _ = text.parse::<GigStatus>();
+
+    // The Range header of a replay request: whatever it says, a satisfiable answer lies inside
+    // the file and is not empty.
+    let len = u64::from(data.first().copied().unwrap_or(0)) * 1_000;
+    if let RangeRequest::Part(range) = parse_range(Some(&text), len) {
+        assert!(
+            range.start < range.end && range.end <= len,
+            "{range:?} of {len}"
+        );
+    }
 });

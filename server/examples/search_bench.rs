@@ -289,6 +289,7 @@ async fn seed(store: &dyn Store, count: usize) -> anyhow::Result<()> {
                 capacity: None,
                 payment_pointer: pointer.clone(),
                 micropayment_rate: Money(0),
+                replay_hours: 48,
             },
             stream_key: format!("bench-{i}"),
             stream_key_hash: TokenHash(rng.random()),

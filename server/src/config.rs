@@ -64,6 +64,20 @@ pub struct Config {
     #[arg(long, env = "BOOKMYGIG_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
 
+    /// Where recordings are stored (`--recordings`, the S3 settings).
+    #[command(flatten)]
+    pub recording_storage: crate::recording::storage::RecordingStorageArgs,
+
+    /// Record nothing (shows then have no replay); for nodes without storage and for
+    /// benchmarks that compare the live path with and without recording.
+    #[arg(long, env = "BOOKMYGIG_NO_RECORDING")]
+    pub no_recording: bool,
+
+    /// Longest recording kept per gig, in hours: past it the oldest segments are dropped (and
+    /// logged). Shows last at most 24 hours; the default leaves room for one that runs over.
+    #[arg(long, env = "BOOKMYGIG_MAX_RECORDING_HOURS", default_value_t = 26, value_parser = clap::value_parser!(u32).range(1..=8760))]
+    pub max_recording_hours: u32,
+
     /// Redis URL (redis://, rediss:// or redis+unix://); when set, all state lives in Redis.
     #[arg(long, env = "BOOKMYGIG_REDIS_URL", hide_env_values = true)]
     pub redis_url: Option<RedisUrl>,

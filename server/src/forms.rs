@@ -3,8 +3,8 @@
 
 use bookmygig_api::limits::{
     CAPACITY_MAX, CREATOR_NAME_MAX, DESCRIPTION_MAX, DISPLAY_NAME_MAX, GIG_HOURS_MAX, HANDLE_MAX,
-    HANDLE_MIN, MICROPAYMENT_RATE_MAX, PASSWORD_MAX, PASSWORD_MIN, PRICE_MAX, TITLE_MAX,
-    is_valid_handle,
+    HANDLE_MIN, MICROPAYMENT_RATE_MAX, PASSWORD_MAX, PASSWORD_MIN, PRICE_MAX, REPLAY_HOURS_DEFAULT,
+    REPLAY_HOURS_MAX, TITLE_MAX, is_valid_handle,
 };
 use bookmygig_api::{GigPatch, Money, NewAccount, NewGig, PaymentPointer};
 use bookmygig_store::GigDetails;
@@ -166,6 +166,17 @@ fn window(
     Ok(())
 }
 
+/// A replay window: 0 (no replay) to [`REPLAY_HOURS_MAX`] hours.
+fn replay_hours(hours: u32) -> Result<u32, FormError> {
+    if hours > REPLAY_HOURS_MAX {
+        return Err(FormError::new(
+            "replay_hours",
+            format!("a replay window is at most {REPLAY_HOURS_MAX} hours (a year)"),
+        ));
+    }
+    Ok(hours)
+}
+
 /// Checks a registration form into the details to store.
 ///
 /// # Errors
@@ -190,6 +201,7 @@ pub fn new_gig(
             form.micropayment_rate.unwrap_or(default_rate),
             MICROPAYMENT_RATE_MAX,
         )?,
+        replay_hours: replay_hours(form.replay_hours.unwrap_or(REPLAY_HOURS_DEFAULT))?,
     };
     window(details.starts_at, details.ends_at, true, now)?;
     Ok(details)
@@ -234,6 +246,9 @@ pub fn patched(
     }
     if let Some(v) = patch.micropayment_rate {
         next.micropayment_rate = price("micropayment_rate", v, MICROPAYMENT_RATE_MAX)?;
+    }
+    if let Some(v) = patch.replay_hours {
+        next.replay_hours = replay_hours(v)?;
     }
     window(
         next.starts_at,

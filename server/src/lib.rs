@@ -47,6 +47,7 @@ pub mod password;
 pub mod payments;
 pub mod playback;
 pub mod purge;
+pub mod recording;
 pub mod rtmp;
 pub mod search;
 pub mod secret;
@@ -97,6 +98,9 @@ pub enum ServerError {
     /// The Open Payments settings are unusable (the key file, the wallet address).
     #[error("cannot set up Open Payments: {0}")]
     OpenPayments(String),
+    /// The recordings' storage is unusable.
+    #[error("cannot use the recordings' storage: {0}")]
+    Recordings(#[from] recording::storage::StorageError),
     /// A socket failed.
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
@@ -139,11 +143,18 @@ pub async fn serve(
     // Chosen once: a node alone or one of a cluster; every seam that differs comes from here.
     let node = node::Node::assemble(&config, internal_addr, &hub, &stopping).await?;
     let node_name = node.name.clone();
+    let storage = recording::storage::open(&config.recording_storage, &config.data_dir).await?;
+    tracing::info!(recordings = %storage, "recordings stored");
+    let recordings = Arc::new(recording::Archive::new(
+        Arc::clone(storage.store()),
+        storage.prefix().clone(),
+    ));
     let (state, mut node_tasks) = AppState::assemble(
         &config,
         Arc::clone(&store),
         Arc::clone(&hub),
         node,
+        recordings,
         (http_addr, rtmp_addr),
         stopping.clone(),
     )?;

@@ -118,6 +118,8 @@ pub struct AppState {
     pub hasher: Arc<crate::password::Hasher>,
     /// Where top-ups come from (none, development or Open Payments), chosen at start-up.
     pub payments: Arc<dyn crate::payments::PaymentProvider>,
+    /// Recordings of shows, in the object store `--recordings` names.
+    pub recordings: Arc<crate::recording::Archive>,
     /// Turns true when the server stops, so endless responses (FLV) end too.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -136,6 +138,7 @@ impl AppState {
         store: Arc<dyn Store>,
         hub: Arc<StreamHub>,
         node: crate::node::Node,
+        recordings: Arc<crate::recording::Archive>,
         (http_addr, rtmp_addr): (SocketAddr, SocketAddr),
         shutdown: watch::Receiver<bool>,
     ) -> Result<(Self, Vec<tokio::task::JoinHandle<()>>), crate::ServerError> {
@@ -168,7 +171,19 @@ impl AppState {
             },
             shutdown.clone(),
         ));
+        // Every stream published here is recorded (unless --no-recording).
+        if !config.no_recording {
+            tasks.push(tokio::spawn(
+                crate::recording::Recorder::new(
+                    Arc::clone(&hub),
+                    Arc::clone(&recordings),
+                    std::time::Duration::from_secs(u64::from(config.max_recording_hours) * 3600),
+                )
+                .run(shutdown.clone()),
+            ));
+        }
         let state = AppState {
+            recordings,
             meter,
             search: node.search,
             chat: node.chat,

@@ -39,8 +39,23 @@ async fn api() -> Api {
     let node = Node::assemble(&config, addr, &hub, &stopping)
         .await
         .expect("node");
-    let (state, _tasks) =
-        AppState::assemble(&config, store, hub, node, (addr, addr), stopping).expect("state");
+    let storage = bookmygig_server::recording::storage::open(&config.recording_storage, dir.path())
+        .await
+        .expect("recordings' storage");
+    let recordings = Arc::new(bookmygig_server::recording::Archive::new(
+        Arc::clone(storage.store()),
+        storage.prefix().clone(),
+    ));
+    let (state, _tasks) = AppState::assemble(
+        &config,
+        store,
+        hub,
+        node,
+        recordings,
+        (addr, addr),
+        stopping,
+    )
+    .expect("state");
     Api {
         router: http::router(state),
         _dir: dir,

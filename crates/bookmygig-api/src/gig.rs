@@ -162,6 +162,12 @@ pub struct Gig {
     /// When it was registered.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
+    /// Hours after the end during which ticket holders may watch the recording; 0 = no replay.
+    pub replay_hours: u32,
+    /// Until when the recording can be replayed: present once a show that went on air has a
+    /// replay window (not cancelled, `replay_hours` above 0, recording not deleted).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub replay_until: Option<OffsetDateTime>,
     /// The secret key to publish with (creator only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stream_key: Option<StreamKey>,
@@ -234,6 +240,11 @@ pub struct NewGig {
         schema(value_type = Option<i64>, minimum = 0, maximum = 36_000_000)
     )]
     pub micropayment_rate: Option<Money>,
+    /// Hours after the end during which ticket holders may watch the recording, 0 (no replay)
+    /// to 8,760 (a year); absent or `null` for 48.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 8760))]
+    pub replay_hours: Option<u32>,
 }
 
 /// `PATCH /gigs/{id}`: fields to change; absent fields (and `null` ones, except `capacity`)
@@ -300,6 +311,10 @@ pub struct GigPatch {
         schema(value_type = Option<i64>, minimum = 0, maximum = 36_000_000)
     )]
     pub micropayment_rate: Option<Money>,
+    /// New replay window in hours, 0 to 8,760; may be changed after the show too.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 8760))]
+    pub replay_hours: Option<u32>,
 }
 
 /// Tells a field that is present (even as `null`) from one that is absent.

@@ -17,6 +17,7 @@ pub mod money;
 pub mod page;
 pub mod pointer;
 pub mod problem;
+pub mod replay;
 pub mod ticket;
 pub mod wallet;
 
@@ -30,6 +31,7 @@ pub use money::Money;
 pub use page::Page;
 pub use pointer::PaymentPointer;
 pub use problem::Problem;
+pub use replay::{Recording, Recordings, Replay};
 pub use ticket::{MyTicket, Purchased, Ticket, TicketStatus};
 pub use wallet::{
     EntryKind, LedgerEntry, Payout, PayoutRequest, PayoutState, Payouts, TopUp, TopUpReceipt,

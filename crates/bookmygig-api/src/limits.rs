@@ -32,6 +32,10 @@ pub const GIG_HOURS_MAX: i64 = 24;
 pub const TOPUP_MAX: Money = Money::from_dollars(10_000);
 /// Longest `Idempotency-Key`, in bytes.
 pub const IDEMPOTENCY_KEY_MAX: usize = 128;
+/// Longest replay window, hours after the show's end (a year).
+pub const REPLAY_HOURS_MAX: u32 = 8_760;
+/// The replay window of a gig registered without one, hours.
+pub const REPLAY_HOURS_DEFAULT: u32 = 48;
 /// Largest page a list endpoint returns.
 pub const PAGE_LIMIT_MAX: usize = 100;
 /// Page size when the caller gives none.

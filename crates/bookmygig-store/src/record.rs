@@ -96,6 +96,14 @@ pub struct GigDetails {
     pub payment_pointer: PaymentPointer,
     /// Micropayment rate per hour watched.
     pub micropayment_rate: Money,
+    /// Hours after the end during which ticket holders may replay the recording (0: none).
+    /// Records written before replays existed read as the default window.
+    #[serde(default = "default_replay_hours")]
+    pub replay_hours: u32,
+}
+
+fn default_replay_hours() -> u32 {
+    bookmygig_api::limits::REPLAY_HOURS_DEFAULT
 }
 
 /// The stored part of a gig's life; `ended` is derived from the clock.

@@ -96,6 +96,7 @@ fn details(title: &str, category: Category, starts_in: Duration, price: Money) -
         capacity: None,
         payment_pointer: PaymentPointer::parse("$wallet.example/alice").expect("pointer"),
         micropayment_rate: Money(360_000),
+        replay_hours: 48,
     }
 }
 

@@ -134,6 +134,7 @@ async fn run_case(store: Arc<dyn Store>, steps: Vec<Step>) {
                 capacity: Some(2),
                 payment_pointer: PaymentPointer::parse("$wallet.example/alice").unwrap(),
                 micropayment_rate: Money(360_000),
+                replay_hours: 48,
             },
             stream_key: format!("key-{id}"),
             stream_key_hash: TokenHash([u8::try_from(i).unwrap(); 32]),

@@ -10,11 +10,13 @@
 //! CLI's tests: the server in-process on port 0, or the real binary as a child process.
 
 mod eventually;
+mod s3;
 #[cfg(feature = "server")]
 pub mod server;
 mod tools;
 
 pub use eventually::eventually;
+pub use s3::{S3_ACCESS_KEY_ID, S3_REGION, S3_SECRET_ACCESS_KEY, S3Server};
 pub use tools::{FfmpegPublisher, TestCertificate, require_tool};
 
 use std::io::{BufRead, BufReader};

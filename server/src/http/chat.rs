@@ -1,6 +1,7 @@
 //! `GET /api/v1/gigs/{id}/chat`: who may enter a gig's chat, checked before the upgrade so a
 //! refusal is an ordinary problem answer (401, 403, 404, 409, 426); then the socket goes to
-//! [`crate::chat::session`].
+//! [`crate::chat::session`]. `GET /api/v1/gigs/{id}/chat/history`: the chat as kept, for
+//! replays.
 
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -90,4 +91,32 @@ pub async fn enter(
             }
         }
     }))
+}
+
+/// A gig's chat as kept (the last 1,000 messages), oldest first: for a replay's side panel,
+/// where each message sits at its `sent_at` (ticket holders and the creator; not for a
+/// cancelled gig).
+#[utoipa::path(get, path = "/api/v1/gigs/{id}/chat/history", tag = "chat",
+    params(("id" = bookmygig_api::GigId, Path)),
+    responses((status = 200, body = Vec<bookmygig_api::ChatMessage>),
+        (status = 401, response = problems::Unauthorized), (status = 403, response = problems::Forbidden), (status = 404, response = problems::NotFound), (status = 500, response = problems::Internal), (status = 503, response = problems::Unavailable)),
+    security(("bearer" = [])))]
+pub async fn history(
+    State(state): State<AppState>,
+    auth: super::auth::Authenticated,
+    Path(id): Path<String>,
+) -> Result<super::json::ApiJson<Vec<bookmygig_api::ChatMessage>>, ApiError> {
+    let gig = load(&state, gig_id(&id)?).await?;
+    if !access::may_watch(state.store.as_ref(), &gig, auth.account.id).await? {
+        return Err(ApiError::Forbidden(
+            "only ticket holders and the creator read this gig's chat".into(),
+        ));
+    }
+    let records = state
+        .store
+        .chat_history(gig.id, session::HISTORY_KEPT)
+        .await?;
+    Ok(super::json::ApiJson(
+        records.into_iter().map(|r| r.message).collect(),
+    ))
 }

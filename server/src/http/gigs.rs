@@ -46,6 +46,8 @@ pub fn view(gig: &GigRecord, settings: &Settings, now: OffsetDateTime, secrets: 
         payment_url: d.payment_pointer.resolve(),
         micropayment_rate: d.micropayment_rate,
         status: gig.status_at(now),
+        replay_hours: d.replay_hours,
+        replay_until: crate::recording::replay_until(gig),
         created_at: gig.created_at,
         stream_key: secrets.then(|| StreamKey(gig.stream_key.clone())),
         rtmp_url: secrets.then(|| settings.rtmp_url.clone()),
@@ -68,7 +70,11 @@ pub async fn load(state: &AppState, id: GigId) -> Result<GigRecord, ApiError> {
 }
 
 /// Loads a gig that `who` created, or answers 404/403.
-async fn load_own(state: &AppState, raw_id: &str, who: AccountId) -> Result<GigRecord, ApiError> {
+pub async fn load_own(
+    state: &AppState,
+    raw_id: &str,
+    who: AccountId,
+) -> Result<GigRecord, ApiError> {
     let gig = load(state, gig_id(raw_id)?).await?;
     if gig.creator_id != who {
         return Err(ApiError::Forbidden(
@@ -315,7 +321,8 @@ pub async fn show(
     )))
 }
 
-/// Change a gig's details (creator only; not once it is over).
+/// Change a gig's details (creator only; not once it is over, except its replay window, which
+/// may change until the recording is deleted).
 #[utoipa::path(patch, path = "/api/v1/gigs/{id}", tag = "gigs", params(("id" = GigId, Path)),
     request_body = GigPatch,
     responses((status = 200, body = Gig),
@@ -329,8 +336,14 @@ pub async fn update(
 ) -> Result<ApiJson<Gig>, ApiError> {
     let gig = load_own(&state, &id, auth.account.id).await?;
     let now = OffsetDateTime::now_utc();
-    if matches!(gig.status_at(now), GigStatus::Ended | GigStatus::Cancelled) {
-        return Err(StoreError::GigClosed.into());
+    let replay_window_only = GigPatch {
+        replay_hours: None,
+        ..patch.clone()
+    } == GigPatch::default();
+    match gig.status_at(now) {
+        GigStatus::Cancelled => return Err(StoreError::GigClosed.into()),
+        GigStatus::Ended if !replay_window_only => return Err(StoreError::GigClosed.into()),
+        _ => {}
     }
     let details = forms::patched(&gig.details, patch, now)?;
     if details.payment_pointer != gig.details.payment_pointer {

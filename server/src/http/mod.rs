@@ -18,6 +18,8 @@ pub mod playback;
 pub mod player;
 pub mod pricing;
 pub mod problem;
+pub mod recordings;
+pub mod replay;
 pub mod stream_status;
 pub mod tickets;
 pub mod wallet;
@@ -59,6 +61,13 @@ pub fn router(state: AppState) -> Router {
         .route("/gigs/{id}/stream-key", post(gigs::rotate_stream_key))
         .route("/gigs/{id}/tickets", post(tickets::buy))
         .route("/gigs/{id}/playback", post(playback::playback))
+        .route("/gigs/{id}/replay", post(replay::grant))
+        .route(
+            "/gigs/{id}/recording",
+            get(recordings::show).delete(recordings::delete),
+        )
+        .route("/me/recordings", get(recordings::mine))
+        .route("/gigs/{id}/chat/history", get(chat::history))
         .route("/gigs/{id}/stream", get(stream_status::status))
         .route("/gigs/{id}/chat", get(chat::enter))
         .route("/wallet", get(wallet::show))
@@ -87,6 +96,7 @@ pub fn router(state: AppState) -> Router {
         // The FLV stream logs its own joins and ends: a request span entered on every poll of
         // an endless body costs the fan-out a few percent of its CPU.
         .route("/live/{file}", get(flv::flv))
+        .route("/replay/{file}", get(replay::file))
         .with_state(state)
 }
 

@@ -11,7 +11,7 @@ use utoipa::{Modify, OpenApi, PartialSchema, ToSchema};
 use super::problem::responses as problems;
 use super::{
     accounts, chat, earnings, flv, gigs, health, monetization, payouts, playback, pricing,
-    stream_status, tickets, wallet,
+    recordings, replay, stream_status, tickets, wallet,
 };
 
 /// The whole API, served at `/api/v1/openapi.json`.
@@ -25,7 +25,8 @@ use super::{
         gigs::list, gigs::create, gigs::show, gigs::update, gigs::cancel, gigs::rotate_stream_key, gigs::mine,
         tickets::buy, tickets::mine,
         playback::playback, stream_status::status, flv::flv,
-        chat::enter,
+        replay::grant, replay::file, recordings::show, recordings::delete, recordings::mine,
+        chat::enter, chat::history,
         wallet::show, wallet::top_up, wallet::top_up_status, monetization::channel, earnings::mine,
         payouts::request, payouts::mine,
         health::healthz, pricing::show,
@@ -34,7 +35,7 @@ use super::{
         schemas(bookmygig_api::Problem, bookmygig_api::ClientMessage, bookmygig_api::ServerMessage,
             bookmygig_api::MonetizationEvent),
         responses(problems::BadRequest, problems::Unauthorized, problems::PaymentRequired,
-            problems::Forbidden, problems::NotFound, problems::Conflict, problems::PayloadTooLarge,
+            problems::Forbidden, problems::NotFound, problems::Conflict, problems::RangeNotSatisfiable, problems::PayloadTooLarge,
             problems::UnsupportedMediaType, problems::Unprocessable, problems::UpgradeRequired, problems::TooManyRequests,
             problems::Internal, problems::Unavailable, problems::BadGateway),
     ),

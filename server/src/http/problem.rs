@@ -90,6 +90,9 @@ pub enum ApiError {
     /// cause is logged, the viewer is told to retry shortly.
     #[error("stream unavailable: {0}")]
     StreamUnavailable(String),
+    /// A `Range` outside the file (its length in bytes): 416 with `Content-Range: bytes */len`.
+    #[error("range not satisfiable: the file has {0} bytes")]
+    RangeNotSatisfiable(u64),
     /// An outside wallet (Open Payments) could not be reached or refused the request: the
     /// detail says which and why; nothing was charged.
     #[error("wallet unreachable: {detail}")]
@@ -242,6 +245,13 @@ impl ApiError {
                 "something went wrong on our side; it has been logged, please retry".into(),
                 None,
             ),
+            ApiError::RangeNotSatisfiable(len) => (
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "range-not-satisfiable",
+                "Range not satisfiable",
+                format!("the file has {len} bytes; ask for a range inside it"),
+                Some("Range".into()),
+            ),
             ApiError::StreamUnavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "stream-unavailable",
@@ -325,6 +335,11 @@ impl IntoResponse for ApiError {
                     HeaderValue::from(retry_after_secs.max(1)),
                 );
             }
+            ApiError::RangeNotSatisfiable(len) => {
+                if let Ok(value) = HeaderValue::from_str(&format!("bytes */{len}")) {
+                    response.headers_mut().insert(header::CONTENT_RANGE, value);
+                }
+            }
             ApiError::Unavailable(cause) | ApiError::StreamUnavailable(cause) => {
                 response
                     .headers_mut()
@@ -404,6 +419,14 @@ pub mod responses {
     #[derive(utoipa::ToResponse)]
     #[response(content_type = "application/problem+json")]
     pub struct Conflict(pub Problem);
+
+    /// `range-not-satisfiable`: the `Range` asked for starts past the end of the file.
+    #[derive(utoipa::ToResponse)]
+    #[response(
+        content_type = "application/problem+json",
+        headers(("Content-Range" = String, description = "`bytes */{length}`"))
+    )]
+    pub struct RangeNotSatisfiable(pub Problem);
 
     /// `payload-too-large`: the body is over 64 KiB.
     #[derive(utoipa::ToResponse)]

@@ -24,6 +24,14 @@ pub struct LiveMetrics {
     pub relay_connections: AtomicU64,
     /// Streams this node pulls from another node now (Redis mode).
     pub relayed_streams: AtomicU64,
+    /// Streams being recorded here now.
+    pub recordings: AtomicU64,
+    /// Recording segments stored.
+    pub recording_segments: AtomicU64,
+    /// Recording segments lost (storage too slow or failing; the viewers never wait for it).
+    pub recording_segments_lost: AtomicU64,
+    /// Bytes of recordings stored.
+    pub recording_bytes: AtomicU64,
 }
 
 /// One stream's line in the per-gig metrics.
@@ -107,6 +115,30 @@ impl LiveMetrics {
             "counter",
             "RTMP connections closed for bad input or timeouts.",
             load(&self.rtmp_rejected),
+        );
+        metric(
+            "bookmygig_recordings",
+            "gauge",
+            "Streams being recorded on this node now.",
+            load(&self.recordings),
+        );
+        metric(
+            "bookmygig_recording_segments_total",
+            "counter",
+            "Recording segments stored.",
+            load(&self.recording_segments),
+        );
+        metric(
+            "bookmygig_recording_segments_lost_total",
+            "counter",
+            "Recording segments lost because storage was too slow or failed.",
+            load(&self.recording_segments_lost),
+        );
+        metric(
+            "bookmygig_recording_bytes_total",
+            "counter",
+            "Bytes of recordings stored.",
+            load(&self.recording_bytes),
         );
         let _ = writeln!(
             out,

@@ -81,6 +81,8 @@ pub enum FeedKind {
     Viewer,
     /// Another node's relay connection (counted in `relay_connections`, not as a viewer).
     Relay,
+    /// This node's recorder of the stream (counted nowhere: it is not an audience).
+    Recorder,
 }
 
 /// One gig on air.
@@ -336,6 +338,7 @@ impl LiveStream {
                 self.relay_connections.fetch_add(1, Ordering::Relaxed);
                 LiveMetrics::add(&self.metrics.relay_connections, 1);
             }
+            FeedKind::Recorder => {}
         }
         Subscription {
             has_audio,
@@ -391,6 +394,7 @@ impl LiveStream {
                     .relay_connections
                     .fetch_sub(1, Ordering::Relaxed);
             }
+            FeedKind::Recorder => {}
         }
     }
 

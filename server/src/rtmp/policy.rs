@@ -311,6 +311,7 @@ mod tests {
                 capacity: None,
                 payment_pointer: "$wallet.example/ann".parse().unwrap(),
                 micropayment_rate: bookmygig_api::Money::ZERO,
+                replay_hours: 48,
             },
             stream_key,
             stream_key_hash,

@@ -28,6 +28,7 @@ pub fn gig_at(title: &str, in_minutes: i64) -> GigRecord {
             payment_pointer: PaymentPointer::parse("$wallet.example/alice")
                 .unwrap_or_else(|e| panic!("{e}")),
             micropayment_rate: Money(0),
+            replay_hours: 48,
         },
         stream_key: String::new(),
         stream_key_hash: TokenHash([0; 32]),

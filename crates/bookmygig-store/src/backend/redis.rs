@@ -1217,6 +1217,7 @@ mod tests {
             capacity,
             payment_pointer: PaymentPointer::parse("$wallet.example/ann").unwrap(),
             micropayment_rate: Money(360_000),
+            replay_hours: 48,
         }
     }
 

@@ -18,6 +18,7 @@ pub fn new_gig(title: &str, capacity: Option<u32>) -> NewGig {
         capacity,
         payment_pointer: "$wallet.example/alice".into(),
         micropayment_rate: None,
+        replay_hours: None,
     }
 }
 

@@ -15,6 +15,21 @@ impl Meter {
     /// `account` starts playing `gig`; micropayments accrue to its creator (nothing when the
     /// creator watches their own gig) until the guard is dropped.
     pub fn watch(self: &Arc<Self>, account: AccountId, gig: &GigRecord) -> WatchGuard {
+        self.start_watch(account, gig, format!("Streaming: {}", gig.details.title))
+    }
+
+    /// `account` starts playing `gig`'s recording: the same meter at the same rate as
+    /// watching live, its ledger entries marked as a replay.
+    pub fn watch_replay(self: &Arc<Self>, account: AccountId, gig: &GigRecord) -> WatchGuard {
+        self.start_watch(account, gig, format!("Replay: {}", gig.details.title))
+    }
+
+    fn start_watch(
+        self: &Arc<Self>,
+        account: AccountId,
+        gig: &GigRecord,
+        memo: String,
+    ) -> WatchGuard {
         let now = Instant::now();
         let rate = if gig.creator_id == account {
             Money::ZERO
@@ -24,7 +39,7 @@ impl Meter {
         let to = Recipient {
             account: LedgerAccount::User(gig.creator_id),
             url: gig.details.payment_pointer.resolve(),
-            memo: format!("Streaming: {}", gig.details.title),
+            memo,
             gig: Some(gig.id),
         };
         let mut payers = self.payers();

@@ -55,6 +55,7 @@ async fn fixture(viewer_funds: i64) -> Fixture {
             capacity: None,
             payment_pointer: PaymentPointer::parse("$wallet.example/alice").unwrap(),
             micropayment_rate: RATE,
+            replay_hours: 48,
         },
         stream_key: String::new(),
         stream_key_hash: TokenHash([0; 32]),
