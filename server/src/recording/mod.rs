@@ -79,3 +79,50 @@ pub fn replay_refusal(
         Some(_) => Ok(()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::search::fixtures::gig_at;
+    use time::Duration;
+
+    #[test]
+    fn ticket_holders_replay_from_the_end_until_the_window_closes_the_creator_always() {
+        let mut gig = gig_at("Late Laughs", -120);
+        let fan = AccountId::new();
+        let ends = gig.details.ends_at;
+        assert_eq!(replay_until(&gig), None, "never on air: no replay");
+        gig.state = GigState::Offline;
+        assert_eq!(replay_until(&gig), Some(ends + Duration::hours(48)));
+        assert_eq!(
+            replay_refusal(&gig, fan, ends - Duration::minutes(1)),
+            Err(ReplayRefusal::NotEnded)
+        );
+        assert_eq!(replay_refusal(&gig, fan, ends), Ok(()));
+        assert_eq!(
+            replay_refusal(&gig, fan, ends + Duration::hours(48)),
+            Err(ReplayRefusal::WindowClosed(ends + Duration::hours(48)))
+        );
+        assert_eq!(
+            replay_refusal(&gig, gig.creator_id, ends + Duration::hours(1_000)),
+            Ok(()),
+            "the creator watches their own recording whenever"
+        );
+        gig.details.replay_hours = 0;
+        assert_eq!(
+            replay_refusal(&gig, fan, ends),
+            Err(ReplayRefusal::NoWindow)
+        );
+        gig.state = GigState::Live;
+        assert_eq!(
+            replay_refusal(&gig, fan, ends + Duration::hours(1)),
+            Err(ReplayRefusal::NotEnded),
+            "a show running over has not ended"
+        );
+        gig.state = GigState::Cancelled;
+        assert_eq!(
+            replay_refusal(&gig, gig.creator_id, ends),
+            Err(ReplayRefusal::Cancelled)
+        );
+    }
+}

@@ -1,4 +1,4 @@
-//! Gigs for the search module's unit tests.
+//! Gigs for unit tests (the search index, the replay rules).
 
 use bookmygig_api::{AccountId, Category, GigId, Money, PaymentPointer};
 use bookmygig_store::{GigDetails, GigRecord, GigState, TokenHash};

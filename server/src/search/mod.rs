@@ -39,7 +39,7 @@ pub mod typo;
 pub mod vocabulary;
 
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 
 pub use query::{MAX_WORDS, QueryError, SearchQuery};
 pub use seam::{CatalogueSearch, StoreScan};
