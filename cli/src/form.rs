@@ -7,7 +7,7 @@
 
 use bookmygig_api::limits::{
     CAPACITY_MAX, CREATOR_NAME_MAX, DESCRIPTION_MAX, GIG_HOURS_MAX, MICROPAYMENT_RATE_MAX,
-    PRICE_MAX, TITLE_MAX,
+    PRICE_MAX, REPLAY_HOURS_MAX, TITLE_MAX,
 };
 use bookmygig_api::{Category, Money, PaymentPointer};
 use chrono::{FixedOffset, Local, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
@@ -98,6 +98,18 @@ pub fn capacity(value: &str) -> Result<Option<u32>, String> {
         Ok(seats) if (1..=CAPACITY_MAX).contains(&seats) => Ok(Some(seats)),
         _ => Err(format!(
             "`{value}` is not a number of seats from 1 to {CAPACITY_MAX} (or `unlimited`)"
+        )),
+    }
+}
+
+/// A replay window: hours after the show's end during which ticket holders may watch its
+/// recording, 0 (no replay) to 8,760 (a year).
+pub fn replay_hours(value: &str) -> Result<u32, String> {
+    let value = value.trim();
+    match value.parse::<u32>() {
+        Ok(hours) if hours <= REPLAY_HOURS_MAX => Ok(hours),
+        _ => Err(format!(
+            "`{value}` is not a number of hours from 0 (no replay) to {REPLAY_HOURS_MAX} (a year)"
         )),
     }
 }
@@ -291,6 +303,16 @@ mod tests {
         assert!(capacity("-3").is_err());
         assert!(payment_pointer("$wallet.example/alice").is_ok());
         assert!(payment_pointer("wallet.example/alice").is_err());
+    }
+
+    #[test]
+    fn replay_windows_are_hours_up_to_a_year() {
+        assert_eq!(replay_hours("0"), Ok(0));
+        assert_eq!(replay_hours(" 48 "), Ok(48));
+        assert_eq!(replay_hours("8760"), Ok(8760));
+        assert!(replay_hours("8761").unwrap_err().contains("8760"));
+        assert!(replay_hours("-1").is_err());
+        assert!(replay_hours("two days").is_err());
     }
 
     #[test]

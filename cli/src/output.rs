@@ -38,6 +38,33 @@ pub fn window(start: OffsetDateTime, end: OffsetDateTime) -> String {
     }
 }
 
+/// A length of media: `4:05` under an hour, `1:02:03` from an hour on.
+pub fn clock(ms: u64) -> String {
+    let secs = ms / 1000;
+    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
+    if h > 0 {
+        format!("{h}:{m:02}:{s:02}")
+    } else {
+        format!("{m}:{s:02}")
+    }
+}
+
+/// A size in bytes for people, in powers of 1,000: `812 B`, `4.2 MB`, `1.35 GB`.
+pub fn size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
+    if bytes < 1000 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1000.0;
+    let mut unit = 0;
+    while value >= 999.95 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    let digits = if value < 10.0 { 2 } else { 1 };
+    format!("{value:.digits$} {}", UNITS[unit])
+}
+
 /// A table printed with each column as wide as its widest cell.
 #[derive(Debug)]
 pub struct Table {
@@ -136,6 +163,22 @@ mod tests {
              1   Late Night Laughs  $7.50\n\
              22  Yoga               $0.00\n"
         );
+    }
+
+    #[test]
+    fn media_lengths_read_as_a_clock() {
+        assert_eq!(clock(0), "0:00");
+        assert_eq!(clock(65_999), "1:05");
+        assert_eq!(clock(3_723_000), "1:02:03");
+    }
+
+    #[test]
+    fn sizes_use_decimal_units() {
+        assert_eq!(size(812), "812 B");
+        assert_eq!(size(4_200_000), "4.20 MB");
+        assert_eq!(size(35_100_000), "35.1 MB");
+        assert_eq!(size(1_350_000_000), "1.35 GB");
+        assert_eq!(size(999_999), "1.00 MB");
     }
 
     #[test]

@@ -169,6 +169,7 @@ async fn short_gig(
             capacity: None,
             payment_pointer: pointer,
             micropayment_rate: None,
+            replay_hours: None,
         })
         .await
         .expect("gig")

@@ -1,17 +1,17 @@
-//! `bookmygig gig …`: register, list, show, mine, key, cancel, earnings.
+//! `bookmygig gig …`: register, list, show, mine, key, cancel, earnings, replay, recordings.
 
 use bookmygig_api::limits::SEARCH_MAX;
-use bookmygig_api::{Gig, GigId, GigStatus, StreamKeyInfo};
+use bookmygig_api::{Gig, GigId, GigPatch, GigStatus, Recording, StreamKeyInfo};
 use bookmygig_client::{ClientError, GigListQuery};
 use clap::{Args, Subcommand};
 
 use super::interactive;
-use super::register::RegisterCmd;
+use super::register::{RegisterCmd, replay_window};
 use crate::Result;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::form;
-use crate::output::{Table, clip, fields, when, window};
+use crate::output::{Table, clip, clock, fields, size, when, window};
 
 /// Gig commands.
 #[derive(Debug, Subcommand)]
@@ -30,6 +30,28 @@ pub enum Cmd {
     Cancel(CancelCmd),
     /// What a gig you created has earned.
     Earnings(IdArg),
+    /// Show the recording of a gig you created; change its replay window (--hours) or delete
+    /// it (--delete).
+    Replay(ReplayCmd),
+    /// Your stored recordings and the storage they use.
+    Recordings,
+}
+
+/// `gig replay`.
+#[derive(Debug, Args)]
+pub struct ReplayCmd {
+    /// The gig's id.
+    id: String,
+    /// Set the replay window: ticket holders may watch for N hours after the end, 0 (no
+    /// replay) to 8760; also after the show.
+    #[arg(long, value_name = "N", conflicts_with = "delete")]
+    hours: Option<String>,
+    /// Delete the recording for good (no one can watch it afterwards).
+    #[arg(long)]
+    delete: bool,
+    /// With --delete: do not ask for confirmation.
+    #[arg(long, short = 'y', requires = "delete")]
+    yes: bool,
 }
 
 /// A gig id.
@@ -90,6 +112,8 @@ impl Cmd {
             Cmd::Key(cmd) => cmd.run(ctx).await,
             Cmd::Cancel(cmd) => cmd.run(ctx).await,
             Cmd::Earnings(arg) => earnings(ctx, parse_id(&arg.id)?).await,
+            Cmd::Replay(cmd) => cmd.run(ctx).await,
+            Cmd::Recordings => recordings(ctx).await,
         }
     }
 }
@@ -163,10 +187,18 @@ fn gig_table(gigs: &[Gig]) -> Table {
             gig.price.to_string(),
             gig.seats_left
                 .map_or_else(|| "unlimited".to_owned(), |n| n.to_string()),
-            gig.status.as_str().to_owned(),
+            status_cell(gig),
         ]);
     }
     table
+}
+
+/// A gig's status for tables, with the end of its replay window when it has one.
+fn status_cell(gig: &Gig) -> String {
+    match gig.replay_until {
+        Some(until) => format!("{}, replay until {}", gig.status.as_str(), when(until)),
+        None => gig.status.as_str().to_owned(),
+    }
 }
 
 async fn show(ctx: &Context, id: GigId) -> Result<()> {
@@ -199,6 +231,14 @@ async fn show(ctx: &Context, id: GigId) -> Result<()> {
             format!("{}/hour watched", gig.micropayment_rate),
         ),
     ];
+    if let Some(until) = gig.replay_until {
+        lines.push((
+            "Replay:",
+            format!("until {} (`bookmygig play {id}`)", when(until)),
+        ));
+    } else if gig.status != GigStatus::Ended {
+        lines.push(("Replay:", replay_window(gig.replay_hours)));
+    }
     if gig.status == GigStatus::Live
         && let Ok(stream) = client.stream_status(id).await
     {
@@ -311,6 +351,167 @@ impl CancelCmd {
         println!("Cancelled \"{}\"; every ticket was refunded.", gig.title);
         Ok(())
     }
+}
+
+impl ReplayCmd {
+    async fn run(self, ctx: &Context) -> Result<()> {
+        let id = parse_id(&self.id)?;
+        let client = ctx.signed_in()?;
+        if let Some(hours) = &self.hours {
+            let hours = form::replay_hours(hours).map_err(|r| CliError::flag("--hours", r))?;
+            let patch = GigPatch {
+                replay_hours: Some(hours),
+                ..GigPatch::default()
+            };
+            let gig = client.update_gig(id, &patch).await?;
+            if ctx.json {
+                return ctx.print_json(&gig);
+            }
+            println!(
+                "Replay window of \"{}\": {}.",
+                gig.title,
+                replay_window(gig.replay_hours)
+            );
+            if let Some(until) = gig.replay_until {
+                println!("Ticket holders can watch it until {}.", when(until));
+            }
+            return Ok(());
+        }
+        if self.delete {
+            return delete_recording(ctx, id, self.yes).await;
+        }
+        let recording = client.recording(id).await?;
+        if ctx.json {
+            return ctx.print_json(&recording);
+        }
+        print!("{}", fields(&recording_lines(&recording)));
+        Ok(())
+    }
+}
+
+/// What `gig replay ID` prints of a recording.
+fn recording_lines(recording: &Recording) -> Vec<(&'static str, String)> {
+    let mut lines = vec![
+        (
+            "Gig:",
+            format!("{} ({})", recording.title, recording.gig_id),
+        ),
+        ("Recorded from:", when(recording.recorded_from)),
+        ("Duration:", clock(recording.duration_ms)),
+        ("Size:", size(recording.bytes)),
+        (
+            "Gaps:",
+            match recording.gaps {
+                0 => "none".to_owned(),
+                1 => "1 (the stream dropped once and came back)".to_owned(),
+                n => format!("{n} (the stream dropped and came back)"),
+            },
+        ),
+    ];
+    if recording.lost_segments > 0 {
+        lines.push((
+            "Lost:",
+            format!(
+                "{} segments (storage was too slow)",
+                recording.lost_segments
+            ),
+        ));
+    }
+    if recording.trimmed_segments > 0 {
+        lines.push((
+            "Trimmed:",
+            format!(
+                "{} segments from the start (longer than the server keeps)",
+                recording.trimmed_segments
+            ),
+        ));
+    }
+    lines.push(("Replay window:", replay_window(recording.replay_hours)));
+    lines.push((
+        "Replay until:",
+        match recording.replay_until {
+            Some(until) => when(until),
+            None => "no replay (ticket holders cannot watch it)".to_owned(),
+        },
+    ));
+    lines
+}
+
+/// `gig replay ID --delete`: asks first, as cancelling does, unless `yes`.
+async fn delete_recording(ctx: &Context, id: GigId, yes: bool) -> Result<()> {
+    let client = ctx.signed_in()?;
+    let recording = client.recording(id).await?;
+    if !yes {
+        if !interactive() {
+            return Err(CliError::flag(
+                "--yes",
+                "deleting a recording cannot be undone; confirm with --yes (stdin is not a terminal)",
+            ));
+        }
+        let confirmed = dialoguer::Confirm::new()
+            .with_prompt(format!(
+                "Delete the recording of \"{}\" ({}, {})? No one can watch it afterwards.",
+                recording.title,
+                clock(recording.duration_ms),
+                size(recording.bytes)
+            ))
+            .default(false)
+            .interact()
+            .map_err(|err| CliError::Local(format!("cannot ask: {err}")))?;
+        if !confirmed {
+            return Err(CliError::Usage("not deleted".to_owned()));
+        }
+    }
+    client.delete_recording(id).await?;
+    if ctx.json {
+        return ctx.print_json(&serde_json::json!({ "gig_id": id, "deleted": true }));
+    }
+    println!(
+        "Deleted the recording of \"{}\" ({} freed).",
+        recording.title,
+        size(recording.bytes)
+    );
+    Ok(())
+}
+
+/// `gig recordings`: the creator's recordings and their storage.
+async fn recordings(ctx: &Context) -> Result<()> {
+    let all = ctx.signed_in()?.my_recordings().await?;
+    if ctx.json {
+        return ctx.print_json(&all);
+    }
+    let mut table = Table::new(&[
+        "ID",
+        "RECORDED",
+        "TITLE",
+        "DURATION",
+        "SIZE",
+        "GAPS",
+        "REPLAY UNTIL",
+    ]);
+    for recording in &all.recordings {
+        table.row(vec![
+            recording.gig_id.to_string(),
+            when(recording.recorded_from),
+            clip(&recording.title, 40),
+            clock(recording.duration_ms),
+            size(recording.bytes),
+            recording.gaps.to_string(),
+            recording
+                .replay_until
+                .map_or_else(|| "no replay".to_owned(), when),
+        ]);
+    }
+    table.print("No recordings: your shows are recorded while they are live.");
+    if !all.recordings.is_empty() {
+        println!(
+            "\n{} recording{}, {} stored.",
+            all.recordings.len(),
+            if all.recordings.len() == 1 { "" } else { "s" },
+            size(all.total_bytes)
+        );
+    }
+    Ok(())
 }
 
 /// `gig earnings ID`, from `GET /me/earnings` (servers older than that endpoint answer 404).

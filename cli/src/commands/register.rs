@@ -57,6 +57,10 @@ pub struct RegisterCmd {
     /// Streaming micropayment rate in dollars per hour watched (0–36) [default: the server's].
     #[arg(long, allow_hyphen_values = true)]
     micropayment_rate: Option<String>,
+    /// Hours after the end during which ticket holders may watch the recording, 0 (no replay)
+    /// to 8760 [default: 48].
+    #[arg(long, value_name = "N")]
+    replay_hours: Option<String>,
     /// Pay the listing fee without asking.
     #[arg(long, short = 'y')]
     yes: bool,
@@ -201,6 +205,14 @@ impl RegisterCmd {
                 }
             },
         )?;
+        // Not asked for: most creators keep the default, and `gig replay ID --hours N` changes
+        // it later.
+        let replay_hours = self
+            .replay_hours
+            .as_deref()
+            .map(form::replay_hours)
+            .transpose()
+            .map_err(|reason| CliError::flag("--replay-hours", reason))?;
         let new_gig = NewGig {
             creator_name,
             title,
@@ -212,6 +224,7 @@ impl RegisterCmd {
             capacity,
             payment_pointer: payment_pointer.as_str().to_owned(),
             micropayment_rate,
+            replay_hours,
         };
         confirm_fee(&client, &new_gig, self.yes, ask.interactive).await?;
         let gig = client.create_gig(&new_gig).await?;
@@ -268,6 +281,11 @@ impl RegisterCmd {
             self.micropayment_rate.as_ref(),
             form::micropayment_rate,
         )?;
+        given(
+            "--replay-hours",
+            self.replay_hours.as_ref(),
+            form::replay_hours,
+        )?;
         Ok(())
     }
 }
@@ -303,6 +321,13 @@ async fn confirm_fee(client: &Client, gig: &NewGig, yes: bool, interactive: bool
                     .map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
             ),
             ("Payments to:", gig.payment_pointer.clone()),
+            (
+                "Replay:",
+                replay_window(
+                    gig.replay_hours
+                        .unwrap_or(bookmygig_api::limits::REPLAY_HOURS_DEFAULT)
+                )
+            ),
         ])
     );
     let confirmed = dialoguer::Confirm::new()
@@ -342,6 +367,13 @@ async fn print_registered(ctx: &Context, client: &Client, gig: &Gig) -> Result<(
             wallet.balance
         );
     }
+    match gig.replay_hours {
+        0 => println!("Replay: none (ticket holders cannot watch the recording afterwards)."),
+        hours => println!(
+            "Replay: ticket holders can watch the recording for {}.",
+            replay_window(hours)
+        ),
+    }
     println!();
     match (&gig.rtmp_url, &gig.stream_key) {
         (Some(rtmp_url), Some(key)) => print!("{}", obs_block(rtmp_url, key.expose())),
@@ -353,8 +385,19 @@ async fn print_registered(ctx: &Context, client: &Client, gig: &Gig) -> Result<(
     }
     ctx.note(&format!(
         "\nThe key works from shortly before the start (60 minutes on a default server) until \
-         after the end. Keep it secret; `bookmygig gig key {} --rotate` replaces it.",
-        gig.id
+         after the end. Keep it secret; `bookmygig gig key {id} --rotate` replaces it. The show \
+         is recorded; `bookmygig gig replay {id}` shows the recording and changes its window.",
+        id = gig.id
     ));
     Ok(())
+}
+
+/// A replay window in words: `2 days after the end`, `5 hours after the end`, or `none`.
+pub fn replay_window(hours: u32) -> String {
+    match hours {
+        0 => "none".to_owned(),
+        1 => "1 hour after the end".to_owned(),
+        hours if hours % 24 == 0 && hours >= 48 => format!("{} days after the end", hours / 24),
+        hours => format!("{hours} hours after the end"),
+    }
 }

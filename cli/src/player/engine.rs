@@ -57,6 +57,10 @@ const OBSERVED: [(&str, Format); 4] = [
 pub(crate) enum Command {
     /// Close the window and end the thread.
     Stop,
+    /// Move the position by this many seconds (negative: back); for recorded media.
+    Seek(f64),
+    /// Pause when playing, play when paused.
+    TogglePause,
 }
 
 /// The mpv options for `options`, in the order they must be applied (a profile first, so the
@@ -87,6 +91,9 @@ pub(crate) fn mpv_options(options: &PlayerOptions) -> Vec<(&'static str, String)
         // Positions on the stream's own clock (time since the host went live), not since this
         // viewer joined: comparable with the stream's timestamps, and stable across reloads.
         opt("rebase-start-time", "no");
+    }
+    if let Some(start_s) = options.start_s.filter(|s| s.is_finite() && *s > 0.0) {
+        opt("start", &format!("{start_s}"));
     }
     if options.headless {
         opt("vo", "null");
@@ -222,9 +229,19 @@ fn drive(
     let mut session = Session::new(run.live_edge, Instant::now());
     let mut outputs = Vec::new();
     loop {
-        match commands.try_recv() {
-            Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return PlayerEvent::Closed,
-            Err(TryRecvError::Empty) => {}
+        loop {
+            match commands.try_recv() {
+                Ok(Command::Stop) | Err(TryRecvError::Disconnected) => return PlayerEvent::Closed,
+                // Best effort: a seek or pause mpv refuses (nothing loaded yet) changes nothing,
+                // and the viewer sees so in the position.
+                Ok(Command::Seek(seconds)) => {
+                    let _ = mpv.command(&["seek", &format!("{seconds}"), "relative"]);
+                }
+                Ok(Command::TogglePause) => {
+                    let _ = mpv.command(&["cycle", "pause"]);
+                }
+                Err(TryRecvError::Empty) => break,
+            }
         }
         let event = match mpv.wait_event(WAIT_SLICE_S) {
             Some(Ok(Event::LogMessage {
@@ -424,6 +441,26 @@ mod tests {
             ..PlayerOptions::default()
         };
         assert!(!names(&recorded).contains(&"demuxer-readahead-secs"));
+    }
+
+    #[test]
+    fn a_replay_reads_ahead_without_live_edge_control_and_may_start_later() {
+        let options = PlayerOptions {
+            start_s: Some(90.0),
+            ..PlayerOptions::replay(None, None)
+        };
+        let set = mpv_options(&options);
+        assert!(set.contains(&("start", "90".to_owned())), "{set:?}");
+        let names = names(&options);
+        for live_only in [
+            "profile",
+            "cache",
+            "rebase-start-time",
+            "demuxer-readahead-secs",
+        ] {
+            assert!(!names.contains(&live_only), "{live_only} in {names:?}");
+        }
+        assert!(!self::names(&PlayerOptions::default()).contains(&"start"));
     }
 
     #[test]

@@ -63,6 +63,9 @@ pub struct PlayerOptions {
     /// libmpv's own messages (`info` and above) are appended to this file; `None`: libmpv is
     /// not asked for them.
     pub log_file: Option<std::path::PathBuf>,
+    /// Start this many seconds into the media (mpv's `start`): for a replay; `None` from
+    /// the beginning (for a live stream: the live edge).
+    pub start_s: Option<f64>,
 }
 
 /// Where a player's picture goes.
@@ -88,6 +91,21 @@ impl Default for PlayerOptions {
             video: VideoOutput::Window,
             audio_output: None,
             log_file: None,
+            start_s: None,
+        }
+    }
+}
+
+impl PlayerOptions {
+    /// Watching a recording (a replay) in a window: no live-edge control and mpv's ordinary
+    /// cache, so it reads ahead and seeks.
+    pub fn replay(title: Option<String>, ca_file: Option<std::path::PathBuf>) -> Self {
+        Self {
+            low_latency: false,
+            live_edge: None,
+            title,
+            ca_file,
+            ..Self::default()
         }
     }
 }
@@ -128,6 +146,10 @@ impl PlayerEvent {
         matches!(self, Self::Ended | Self::Error(_) | Self::Closed)
     }
 }
+
+/// How many seeks and pauses may wait for the player thread (which takes them every 0.1 s at
+/// the latest); a key held down beyond that loses the extra presses, not the player.
+const COMMAND_CAPACITY: usize = 16;
 
 /// Why a player could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -232,8 +254,9 @@ impl Player {
         };
         let mpv = engine::create(&options)?;
         let (outbox, events) = Outbox::channel(EVENT_CAPACITY);
-        // One slot is enough: the only command is the last one.
-        let (commands, command_rx) = mpsc::sync_channel(1);
+        // Room for a burst of seeks; beyond it they are dropped (see `seek`), and a stop is
+        // never lost: dropping the sender after it ends the thread all the same.
+        let (commands, command_rx) = mpsc::sync_channel(COMMAND_CAPACITY);
         let sink = match (&options.video, options.headless) {
             (VideoOutput::Terminal(sink), false) => Some(sink.clone()),
             _ => None,
@@ -248,12 +271,28 @@ impl Player {
         Ok((Player { commands }, events))
     }
 
+    /// Moves the position by `seconds` (negative: back), as mpv's relative seek does: to the
+    /// nearest keyframe, clamped to the media. Meant for recorded media (a replay); a live
+    /// stream cannot go forward. Returns at once; dropped when too many are queued.
+    pub fn seek(&self, seconds: f64) {
+        if seconds.is_finite() {
+            let _ = self.commands.try_send(Command::Seek(seconds));
+        }
+    }
+
+    /// Pauses when playing, plays when paused (the events say which: [`PlayerEvent::Paused`],
+    /// then [`PlayerEvent::Playing`] on resume). Returns at once.
+    pub fn toggle_pause(&self) {
+        let _ = self.commands.try_send(Command::TogglePause);
+    }
+
     /// Asks mpv to close and returns at once, without waiting for it: destroying an mpv
     /// handle can block, and that happens on the player's thread. The event channel then
     /// delivers [`PlayerEvent::Closed`] (once the window is gone) and closes; await that if you
     /// need mpv to be gone, e.g. before exiting.
     pub fn stop(self) {
-        // Full means a stop is already queued; disconnected means the thread is already gone.
+        // Full means the queue holds seeks; dropping `self` disconnects it, which the thread
+        // takes as a stop once it has read them. Disconnected means the thread is already gone.
         let _ = self.commands.try_send(Command::Stop);
     }
 }

@@ -214,6 +214,11 @@ impl Session {
         out.push(Output::Event(PlayerEvent::Playing {
             position_s: self.position_s,
         }));
+        // A seek while paused moves the position without playing: say where, then that it is
+        // still paused.
+        if self.paused {
+            out.push(Output::Event(PlayerEvent::Paused));
+        }
     }
 }
 
@@ -254,6 +259,21 @@ mod tests {
         feed(&mut s, Signal::StartFile, t0);
         feed(&mut s, Signal::PlaybackRestart, t0);
         (s, t0)
+    }
+
+    #[test]
+    fn a_seek_while_paused_reports_the_new_position_and_stays_paused() {
+        let (mut s, t0) = started(false);
+        feed(&mut s, Signal::Pause(true), t0 + MS);
+        assert_eq!(
+            feed(&mut s, Signal::PlaybackRestart, t0 + 2 * MS),
+            [playing(0.0), Output::Event(PlayerEvent::Paused)]
+        );
+        assert_eq!(
+            feed(&mut s, Signal::TimePos(40.0), t0 + 1000 * MS),
+            [playing(40.0), Output::Event(PlayerEvent::Paused)]
+        );
+        assert_eq!(tick(&mut s, t0 + 5000 * MS), [], "paused is not a stall");
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //! background tasks reporting back; effects are carried out by tasks the event loop spawns.
 
 use bookmygig_api::{
-    Account, Gig, GigId, MonetizationEvent, Money, MyTicket, Page, Payout, Purchased,
-    ServerMessage, StreamStatus, TopUpStatus, Wallet,
+    Account, ChatMessage, Gig, GigId, MonetizationEvent, Money, MyTicket, Page, Payout, Purchased,
+    Replay, ServerMessage, StreamStatus, TopUpStatus, Wallet,
 };
 use time::OffsetDateTime;
 
@@ -87,6 +87,17 @@ pub enum Action {
     EnterRoom,
     /// Play the stream in a side window, or stop it.
     Play,
+    /// In a replay: move the position by this many seconds (negative: back).
+    Seek(i32),
+    /// In a replay: pause, or play on.
+    TogglePause,
+    /// The chat history of a replay's room arrived (see [`Effect::FetchReplayChat`]).
+    ReplayChatLoaded {
+        /// The room that asked.
+        room: u64,
+        /// The messages, oldest first, or the error in words.
+        result: Result<Vec<ChatMessage>, String>,
+    },
     /// In the room: move the video between mpv's window and the terminal.
     ToggleVideoOutput,
     /// In the room: the video in the terminal takes the whole screen, or goes back to the panel.
@@ -280,6 +291,8 @@ pub enum PlayerUpdate {
     /// The player could not be opened at all (no playback URL for us, no display, no libmpv);
     /// trying again will not help.
     CannotOpen(String),
+    /// The server granted the replay this run plays (before mpv opens it).
+    Granted(Box<Replay>),
     /// The player's own report.
     Event(PlayerEvent),
 }
@@ -336,9 +349,24 @@ pub enum Effect {
         title: String,
         /// Draw the video in the terminal instead of a window.
         in_terminal: bool,
+        /// Play the gig's replay (`POST /gigs/{id}/replay`) from this many milliseconds in,
+        /// instead of its live stream.
+        replay_from_ms: Option<u64>,
     },
     /// Close the player.
     StopPlayer,
+    /// Move the running player's position by this many seconds (a replay's).
+    SeekPlayer(i32),
+    /// Pause the running player, or play on.
+    TogglePause,
+    /// `GET /gigs/{id}/chat/history` for a replay's room; answers with
+    /// [`Action::ReplayChatLoaded`].
+    FetchReplayChat {
+        /// The room, tagging the answer.
+        room: u64,
+        /// The gig.
+        gig: GigId,
+    },
     /// Sign in or up on the submission's server and save the session there; answers with
     /// [`Action::SignedIn`].
     Authenticate(Submission),

@@ -346,6 +346,9 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
     if let Some(room) = state.room.as_ref().filter(|room| room.typing) {
         return typing(event, chord, room.input.is_empty());
     }
+    if let Some(action) = replay_key(state, event) {
+        return Some(action);
+    }
     if state.searching {
         return match event.code {
             KeyCode::Enter => Some(Action::SearchSubmit),
@@ -356,6 +359,31 @@ pub fn map_key(state: &State, event: &KeyEvent) -> Option<Action> {
         };
     }
     state.keymap.action(event)
+}
+
+/// The keys of a replay, fixed rather than in the keymap (whose ← and → choose categories,
+/// which mean nothing in a room): ←/→ seek 10 s, Shift-←/→ a minute, Space pauses.
+fn replay_key(state: &State, event: &KeyEvent) -> Option<Action> {
+    use super::app::Screen;
+    use super::replay::{SEEK_LONG_S, SEEK_SHORT_S};
+    if state.screen != Screen::Room || state.room.as_ref()?.replay.is_none() {
+        return None;
+    }
+    let step = if event.modifiers.contains(KeyModifiers::SHIFT) {
+        SEEK_LONG_S
+    } else {
+        SEEK_SHORT_S
+    };
+    let other = event
+        .modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT);
+    match event.code {
+        _ if other => None,
+        KeyCode::Left => Some(Action::Seek(-step)),
+        KeyCode::Right => Some(Action::Seek(step)),
+        KeyCode::Char(' ') => Some(Action::TogglePause),
+        _ => None,
+    }
 }
 
 /// What a key means in the sign-in form: Tab and the arrows move between rows, Enter sends,
@@ -446,6 +474,52 @@ mod tests {
 
     fn state() -> State {
         State::for_tests(Zone::Local)
+    }
+
+    #[test]
+    fn in_a_replay_arrows_seek_shift_seeks_further_and_space_pauses() {
+        let mut state = state();
+        let mut room = crate::tui::room::Room::new(1, crate::tui::sample::replay_gig());
+        room.replay = Some(crate::tui::replay::ReplayView::default());
+        state.room = Some(room);
+        state.screen = crate::tui::app::Screen::Room;
+        let key = |code, modifiers| map_key(&state, &press(code, modifiers));
+        assert_eq!(
+            key(KeyCode::Left, KeyModifiers::NONE),
+            Some(Action::Seek(-10))
+        );
+        assert_eq!(
+            key(KeyCode::Right, KeyModifiers::NONE),
+            Some(Action::Seek(10))
+        );
+        assert_eq!(
+            key(KeyCode::Left, KeyModifiers::SHIFT),
+            Some(Action::Seek(-60))
+        );
+        assert_eq!(
+            key(KeyCode::Right, KeyModifiers::SHIFT),
+            Some(Action::Seek(60))
+        );
+        assert_eq!(
+            key(KeyCode::Char(' '), KeyModifiers::NONE),
+            Some(Action::TogglePause)
+        );
+        assert_eq!(key(KeyCode::Esc, KeyModifiers::NONE), Some(Action::Back));
+        // Elsewhere the arrows keep their meaning.
+        state.screen = crate::tui::app::Screen::Catalogue;
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Right, KeyModifiers::NONE)),
+            Some(Action::NextTab)
+        );
+        state.screen = crate::tui::app::Screen::Room;
+        if let Some(room) = &mut state.room {
+            room.replay = None;
+        }
+        assert_eq!(
+            map_key(&state, &press(KeyCode::Right, KeyModifiers::NONE)),
+            Some(Action::NextTab),
+            "a live room has no seeking"
+        );
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! - [`action`]: what can happen ([`Action`]) and the slow work asked for ([`Effect`]).
 //! - [`event`]: keys to actions through the keymap (vim keys and arrows).
 //! - [`mod@update`]: the only place the state changes; pure, returns effects.
-//! - [`room`]: the live room's state; [`line_editor`]: the chat's input line.
+//! - [`room`]: the live room's state; [`replay`]: a replay in it (seeking, the chat history in
+//!   step with the position); [`line_editor`]: the chat's input line.
 //! - [`ui`]: pure draw functions of `&State`.
 //! - `tasks`: carries out effects: requests, the room's chat connection and stream polling,
 //!   the player.
@@ -27,6 +28,7 @@ pub mod governor;
 pub mod graphics;
 pub mod line_editor;
 pub mod my_gigs;
+pub mod replay;
 pub mod room;
 #[cfg(test)]
 mod sample;

@@ -9,6 +9,7 @@ use time::OffsetDateTime;
 
 use super::graphics::Picture;
 use super::line_editor::LineEditor;
+use super::replay::{self, ReplayView};
 
 /// Most chat lines kept in the scrollback; the oldest go first.
 pub const SCROLLBACK: usize = 10_000;
@@ -142,6 +143,9 @@ pub struct Room {
     pub full_screen: bool,
     /// The newest frame for the terminal, while the player draws there.
     pub picture: Option<Picture>,
+    /// The room plays the recording of a show that ended: no chat connection nor stream
+    /// polling, the chat's history in step with the position instead.
+    pub replay: Option<ReplayView>,
 }
 
 impl Room {
@@ -169,7 +173,26 @@ impl Room {
             in_terminal: false,
             full_screen: false,
             picture: None,
+            replay: None,
         }
+    }
+
+    /// Scrolls the chat of a replay to its position: the messages sent by then are shown, the
+    /// newest of them at the bottom. Nothing while the recording's start is not known yet.
+    pub fn align_chat(&mut self) {
+        let Some((recorded_from, position_s)) = self
+            .replay
+            .as_ref()
+            .and_then(|view| Some((view.grant?.recorded_from, view.position_s)))
+        else {
+            return;
+        };
+        let sent = self.chat.iter().map(|line| match line {
+            ChatLine::Message(message) => Some(message.sent_at),
+            _ => None,
+        });
+        let shown = replay::lines_by(sent, recorded_from, position_s);
+        self.scroll = self.chat.len() - shown.min(self.chat.len());
     }
 
     /// Whether the video is drawn in the terminal now: the player plays there.

@@ -35,6 +35,8 @@ fn gig(
         micropayment_rate: Money(360_000),
         status,
         created_at: datetime!(2026-04-01 12:00 UTC),
+        replay_hours: 48,
+        replay_until: None,
         stream_key: None,
         rtmp_url: None,
     }
@@ -86,6 +88,25 @@ pub fn gigs() -> Vec<Gig> {
             "",
         ),
     ]
+}
+
+/// The first sample gig once it ended (at 19:30), its replay open for 48 hours.
+pub fn replay_gig() -> Gig {
+    let mut gig = gigs().swap_remove(0);
+    gig.status = GigStatus::Ended;
+    gig.replay_until = Some(datetime!(2026-05-04 19:30 UTC));
+    gig
+}
+
+/// The server's grant of [`replay_gig`]'s replay: recorded from 18:00:30, 85 minutes long.
+pub fn replay_grant() -> bookmygig_api::Replay {
+    bookmygig_api::Replay {
+        url: "http://127.0.0.1:8080/replay/g.flv?token=t".to_owned(),
+        expires_at: datetime!(2026-05-02 21:00 UTC),
+        available_until: datetime!(2026-05-04 19:30 UTC),
+        recorded_from: datetime!(2026-05-02 18:00:30 UTC),
+        duration_ms: 85 * 60_000,
+    }
 }
 
 /// A valid ticket for `gig`, as the server answers a purchase.

@@ -51,6 +51,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::PayoutsLoaded { .. }
             | Action::TicketsWatched(_)
             | Action::VideoFrame(_)
+            | Action::ReplayChatLoaded { .. }
     );
     // The top-up dialog takes the keys while open: its fields, Enter, Esc; the mouse switch,
     // so that its consent page can be selected as text.
@@ -152,6 +153,13 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             None => Vec::new(),
         },
         Action::Play => room::toggle_player(state),
+        Action::Seek(delta_s) if state.screen == Screen::Room => room::seek(state, delta_s),
+        Action::TogglePause if state.screen == Screen::Room => room::toggle_pause(state),
+        Action::Seek(_) | Action::TogglePause => Vec::new(),
+        Action::ReplayChatLoaded { room: id, result } => {
+            room::replay_chat_loaded(state, id, result);
+            Vec::new()
+        }
         Action::ToggleVideoOutput if state.screen == Screen::Room => {
             room::toggle_video_output(state)
         }

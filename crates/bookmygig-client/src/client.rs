@@ -7,10 +7,10 @@ use std::fmt;
 use std::time::Duration;
 
 use bookmygig_api::{
-    API_PREFIX, Account, Earnings, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER, Money, MyTicket,
-    NewAccount, NewGig, NewSession, Page, PasswordChange, Payout, PayoutRequest, Payouts, Playback,
-    Pricing, Problem, Purchased, Session, SignedUp, StreamKeyInfo, StreamStatus, TopUp,
-    TopUpReceipt, TopUpStatus, Wallet,
+    API_PREFIX, Account, ChatMessage, Earnings, Gig, GigId, GigPatch, IDEMPOTENCY_KEY_HEADER,
+    Money, MyTicket, NewAccount, NewGig, NewSession, Page, PasswordChange, Payout, PayoutRequest,
+    Payouts, Playback, Pricing, Problem, Purchased, Recording, Recordings, Replay, Session,
+    SignedUp, StreamKeyInfo, StreamStatus, TopUp, TopUpReceipt, TopUpStatus, Wallet,
 };
 use reqwest::{Method, RequestBuilder, Response, Url};
 use serde::de::DeserializeOwned;
@@ -441,6 +441,62 @@ impl Client {
     /// An `unauthorized`, `forbidden` or `not-found` problem, or any error of [`ClientError`].
     pub async fn playback(&self, id: GigId) -> Result<Playback> {
         self.send(self.request(Method::POST, &format!("/gigs/{id}/playback")))
+            .await
+    }
+
+    /// `POST /gigs/{id}/replay`: a signed, seekable URL of the show's recording, for a ticket
+    /// holder (or the creator) after the show, within its replay window.
+    ///
+    /// # Errors
+    ///
+    /// A `forbidden` problem (no ticket, the window is over, the gig was cancelled), a
+    /// `not-found` one (unknown gig, nothing recorded, recording deleted), a `conflict` one
+    /// (the show has not ended yet), or any error of [`ClientError`].
+    pub async fn replay(&self, id: GigId) -> Result<Replay> {
+        self.send(self.request(Method::POST, &format!("/gigs/{id}/replay")))
+            .await
+    }
+
+    /// `GET /gigs/{id}/recording`: what is stored of a show (its creator only).
+    ///
+    /// # Errors
+    ///
+    /// A `forbidden` problem for anyone but the creator, a `not-found` one when nothing is
+    /// stored, or any error of [`ClientError`].
+    pub async fn recording(&self, id: GigId) -> Result<Recording> {
+        self.send(self.request(Method::GET, &format!("/gigs/{id}/recording")))
+            .await
+    }
+
+    /// `DELETE /gigs/{id}/recording`: deletes a show's recording for good (creator only); its
+    /// replay answers 404 from then on.
+    ///
+    /// # Errors
+    ///
+    /// A `forbidden` or `not-found` problem, or any error of [`ClientError`].
+    pub async fn delete_recording(&self, id: GigId) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &format!("/gigs/{id}/recording")))
+            .await
+    }
+
+    /// `GET /me/recordings`: the signed-in creator's stored recordings, newest first, and the
+    /// storage they use.
+    ///
+    /// # Errors
+    ///
+    /// An `unauthorized` problem without a valid token, or any error of [`ClientError`].
+    pub async fn my_recordings(&self) -> Result<Recordings> {
+        self.send(self.request(Method::GET, "/me/recordings")).await
+    }
+
+    /// `GET /gigs/{id}/chat/history`: the gig's chat as kept, oldest first, each message with
+    /// its `sent_at` (ticket holders and the creator): what a replay shows beside the video.
+    ///
+    /// # Errors
+    ///
+    /// A `forbidden` or `not-found` problem, or any error of [`ClientError`].
+    pub async fn chat_history(&self, id: GigId) -> Result<Vec<ChatMessage>> {
+        self.send(self.request(Method::GET, &format!("/gigs/{id}/chat/history")))
             .await
     }
 

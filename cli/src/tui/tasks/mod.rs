@@ -89,6 +89,8 @@ impl Drop for RoomTasks {
 struct PlayerTask {
     /// Asks the run to close mpv; dropping it does too.
     stop: Option<oneshot::Sender<()>>,
+    /// Seeks and pauses for the run's player (dropped when it cannot keep up).
+    controls: mpsc::Sender<player::Control>,
     /// Ends once mpv is gone.
     done: JoinHandle<()>,
 }
@@ -167,8 +169,10 @@ impl Tasks {
                 gig,
                 title,
                 in_terminal,
+                replay_from_ms,
             } => {
                 let (stop, stopped) = oneshot::channel();
+                let (controls, controlled) = mpsc::channel(player::CONTROL_QUEUE);
                 let video = if in_terminal {
                     // A frame left by an earlier run must not show.
                     self.video.clear();
@@ -176,26 +180,35 @@ impl Tasks {
                 } else {
                     VideoOutput::Window
                 };
-                let options = PlayerOptions {
+                let mut options = PlayerOptions {
                     title: Some(title),
                     video,
                     ..self.player_options.clone()
                 };
+                if let Some(from_ms) = replay_from_ms {
+                    // A recording: read ahead and seek, no live edge to chase.
+                    options.low_latency = false;
+                    options.live_edge = None;
+                    options.start_s = Some(from_ms as f64 / 1000.0);
+                }
                 let done = tokio::spawn(player::play(
                     self.client.clone(),
-                    gig,
+                    (gig, replay_from_ms.is_some()),
                     options,
-                    stopped,
+                    (stopped, controlled),
                     self.results.clone(),
                     (room, run),
                 ));
                 // Replacing a run stops the old one.
                 self.player = Some(PlayerTask {
                     stop: Some(stop),
+                    controls,
                     done,
                 });
             }
             Effect::StopPlayer => self.player = None,
+            Effect::SeekPlayer(seconds) => self.control(player::Control::Seek(seconds)),
+            Effect::TogglePause => self.control(player::Control::TogglePause),
             // The URL was checked when the session was opened on it, so this cannot fail.
             Effect::UseSession(session) => {
                 if let Ok(client) = Client::with_roots(&session.server, self.client.roots().clone())
@@ -253,6 +266,14 @@ impl Tasks {
                 });
             }
             once => self.once(once),
+        }
+    }
+
+    /// Hands a seek or pause to the running player, if any; dropped when its queue is full
+    /// (a key held down), as the player itself would.
+    fn control(&self, control: player::Control) {
+        if let Some(player) = &self.player {
+            let _ = player.controls.try_send(control);
         }
     }
 

@@ -1,4 +1,5 @@
-//! One player run: a playback URL from the server, then mpv, its events forwarded.
+//! One player run: a playback URL from the server (the live stream's, or a replay's), then
+//! mpv, its events forwarded, and the viewer's seeks and pauses handed to it.
 
 use bookmygig_api::GigId;
 use bookmygig_cli::player::{Player, PlayerEvent, PlayerOptions};
@@ -8,13 +9,26 @@ use tokio::sync::{mpsc, oneshot};
 use crate::error::CliError;
 use crate::tui::action::{Action, PlayerUpdate};
 
-/// One player run: a playback URL, then mpv, its events forwarded until the last one. A stop
-/// request (or its sender dropped) closes mpv; the run ends once mpv is gone.
+/// Seeks and pauses that may wait for a run; more are dropped (a key held down).
+pub(super) const CONTROL_QUEUE: usize = 8;
+
+/// What the viewer asks of a running player.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Control {
+    /// Move the position by this many seconds.
+    Seek(i32),
+    /// Pause, or play on.
+    TogglePause,
+}
+
+/// One player run: a playback URL (for `(gig, true)` the gig's replay), then mpv, its events
+/// forwarded until the last one. A stop request (or its sender dropped) closes mpv; the run
+/// ends once mpv is gone.
 pub(super) async fn play(
     client: Client,
-    gig: GigId,
+    (gig, replay): (GigId, bool),
     options: PlayerOptions,
-    mut stop: oneshot::Receiver<()>,
+    (mut stop, mut controls): (oneshot::Receiver<()>, mpsc::Receiver<Control>),
     results: mpsc::Sender<Action>,
     (room, run): (u64, u64),
 ) {
@@ -24,12 +38,30 @@ pub(super) async fn play(
             let _ = results.send(Action::Player { room, run, update }).await;
         }
     };
-    let playback = tokio::select! {
-        playback = client.playback(gig) => playback,
+    let asked = async {
+        if replay {
+            client.replay(gig).await.map(|replay| {
+                let url = replay.url.clone();
+                (url, Some(replay))
+            })
+        } else {
+            client
+                .playback(gig)
+                .await
+                .map(|playback| (playback.flv_url, None))
+        }
+    };
+    let answer = tokio::select! {
+        answer = asked => answer,
         _ = &mut stop => return,
     };
-    let url = match playback {
-        Ok(playback) => playback.flv_url,
+    let url = match answer {
+        Ok((url, grant)) => {
+            if let Some(grant) = grant {
+                report(PlayerUpdate::Granted(Box::new(grant))).await;
+            }
+            url
+        }
         Err(err) => {
             let transient = err.status().is_none_or(|status| status >= 500);
             let reason = CliError::from(err).to_string();
@@ -60,6 +92,14 @@ pub(super) async fn play(
             _ = &mut stop, if player.is_some() => {
                 if let Some(player) = player.take() {
                     player.stop();
+                }
+            }
+            Some(control) = controls.recv(), if player.is_some() => {
+                if let Some(player) = &player {
+                    match control {
+                        Control::Seek(seconds) => player.seek(f64::from(seconds)),
+                        Control::TogglePause => player.toggle_pause(),
+                    }
                 }
             }
             event = events.recv() => {

@@ -85,6 +85,10 @@ pub(super) async fn answer(client: &Client, effect: Effect) -> Option<Action> {
                 .await
                 .map_err(words),
         },
+        Effect::FetchReplayChat { room, gig } => Action::ReplayChatLoaded {
+            room,
+            result: client.chat_history(gig).await.map_err(words),
+        },
         Effect::FetchMe => match client.me().await {
             Err(err) if err.status() == Some(401) => Action::SessionExpired,
             result => Action::MeLoaded(result.map_err(words)),
@@ -99,6 +103,8 @@ pub(super) async fn answer(client: &Client, effect: Effect) -> Option<Action> {
         | Effect::Say { .. }
         | Effect::StartPlayer { .. }
         | Effect::StopPlayer
+        | Effect::SeekPlayer(_)
+        | Effect::TogglePause
         | Effect::FollowTopUp(_)
         | Effect::OpenBrowser(_)
         | Effect::RememberTopUpWallet { .. } => return None,

@@ -1,6 +1,7 @@
 //! The catalogue: category tabs across the top, the list of gigs (LIVE badge or start time,
 //! title, billed name; a ★ on a live gig one holds a ticket for) and the selected gig's details
-//! beside it, or full width once opened; and "My tickets", drawn the same way.
+//! beside it, or full width once opened; and "My tickets", drawn the same way. A gig that ended
+//! with its replay window open says until when it can be watched.
 
 use bookmygig_api::{Category, Gig, GigStatus};
 use ratatui::Frame;
@@ -10,6 +11,7 @@ use ratatui::widgets::{Block, List, ListItem, ListState, Paragraph, Tabs, Wrap};
 
 use super::theme::Theme;
 use crate::tui::app::{Screen, State};
+use crate::tui::replay::replayable;
 
 /// The list and the detail pane of the catalogue and of "My tickets".
 pub fn split(body: Rect) -> [Rect; 2] {
@@ -181,7 +183,18 @@ fn row_spans<'a>(gig: &'a Gig, state: &State) -> Vec<Span<'a>> {
         Span::raw(gig.title.as_str()),
         Span::styled(format!(" · {}", gig.creator_name), theme.dim()),
     ]);
+    if let Some(until) = replay_until(gig) {
+        spans.push(Span::styled(
+            format!(" · replay until {}", state.zone.short(until)),
+            theme.accent(),
+        ));
+    }
     spans
+}
+
+/// Until when `gig` can be watched as a replay, when it is one (it ended, its window is open).
+fn replay_until(gig: &Gig) -> Option<time::OffsetDateTime> {
+    gig.replay_until.filter(|_| replayable(gig))
 }
 
 /// The selected gig's details: title, host, category, local date and time range, price,
@@ -229,8 +242,24 @@ fn detail(frame: &mut Frame<'_>, area: Rect, state: &State, gig: Option<&Gig>) {
         field("Price", gig.price.to_string()),
         field("Seats left", seats),
         field("Status", gig.status.as_str().to_owned()),
-        Line::from(""),
     ];
+    if let Some(until) = replay_until(gig) {
+        let open = state.keymap.first_key("open").unwrap_or_default();
+        let how = if state.may_enter(gig) {
+            format!(" ({open} to watch)")
+        } else {
+            String::new()
+        };
+        lines.push(field(
+            "Replay",
+            format!(
+                "until {} {}{how}",
+                state.zone.date(until),
+                state.zone.clock(until)
+            ),
+        ));
+    }
+    lines.push(Line::from(""));
     if gig.description.is_empty() {
         lines.push(Line::from(Span::styled("No description.", theme.dim())));
     } else {

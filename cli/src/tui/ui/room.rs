@@ -3,6 +3,10 @@
 //! the terminal, the video itself with a caption) and the chat (scrollback with coloured
 //! handles, join and leave lines, the connection's state, the input line). Full screen, the
 //! video takes the whole terminal with the chat's newest line over its bottom row.
+//!
+//! A replay's room shows the replay panel instead of the stream's facts: the position bar
+//! (position / length), the player, the window's end and the seek keys; its chat is the history
+//! up to the position.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -14,6 +18,7 @@ use super::theme::Theme;
 use super::video::HalfBlocks;
 use crate::tui::app::State;
 use crate::tui::graphics::Picture;
+use crate::tui::replay::ReplayView;
 use crate::tui::room::{ChatLine, Connection, PlayerState, Room, SAMPLES, STREAM_POLL_SECONDS};
 
 /// The most rows a sparkline takes.
@@ -23,6 +28,7 @@ const CHART_ROWS: u16 = 5;
 pub fn header(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
     let theme = Theme::new(state.color);
     let badge = match &room.stream {
+        _ if room.replay.is_some() => Span::styled(" REPLAY ", theme.accent()),
         Some(stream) if stream.live => Span::styled(" LIVE ", theme.live()),
         Some(_) => Span::styled(" OFFLINE ", theme.dim()),
         None => Span::styled(" … ", theme.dim()),
@@ -41,10 +47,10 @@ pub fn header(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
 pub fn body(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
     let video = room.video_in_terminal();
     let [panel, chat_area] = split(area, video);
-    if video {
-        video_panel(frame, panel, state, room);
-    } else {
-        stream_panel(frame, panel, state, room);
+    match &room.replay {
+        _ if video => video_panel(frame, panel, state, room),
+        Some(view) => replay_panel(frame, panel, state, room, view),
+        None => stream_panel(frame, panel, state, room),
     }
     chat(frame, chat_area, state, room);
 }
@@ -105,6 +111,9 @@ fn video_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
         spans.push(Span::styled(" LIVE ", theme.live()));
         spans.push(Span::raw(" "));
     }
+    if let Some(view) = &room.replay {
+        spans.push(Span::raw(format!("{} ", position(view))));
+    }
     spans.push(player(room, &theme));
     spans.push(Span::styled(
         format!(
@@ -115,10 +124,74 @@ fn video_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
         theme.dim(),
     ));
     frame.render_widget(Paragraph::new(Line::from(spans)), caption);
-    frame.render_widget(
-        Paragraph::new(facts(state, room, &theme)).wrap(Wrap { trim: true }),
-        rest,
-    );
+    let below = match &room.replay {
+        Some(view) => replay_lines(state, view, rest.width, &theme),
+        None => facts(state, room, &theme),
+    };
+    frame.render_widget(Paragraph::new(below).wrap(Wrap { trim: true }), rest);
+}
+
+/// `12:34 / 1:02:03`: a replay's position and length (`–` while the length is unknown).
+fn position(view: &ReplayView) -> String {
+    let at = clock(view.position_s.round() as i64);
+    match view.duration_s() {
+        Some(duration) => format!("{at} / {}", clock(duration.round() as i64)),
+        None => format!("{at} / –"),
+    }
+}
+
+/// A bar `width` cells wide, filled to `progress` (0 to 1), with a knob at the position.
+fn position_bar(progress: f64, width: u16) -> String {
+    let width = usize::from(width.max(1));
+    let knob = ((progress.clamp(0.0, 1.0) * (width - 1) as f64).round() as usize).min(width - 1);
+    let mut bar = "━".repeat(knob);
+    bar.push('●');
+    bar.push_str(&"─".repeat(width - 1 - knob));
+    bar
+}
+
+/// A replay's position bar, its position, the window's end and the keys.
+fn replay_lines(state: &State, view: &ReplayView, width: u16, theme: &Theme) -> Vec<Line<'static>> {
+    let mut lines = vec![
+        Line::from(Span::styled(
+            position_bar(view.progress(), width),
+            theme.accent(),
+        )),
+        Line::from(vec![
+            label("Position", theme),
+            Span::raw(position(view)),
+            Span::styled(if view.paused { "  paused" } else { "" }, theme.dim()),
+        ]),
+    ];
+    if let Some(grant) = view.grant {
+        lines.push(Line::from(vec![
+            label("Until", theme),
+            Span::raw(format!(
+                "{} {}",
+                state.zone.date(grant.available_until),
+                state.zone.clock(grant.available_until)
+            )),
+        ]));
+    }
+    lines.push(Line::from(Span::styled(
+        "←/→ 10 s · ⇧←/⇧→ 1 min · Space pause",
+        theme.dim(),
+    )));
+    lines
+}
+
+/// The replay panel: what is played, where, and how to move.
+fn replay_panel(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room, view: &ReplayView) {
+    let theme = Theme::new(state.color);
+    let block = Block::bordered().title(" Replay ");
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let mut lines = vec![
+        Line::from("The show ended: its recording"),
+        Line::from(vec![label("Player", &theme), player(room, &theme)]),
+    ];
+    lines.extend(replay_lines(state, view, inner.width, &theme));
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), inner);
 }
 
 /// The newest frame over `area`, or a word while there is none yet.
@@ -374,6 +447,10 @@ fn chat(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
         .map(|n| format!(" · {n} here"))
         .unwrap_or_default();
     let (connection, connection_style) = match &room.connection {
+        Connection::Connecting if room.replay.is_some() => {
+            ("loading history…".to_owned(), theme.dim())
+        }
+        Connection::Connected if room.replay.is_some() => ("history".to_owned(), theme.dim()),
         Connection::Connecting => ("connecting…".to_owned(), theme.dim()),
         Connection::Connected => ("connected".to_owned(), theme.dim()),
         Connection::Reconnecting { attempt, .. } => {
@@ -402,11 +479,24 @@ fn scrollback(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room) {
     let theme = Theme::new(state.color);
     if room.chat.is_empty() {
         let notice = match room.connection {
+            Connection::Connecting if room.replay.is_some() => "Loading the chat history…",
+            _ if room.replay.is_some() => "Nobody wrote in the chat during the show.",
             Connection::Connecting => "Connecting to the chat…",
             _ => "No messages yet. Press Enter to say something.",
         };
         frame.render_widget(
             Paragraph::new(Span::styled(notice, theme.dim())).wrap(Wrap { trim: true }),
+            area,
+        );
+        return;
+    }
+    if room.replay.is_some() && room.scroll >= room.chat.len() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "Nothing said yet at this point of the show.",
+                theme.dim(),
+            ))
+            .wrap(Wrap { trim: true }),
             area,
         );
         return;
@@ -514,7 +604,16 @@ fn input_line(frame: &mut Frame<'_>, area: Rect, state: &State, room: &Room, the
     let text = room.input.text();
     if !room.typing {
         let key = |name| state.keymap.first_key(name).unwrap_or_default();
-        let hint = if text.is_empty() {
+        let hint = if room.replay.is_some() {
+            Span::styled(
+                format!(
+                    "←/→ seek · Space: pause · {}: play/stop · {}: leave",
+                    key("play"),
+                    key("back")
+                ),
+                theme.dim(),
+            )
+        } else if text.is_empty() {
             Span::styled(
                 format!(
                     "{}: chat · {}: play · {}: leave",

@@ -4,13 +4,18 @@
 //! The player follows the viewer's wish ([`Room::want_play`]): it opens when asked and the
 //! stream is live, re-opens when the stream comes back after going offline (or after a failure
 //! while live), and stays closed once the viewer closes its window or presses `p` again.
+//!
+//! A gig that ended with a replay window open is entered as a replay: the player opens its
+//! recording at once, the chat is its history (no connection, no polling), scrolled to the
+//! position as it moves; ←/→ seek and Space pauses.
 
-use bookmygig_api::{Gig, ServerMessage, StreamStatus};
+use bookmygig_api::{ChatMessage, Gig, ServerMessage, StreamStatus};
 use time::{Duration, OffsetDateTime};
 
 use crate::tui::action::{ChatEvent, Effect, PlayerUpdate};
 use crate::tui::app::{Screen, State};
 use crate::tui::line_editor::Edit;
+use crate::tui::replay::{self, Grant, ReplayView};
 use crate::tui::room::{ChatLine, Connection, PLAYER_RETRY_SECONDS, PlayerState, Room};
 use bookmygig_cli::player::{LiveEdgeAction, PlayerEvent};
 
@@ -24,15 +29,104 @@ pub(super) fn enter(state: &mut State, gig: Gig) -> Vec<Effect> {
     let id = state.rooms;
     let gig_id = gig.id;
     state.status = format!("entering the room of {}", gig.title);
+    let replay = replay::replayable(&gig);
     let mut room = Room::new(id, gig);
     room.in_terminal = !state.display;
+    if replay {
+        state.status = format!("opening the replay of {}", room.gig.title);
+        room.replay = Some(ReplayView::default());
+        room.want_play = true;
+        effects.push(Effect::FetchReplayChat {
+            room: id,
+            gig: gig_id,
+        });
+        effects.push(start_player(&mut room));
+    } else {
+        effects.push(Effect::JoinRoom {
+            room: id,
+            gig: gig_id,
+        });
+    }
     state.room = Some(room);
     state.screen = Screen::Room;
-    effects.push(Effect::JoinRoom {
-        room: id,
-        gig: gig_id,
-    });
     effects
+}
+
+/// `←`/`→` (`delta_s` seconds) in a replay: the running player seeks; a stopped one opens
+/// again there. The position and the chat move at once, before the player confirms.
+pub(super) fn seek(state: &mut State, delta_s: i32) -> Vec<Effect> {
+    let Some(room) = &mut state.room else {
+        return Vec::new();
+    };
+    let Some(view) = &mut room.replay else {
+        return Vec::new();
+    };
+    let target = view.seek_target(delta_s);
+    let moved = target - view.position_s;
+    view.position_s = target;
+    room.align_chat();
+    if room.player.is_active() {
+        // mpv clamps as well; ours keeps a press at the end from asking for nothing.
+        let seconds = moved.round() as i32;
+        return if seconds == 0 {
+            Vec::new()
+        } else {
+            vec![Effect::SeekPlayer(seconds)]
+        };
+    }
+    room.want_play = true;
+    vec![start_player(room)]
+}
+
+/// Space in a replay: the running player pauses or plays on; a stopped one opens again at the
+/// position.
+pub(super) fn toggle_pause(state: &mut State) -> Vec<Effect> {
+    let Some(room) = state.room.as_mut().filter(|room| room.replay.is_some()) else {
+        return Vec::new();
+    };
+    if room.player.is_active() {
+        return vec![Effect::TogglePause];
+    }
+    // Played to its end: again from the start.
+    if room.player == PlayerState::Ended
+        && let Some(view) = &mut room.replay
+    {
+        view.position_s = 0.0;
+    }
+    room.align_chat();
+    room.want_play = true;
+    vec![start_player(room)]
+}
+
+/// A replay's chat history arrived: it becomes the scrollback, in step with the position.
+pub(super) fn replay_chat_loaded(
+    state: &mut State,
+    id: u64,
+    result: Result<Vec<ChatMessage>, String>,
+) {
+    let Some(room) = state
+        .room
+        .as_mut()
+        .filter(|room| room.id == id && room.replay.is_some())
+    else {
+        return;
+    };
+    match result {
+        Ok(messages) => {
+            room.chat = messages.into_iter().map(ChatLine::Message).collect();
+            room.connection = Connection::Connected;
+            if let Some(view) = &mut room.replay {
+                view.history_loaded = true;
+            }
+            room.align_chat();
+        }
+        Err(reason) => {
+            room.push(ChatLine::Error(format!(
+                "the chat history could not be loaded: {reason}"
+            )));
+            room.connection = Connection::Refused(reason);
+        }
+    }
 }
 
 /// Leaves the room: its connection, polling and player stop.
@@ -55,9 +149,13 @@ pub(super) fn scroll(state: &mut State, older: bool) {
     }
 }
 
-/// Starts typing in the chat.
+/// Starts typing in the chat (not in a replay's: it is history).
 pub(super) fn start_typing(state: &mut State) {
     if let Some(room) = &mut state.room {
+        if room.replay.is_some() {
+            state.status = "a replay's chat is history: nothing can be said in it".to_owned();
+            return;
+        }
         room.typing = true;
     }
 }
@@ -129,6 +227,10 @@ fn start_player(room: &mut Room) -> Effect {
         gig: room.gig.id,
         title: format!("{} — BookMyGig", room.gig.title),
         in_terminal: room.in_terminal,
+        replay_from_ms: room
+            .replay
+            .as_ref()
+            .map(|view| (view.position_s.max(0.0) * 1000.0).round() as u64),
     }
 }
 
@@ -285,6 +387,7 @@ pub(super) fn player(state: &mut State, id: u64, run: u64, update: PlayerUpdate)
     let retry_at = now + Duration::seconds(PLAYER_RETRY_SECONDS);
     let last = match &update {
         PlayerUpdate::CannotOpen(_) => true,
+        PlayerUpdate::Granted(_) => false,
         PlayerUpdate::Event(event) => event.is_last(),
     };
     if last {
@@ -298,7 +401,35 @@ pub(super) fn player(state: &mut State, id: u64, run: u64, update: PlayerUpdate)
     ) {
         room.catching_up_from_s = None;
     }
+    if let Some(view) = &mut room.replay {
+        match &update {
+            PlayerUpdate::Granted(replay) => {
+                view.grant = Some(Grant::from(replay.as_ref()));
+                room.align_chat();
+                return Vec::new();
+            }
+            PlayerUpdate::Event(PlayerEvent::Playing { position_s }) => {
+                view.position_s = *position_s;
+                view.paused = false;
+                room.align_chat();
+            }
+            PlayerUpdate::Event(PlayerEvent::Paused) => view.paused = true,
+            PlayerUpdate::Event(PlayerEvent::Ended) => {
+                if let Some(duration) = view.duration_s() {
+                    view.position_s = duration;
+                }
+                view.paused = false;
+                room.want_play = false;
+                room.align_chat();
+                state.status = "the replay ended (← goes back, Space plays it again)".to_owned();
+                room.player = PlayerState::Ended;
+                return Vec::new();
+            }
+            _ => {}
+        }
+    }
     room.player = match update {
+        PlayerUpdate::Granted(_) => return Vec::new(),
         PlayerUpdate::CannotOpen(reason) => {
             room.want_play = false;
             state.status = format!("cannot play: {reason}");
@@ -422,6 +553,173 @@ mod tests {
 
     fn starts_player(effects: &[Effect]) -> bool {
         matches!(effects, [Effect::StartPlayer { .. }])
+    }
+
+    /// In the replay of the first gig (ended, holding a ticket): the history and the grant
+    /// arrived, the player plays.
+    fn in_replay() -> State {
+        let mut state = State::for_tests(Zone::Local);
+        update(&mut state, Action::Refresh);
+        sample::answer_catalogue(&mut state, vec![sample::replay_gig()], None);
+        update(&mut state, Action::TicketsLoaded(Ok(sample::my_tickets())));
+        state.screen = Screen::Catalogue;
+        update(&mut state, Action::Open);
+        let (id, run) = (room(&state).id, room(&state).player_run);
+        update(
+            &mut state,
+            Action::ReplayChatLoaded {
+                room: id,
+                result: Ok(vec![
+                    sample::chat_message(1, "ana", "doors open", 0),
+                    sample::chat_message(2, "bo", "here we go", 2),
+                    sample::chat_message(3, "ana", "encore!", 80),
+                ]),
+            },
+        );
+        update(
+            &mut state,
+            Action::Player {
+                room: id,
+                run,
+                update: PlayerUpdate::Granted(Box::new(sample::replay_grant())),
+            },
+        );
+        player_event(&mut state, PlayerEvent::Playing { position_s: 0.0 });
+        state
+    }
+
+    fn position(state: &State) -> f64 {
+        room(state)
+            .replay
+            .as_ref()
+            .map_or(-1.0, |view| view.position_s)
+    }
+
+    #[test]
+    fn enter_on_an_ended_gig_with_a_replay_plays_the_recording_with_its_chat_history() {
+        let mut state = State::for_tests(Zone::Local);
+        update(&mut state, Action::Refresh);
+        sample::answer_catalogue(&mut state, vec![sample::replay_gig()], None);
+        update(&mut state, Action::TicketsLoaded(Ok(sample::my_tickets())));
+        state.screen = Screen::Catalogue;
+        let effects = update(&mut state, Action::Open);
+        let gig = sample::replay_gig().id;
+        assert!(
+            matches!(
+                effects[..],
+                [
+                    Effect::FetchReplayChat { gig: g, .. },
+                    Effect::StartPlayer {
+                        replay_from_ms: Some(0),
+                        ..
+                    }
+                ] if g == gig
+            ),
+            "no chat connection, no polling: {effects:?}"
+        );
+        assert!(room(&state).replay.is_some());
+        // Nothing can be said in a replay's chat.
+        update(&mut state, Action::Open);
+        assert!(!room(&state).typing);
+    }
+
+    #[test]
+    fn the_replays_chat_follows_the_position() {
+        let mut state = in_replay();
+        // Recorded from 18:00:30: the message of 18:00 was before the first frame.
+        assert_eq!(
+            room(&state).scroll,
+            2,
+            "only the first message shows at 0:00"
+        );
+        player_event(&mut state, PlayerEvent::Playing { position_s: 89.0 });
+        assert_eq!(room(&state).scroll, 2, "the second was sent at 1:30");
+        player_event(&mut state, PlayerEvent::Playing { position_s: 90.0 });
+        assert_eq!(room(&state).scroll, 1);
+        player_event(&mut state, PlayerEvent::Playing { position_s: 4800.0 });
+        assert_eq!(room(&state).scroll, 0, "all of them by the end");
+    }
+
+    #[test]
+    fn arrows_seek_the_replay_within_its_length_and_move_the_chat_at_once() {
+        let mut state = in_replay();
+        assert_eq!(
+            update(&mut state, Action::Seek(60)),
+            [Effect::SeekPlayer(60)]
+        );
+        assert_eq!(position(&state), 60.0);
+        assert_eq!(
+            update(&mut state, Action::Seek(10)),
+            [Effect::SeekPlayer(10)]
+        );
+        assert_eq!(
+            room(&state).scroll,
+            2,
+            "1:10: the message of 1:30 is still to come"
+        );
+        update(&mut state, Action::Seek(60));
+        assert_eq!(room(&state).scroll, 1, "2:10 shows the second message");
+        // Back past the start stops at 0.
+        assert_eq!(
+            update(&mut state, Action::Seek(-600)),
+            [Effect::SeekPlayer(-130)]
+        );
+        assert_eq!(position(&state), 0.0);
+        assert!(
+            update(&mut state, Action::Seek(-10)).is_empty(),
+            "already at 0"
+        );
+        // Forward past the end stops at the length (85 minutes).
+        for _ in 0..100 {
+            update(&mut state, Action::Seek(60));
+        }
+        assert_eq!(position(&state), 5100.0);
+    }
+
+    #[test]
+    fn space_pauses_the_replay_and_plays_it_again_once_ended() {
+        let mut state = in_replay();
+        assert_eq!(
+            update(&mut state, Action::TogglePause),
+            [Effect::TogglePause]
+        );
+        player_event(&mut state, PlayerEvent::Paused);
+        assert!(room(&state).replay.as_ref().is_some_and(|view| view.paused));
+        player_event(&mut state, PlayerEvent::Playing { position_s: 12.0 });
+        assert!(
+            room(&state)
+                .replay
+                .as_ref()
+                .is_some_and(|view| !view.paused)
+        );
+        player_event(&mut state, PlayerEvent::Ended);
+        assert_eq!(room(&state).player, PlayerState::Ended);
+        assert_eq!(position(&state), 5100.0);
+        let now = state.now;
+        assert!(update(&mut state, Action::Tick(now)).is_empty(), "no retry");
+        assert!(matches!(
+            update(&mut state, Action::TogglePause)[..],
+            [Effect::StartPlayer {
+                replay_from_ms: Some(0),
+                ..
+            }]
+        ));
+        // A seek after the end opens the player where it points.
+        player_event(&mut state, PlayerEvent::Ended);
+        assert!(matches!(
+            update(&mut state, Action::Seek(-60))[..],
+            [Effect::StartPlayer {
+                replay_from_ms: Some(5_040_000),
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn seek_keys_do_nothing_in_a_live_room() {
+        let mut state = in_room();
+        assert!(update(&mut state, Action::Seek(10)).is_empty());
+        assert!(update(&mut state, Action::TogglePause).is_empty());
     }
 
     #[test]
