@@ -76,20 +76,22 @@ pub async fn delete(
     }
     let lock = state.recordings.writer_lock(gig.id);
     let _writing = lock.lock().await;
-    let existed = state
-        .recordings
-        .delete(gig.id)
-        .await
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    if stored(&state, &gig).await?.is_none() {
+        return Err(ApiError::NotFound("this gig has no recording".into()));
+    }
+    // The window closes first: should deleting fail half-way, nobody but the creator can
+    // replay what is left, and deleting again finishes the job.
     if gig.details.replay_hours != 0 {
         let mut details = gig.details.clone();
         details.replay_hours = 0;
         let updated = state.store.update_gig(gig.id, &details).await?;
         state.gig_changed(&updated);
     }
-    if !existed {
-        return Err(ApiError::NotFound("this gig has no recording".into()));
-    }
+    state
+        .recordings
+        .delete(gig.id)
+        .await
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
     tracing::info!(gig = %gig.id, "recording deleted by its creator");
     Ok(StatusCode::NO_CONTENT)
 }
