@@ -44,6 +44,7 @@ fuzz_target!(|data: &[u8]| {
             capacity: None,
             payment_pointer: PaymentPointer::parse("$wallet.example/ada").expect("valid"),
             micropayment_rate: Money::from_micros(360_000),
+            replay_hours: 48,
         };
         if let Ok(next) = forms::patched(&current, patch, now) {
             assert!(next.starts_at < next.ends_at, "a gig ends after it starts");
