@@ -1,7 +1,7 @@
 #![allow(clippy::expect_used, clippy::unwrap_used)]
 //! The live fan-out is bounded in bytes: a publisher sending the largest video tags the server
 //! takes (8 MiB) to a gig whose viewers never read cannot make the server hold more than its
-//! queue and GOP cache. The server is the real binary in a child process, so its resident
+//! queue, GOP cache and recorder (recording is on, as by default). The server is the real binary in a child process, so its resident
 //! memory is its own, read from `/proc/<pid>/status`.
 
 mod common;
@@ -26,13 +26,15 @@ const TAG_BYTES: usize = 8 << 20;
 /// Tags sent: 320 MiB in all, more than the ceiling many times over, so that a queue bounded
 /// in segments only (256 of them) would hold all of them.
 const TAGS: u32 = 40;
-/// What the server's resident memory must stay under throughout.
-const RSS_CEILING: u64 = 200 << 20;
+/// What the server's resident memory must stay under throughout: 200 MiB for the fan-out,
+/// and 40 more for the recorder (up to 24 MiB of segments queued for storage and the 16 MiB
+/// segment being cut).
+const RSS_CEILING: u64 = 240 << 20;
 /// Longest wait for something the server should do at once, on a loaded 2-core machine.
 const PATIENCE: Duration = Duration::from_secs(30);
 
 #[tokio::test]
-async fn eight_mib_tags_to_viewers_that_never_read_keep_the_server_under_200_mib() {
+async fn eight_mib_tags_to_viewers_that_never_read_keep_the_server_under_240_mib() {
     let data = tempfile::tempdir().unwrap();
     let server = ServerProcess::spawn(&["--data-dir", data.path().to_str().unwrap()], &[]);
     let creator = server.sign_up("big_frames").await;

@@ -27,6 +27,10 @@ use crate::live::{FeedEnd, HubEvent, StreamHub};
 /// Segments waiting to be stored, at most (about 16 s of stream): beyond it storage is too
 /// slow and the newest segment is dropped.
 const STORE_QUEUE_SEGMENTS: usize = 8;
+/// Bytes of segments waiting to be stored, at most: a publisher of huge tags (up to the
+/// chunk stream's 16 MiB message) fills [`STORE_QUEUE_SEGMENTS`] long before its seconds, and
+/// the node's memory must not pay for a disk that cannot keep up.
+const STORE_QUEUE_BYTES: u64 = 24 << 20;
 /// Tries to read a stored manifest before giving up on recording a session (never overwrite
 /// a recording that could not be read).
 const MANIFEST_TRIES: u32 = 3;
@@ -144,6 +148,7 @@ impl Recorder {
         tracing::info!(gig = %gig, session = manifest.sessions, from_ms = base_ms, "recording");
         LiveMetrics::add(&self.metrics.recordings, 1);
         let lost = Arc::new(AtomicU64::new(0));
+        let queued = Arc::new(AtomicU64::new(0));
         let (pieces, queue) = mpsc::channel(STORE_QUEUE_SEGMENTS);
         let writer = tokio::spawn(
             Writer {
@@ -151,6 +156,7 @@ impl Recorder {
                 metrics: Arc::clone(&self.metrics),
                 max_ms: self.max_ms,
                 lost: Arc::clone(&lost),
+                queued: Arc::clone(&queued),
                 manifest,
                 _lock: lock,
             }
@@ -161,6 +167,7 @@ impl Recorder {
             cutter: Cutter::new(base_ms, headers),
             pieces,
             lost,
+            queued,
             metrics: Arc::clone(&self.metrics),
         };
         for tag in std::mem::take(&mut subscription.start) {
@@ -216,6 +223,8 @@ struct Session {
     cutter: Cutter,
     pieces: mpsc::Sender<Piece>,
     lost: Arc<AtomicU64>,
+    /// Bytes queued and not yet stored (see [`STORE_QUEUE_BYTES`]).
+    queued: Arc<AtomicU64>,
     metrics: Arc<LiveMetrics>,
 }
 
@@ -236,11 +245,17 @@ impl Session {
     }
 
     fn queue(&mut self, cut: Cut) {
+        let bytes = cut.bytes.len() as u64;
         let piece = Piece {
             cut,
             headers: self.cutter.headers().clone(),
         };
-        if self.pieces.try_send(piece).is_err() {
+        // Counted before it is sent, so the writer never takes away what was not added; only
+        // this session adds, so nothing else can push the count past the budget meanwhile.
+        let before = self.queued.fetch_add(bytes, Ordering::AcqRel);
+        let sent = before + bytes <= STORE_QUEUE_BYTES && self.pieces.try_send(piece).is_ok();
+        if !sent {
+            self.queued.fetch_sub(bytes, Ordering::AcqRel);
             self.lost.fetch_add(1, Ordering::Relaxed);
             LiveMetrics::add(&self.metrics.recording_segments_lost, 1);
             tracing::warn!(gig = %self.gig, "recording storage is too slow: a segment is lost");
@@ -262,6 +277,8 @@ struct Writer {
     max_ms: u64,
     /// Segments the session dropped since the last manifest written.
     lost: Arc<AtomicU64>,
+    /// Bytes queued and not yet stored, given back as each segment is done with.
+    queued: Arc<AtomicU64>,
     manifest: Manifest,
     _lock: OwnedMutexGuard<()>,
 }
@@ -278,7 +295,9 @@ impl Writer {
             manifest.lost_segments += self.lost.swap(0, Ordering::Relaxed);
             let number = manifest.next_number();
             let bytes = cut.bytes.len() as u64;
-            if let Err(error) = self.archive.put_segment(gig, number, cut.bytes).await {
+            let stored = self.archive.put_segment(gig, number, cut.bytes).await;
+            self.queued.fetch_sub(bytes, Ordering::AcqRel);
+            if let Err(error) = stored {
                 manifest.lost_segments += 1;
                 LiveMetrics::add(&self.metrics.recording_segments_lost, 1);
                 tracing::warn!(gig = %gig, %error, "a recording segment could not be stored");
