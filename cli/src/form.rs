@@ -1,13 +1,14 @@
-//! The gig registration form's fields, checked here with the server's own rules (the limits in
-//! `bookmygig_api::limits`), so a flag and an interactive answer are refused the same way and
-//! nothing reaches the server that it would refuse for its shape.
+//! The gig registration form's fields, and the catalogue's search text, checked here with the
+//! server's own rules (the limits in `bookmygig_api::limits`), so a flag and an interactive
+//! answer (or the TUI's search line) are refused the same way and nothing reaches the server
+//! that it would refuse for its shape.
 //!
 //! Each check takes what a person typed and answers the value or a reason in plain words; the
 //! caller adds the flag's name.
 
 use bookmygig_api::limits::{
     CAPACITY_MAX, CREATOR_NAME_MAX, DESCRIPTION_MAX, GIG_HOURS_MAX, MICROPAYMENT_RATE_MAX,
-    PRICE_MAX, REPLAY_HOURS_MAX, TITLE_MAX,
+    PRICE_MAX, REPLAY_HOURS_MAX, SEARCH_MAX, TITLE_MAX,
 };
 use bookmygig_api::{Category, Money, PaymentPointer};
 use chrono::{FixedOffset, Local, LocalResult, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
@@ -112,6 +113,41 @@ pub fn replay_hours(value: &str) -> Result<u32, String> {
             "`{value}` is not a number of hours from 0 (no replay) to {REPLAY_HOURS_MAX} (a year)"
         )),
     }
+}
+
+/// Most words in a search text (docs/api.md: the server refuses a `q` with more).
+pub const SEARCH_WORDS_MAX: usize = 8;
+
+/// How many words the server counts in a search text: runs of letters and digits. A combining
+/// accent typed apart from its letter splits a word here but not on the server (which folds
+/// accents away first): counting more is the safe side.
+pub fn search_words(text: &str) -> usize {
+    let mut words = 0;
+    let mut in_word = false;
+    for c in text.chars() {
+        let letter = c.is_alphanumeric();
+        if letter && !in_word {
+            words += 1;
+        }
+        in_word = letter;
+    }
+    words
+}
+
+/// A search text the server accepts: at most [`SEARCH_MAX`] characters and
+/// [`SEARCH_WORDS_MAX`] words.
+pub fn search(value: &str) -> Result<(), String> {
+    let length = value.chars().count();
+    if length > SEARCH_MAX {
+        return Err(format!("at most {SEARCH_MAX} characters (got {length})"));
+    }
+    let words = search_words(value);
+    if words > SEARCH_WORDS_MAX {
+        return Err(format!(
+            "at most {SEARCH_WORDS_MAX} words, words being runs of letters and digits (got {words})"
+        ));
+    }
+    Ok(())
 }
 
 /// An Interledger payment pointer such as `$wallet.example/alice`.
@@ -269,6 +305,23 @@ mod tests {
 
     fn utc() -> Zone {
         zone("UTC").unwrap()
+    }
+
+    #[test]
+    fn a_search_has_at_most_100_characters_and_8_words_as_the_server_counts_them() {
+        assert_eq!(search_words("Rock'n'roll -- 90s/2000s, live!"), 6);
+        assert_eq!(search_words("  Café  "), 1);
+        assert_eq!(search_words("?! --"), 0);
+        assert_eq!(search("a b c d e f g h"), Ok(()));
+        assert_eq!(
+            search("a b c d e f g h i").unwrap_err(),
+            "at most 8 words, words being runs of letters and digits (got 9)"
+        );
+        assert_eq!(search(&"é".repeat(100)), Ok(()));
+        assert_eq!(
+            search(&"é".repeat(101)).unwrap_err(),
+            "at most 100 characters (got 101)"
+        );
     }
 
     #[test]

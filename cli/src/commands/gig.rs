@@ -1,6 +1,5 @@
 //! `bookmygig gig …`: register, list, show, mine, key, cancel, earnings, replay, recordings.
 
-use bookmygig_api::limits::SEARCH_MAX;
 use bookmygig_api::{Gig, GigId, GigPatch, GigStatus, Recording, StreamKeyInfo};
 use bookmygig_client::{ClientError, GigListQuery};
 use clap::{Args, Subcommand};
@@ -138,20 +137,15 @@ impl ListCmd {
             .map(form::category)
             .transpose()
             .map_err(|reason| CliError::flag("--category", reason))?;
-        if let Some(search) = &self.search
-            && search.chars().count() > SEARCH_MAX
-        {
-            return Err(CliError::flag(
-                "--search",
-                format!("at most {SEARCH_MAX} characters"),
-            ));
+        if let Some(search) = &self.search {
+            form::search(search).map_err(|reason| CliError::flag("--search", reason))?;
         }
         let query = GigListQuery {
             category,
             q: self.search,
             status: self.live.then_some(GigStatus::Live),
-            cursor: None,
             limit: Some(usize::from(self.limit)),
+            ..GigListQuery::default()
         };
         let page = ctx.maybe_signed_in()?.list_gigs(&query).await?;
         if ctx.json {

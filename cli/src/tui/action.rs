@@ -32,11 +32,12 @@ pub enum Action {
     PrevTab,
     /// Start typing a search (`/`).
     StartSearch,
-    /// A character typed into the search line.
+    /// A character typed into the search line (refused past the server's limits); the text
+    /// is sent once the typing pauses.
     SearchInput(char),
     /// Delete the last character of the search line.
     SearchBackspace,
-    /// Send the search to the server (Enter while searching).
+    /// Stop typing the search (Enter while searching), sending it now if it changed.
     SearchSubmit,
     /// Leave the search line and clear it (Esc while searching).
     SearchCancel,
@@ -193,6 +194,18 @@ pub enum Action {
         gig: GigId,
         /// The payout (`requested`, or further along), or the refusal in words.
         result: Result<Payout, String>,
+    },
+    /// Change the selected gig's replay window to the next of
+    /// [`REPLAY_STEPS`](super::my_gigs::REPLAY_STEPS) (on "My gigs").
+    CycleReplayWindow,
+    /// The server answered a change of a gig's replay window.
+    ReplayWindowSet {
+        /// The gig.
+        gig: GigId,
+        /// The hours asked for.
+        hours: u32,
+        /// The gig as it is now, or the refusal in words.
+        result: Result<Gig, String>,
     },
     /// The payouts were asked about again (see [`Effect::FetchPayouts`]).
     PayoutsLoaded {
@@ -406,6 +419,14 @@ pub enum Effect {
     RequestPayout {
         /// The gig whose earnings to pay out.
         gig: GigId,
+    },
+    /// `PATCH /gigs/{id}` with a new `replay_hours`; answers with [`Action::ReplayWindowSet`].
+    SetReplayWindow {
+        /// The gig (one of the creator's).
+        gig: GigId,
+        /// Hours after the end, 0 (no replay) to
+        /// [`REPLAY_HOURS_MAX`](bookmygig_api::limits::REPLAY_HOURS_MAX).
+        hours: u32,
     },
     /// `GET /me/payouts`; answers with [`Action::PayoutsLoaded`].
     FetchPayouts {

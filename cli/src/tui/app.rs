@@ -89,6 +89,11 @@ impl Zone {
         self.parts(at, "%H:%M")
     }
 
+    /// `Tue 8 Dec 19:00`: a day and time within the year, for deadlines.
+    pub fn day_time(self, at: OffsetDateTime) -> String {
+        self.parts(at, "%a %-d %b %H:%M")
+    }
+
     /// `May 02 20:00`: short, for list rows.
     pub fn short(self, at: OffsetDateTime) -> String {
         self.parts(at, "%b %d %H:%M")
@@ -150,10 +155,16 @@ pub struct State {
     pub selected: usize,
     /// 0 is "All", then one tab per [`Category::ALL`] entry.
     pub tab: usize,
-    /// The search text: filters the loaded rows as it is typed, and is sent to the server on Enter.
+    /// The search text: sent to the server as it is typed, once the typing pauses (the server's
+    /// answer is the list: it matches typos and prefixes a substring filter here would hide).
     pub search: String,
     /// Keys go to the search line.
     pub searching: bool,
+    /// The search text changed since it was last sent.
+    pub search_pending: bool,
+    /// When the pending search text is sent: set by the first tick after the last change, a
+    /// [`SEARCH_DEBOUNCE`] later, so one request goes once the typing pauses.
+    pub search_due: Option<OffsetDateTime>,
     /// A catalogue request is under way.
     pub loading: bool,
     /// The filters of the loaded listing (the search text may have changed since): the next
@@ -273,6 +284,8 @@ impl State {
             tab: 0,
             search: String::new(),
             searching: false,
+            search_pending: false,
+            search_due: None,
             loading: false,
             listing: GigListQuery::default(),
             next_cursor: None,
@@ -323,19 +336,11 @@ impl State {
             .and_then(|i| Category::ALL.get(i).copied())
     }
 
-    /// The loaded gigs that match the search text (case-insensitive, in title, billed name
-    /// and description).
+    /// The rows of the list: the loaded gigs, as the server answered. They are not filtered
+    /// here: the server's search matches typos, prefixes and accents that a substring filter
+    /// would hide, and the text typed since is sent as soon as the typing pauses.
     pub fn visible(&self) -> Vec<&Gig> {
-        let needle = self.search.to_lowercase();
-        self.gigs
-            .iter()
-            .filter(|gig| {
-                needle.is_empty()
-                    || gig.title.to_lowercase().contains(&needle)
-                    || gig.creator_name.to_lowercase().contains(&needle)
-                    || gig.description.to_lowercase().contains(&needle)
-            })
-            .collect()
+        self.gigs.iter().collect()
     }
 
     /// The selected gig, if any row is visible.
@@ -343,6 +348,9 @@ impl State {
         self.visible().get(self.selected).copied()
     }
 }
+
+/// How long the search line waits after the last key before sending the text.
+pub const SEARCH_DEBOUNCE: time::Duration = time::Duration::milliseconds(250);
 
 /// Tabs in order: "All" then the categories.
 pub const TAB_COUNT: usize = Category::ALL.len() + 1;

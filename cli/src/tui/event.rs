@@ -151,6 +151,11 @@ impl Default for Keymap {
                     "pay out (my gigs)",
                 ),
                 bind(
+                    vec![Key::char('e')],
+                    Action::CycleReplayWindow,
+                    "replay time (my gigs)",
+                ),
+                bind(
                     vec![Key::plain(Esc), Key::plain(Backspace)],
                     Action::Back,
                     "back",
@@ -197,6 +202,7 @@ fn action_name(action: &Action) -> &'static str {
         Action::MyGigs => "my_gigs",
         Action::RevealKey => "reveal_key",
         Action::RequestPayout => "pay_out",
+        Action::CycleReplayWindow => "replay_window",
         Action::Back => "back",
         Action::ToggleMouse => "mouse",
         Action::Help => "help",

@@ -72,6 +72,10 @@ const RESULTS_QUEUE: usize = 64;
 /// How often the clock ticks (uptimes, retries of the player).
 const TICK: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How often the clock ticks while a change of the search waits to be sent, so it goes about
+/// [`SEARCH_DEBOUNCE`](app::SEARCH_DEBOUNCE) after the last key rather than up to a second late.
+const SEARCH_TICK: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// Puts the terminal back when dropped: on return, on error, and (through the panic hook,
 /// which runs before unwinding) on panic.
 struct TerminalGuard {
@@ -203,6 +207,8 @@ pub async fn run(client: Client, options: Options) -> io::Result<()> {
     }
     let mut clock = tokio::time::interval(TICK);
     clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut search_clock = tokio::time::interval(SEARCH_TICK);
+    search_clock.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     // What the terminal does now; made to follow `state.mouse` before every draw.
     let mut capturing = false;
     // Video frames: one is waiting in the sink, to be taken when the governor allows.
@@ -262,6 +268,9 @@ pub async fn run(client: Client, options: Options) -> io::Result<()> {
             },
             Some(action) = incoming.recv() => Some(action),
             _ = clock.tick() => Some(Action::Tick(OffsetDateTime::now_utc())),
+            _ = search_clock.tick(), if state.search_pending => {
+                Some(Action::Tick(OffsetDateTime::now_utc()))
+            }
             () = video.ready(), if !frame_waiting => {
                 frame_waiting = true;
                 unchanged = true;

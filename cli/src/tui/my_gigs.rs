@@ -1,11 +1,47 @@
 //! The creator's "My gigs" screen: their gigs, what each earned, their payouts, and the ledger
 //! entries the earnings chart is drawn from. Plain data; [`update`](super::update()) changes it.
 
+use std::collections::BTreeMap;
+
 use bookmygig_api::{EntryKind, Gig, GigEarnings, GigId, GigStatus, LedgerEntry, Money, Payout};
 use time::OffsetDateTime;
 
 /// Wallet pages read for the earnings charts (the newest entries first).
 pub const CHART_PAGES: usize = 5;
+
+/// The replay windows the replay key steps through, in hours: none, a day, two days, a week,
+/// 30 days; after the last, none again.
+pub const REPLAY_STEPS: [u32; 5] = [0, 24, 48, 168, 720];
+
+/// The replay window after `hours` among [`REPLAY_STEPS`] (a window between two steps goes to
+/// the next one; past the last, to none).
+pub fn next_replay_step(hours: u32) -> u32 {
+    REPLAY_STEPS
+        .iter()
+        .copied()
+        .find(|step| *step > hours)
+        .unwrap_or(0)
+}
+
+/// A replay window in words: `no replay`, `24 h`, `48 h`, `7 days` (whole days from three on).
+pub fn replay_words(hours: u32) -> String {
+    match hours {
+        0 => "no replay".to_owned(),
+        hours if hours >= 72 && hours % 24 == 0 => format!("{} days", hours / 24),
+        hours => format!("{hours} h"),
+    }
+}
+
+/// A change of one gig's replay window asked for with the replay key, until the server has it.
+/// One request at a time: presses while one is on its way only move `wanted`, which is sent
+/// when the answer comes (so rapid presses send the first and the last value, no more).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplayEdit {
+    /// The window shown, in hours: the last value asked for.
+    pub wanted: u32,
+    /// The value of the request on its way, if one is.
+    pub sending: Option<u32>,
+}
 
 /// What the screen shows, as loaded together.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -46,6 +82,8 @@ pub struct MyGigsView {
     /// Counts fresh views of the payouts (a load, a payout requested): an answer to a check
     /// asked for before one is older than what is shown, and is dropped.
     pub payouts_epoch: u64,
+    /// Changes of replay windows the server has not confirmed yet, by gig.
+    pub replay_edits: BTreeMap<GigId, ReplayEdit>,
 }
 
 impl MyGigsView {
@@ -58,6 +96,16 @@ impl MyGigsView {
     pub fn earnings(&self) -> Option<&GigEarnings> {
         let gig = self.gig()?;
         self.data.earnings.iter().find(|e| e.gig_id == gig.id)
+    }
+
+    /// The selected gig's replay window as shown: the value last asked for while the server
+    /// has not confirmed it, else the gig's; and whether it is unconfirmed.
+    pub fn replay_hours(&self) -> Option<(u32, bool)> {
+        let gig = self.gig()?;
+        Some(match self.replay_edits.get(&gig.id) {
+            Some(edit) => (edit.wanted, true),
+            None => (gig.replay_hours, false),
+        })
     }
 
     /// Whether any payout is still on its way (requested or sending).
@@ -180,6 +228,23 @@ mod tests {
             gig_id: Some(gig),
             at: time::macros::datetime!(2026-05-02 18:00 UTC) + time::Duration::minutes(minute),
         }
+    }
+
+    #[test]
+    fn the_replay_steps_cycle_and_a_window_between_steps_goes_to_the_next() {
+        assert_eq!(next_replay_step(0), 24);
+        assert_eq!(next_replay_step(48), 168);
+        assert_eq!(next_replay_step(100), 168);
+        assert_eq!(next_replay_step(720), 0);
+        assert_eq!(next_replay_step(8_760), 0);
+        let words: Vec<String> = [0, 24, 48, 168, 720, 100]
+            .into_iter()
+            .map(replay_words)
+            .collect();
+        assert_eq!(
+            words,
+            ["no replay", "24 h", "48 h", "7 days", "30 days", "100 h"]
+        );
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod buy;
 mod live;
 mod my_gigs;
 mod room;
+mod search;
 mod sign_in;
 mod wallet;
 
@@ -49,6 +50,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             | Action::CreatorLoaded(_)
             | Action::PayoutRequested { .. }
             | Action::PayoutsLoaded { .. }
+            | Action::ReplayWindowSet { .. }
             | Action::TicketsWatched(_)
             | Action::VideoFrame(_)
             | Action::ReplayChatLoaded { .. }
@@ -191,6 +193,7 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
         Action::Tick(now) => {
             let mut effects = room::tick(state, now);
             effects.extend(my_gigs::tick(state, now));
+            effects.extend(search::tick(state, now));
             if state.catalogue_retry.is_some_and(|retry| retry.at <= now) && !state.loading {
                 effects.extend(reload(state));
             }
@@ -350,6 +353,10 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             Vec::new()
         }
         Action::PayoutsLoaded { epoch, result } => my_gigs::payouts_loaded(state, epoch, result),
+        Action::CycleReplayWindow => my_gigs::cycle_replay_window(state),
+        Action::ReplayWindowSet { gig, hours, result } => {
+            my_gigs::replay_window_set(state, gig, hours, result)
+        }
         Action::Up if state.screen == Screen::Wallet => wallet::move_selection(state, false),
         Action::Down if state.screen == Screen::Wallet => wallet::move_selection(state, true),
         Action::Refresh if state.screen == Screen::Wallet => wallet::open(state),
@@ -419,31 +426,19 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
             fetch(state)
         }
         Action::StartSearch => {
-            state.searching = true;
-            state.screen = Screen::Catalogue;
+            search::start(state);
             Vec::new()
         }
         Action::SearchInput(c) => {
-            state.search.push(c);
-            state.selected = 0;
+            search::input(state, c);
             Vec::new()
         }
         Action::SearchBackspace => {
-            state.search.pop();
-            state.selected = 0;
+            search::backspace(state);
             Vec::new()
         }
-        Action::SearchSubmit => {
-            state.searching = false;
-            fetch(state)
-        }
-        Action::SearchCancel => {
-            state.searching = false;
-            let had_search = !state.search.is_empty();
-            state.search.clear();
-            state.selected = 0;
-            if had_search { fetch(state) } else { Vec::new() }
-        }
+        Action::SearchSubmit => search::submit(state),
+        Action::SearchCancel => search::cancel(state),
         Action::Refresh => fetch(state),
         Action::Tickets => {
             state.screen = Screen::Tickets;
@@ -503,11 +498,15 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                 Ok(page) => {
                     state.error = None;
                     state.catalogue_retry = None;
-                    state.status = format!(
-                        "{} gig{}",
-                        page.items.len(),
-                        if page.items.len() == 1 { "" } else { "s" }
-                    );
+                    state.status = if state.listing.q.is_some() {
+                        search::matches(page.items.len(), page.next_cursor.is_some())
+                    } else {
+                        format!(
+                            "{} gig{}",
+                            page.items.len(),
+                            if page.items.len() == 1 { "" } else { "s" }
+                        )
+                    };
                     state.gigs = page.items;
                     state.next_cursor = page.next_cursor;
                     state.selected = state.selected.min(state.visible().len().saturating_sub(1));
@@ -537,7 +536,11 @@ pub fn update(state: &mut State, action: Action) -> Vec<Effect> {
                     let effects = live::seen(state, &page.items);
                     state.gigs.extend(page.items);
                     state.next_cursor = page.next_cursor;
-                    state.status = format!("{} gigs", state.gigs.len());
+                    state.status = if state.listing.q.is_some() {
+                        search::matches(state.gigs.len(), state.next_cursor.is_some())
+                    } else {
+                        format!("{} gigs", state.gigs.len())
+                    };
                     return effects;
                 }
                 // The rows already shown stay; the next scroll to the end asks again.
@@ -619,9 +622,11 @@ fn query(state: &State) -> GigListQuery {
     }
 }
 
-/// Starts a catalogue request for the current tab and search; answers to earlier requests
-/// will be ignored.
+/// Starts a catalogue request for the current tab and search (so no change of the search
+/// waits to be sent any more); answers to earlier requests will be ignored.
 fn fetch(state: &mut State) -> Vec<Effect> {
+    state.search_pending = false;
+    state.search_due = None;
     state.request += 1;
     state.loading = true;
     state.loading_more = false;
@@ -700,20 +705,23 @@ mod tests {
     }
 
     #[test]
-    fn typing_a_search_filters_the_loaded_rows_and_enter_asks_the_server() {
+    fn typing_a_search_leaves_the_rows_to_the_server_and_enter_asks_it_at_once() {
         let mut state = loaded();
         update(&mut state, Action::StartSearch);
         for c in "JAZZ".chars() {
             assert!(update(&mut state, Action::SearchInput(c)).is_empty());
         }
-        let titles: Vec<_> = state.visible().iter().map(|g| g.title.clone()).collect();
-        assert_eq!(titles, ["Late-night jazz trio"]);
+        assert_eq!(state.visible().len(), 3, "not filtered here");
         let effects = update(&mut state, Action::SearchSubmit);
         assert!(!state.searching);
         assert!(matches!(
             &effects[..],
             [Effect::FetchCatalogue { query, .. }] if query.q.as_deref() == Some("JAZZ")
         ));
+        assert!(
+            update(&mut state, Action::SearchSubmit).is_empty(),
+            "nothing changed since"
+        );
     }
 
     #[test]

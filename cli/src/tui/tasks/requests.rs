@@ -1,7 +1,7 @@
 //! The one-shot requests of [`Effect`]s, each answered with one [`Action`]; and signing in.
 
 use bookmygig_api::limits::PAGE_LIMIT_MAX;
-use bookmygig_api::{NewAccount, NewSession};
+use bookmygig_api::{GigPatch, NewAccount, NewSession};
 use bookmygig_client::{Client, ClientError, TrustRoots};
 
 use crate::error::CliError;
@@ -52,6 +52,20 @@ pub(super) async fn answer(client: &Client, effect: Effect) -> Option<Action> {
         Effect::RequestPayout { gig } => Action::PayoutRequested {
             gig,
             result: client.request_payout(gig).await.map_err(refusal_words),
+        },
+        Effect::SetReplayWindow { gig, hours } => Action::ReplayWindowSet {
+            gig,
+            hours,
+            result: client
+                .update_gig(
+                    gig,
+                    &GigPatch {
+                        replay_hours: Some(hours),
+                        ..GigPatch::default()
+                    },
+                )
+                .await
+                .map_err(refusal_words),
         },
         Effect::FetchPayouts { epoch } => Action::PayoutsLoaded {
             epoch,

@@ -46,7 +46,7 @@ pub fn overlay(frame: &mut Frame<'_>, area: Rect, state: &State) {
         })
         .collect();
     let footer = [
-        " While searching: Enter sends, Esc clears",
+        " While searching: Enter stops, Esc clears",
         " In the chat: Enter sends, Esc stops typing,",
         "   ↑ ↓ history, Ctrl-a/e/u/w edit",
     ];

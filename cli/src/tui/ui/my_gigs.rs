@@ -1,9 +1,9 @@
 //! "My gigs", for creators: the list of one's gigs, and beside it the selected one's status,
-//! OBS settings (the stream key hidden until asked for), earnings (what was paid out, what a
-//! payout would send now), and a chart of its ticket and streaming income over time; below
-//! both, the payouts, newest first.
+//! replay window (with the key that changes it), OBS settings (the stream key hidden until
+//! asked for), earnings (what was paid out, what a payout would send now), and a chart of its
+//! ticket and streaming income over time; below both, the payouts, newest first.
 
-use bookmygig_api::{GigStatus, Money, Payout, PayoutState};
+use bookmygig_api::{Gig, GigStatus, Money, Payout, PayoutState};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::symbols::Marker;
@@ -14,7 +14,10 @@ use ratatui::widgets::{
 
 use super::theme::Theme;
 use crate::tui::app::State;
-use crate::tui::my_gigs::{EarningsSeries, MyGigsView, has_ended};
+use crate::tui::my_gigs::{EarningsSeries, MyGigsView, has_ended, replay_words};
+
+/// Columns of the detail pane's labels.
+const LABEL: usize = 14;
 
 /// The list, the detail pane and (when there are gigs) the payouts below both: one row per
 /// payout shown, at most a fifth of the body, with a row under each failed or waiting one.
@@ -162,6 +165,7 @@ fn detail(frame: &mut Frame<'_>, area: Rect, state: &State) {
             ),
         ),
         field("Status", gig.status.as_str().to_owned()),
+        replay_line(state, gig, &theme, usize::from(inner.width)),
         field(
             "OBS server",
             gig.rtmp_url.clone().unwrap_or_else(|| "–".to_owned()),
@@ -220,6 +224,44 @@ fn detail(frame: &mut Frame<'_>, area: Rect, state: &State) {
         state,
         &EarningsSeries::of(gig.id, &view.data.entries),
     );
+}
+
+/// The selected gig's replay window: `48 h · until Tue 8 Dec 19:00`, `48 h after the end`
+/// before the show, `48 h · no recording` after one never on air, `no replay`; `(saving…)` while the server has not confirmed a change; and
+/// the key that changes it (`(e changes)`, or `(e)` when `width` is short of that).
+fn replay_line(state: &State, gig: &Gig, theme: &Theme, width: usize) -> Line<'static> {
+    let view = &state.my_gigs;
+    let (hours, unconfirmed) = view.replay_hours().unwrap_or((gig.replay_hours, false));
+    let words = replay_words(hours);
+    let value = match gig.replay_until {
+        _ if unconfirmed || hours == 0 => words,
+        Some(until) if until <= state.now => {
+            format!("{words} · closed {}", state.zone.day_time(until))
+        }
+        Some(until) => format!("{words} · until {}", state.zone.day_time(until)),
+        // Over without a window: it never went on air, or its recording was deleted.
+        None if has_ended(gig, state.now) => format!("{words} · no recording"),
+        None => format!("{words} after the end"),
+    };
+    let hint = if unconfirmed {
+        " (saving…)".to_owned()
+    } else if gig.status == GigStatus::Cancelled {
+        String::new()
+    } else {
+        let key = state.keymap.first_key("replay_window").unwrap_or_default();
+        let room = width.saturating_sub(LABEL + value.chars().count());
+        let long = format!(" ({key} changes)");
+        if long.chars().count() <= room {
+            long
+        } else {
+            format!(" ({key})")
+        }
+    };
+    Line::from(vec![
+        Span::styled(format!("{:<LABEL$}", "Replay"), theme.dim()),
+        Span::raw(value),
+        Span::styled(hint, theme.dim()),
+    ])
 }
 
 /// Ticket and streaming income over time, as running totals.

@@ -1,4 +1,5 @@
-//! The status line: the search being typed or the last message on the left; who is signed in,
+//! The status line: the search being typed (with its count of matches) or the last message on
+//! the left; who is signed in,
 //! the monetization state and the help hint on the right.
 
 use ratatui::Frame;
@@ -90,10 +91,12 @@ pub fn line(frame: &mut Frame<'_>, area: Rect, state: &State) {
     let [left_area, right_area] =
         Layout::horizontal([Constraint::Min(0), Constraint::Length(width)]).areas(area);
     let left = if state.searching {
+        // After the cursor: the count of matches, "searching…", or why a key was refused.
         Line::from(vec![
             Span::styled(" /", theme.accent()),
             Span::raw(state.search.as_str()),
             Span::styled("▏", theme.accent()),
+            Span::styled(format!(" {}", state.status), theme.dim()),
         ])
     } else if !state.search.is_empty() {
         Line::from(vec![

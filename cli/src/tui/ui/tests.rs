@@ -109,14 +109,38 @@ fn catalogue_while_typing_a_search() {
     check("catalogue_searching", &state);
 }
 
-#[test]
-fn catalogue_search_without_match() {
+/// The search line open with `text` typed, sent once the typing paused; the server's answer
+/// not in yet.
+fn searched(text: &str) -> State {
     let mut state = loaded();
     update(&mut state, Action::StartSearch);
-    for c in "opera".chars() {
+    for c in text.chars() {
         update(&mut state, Action::SearchInput(c));
     }
+    let t0 = time::macros::datetime!(2026-05-02 18:00 UTC);
+    update(&mut state, Action::Tick(t0));
+    update(
+        &mut state,
+        Action::Tick(t0 + crate::tui::app::SEARCH_DEBOUNCE),
+    );
+    assert!(state.loading);
+    state
+}
+
+#[test]
+fn catalogue_search_without_match() {
+    let mut state = searched("opera");
+    sample::answer_catalogue(&mut state, Vec::new(), None);
     check("catalogue_search_no_match", &state);
+}
+
+#[test]
+fn catalogue_searching_with_the_count_of_matches() {
+    let mut state = searched("jaz tri");
+    // Prefixes and typos are the server's to match: its rows are the list, with more to come.
+    let jazz = sample::gigs().swap_remove(0);
+    sample::answer_catalogue(&mut state, vec![jazz], Some("page-2".to_owned()));
+    check("catalogue_searching_count", &state);
 }
 
 #[test]
@@ -983,6 +1007,39 @@ fn my_gigs_a_payout_refused() {
 #[test]
 fn my_gigs_with_earnings_and_chart() {
     check("my_gigs", &my_gigs());
+}
+
+/// "My gigs" the day after the first sample gig went on air and ended, its replay open for
+/// 48 hours.
+fn my_gigs_replay() -> State {
+    use bookmygig_api::GigStatus;
+    let mut state = loaded();
+    update(
+        &mut state,
+        Action::Tick(time::macros::datetime!(2026-05-03 12:00 UTC)),
+    );
+    update(&mut state, Action::MyGigs);
+    let mut data = creator_data();
+    data.gigs[0].status = GigStatus::Ended;
+    data.gigs[0].replay_until = Some(time::macros::datetime!(2026-05-04 19:30 UTC));
+    update(&mut state, Action::CreatorLoaded(Ok(data)));
+    state
+}
+
+#[test]
+fn my_gigs_with_the_replay_window_and_its_key() {
+    check("my_gigs_replay_window", &my_gigs_replay());
+}
+
+#[test]
+fn my_gigs_while_a_new_replay_window_is_saved() {
+    let mut state = my_gigs_replay();
+    let gig = state.my_gigs.data.gigs[0].id;
+    assert_eq!(
+        update(&mut state, Action::CycleReplayWindow),
+        [crate::tui::action::Effect::SetReplayWindow { gig, hours: 168 }]
+    );
+    check("my_gigs_replay_window_saving", &state);
 }
 
 #[test]

@@ -1,14 +1,14 @@
 //! "My gigs" in [`update`](super::update()): loading, moving the selection (which hides the
-//! stream key again), asking for a payout, and following payouts on their way while the screen
-//! is shown.
+//! stream key again), asking for a payout, following payouts on their way while the screen
+//! is shown, and changing a gig's replay window (one request at a time, the last value wins).
 
-use bookmygig_api::{Money, Payout, PayoutState};
+use bookmygig_api::{Gig, GigId, GigStatus, Money, Payout, PayoutState};
 use time::{Duration, OffsetDateTime};
 
 use crate::tui::action::Effect;
 use crate::tui::app::{Screen, State};
 use crate::tui::backoff::backoff_seconds;
-use crate::tui::my_gigs::CreatorData;
+use crate::tui::my_gigs::{CreatorData, ReplayEdit, next_replay_step, replay_words};
 
 /// How often payouts on their way are asked about while "My gigs" is shown.
 pub const PAYOUT_CHECK_EVERY: Duration = Duration::seconds(3);
@@ -138,6 +138,83 @@ pub(super) fn payout_requested(
     view.payouts_epoch += 1;
     view.check_failures = 0;
     view.next_check = view.payouts_under_way().then_some(now + PAYOUT_CHECK_EVERY);
+}
+
+/// The replay key: the selected gig's replay window moves to the next step, shown at once;
+/// the change is sent unless one for the gig is on its way already (then it follows that one's
+/// answer, so only the last of rapid presses is sent after the first).
+pub(super) fn cycle_replay_window(state: &mut State) -> Vec<Effect> {
+    if state.screen != Screen::MyGigs {
+        return Vec::new();
+    }
+    let view = &mut state.my_gigs;
+    let Some(gig) = view.gig() else {
+        return Vec::new();
+    };
+    if gig.status == GigStatus::Cancelled {
+        state.status = format!("{} was cancelled: it has no replay", gig.title);
+        return Vec::new();
+    }
+    let id = gig.id;
+    let (current, _) = view.replay_hours().unwrap_or_default();
+    let wanted = next_replay_step(current);
+    let edit = view.replay_edits.entry(id).or_insert(ReplayEdit {
+        wanted,
+        sending: None,
+    });
+    edit.wanted = wanted;
+    if edit.sending.is_some() {
+        return Vec::new();
+    }
+    edit.sending = Some(wanted);
+    vec![Effect::SetReplayWindow {
+        gig: id,
+        hours: wanted,
+    }]
+}
+
+/// The server answered a change of `gig`'s replay window to `hours`: its row is the server's
+/// gig from now on, and a value asked for meanwhile is sent next; a refusal drops what was
+/// asked (the row shows the server's window again) and says why in the status line.
+pub(super) fn replay_window_set(
+    state: &mut State,
+    gig: GigId,
+    hours: u32,
+    result: Result<Gig, String>,
+) -> Vec<Effect> {
+    let view = &mut state.my_gigs;
+    let title = view.title_of(gig).unwrap_or("the gig").to_owned();
+    let updated = match result {
+        Ok(updated) => updated,
+        Err(reason) => {
+            view.replay_edits.remove(&gig);
+            state.status = format!(
+                "could not set the replay window of {title} to {}: {reason}",
+                replay_words(hours)
+            );
+            return Vec::new();
+        }
+    };
+    let now_hours = updated.replay_hours;
+    if let Some(row) = view.data.gigs.iter_mut().find(|g| g.id == gig) {
+        // The answer is the creator's view too; should it lack the secrets, the known ones stay.
+        let (stream_key, rtmp_url) = (row.stream_key.take(), row.rtmp_url.take());
+        *row = updated;
+        row.stream_key = row.stream_key.take().or(stream_key);
+        row.rtmp_url = row.rtmp_url.take().or(rtmp_url);
+    }
+    let Some(edit) = view.replay_edits.get_mut(&gig) else {
+        return Vec::new();
+    };
+    edit.sending = None;
+    if edit.wanted != now_hours {
+        let wanted = edit.wanted;
+        edit.sending = Some(wanted);
+        return vec![Effect::SetReplayWindow { gig, hours: wanted }];
+    }
+    view.replay_edits.remove(&gig);
+    state.status = format!("replay window of {title}: {}", replay_words(now_hours));
+    Vec::new()
 }
 
 /// The clock: payouts on their way are asked about every [`PAYOUT_CHECK_EVERY`] while the
@@ -577,6 +654,141 @@ mod tests {
              your wallet"
         );
         assert!(state.my_gigs.loading);
+    }
+
+    /// Answers the replay window request for `gig` as the server would: the gig with `hours`.
+    fn replay_set(state: &mut State, gig: GigId, hours: u32) -> Vec<Effect> {
+        let mut updated = sample::gigs()
+            .into_iter()
+            .find(|g| g.id == gig)
+            .unwrap_or_else(|| panic!("a sample gig"));
+        updated.replay_hours = hours;
+        update(
+            state,
+            Action::ReplayWindowSet {
+                gig,
+                hours,
+                result: Ok(updated),
+            },
+        )
+    }
+
+    #[test]
+    fn the_replay_key_is_e_and_is_named_replay_window() {
+        use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+        let state = State::for_tests(Zone::Local);
+        assert_eq!(
+            crate::tui::event::map_key(
+                &state,
+                &KeyEvent::new(KeyCode::Char('e'), KeyModifiers::NONE)
+            ),
+            Some(Action::CycleReplayWindow)
+        );
+        assert_eq!(
+            state.keymap.first_key("replay_window").as_deref(),
+            Some("e")
+        );
+    }
+
+    #[test]
+    fn the_replay_key_sends_the_next_window_and_the_answer_updates_the_row() {
+        let (mut state, gig) = creator(Vec::new());
+        state.my_gigs.data.gigs[0].stream_key =
+            Some(bookmygig_api::StreamKey("live_secret".to_owned()));
+        assert_eq!(state.my_gigs.replay_hours(), Some((48, false)));
+        assert_eq!(
+            update(&mut state, Action::CycleReplayWindow),
+            [Effect::SetReplayWindow { gig, hours: 168 }]
+        );
+        assert_eq!(
+            state.my_gigs.replay_hours(),
+            Some((168, true)),
+            "shown at once"
+        );
+        assert!(replay_set(&mut state, gig, 168).is_empty());
+        assert_eq!(state.my_gigs.replay_hours(), Some((168, false)));
+        assert_eq!(state.my_gigs.data.gigs[0].replay_hours, 168);
+        assert!(
+            state.my_gigs.data.gigs[0].stream_key.is_some(),
+            "the known secret stays"
+        );
+        assert_eq!(
+            state.status,
+            "replay window of Late-night jazz trio: 7 days"
+        );
+        // Round it goes: 30 days, then none.
+        assert_eq!(
+            update(&mut state, Action::CycleReplayWindow),
+            [Effect::SetReplayWindow { gig, hours: 720 }]
+        );
+        replay_set(&mut state, gig, 720);
+        assert_eq!(
+            update(&mut state, Action::CycleReplayWindow),
+            [Effect::SetReplayWindow { gig, hours: 0 }]
+        );
+    }
+
+    #[test]
+    fn rapid_presses_send_one_request_at_a_time_and_the_last_value_after_it() {
+        let (mut state, gig) = creator(Vec::new());
+        assert_eq!(
+            update(&mut state, Action::CycleReplayWindow),
+            [Effect::SetReplayWindow { gig, hours: 168 }]
+        );
+        for _ in 0..3 {
+            assert!(
+                update(&mut state, Action::CycleReplayWindow).is_empty(),
+                "one request at a time"
+            );
+        }
+        // 168 → 720 → 0 → 24: shown, and sent once the first answer is in.
+        assert_eq!(state.my_gigs.replay_hours(), Some((24, true)));
+        assert_eq!(
+            replay_set(&mut state, gig, 168),
+            [Effect::SetReplayWindow { gig, hours: 24 }]
+        );
+        assert_eq!(state.my_gigs.data.gigs[0].replay_hours, 168);
+        assert_eq!(state.my_gigs.replay_hours(), Some((24, true)));
+        assert!(replay_set(&mut state, gig, 24).is_empty());
+        assert_eq!(state.my_gigs.replay_hours(), Some((24, false)));
+        assert!(state.my_gigs.replay_edits.is_empty());
+    }
+
+    #[test]
+    fn a_refused_replay_window_is_told_and_the_servers_window_shown_again() {
+        let (mut state, gig) = creator(Vec::new());
+        update(&mut state, Action::CycleReplayWindow);
+        update(&mut state, Action::CycleReplayWindow);
+        update(
+            &mut state,
+            Action::ReplayWindowSet {
+                gig,
+                hours: 168,
+                result: Err("you are not this gig's creator".to_owned()),
+            },
+        );
+        assert_eq!(
+            state.status,
+            "could not set the replay window of Late-night jazz trio to 7 days: you are not \
+             this gig's creator"
+        );
+        assert_eq!(state.my_gigs.replay_hours(), Some((48, false)));
+        assert!(state.my_gigs.replay_edits.is_empty());
+    }
+
+    #[test]
+    fn the_replay_key_does_nothing_elsewhere_or_on_a_cancelled_gig() {
+        let (mut state, _) = creator(Vec::new());
+        state.my_gigs.data.gigs[0].status = bookmygig_api::GigStatus::Cancelled;
+        assert!(update(&mut state, Action::CycleReplayWindow).is_empty());
+        assert_eq!(
+            state.status,
+            "Late-night jazz trio was cancelled: it has no replay"
+        );
+        update(&mut state, Action::Back);
+        update(&mut state, Action::Down);
+        assert!(update(&mut state, Action::CycleReplayWindow).is_empty());
+        assert!(state.my_gigs.replay_edits.is_empty());
     }
 
     #[test]
