@@ -8,8 +8,11 @@
 //!   server's index answers (the marker is found with its words swapped, which only the index
 //!   does; not with `--scan`, for servers that search the store), then sends N distinct
 //!   searches one at a time (real words, prefixes, typos, strings that match nothing; a third
-//!   with a category, some with a status) and prints their latency as the inner cells of a
-//!   markdown table row: `queries | with results | p50 ms | p99 ms | max ms`.
+//!   with a category, some with a status, a start range, a price range or free only) and
+//!   prints their latency as the inner cells of a markdown table row:
+//!   `queries | with results | p50 ms | p99 ms | max ms`. `--scan` is for the server before
+//!   the index (commit d4e2679), which knew only the category and status filters: the same
+//!   searches without the others.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -200,7 +203,8 @@ enum Command {
         /// Seed of the searches (the same seed, the same searches).
         #[arg(long, default_value_t = 7)]
         seed: u64,
-        /// Do not wait for an index (the server searches the store).
+        /// A server before the index: do not wait for one, and send only the filters it
+        /// knows (category, status).
         #[arg(long)]
         scan: bool,
     },
@@ -230,7 +234,7 @@ async fn main() -> anyhow::Result<()> {
             if !scan {
                 wait_for_index(&base).await?;
             }
-            query(&base, queries, seed).await
+            query(&base, queries, seed, !scan).await
         }
     }
 }
@@ -348,14 +352,15 @@ async fn wait_for_index(base: &str) -> anyhow::Result<()> {
 }
 
 /// Times `count` distinct searches, one at a time.
-async fn query(base: &str, count: usize, seed: u64) -> anyhow::Result<()> {
+async fn query(base: &str, count: usize, seed: u64, all_filters: bool) -> anyhow::Result<()> {
     let client = reqwest::Client::new();
     let url = format!("{base}/api/v1/gigs");
     let mut rng = StdRng::seed_from_u64(seed);
+    let now = OffsetDateTime::now_utc();
     let mut seen = HashSet::new();
     let mut searches = Vec::with_capacity(count);
     while searches.len() < count {
-        let search = random_search(&mut rng);
+        let search = random_search(&mut rng, now, all_filters)?;
         if seen.insert(search.clone()) {
             searches.push(search);
         }
@@ -394,8 +399,14 @@ async fn query(base: &str, count: usize, seed: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// One search: its query pairs.
-fn random_search(rng: &mut StdRng) -> Vec<(&'static str, String)> {
+/// One search: its query pairs. The filters only the index's server knows (start range, price
+/// range, free) are drawn either way, so the searches' text is the same, and sent only with
+/// `all_filters`.
+fn random_search(
+    rng: &mut StdRng,
+    now: OffsetDateTime,
+    all_filters: bool,
+) -> anyhow::Result<Vec<(&'static str, String)>> {
     let word = |rng: &mut StdRng| WORDS[rng.random_range(0..WORDS.len())].to_owned();
     let text = match rng.random_range(0..10) {
         // Real words, one to three.
@@ -438,7 +449,29 @@ fn random_search(rng: &mut StdRng) -> Vec<(&'static str, String)> {
     if rng.random_range(0..10) == 0 {
         pairs.push(("status", "scheduled".to_owned()));
     }
-    pairs
+    let mut more = Vec::new();
+    if rng.random_range(0..5) == 0 {
+        // Gigs starting within a few days, some days from now.
+        let from = now + time::Duration::days(rng.random_range(0..25));
+        let to = from + time::Duration::days(rng.random_range(1..=5));
+        let rfc3339 = &time::format_description::well_known::Rfc3339;
+        more.push(("from", from.format(rfc3339)?));
+        more.push(("to", to.format(rfc3339)?));
+    }
+    match rng.random_range(0..10) {
+        0 | 1 => {
+            let min = rng.random_range(0..40i64);
+            let max = min + rng.random_range(1..=10i64);
+            more.push(("min_price", Money::from_dollars(min).0.to_string()));
+            more.push(("max_price", Money::from_dollars(max).0.to_string()));
+        }
+        2 => more.push(("free", "true".to_owned())),
+        _ => {}
+    }
+    if all_filters {
+        pairs.extend(more);
+    }
+    Ok(pairs)
 }
 
 /// `n` words of `from` (n in `range`), space-separated.

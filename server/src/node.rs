@@ -9,7 +9,7 @@
 //! | metering leases | [`OneNodeLeases`] | [`RedisWatchLeases`] |
 //! | stream seats | [`LocalSeats`] | [`RedisSeats`] |
 //! | account throttles | [`LocalThrottle`] | [`RedisThrottle`] |
-//! | catalogue search | a [`SearchIndex`] fed by this node | none yet: the store's scan (the index needs the other nodes' changes first) |
+//! | catalogue search (each node keeps its own index) | [`Alone`]: nobody else changes gigs | [`RedisSearchPeers`]: the nodes' changes over pub/sub, catch-up from the store |
 //!
 //! Each seam's conformance suite runs on both implementations (`server/tests/node_seams.rs`,
 //! `chat_seams.rs`, `stream_directory.rs`).
@@ -26,13 +26,14 @@ use crate::cluster::account_throttle::RedisThrottle;
 use crate::cluster::chat_bus::ChatBus;
 use crate::cluster::chat_presence::ChatPresence;
 use crate::cluster::chat_rate::RedisSpeechLimit;
+use crate::cluster::search_news::RedisSearchPeers;
 use crate::cluster::stream_seats::RedisSeats;
 use crate::cluster::watch_lease::RedisWatchLeases;
 use crate::live::StreamHub;
 use crate::live::directory::StreamSeams;
 use crate::live::seats::{LocalSeats, SeatBook};
 use crate::money::meter::{OneNodeLeases, WatchLeases};
-use crate::search::{CatalogueSearch, SearchIndex, StoreScan};
+use crate::search::{Alone, CatalogueSearch};
 use crate::throttle::{AccountThrottle, LocalThrottle, Unthrottled};
 use crate::{Config, ServerError};
 
@@ -50,11 +51,11 @@ pub struct Node {
     pub seats: Arc<dyn SeatBook>,
     /// Sign-in and sign-up throttles ([`Unthrottled`] with `--no-rate-limits`).
     pub throttle: Arc<dyn AccountThrottle>,
-    /// The catalogue's search: the in-memory index when this node sees every change of every
-    /// gig (alone); in a cluster the store's scan ([`StoreScan`]) until the nodes share their
-    /// changes ([`crate::search::Change`] is that seam).
-    pub search: Arc<dyn CatalogueSearch>,
-    /// The node's own background work (the cluster heartbeat, the chat bus and presence); each
+    /// The catalogue's search: this node's in-memory index, hearing the other nodes' changes
+    /// in a cluster.
+    pub search: Arc<CatalogueSearch>,
+    /// The node's own background work (the cluster heartbeat, the chat bus and presence, the
+    /// search news sent to the other nodes); each
     /// ends when `stopping` turns true.
     pub tasks: Vec<JoinHandle<()>>,
 }
@@ -94,7 +95,7 @@ impl Node {
             leases: Arc::new(OneNodeLeases),
             seats: LocalSeats::new(),
             throttle: Arc::new(LocalThrottle::default()),
-            search: Arc::new(SearchIndex::new()),
+            search: CatalogueSearch::new(Arc::new(Alone)),
             tasks: Vec::new(),
         }
     }
@@ -120,10 +121,13 @@ impl Node {
             roster: presence.clone(),
             limit: RedisSpeechLimit::new(Arc::clone(&cluster)),
         });
+        let (search_peers, search_teller) =
+            RedisSearchPeers::start(Arc::clone(&cluster), stopping.clone());
         let tasks = vec![
             tokio::spawn(Arc::clone(&cluster).heartbeat(stopping.clone())),
             tokio::spawn(bus.run(Arc::clone(&chat), stopping.clone())),
             tokio::spawn(presence.run(stopping.clone())),
+            search_teller,
         ];
         Ok(Node {
             name: cluster.node().to_string(),
@@ -132,7 +136,7 @@ impl Node {
             leases: RedisWatchLeases::new(Arc::clone(&cluster)),
             seats: RedisSeats::start(Arc::clone(&cluster), stopping.clone()),
             throttle: RedisThrottle::new(cluster),
-            search: Arc::new(StoreScan),
+            search: CatalogueSearch::new(search_peers),
             tasks,
         })
     }

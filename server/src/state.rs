@@ -96,8 +96,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Ready-to-send catalogue pages.
     pub catalogue: Arc<CatalogueCache>,
-    /// The catalogue's search, the index or the store's scan (see [`crate::node::Node`]).
-    pub search: Arc<dyn CatalogueSearch>,
+    /// The catalogue's search: this node's index, kept current with every node's changes.
+    pub search: Arc<CatalogueSearch>,
     /// The gigs on air on this node.
     pub hub: Arc<StreamHub>,
     /// The chat rooms open on this node.
@@ -163,11 +163,13 @@ impl AppState {
             crate::open_payments_settings(config)?,
         );
         let mut tasks = node.tasks;
-        tasks.extend(Arc::clone(&node.search).feed(
+        let catalogue = Arc::new(CatalogueCache::new(CATALOGUE_TTL));
+        tasks.push(node.search.feed(
             crate::search::feed::Sources {
                 store: Arc::clone(&store),
                 hub: Arc::clone(&hub),
                 directory: Arc::clone(&node.streams.directory),
+                catalogue: Arc::clone(&catalogue),
             },
             shutdown.clone(),
         ));
@@ -189,7 +191,7 @@ impl AppState {
             chat: node.chat,
             store,
             settings: Arc::new(Settings::resolve(config, http_addr, rtmp_addr)),
-            catalogue: Arc::new(CatalogueCache::new(CATALOGUE_TTL)),
+            catalogue,
             hub,
             playback_key: node.streams.playback_key,
             directory: node.streams.directory,

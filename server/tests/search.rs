@@ -260,3 +260,139 @@ async fn the_index_is_rebuilt_from_the_store_at_start_up() {
     until_found(&anyone, "nihgt", &[salsa.id]).await;
     assert!(search(&anyone, "tango").await.is_empty());
 }
+
+/// A form for a gig titled `title` starting `in_minutes` from now, costing `price`.
+fn priced(title: &str, in_minutes: i64, price: Money) -> NewGig {
+    let mut form = form(title, in_minutes);
+    form.price = price;
+    form
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn date_and_price_ranges_apply_with_the_text_and_without_it() {
+    let server = TestServer::start(Backend::Embedded).await;
+    let alice = creator(&server, "alice", 3).await;
+    let free = alice
+        .create_gig(&priced("Swing Night", 60, Money(0)))
+        .await
+        .unwrap();
+    let five = alice
+        .create_gig(&priced("Swing Night", 180, Money::from_dollars(5)))
+        .await
+        .unwrap();
+    let twenty = alice
+        .create_gig(&priced("Swing Jokes", 240, Money::from_dollars(20)))
+        .await
+        .unwrap();
+    let anyone = server.anonymous();
+    until_found(&anyone, "swnig", &[free.id, five.id, twenty.id]).await;
+    let (five_at, twenty_at) = (five.starts_at, twenty.starts_at);
+    let second = time::Duration::SECOND;
+    let cases: Vec<(&str, GigListQuery, Vec<GigId>)> = vec![
+        (
+            "free only",
+            GigListQuery {
+                free: true,
+                ..Default::default()
+            },
+            vec![free.id],
+        ),
+        (
+            "from $5",
+            GigListQuery {
+                min_price: Some(Money::from_dollars(5)),
+                ..Default::default()
+            },
+            vec![five.id, twenty.id],
+        ),
+        (
+            "$0.01 to $5, both ends in",
+            GigListQuery {
+                min_price: Some(Money(10_000)),
+                max_price: Some(Money::from_dollars(5)),
+                ..Default::default()
+            },
+            vec![five.id],
+        ),
+        (
+            "starting from the second gig's start",
+            GigListQuery {
+                from: Some(five_at),
+                ..Default::default()
+            },
+            vec![five.id, twenty.id],
+        ),
+        (
+            "starting before the second gig's start",
+            GigListQuery {
+                to: Some(five_at),
+                ..Default::default()
+            },
+            vec![free.id],
+        ),
+        (
+            "around the second gig's start, up to $100",
+            GigListQuery {
+                from: Some(five_at - second),
+                to: Some(twenty_at),
+                max_price: Some(Money::from_dollars(100)),
+                ..Default::default()
+            },
+            vec![five.id],
+        ),
+        (
+            "free and later than the free gig",
+            GigListQuery {
+                free: true,
+                from: Some(five_at),
+                ..Default::default()
+            },
+            vec![],
+        ),
+    ];
+    for (what, query, expected) in cases {
+        // With text the index answers; without, the store's scan by start time.
+        for q in [Some("swnig"), None] {
+            let query = GigListQuery {
+                q: q.map(str::to_owned),
+                ..query.clone()
+            };
+            assert_eq!(
+                search_with(&anyone, query).await,
+                expected,
+                "{what}, q {q:?}"
+            );
+        }
+    }
+    // Cancelled gigs are the store's to search: the ranges hold there too.
+    alice.cancel_gig(twenty.id).await.unwrap();
+    let cancelled = |min: i64| GigListQuery {
+        q: Some("swing".into()),
+        status: Some(GigStatus::Cancelled),
+        min_price: Some(Money::from_dollars(min)),
+        ..Default::default()
+    };
+    assert_eq!(search_with(&anyone, cancelled(10)).await, [twenty.id]);
+    assert!(search_with(&anyone, cancelled(30)).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_ranges_are_refused_naming_the_parameter() {
+    let server = TestServer::start(Backend::Embedded).await;
+    for (query, field) in [
+        ("from=tomorrow", "from"),
+        ("to=2030-01-01", "to"),
+        ("from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", "to"),
+        ("min_price=-1", "min_price"),
+        ("max_price=10000000001", "max_price"),
+        ("min_price=5&max_price=4", "max_price"),
+        ("free=yes", "free"),
+        ("free=", "free"),
+    ] {
+        let url = format!("{}/api/v1/gigs?{query}", server.base);
+        let response = reqwest::get(&url).await.unwrap();
+        assert_eq!(response.status(), 422, "{query}");
+        let problem: bookmygig_api::Problem = response.json().await.unwrap();
+        assert_eq!(problem.field.as_deref(), Some(field), "{query}");
+    }
+}

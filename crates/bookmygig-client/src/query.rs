@@ -1,6 +1,8 @@
 //! Query parameters of the list endpoints.
 
-use bookmygig_api::{Category, GigStatus};
+use bookmygig_api::{Category, GigStatus, Money};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Filters and paging of `GET /gigs`; every `None` field is left out of the query string.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -11,6 +13,16 @@ pub struct GigListQuery {
     pub q: Option<String>,
     /// Only gigs in this status (without it: scheduled, live and offline).
     pub status: Option<GigStatus>,
+    /// Only gigs starting at or after this instant.
+    pub from: Option<OffsetDateTime>,
+    /// Only gigs starting before this instant (later than `from`).
+    pub to: Option<OffsetDateTime>,
+    /// Only gigs costing at least this.
+    pub min_price: Option<Money>,
+    /// Only gigs costing at most this (not below `min_price`).
+    pub max_price: Option<Money>,
+    /// Only free gigs (price 0); left out of the query string when false.
+    pub free: bool,
     /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Most items to return.
@@ -29,6 +41,21 @@ impl GigListQuery {
         }
         if let Some(status) = self.status {
             pairs.push(("status", status.as_str().to_owned()));
+        }
+        for (name, at) in [("from", self.from), ("to", self.to)] {
+            // Formatting fails only for years past 9999, which the server refuses anyway:
+            // left out then, as if not given.
+            if let Some(text) = at.and_then(|at| at.format(&Rfc3339).ok()) {
+                pairs.push((name, text));
+            }
+        }
+        for (name, price) in [("min_price", self.min_price), ("max_price", self.max_price)] {
+            if let Some(price) = price {
+                pairs.push((name, price.0.to_string()));
+            }
+        }
+        if self.free {
+            pairs.push(("free", "true".to_owned()));
         }
         if let Some(cursor) = &self.cursor {
             pairs.push(("cursor", cursor.clone()));
@@ -55,6 +82,28 @@ mod tests {
         assert_eq!(
             query.pairs(),
             vec![("category", "music".to_owned()), ("limit", "5".to_owned())]
+        );
+    }
+
+    #[test]
+    fn ranges_are_sent_as_rfc3339_and_micro_usd() {
+        let query = GigListQuery {
+            from: Some(time::macros::datetime!(2030-06-01 20:00 +02:00)),
+            to: Some(time::macros::datetime!(2030-06-02 00:00 UTC)),
+            min_price: Some(Money(0)),
+            max_price: Some(Money::from_dollars(5)),
+            free: true,
+            ..GigListQuery::default()
+        };
+        assert_eq!(
+            query.pairs(),
+            vec![
+                ("from", "2030-06-01T20:00:00+02:00".to_owned()),
+                ("to", "2030-06-02T00:00:00Z".to_owned()),
+                ("min_price", "0".to_owned()),
+                ("max_price", "5000000".to_owned()),
+                ("free", "true".to_owned()),
+            ]
         );
     }
 }

@@ -45,7 +45,7 @@ pub use backend::redis::RedisStore;
 pub use error::StoreError;
 pub use ledger::{EntryRecord, LedgerAccount, Posting, Transaction};
 pub use payment::{PaymentKind, PaymentRecord, PaymentState};
-pub use query::{GigCursor, GigQuery, StatusFilter};
+pub use query::{GigBounds, GigCursor, GigQuery, StatusFilter};
 pub use record::{
     AccountRecord, Cancellation, ChatRecord, GigDetails, GigRecord, GigState, Purchase,
     PurchaseOutcome, SessionRecord, TokenHash,

@@ -1,7 +1,7 @@
 //! Catalogue queries: filters and the cursor, shared by both backends so they agree exactly.
 
 use base64::Engine as _;
-use bookmygig_api::{Category, GigId, GigStatus};
+use bookmygig_api::{Category, GigId, GigStatus, Money};
 use time::OffsetDateTime;
 
 use crate::GigRecord;
@@ -71,6 +71,32 @@ impl GigCursor {
     }
 }
 
+/// The ranges a catalogue query may set on a gig's start and price, each end optional; the
+/// default sets none. Both backends scan only the starts inside the range, and the search index
+/// checks the same [`GigBounds::accepts`], so every path answers alike.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct GigBounds {
+    /// Only gigs starting at or after this instant.
+    pub from: Option<OffsetDateTime>,
+    /// Only gigs starting before this instant (the end is left out, so adjacent ranges do not
+    /// overlap).
+    pub to: Option<OffsetDateTime>,
+    /// Only gigs costing at least this much.
+    pub min_price: Option<Money>,
+    /// Only gigs costing at most this much (`Money(0)`: free gigs only).
+    pub max_price: Option<Money>,
+}
+
+impl GigBounds {
+    /// Whether a gig starting at `starts_at` and costing `price` is inside every range set.
+    pub fn accepts(&self, starts_at: OffsetDateTime, price: Money) -> bool {
+        self.from.is_none_or(|from| starts_at >= from)
+            && self.to.is_none_or(|to| starts_at < to)
+            && self.min_price.is_none_or(|min| price >= min)
+            && self.max_price.is_none_or(|max| price <= max)
+    }
+}
+
 /// A catalogue query.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct GigQuery {
@@ -86,6 +112,8 @@ pub struct GigQuery {
     pub limit: usize,
     /// The clock reading that decides `ended`.
     pub now: OffsetDateTime,
+    /// Ranges of start and price (none by default).
+    pub bounds: GigBounds,
 }
 
 impl GigQuery {
@@ -95,6 +123,12 @@ impl GigQuery {
             return false;
         }
         if !self.status.accepts(gig.status_at(self.now)) {
+            return false;
+        }
+        if !self
+            .bounds
+            .accepts(gig.details.starts_at, gig.details.price)
+        {
             return false;
         }
         match &self.text {
@@ -113,18 +147,28 @@ impl GigQuery {
     }
 
     /// Where a scan by start time may begin: the cursor, or for upcoming gigs the earliest start
-    /// that can still be running (a gig lasts at most a day), so old gigs cost nothing.
+    /// that can still be running (a gig lasts at most a day), or the range's `from`, whichever is
+    /// latest, so old gigs cost nothing.
     pub fn scan_from_us(&self) -> i64 {
-        let floor = match self.status {
+        let mut floor = match self.status {
             StatusFilter::Upcoming => {
                 unix_micros(self.now) - bookmygig_api::limits::GIG_HOURS_MAX * 3_600_000_000
             }
             StatusFilter::Is(_) => i64::MIN,
         };
+        if let Some(from) = self.bounds.from {
+            floor = floor.max(unix_micros(from));
+        }
         match self.after {
             Some(cursor) => cursor.starts_at_us.max(floor),
             None => floor,
         }
+    }
+
+    /// Where a scan by start time may stop: the first start it need not read (the range's
+    /// `to`), or `None` to read to the end.
+    pub fn scan_until_us(&self) -> Option<i64> {
+        self.bounds.to.map(unix_micros)
     }
 }
 

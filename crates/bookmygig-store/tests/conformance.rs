@@ -11,9 +11,9 @@ use bookmygig_api::{
     PaymentPointer, TicketId, TicketStatus, TransactionId,
 };
 use bookmygig_store::{
-    AccountRecord, Cancellation, ChatRecord, EmbeddedStore, GigCursor, GigDetails, GigQuery,
-    GigRecord, GigState, LedgerAccount, PaymentKind, PaymentRecord, PaymentState, Purchase,
-    RedisStore, SessionRecord, SettingRecord, StatusFilter, Store, StoreError, TokenHash,
+    AccountRecord, Cancellation, ChatRecord, EmbeddedStore, GigBounds, GigCursor, GigDetails,
+    GigQuery, GigRecord, GigState, LedgerAccount, PaymentKind, PaymentRecord, PaymentState,
+    Purchase, RedisStore, SessionRecord, SettingRecord, StatusFilter, Store, StoreError, TokenHash,
     Transaction,
 };
 use bookmygig_testkit::RedisServer;
@@ -174,6 +174,7 @@ fn query(now: OffsetDateTime) -> GigQuery {
         after: None,
         limit: 100,
         now,
+        bounds: GigBounds::default(),
     }
 }
 

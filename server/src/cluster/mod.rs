@@ -15,6 +15,7 @@ pub mod account_throttle;
 pub mod chat_bus;
 pub mod chat_presence;
 pub mod chat_rate;
+pub mod search_news;
 pub mod stream_seats;
 pub mod watch_lease;
 

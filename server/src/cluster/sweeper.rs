@@ -113,6 +113,7 @@ async fn track_stored_live_gigs(
         after: None,
         limit: PAGE_LIMIT_MAX,
         now: OffsetDateTime::now_utc(),
+        bounds: bookmygig_store::GigBounds::default(),
     };
     loop {
         let page = store.list_gigs(&query).await?;

@@ -5,13 +5,13 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bookmygig_api::gig::StreamKeyInfo;
-use bookmygig_api::limits::{PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX};
+use bookmygig_api::limits::{PAGE_LIMIT_DEFAULT, PAGE_LIMIT_MAX, PRICE_MAX};
 use bookmygig_api::{
-    AccountId, Category, EntryKind, Gig, GigId, GigPatch, GigStatus, NewGig, Page, StreamKey,
-    TransactionId,
+    AccountId, Category, EntryKind, Gig, GigId, GigPatch, GigStatus, Money, NewGig, Page,
+    StreamKey, TransactionId,
 };
 use bookmygig_store::{
-    Cancellation, GigCursor, GigQuery, GigRecord, GigState, LedgerAccount, StatusFilter,
+    Cancellation, GigBounds, GigCursor, GigQuery, GigRecord, GigState, LedgerAccount, StatusFilter,
     StoreError, Transaction,
 };
 use time::OffsetDateTime;
@@ -96,7 +96,9 @@ pub fn catalogue_query(raw: Option<&str>, now: OffsetDateTime) -> Result<GigQuer
         after: None,
         limit: PAGE_LIMIT_DEFAULT,
         now,
+        bounds: GigBounds::default(),
     };
+    let mut free = false;
     let pairs = url_pairs(raw.unwrap_or(""));
     for (name, value) in pairs {
         match name.as_str() {
@@ -133,15 +135,72 @@ pub fn catalogue_query(raw: Option<&str>, now: OffsetDateTime) -> Result<GigQuer
                         ApiError::invalid("limit", format!("a number from 1 to {PAGE_LIMIT_MAX}"))
                     })?;
             }
+            "from" => query.bounds.from = Some(instant("from", &value)?),
+            "to" => query.bounds.to = Some(instant("to", &value)?),
+            "min_price" => query.bounds.min_price = Some(price("min_price", &value)?),
+            "max_price" => query.bounds.max_price = Some(price("max_price", &value)?),
+            "free" => {
+                free = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(ApiError::invalid("free", "true or false")),
+                };
+            }
             other => {
                 return Err(ApiError::invalid(
                     other,
-                    "unknown parameter; use category, q, status, cursor or limit",
+                    "unknown parameter; use category, q, status, from, to, min_price, \
+                     max_price, free, cursor or limit",
                 ));
             }
         }
     }
+    let bounds = &mut query.bounds;
+    if let (Some(from), Some(to)) = (bounds.from, bounds.to)
+        && to <= from
+    {
+        return Err(ApiError::invalid("to", "must be later than `from`"));
+    }
+    if let (Some(min), Some(max)) = (bounds.min_price, bounds.max_price)
+        && max < min
+    {
+        return Err(ApiError::invalid(
+            "max_price",
+            "must not be below `min_price`",
+        ));
+    }
+    if free {
+        bounds.max_price = Some(Money(0));
+    }
     Ok(query)
+}
+
+/// An RFC 3339 instant given as parameter `name`.
+fn instant(name: &str, value: &str) -> Result<OffsetDateTime, ApiError> {
+    OffsetDateTime::parse(value, &time::format_description::well_known::Rfc3339).map_err(|_| {
+        ApiError::invalid(
+            name,
+            "an RFC 3339 date and time, such as 2030-06-01T20:00:00Z",
+        )
+    })
+}
+
+/// A price in micro-USD (0 to the highest a gig may cost) given as parameter `name`.
+fn price(name: &str, value: &str) -> Result<Money, ApiError> {
+    value
+        .parse::<i64>()
+        .ok()
+        .filter(|micros| (0..=PRICE_MAX.0).contains(micros))
+        .map(Money)
+        .ok_or_else(|| {
+            ApiError::invalid(
+                name,
+                format!(
+                    "a whole number of micro-USD from 0 to {} ({PRICE_MAX})",
+                    PRICE_MAX.0
+                ),
+            )
+        })
 }
 
 /// Decodes `a=b&c=d` (percent-encoding and `+`) into pairs.
@@ -181,9 +240,9 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Browse the catalogue: upcoming and live gigs by start time, filtered, one page at a time;
-/// with `q`, the gigs matching every word, live ones first, then the best matches, then by
-/// start time.
+/// Browse the catalogue: upcoming and live gigs by start time, filtered (category, status,
+/// start range, price range, free only), one page at a time; with `q`, the gigs matching every
+/// word and the filters, live ones first, then the best matches, then by start time.
 #[utoipa::path(get, path = "/api/v1/gigs", tag = "gigs",
     params(("category" = Option<Category>, Query, description = "only this category"),
            ("q" = Option<String>, Query, max_length = 100,
@@ -192,6 +251,15 @@ fn percent_decode(text: &str) -> String {
                    the last one also the start of one, and a word of 5 letters or more also with \
                    one typo; at most 100 characters and 8 words (runs of letters and digits)"),
            ("status" = Option<GigStatus>, Query, description = "only this status (default: scheduled, live and offline)"),
+           ("from" = Option<OffsetDateTime>, Query,
+               description = "only gigs starting at or after this instant (RFC 3339)"),
+           ("to" = Option<OffsetDateTime>, Query,
+               description = "only gigs starting before this instant (RFC 3339); later than `from` when both are given"),
+           ("min_price" = Option<i64>, Query, minimum = 0, maximum = 10_000_000_000_i64,
+               description = "only gigs whose ticket costs at least this, in micro-USD (0 to 10,000,000,000, i.e. $10,000)"),
+           ("max_price" = Option<i64>, Query, minimum = 0, maximum = 10_000_000_000_i64,
+               description = "only gigs whose ticket costs at most this, in micro-USD (0 to 10,000,000,000); not below `min_price`"),
+           ("free" = Option<bool>, Query, description = "true: only free gigs (price 0), with the other filters; false: no effect"),
            ("cursor" = Option<String>, Query, pattern = "^[A-Za-z0-9_-]{32}$",
                description = "next_cursor of the previous page"),
            ("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1–100, default 20")),
@@ -501,11 +569,40 @@ mod tests {
             ("colour=red", "colour"),
             ("q=a+b+c+d+e+f+g+h+i", "q"),
             ("q=one,two,three,four,five,six,seven,eight,nine", "q"),
+            ("from=yesterday", "from"),
+            ("from=", "from"),
+            ("to=2030-01-01", "to"),
+            ("min_price=-1", "min_price"),
+            ("min_price=1.5", "min_price"),
+            ("min_price=", "min_price"),
+            ("max_price=10000000001", "max_price"),
+            ("free=yes", "free"),
+            ("free=", "free"),
+            ("from=2030-01-02T00:00:00Z&to=2030-01-01T00:00:00Z", "to"),
+            ("from=2030-01-01T00:00:00Z&to=2030-01-01T00:00:00Z", "to"),
+            ("min_price=5&max_price=4", "max_price"),
         ] {
             match catalogue_query(Some(raw), now) {
                 Err(ApiError::Validation { field: got, .. }) => assert_eq!(got, field, "{raw}"),
                 other => panic!("{raw}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn ranges_are_read_into_the_query() {
+        use time::macros::datetime;
+        let now = OffsetDateTime::now_utc();
+        let raw = "from=2030-06-01T20%3A00%3A00%2B02%3A00&to=2030-06-02T00:00:00Z\
+                   &min_price=0&max_price=10000000000";
+        let bounds = catalogue_query(Some(raw), now).unwrap().bounds;
+        assert_eq!(bounds.from, Some(datetime!(2030-06-01 18:00 UTC)));
+        assert_eq!(bounds.to, Some(datetime!(2030-06-02 00:00 UTC)));
+        assert_eq!(bounds.min_price, Some(Money(0)));
+        assert_eq!(bounds.max_price, Some(PRICE_MAX));
+        let free = catalogue_query(Some("max_price=5000000&free=true"), now).unwrap();
+        assert_eq!(free.bounds.max_price, Some(Money(0)));
+        let not_free = catalogue_query(Some("free=false"), now).unwrap();
+        assert_eq!(not_free.bounds, GigBounds::default());
     }
 }

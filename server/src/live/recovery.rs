@@ -21,6 +21,7 @@ pub async fn mark_orphaned_streams_offline(store: &dyn Store) -> StoreResult<usi
         after: None,
         limit: PAGE_LIMIT_MAX,
         now: OffsetDateTime::now_utc(),
+        bounds: bookmygig_store::GigBounds::default(),
     };
     let mut marked = 0;
     loop {

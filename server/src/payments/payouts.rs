@@ -229,6 +229,7 @@ pub async fn schedule_once(
                 after,
                 limit: GIGS_PER_READ,
                 now,
+                bounds: bookmygig_store::GigBounds::default(),
             })
             .await?;
         for gig in &page {

@@ -1,8 +1,16 @@
 //! What keeps a node's [`SearchIndex`] current besides the HTTP hooks
-//! ([`crate::state::AppState::gig_changed`]: registered, edited, cancelled): one task that
-//! builds it from the store at start-up, follows this node's stream hub (a publisher came or
-//! went: the gig is live or offline), retires the gigs that have ended, and rebuilds it
-//! whenever it may have missed a hub event.
+//! ([`crate::search::CatalogueSearch::gig_changed`]: registered, edited, cancelled here): one
+//! task that builds it from the store, follows this node's stream hub (a publisher came or
+//! went: the gig is live or offline, which it also tells the other nodes), hears the other
+//! nodes' news through the [`SearchPeers`] (a gig they wrote is read again from the store),
+//! retires the gigs that have ended, and rebuilds the index whenever it may have missed
+//! something.
+//!
+//! When it rebuilds: at the first [`Heard::Resync`] (at once on a node alone; in a cluster once
+//! subscribed to the others' news, so none falls between the rebuild's reads and the first
+//! news), at every later one (the peers lost their connection, their queue overflowed, or
+//! the periodic reconciliation came round), when this node's hub events overflowed, and when
+//! a gig heard of cannot be read.
 //!
 //! A rebuild reads the catalogue the store lists by default (scheduled, live, offline), then
 //! asks the stream directory about every gig the store calls live: a crash can leave a gig
@@ -12,7 +20,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bookmygig_store::{GigCursor, GigQuery, StatusFilter, Store, StoreError};
+use bookmygig_store::{GigBounds, GigCursor, GigQuery, StatusFilter, Store, StoreError};
 use time::OffsetDateTime;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, watch};
@@ -20,7 +28,9 @@ use tokio::task::JoinHandle;
 
 use super::SearchIndex;
 use super::index::Index;
+use super::peers::{Heard, News, SearchPeers};
 use super::shared::{Change, RebuildOverflow};
+use crate::catalogue::CatalogueCache;
 use crate::live::StreamDirectory;
 use crate::live::hub::{HubEvent, StreamHub};
 
@@ -48,58 +58,106 @@ pub struct Sources {
     pub hub: Arc<StreamHub>,
     /// Who is on air, for gigs the store calls live.
     pub directory: Arc<dyn StreamDirectory>,
+    /// The node's ready-made catalogue pages, retired when another node's news changes the
+    /// index (this node's own writes retire them already).
+    pub catalogue: Arc<CatalogueCache>,
 }
 
-/// Starts the feed of `index` (see the module docs); it ends when `stopping` turns true.
+/// Starts the feed of `index` (see the module docs), hearing and telling `peers`; it ends when
+/// `stopping` turns true.
 pub fn spawn(
     index: Arc<SearchIndex>,
+    peers: Arc<dyn SearchPeers>,
     sources: Sources,
     stopping: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
     // Subscribed now, before the rebuild reads anything, so no event falls in between.
     let events = sources.hub.subscribe();
-    tokio::spawn(run(index, sources, events, stopping))
+    tokio::spawn(run(index, peers, sources, events, stopping))
 }
 
 async fn run(
     index: Arc<SearchIndex>,
+    peers: Arc<dyn SearchPeers>,
     sources: Sources,
     mut events: broadcast::Receiver<HubEvent>,
     stopping: watch::Receiver<bool>,
 ) {
-    tokio::select! {
-        () = rebuild_until_done(&index, &sources) => {}
-        () = stopped(stopping.clone()) => return,
-    }
+    let (mut heard, listener) = Arc::clone(&peers).listen(stopping.clone());
+    let mut hearing = true;
+    let mut rebuild_due = false;
     let mut retire = tokio::time::interval(RETIRE_EVERY);
     retire.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
+        if std::mem::take(&mut rebuild_due) {
+            tokio::select! {
+                () = rebuild_until_done(&index, &sources) => {}
+                () = stopped(stopping.clone()) => break,
+            }
+        }
         tokio::select! {
-            event = events.recv() => match event {
-                Ok(HubEvent::Live(status)) => index.apply(Change::Stream {
-                    gig: status.gig_id,
-                    live: true,
-                }),
-                Ok(HubEvent::Offline(gig)) => index.apply(Change::Stream { gig, live: false }),
-                Ok(HubEvent::Facts(_)) => {}
-                Err(RecvError::Lagged(missed)) => {
-                    tracing::warn!(missed, "the search index missed stream events; rebuilding it");
-                    tokio::select! {
-                        () = rebuild_until_done(&index, &sources) => {}
-                        () = stopped(stopping.clone()) => return,
-                    }
-                }
-                Err(RecvError::Closed) => return,
+            // The peers first: on a node alone, the first thing heard is the build.
+            biased;
+            news = heard.recv(), if hearing => match news {
+                Some(news) => rebuild_due = hear(&index, &sources, news).await,
+                None => hearing = false,
             },
+            event = events.recv() => {
+                let here = match event {
+                    Ok(HubEvent::Live(status)) => Some(News::Stream {
+                        gig: status.gig_id,
+                        live: true,
+                    }),
+                    Ok(HubEvent::Offline(gig)) => Some(News::Stream { gig, live: false }),
+                    Ok(HubEvent::Facts(_)) => None,
+                    Err(RecvError::Lagged(missed)) => {
+                        // The other nodes missed these too: their periodic reconciliation
+                        // catches them up.
+                        tracing::warn!(missed, "the search index missed stream events; rebuilding it");
+                        rebuild_due = true;
+                        None
+                    }
+                    Err(RecvError::Closed) => break,
+                };
+                if let Some(news @ News::Stream { gig, live }) = here {
+                    index.apply(Change::Stream { gig, live });
+                    peers.tell(news);
+                }
+            }
             _ = retire.tick() => {
                 let retired = index.retire_ended(OffsetDateTime::now_utc());
                 if retired > 0 {
                     tracing::debug!(retired, "ended gigs left the search index");
                 }
             }
-            () = stopped(stopping.clone()) => return,
+            () = stopped(stopping.clone()) => break,
         }
     }
+    drop(heard);
+    if let Some(listener) = listener
+        && let Err(error) = listener.await
+    {
+        tracing::warn!(%error, "the search index's listener failed");
+    }
+}
+
+/// Applies what was heard from the other nodes; returns whether the index must be rebuilt.
+async fn hear(index: &SearchIndex, sources: &Sources, heard: Heard) -> bool {
+    match heard {
+        Heard::Resync => return true,
+        Heard::News(News::Stream { gig, live }) => index.apply(Change::Stream { gig, live }),
+        Heard::News(News::Gig(id)) => match sources.store.gig(id).await {
+            Ok(Some(gig)) => index.apply(Change::Gig(Box::new(gig))),
+            // Gigs are never deleted: a gig not there yet is one a rebuild will find.
+            Ok(None) => return false,
+            Err(error) => {
+                tracing::warn!(gig = %id, %error, "cannot read a gig another node changed; rebuilding the search index");
+                return true;
+            }
+        },
+    }
+    sources.catalogue.invalidate();
+    false
 }
 
 /// Resolves when `stopping` turns true (or its sender is gone).
@@ -141,6 +199,7 @@ async fn rebuild(index: &SearchIndex, sources: &Sources) -> Result<(), RebuildEr
         after: None,
         limit: REBUILD_PAGE,
         now: OffsetDateTime::now_utc(),
+        bounds: GigBounds::default(),
     };
     loop {
         let page = sources.store.list_gigs(&query).await?;

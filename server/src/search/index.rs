@@ -11,8 +11,8 @@
 
 use std::collections::HashMap;
 
-use bookmygig_api::{Category, GigId, GigStatus};
-use bookmygig_store::{GigRecord, GigState, StatusFilter};
+use bookmygig_api::{Category, GigId, GigStatus, Money};
+use bookmygig_store::{GigBounds, GigRecord, GigState, StatusFilter};
 use time::OffsetDateTime;
 
 use super::query::{SearchQuery, Word};
@@ -42,15 +42,19 @@ pub struct Filter {
     pub status: StatusFilter,
     /// The clock reading that decides `ended`.
     pub now: OffsetDateTime,
+    /// Ranges of start and price.
+    pub bounds: GigBounds,
 }
 
 impl Filter {
-    /// Every category, the statuses the catalogue shows by default, at `now`.
+    /// Every category, the statuses the catalogue shows by default, at `now`, any start and
+    /// price.
     pub fn upcoming_at(now: OffsetDateTime) -> Self {
         Filter {
             category: None,
             status: StatusFilter::Upcoming,
             now,
+            bounds: GigBounds::default(),
         }
     }
 }
@@ -63,7 +67,11 @@ struct Doc {
     state: GigState,
     /// Its start as ranking reads it (see [`rank::start_key`]).
     start: u64,
+    /// Its start exactly, for the date range.
+    starts_at: OffsetDateTime,
     ends_at: OffsetDateTime,
+    /// Its ticket price, for the price range.
+    price: Money,
     /// Its words, to take it out again.
     terms: Vec<TermId>,
 }
@@ -82,6 +90,9 @@ impl Doc {
 
     fn passes(&self, filter: &Filter) -> bool {
         if filter.category.is_some_and(|c| c != self.category) {
+            return false;
+        }
+        if !filter.bounds.accepts(self.starts_at, self.price) {
             return false;
         }
         let status = self.status_at(filter.now);
@@ -155,7 +166,9 @@ impl Index {
             category: d.category,
             state: gig.state,
             start: rank::start_key(d.starts_at),
+            starts_at: d.starts_at,
             ends_at: d.ends_at,
+            price: d.price,
             terms,
         };
         match self.docs.get_mut(slot as usize) {

@@ -50,6 +50,7 @@ pub async fn page(
         category: query.category,
         status: query.status,
         now: query.now,
+        bounds: query.bounds,
     };
     let after = query.after.as_ref().map(Position::from_cursor);
     let Some(mut hits) = index.search(&search, &filter, after, query.limit.saturating_add(1))

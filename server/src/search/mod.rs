@@ -17,19 +17,21 @@
 //! - [`rank`]: the order (live, relevance, soonest) and the cursor through it.
 //! - [`index`]: the index itself: gigs in, ranked positions out.
 //! - [`shared`]: [`SearchIndex`], the node's index behind a lock, fed [`Change`]s; rebuilds.
-//! - [`feed`]: the task that builds it at start-up and follows the stream hub.
+//! - [`feed`]: the task that builds it, follows the stream hub and hears the other nodes.
+//! - [`peers`]: [`SearchPeers`], the other nodes' news and ours, chosen once per node.
 //! - [`listing`]: a catalogue page for a query with text.
-//! - [`seam`]: [`CatalogueSearch`], the index or the store's scan, chosen once per node.
+//! - [`seam`]: [`CatalogueSearch`], the node's index and its peers, what handlers call.
 //!
 //! Where it is fed: [`crate::state::AppState::gig_changed`] (a gig registered, edited,
 //! cancelled on this node), the stream hub through [`feed`] (live, offline); ended gigs fall out
-//! by the clock. On several nodes (Redis) the other nodes' changes would have to reach it too
-//! ([`Change`] is that seam); until they do, a cluster's nodes build no index and search in the
-//! store as before ([`StoreScan`], chosen in [`crate::node::Node`]).
+//! by the clock. On several nodes (Redis) every node keeps its own index the same way and hears
+//! the others' changes over pub/sub ([`crate::cluster::search_news`]), rebuilding from the store
+//! whenever it may have missed some.
 
 pub mod feed;
 pub mod index;
 pub mod listing;
+pub mod peers;
 pub mod query;
 pub mod rank;
 pub mod seam;
@@ -41,6 +43,7 @@ pub mod vocabulary;
 #[cfg(test)]
 pub(crate) mod fixtures;
 
+pub use peers::{Alone, Heard, News, SearchPeers};
 pub use query::{MAX_WORDS, QueryError, SearchQuery};
-pub use seam::{CatalogueSearch, StoreScan};
+pub use seam::CatalogueSearch;
 pub use shared::{Change, SearchIndex};

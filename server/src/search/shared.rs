@@ -6,9 +6,8 @@
 //! store instead.
 //!
 //! On one node every change is made here, so feeding it from this node's hooks keeps it exact.
-//! Several nodes (Redis) would each need the others' changes too: the same [`Change`]s, sent
-//! over pub/sub, are that seam; until they are, a cluster's nodes do not build an index
-//! (see [`crate::node::Node`]).
+//! On several nodes (Redis) each node's index also hears the others' changes (see
+//! [`super::peers`]) and is rebuilt whenever it may have missed one.
 
 use std::sync::{PoisonError, RwLock};
 

@@ -1075,10 +1075,13 @@ impl Store for EmbeddedStore {
             let index = tx.open_table(GIGS_BY_START).map_err(StoreError::backend)?;
             let gigs = tx.open_table(GIGS).map_err(StoreError::backend)?;
             let mut found = Vec::new();
-            for item in index
-                .range((query.scan_from_us(), 0u128)..)
-                .map_err(StoreError::backend)?
-            {
+            let from = (query.scan_from_us(), 0u128);
+            // A start of `to` is left out; no gig id is 0, so nothing at `to` is read.
+            let until = (query.scan_until_us().unwrap_or(i64::MAX), 0u128);
+            if from >= until {
+                return Ok(found);
+            }
+            for item in index.range(from..until).map_err(StoreError::backend)? {
                 let (key, _) = item.map_err(StoreError::backend)?;
                 let Some(gig) = load::<u128, GigRecord>(&gigs, key.value().1)? else {
                     continue;

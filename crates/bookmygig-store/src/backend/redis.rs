@@ -720,6 +720,11 @@ impl Store for RedisStore {
             i64::MIN => "-inf".to_owned(),
             from => from.to_string(),
         };
+        // `(N` leaves N out: `to` is not part of the range.
+        let max = match query.scan_until_us() {
+            Some(until) => format!("({until}"),
+            None => "+inf".to_owned(),
+        };
         // Batches go by offset; a gig added or moved meanwhile can shift one in or out, so
         // `after` also advances with every gig returned: nothing comes back twice.
         let mut after = query.after;
@@ -730,7 +735,7 @@ impl Store for RedisStore {
                     redis::cmd("ZRANGE")
                         .arg(self.key("gigs:by_start"))
                         .arg(&min)
-                        .arg("+inf")
+                        .arg(&max)
                         .arg("BYSCORE")
                         .arg("LIMIT")
                         .arg(offset)
@@ -1167,7 +1172,7 @@ mod tests {
     use time::Duration;
     use time::macros::datetime;
 
-    use crate::{Posting, StatusFilter};
+    use crate::{GigBounds, Posting, StatusFilter};
 
     const NOW: OffsetDateTime = datetime!(2030-01-01 12:00 UTC);
     const FEE: Money = Money::from_dollars(1);
@@ -1628,6 +1633,7 @@ mod tests {
             after: None,
             limit: 2,
             now: NOW,
+            bounds: GigBounds::default(),
         };
         let mut seen = Vec::new();
         loop {

@@ -52,6 +52,9 @@ pub struct ServerProcess {
     pub rtmp: String,
     log: Arc<Mutex<Vec<String>>>,
     log_closed: std::sync::mpsc::Receiver<()>,
+    /// The data directory the harness made when the test named none (a node on Redis still
+    /// keeps its recordings under it), removed with the process.
+    _data: Option<tempfile::TempDir>,
 }
 
 impl ServerProcess {
@@ -64,6 +67,12 @@ impl ServerProcess {
         }
         if !args.contains(&"--rtmp") && !env.iter().any(|(k, _)| *k == "BOOKMYGIG_RTMP") {
             command.args(["--rtmp", "127.0.0.1:0"]);
+        }
+        let data = (!args.contains(&"--data-dir")
+            && !env.iter().any(|(k, _)| *k == "BOOKMYGIG_DATA_DIR"))
+        .then(|| tempfile::tempdir().expect("a data directory"));
+        if let Some(dir) = &data {
+            command.arg("--data-dir").arg(dir.path());
         }
         for flag in ["--metrics-addr", "--internal-addr"] {
             if !args.contains(&flag) {
@@ -123,6 +132,7 @@ impl ServerProcess {
             rtmp: field("rtmp="),
             log,
             log_closed,
+            _data: data,
         }
     }
 

@@ -150,6 +150,126 @@ fn filters_apply_beside_the_text() {
     assert_eq!(only(&index, later), [comedy.id]);
 }
 
+/// The gigs matching `text` under `bounds` (and the default statuses), in rank order.
+fn find_within(index: &Index, text: &str, bounds: GigBounds) -> Vec<GigId> {
+    let query = SearchQuery::parse(text).unwrap();
+    let filter = Filter {
+        bounds,
+        ..upcoming()
+    };
+    index
+        .search(&query, &filter, None, 10)
+        .iter()
+        .map(Position::id)
+        .collect()
+}
+
+#[test]
+fn a_date_range_keeps_the_starts_from_its_start_up_to_its_end() {
+    let soon = gig("Salsa Night", 30);
+    let later = gig("Salsa Night", 120);
+    let index = index_of(&[&soon, &later]);
+    let bounds = |from: Option<OffsetDateTime>, to: Option<OffsetDateTime>| GigBounds {
+        from,
+        to,
+        ..GigBounds::default()
+    };
+    let (a, b) = (soon.details.starts_at, later.details.starts_at);
+    assert_eq!(
+        find_within(&index, "salsa", bounds(Some(a), None)),
+        [soon.id, later.id]
+    );
+    assert_eq!(
+        find_within(
+            &index,
+            "salsa",
+            bounds(Some(a + time::Duration::SECOND), None)
+        ),
+        [later.id],
+        "a start before `from` is out"
+    );
+    assert_eq!(
+        find_within(&index, "salsa", bounds(None, Some(b))),
+        [soon.id],
+        "`to` is out"
+    );
+    assert_eq!(
+        find_within(
+            &index,
+            "salsa",
+            bounds(Some(a), Some(b + time::Duration::SECOND))
+        ),
+        [soon.id, later.id]
+    );
+    assert!(find_within(&index, "salsa", bounds(Some(b), Some(a))).is_empty());
+}
+
+#[test]
+fn a_price_range_includes_both_ends_and_free_means_zero() {
+    let mut free = gig("Jazz Night", 30);
+    free.details.price = Money(0);
+    let mut five = gig("Jazz Night", 60);
+    five.details.price = Money::from_dollars(5);
+    let mut twenty = gig("Jazz Night", 90);
+    twenty.details.price = Money::from_dollars(20);
+    let index = index_of(&[&free, &five, &twenty]);
+    let prices = |min: Option<i64>, max: Option<i64>| GigBounds {
+        min_price: min.map(Money::from_dollars),
+        max_price: max.map(Money::from_dollars),
+        ..GigBounds::default()
+    };
+    assert_eq!(
+        find_within(&index, "jazz", prices(Some(0), Some(0))),
+        [free.id]
+    );
+    assert_eq!(
+        find_within(&index, "jazz", prices(None, Some(0))),
+        [free.id],
+        "free only"
+    );
+    assert_eq!(
+        find_within(&index, "jazz", prices(Some(5), Some(20))),
+        [five.id, twenty.id]
+    );
+    assert_eq!(
+        find_within(&index, "jazz", prices(Some(6), None)),
+        [twenty.id]
+    );
+    assert_eq!(
+        find_within(&index, "jazz", prices(None, Some(19))),
+        [free.id, five.id]
+    );
+    assert!(find_within(&index, "jazz", prices(Some(21), None)).is_empty());
+}
+
+#[test]
+fn ranges_combine_with_the_text_and_the_category() {
+    let mut cheap_music = gig("Jazz Night", 30);
+    cheap_music.details.category = Category::Music;
+    cheap_music.details.price = Money(0);
+    let mut cheap_comedy = gig("Jazz Jokes", 30);
+    cheap_comedy.details.price = Money(0);
+    let mut dear_music = gig("Jazz Night", 30);
+    dear_music.details.category = Category::Music;
+    dear_music.details.price = Money::from_dollars(50);
+    let index = index_of(&[&cheap_music, &cheap_comedy, &dear_music]);
+    let query = SearchQuery::parse("jazz nihgt").unwrap();
+    let filter = Filter {
+        category: Some(Category::Music),
+        bounds: GigBounds {
+            max_price: Some(Money(0)),
+            ..GigBounds::default()
+        },
+        ..upcoming()
+    };
+    let found: Vec<GigId> = index
+        .search(&query, &filter, None, 10)
+        .iter()
+        .map(Position::id)
+        .collect();
+    assert_eq!(found, [cheap_music.id]);
+}
+
 #[test]
 fn an_edit_replaces_the_words_and_a_cancellation_removes_the_gig() {
     let mut salsa = gig("Salsa Night", 60);
