@@ -26,7 +26,7 @@ use futures::StreamExt as _;
 use redis::aio::{PubSubSink, PubSubStream};
 use tokio::sync::{Notify, watch};
 
-use super::Cluster;
+use super::{Cluster, PING_EVERY, stopped as stopping};
 use crate::chat::bus::{self, BusError, RoomBus};
 use crate::chat::{ChatRooms, RoomEvent};
 
@@ -34,9 +34,6 @@ use crate::chat::{ChatRooms, RoomEvent};
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// How often the subscribing connection is pinged, and how long an answer may take.
-const PING_EVERY: Duration = Duration::from_secs(5);
-const PING_TIMEOUT: Duration = Duration::from_secs(5);
 /// Longest a new room waits for its subscription before its session gives up.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -150,11 +147,8 @@ impl ChatBus {
                 },
                 () = self.wanted_changed.notified() => {}
                 _ = ping.tick() => {
-                    let pong = tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await;
-                    match pong {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(error)) => return Ending::Lost(error.to_string()),
-                        Err(_) => return Ending::Lost("no answer to PING".into()),
+                    if let Err(lost) = super::ping_subscriber(&mut sink).await {
+                        return Ending::Lost(lost);
                     }
                 }
             }
@@ -255,9 +249,4 @@ impl RoomBus for ChatBus {
             .await
             .unwrap_or_else(|_| Err(BusError::Redis("not subscribed in time".into())))
     }
-}
-
-/// Completes when the server stops (or is gone).
-async fn stopping(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stopping| *stopping).await;
 }

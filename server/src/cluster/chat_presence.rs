@@ -22,8 +22,8 @@ use bookmygig_api::{AccountId, ChatUser, GigId, ServerMessage};
 use redis::Script;
 use tokio::sync::{Notify, oneshot, watch};
 
-use super::Cluster;
 use super::chat_bus::channel;
+use super::{Cluster, stopped as stopping};
 use crate::chat::Outbound;
 use crate::chat::bus::{Arrival, Roster, TAG_JOIN, TAG_OTHER, tagged};
 
@@ -366,11 +366,6 @@ impl Roster for ChatPresence {
         self.push(Change::Departed { gig, account });
         Vec::new()
     }
-}
-
-/// Completes when the server stops (or is gone).
-async fn stopping(shutdown: &mut watch::Receiver<bool>) {
-    let _ = shutdown.wait_for(|stopping| *stopping).await;
 }
 
 #[cfg(test)]

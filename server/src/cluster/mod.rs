@@ -202,3 +202,23 @@ impl Cluster {
         }
     }
 }
+
+/// How often a subscribing (pub/sub) connection is pinged, and how long its answer may take:
+/// a connection lost without a word is noticed within the sum.
+pub const PING_EVERY: Duration = Duration::from_secs(5);
+/// See [`PING_EVERY`].
+pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Pings a subscribing connection: why it is lost when it does not answer in time.
+async fn ping_subscriber(sink: &mut redis::aio::PubSubSink) -> Result<(), String> {
+    match tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err("no answer to PING".into()),
+    }
+}
+
+/// Completes when the server stops (or is gone).
+async fn stopped(stopping: &mut watch::Receiver<bool>) {
+    let _ = stopping.wait_for(|stopping| *stopping).await;
+}

@@ -14,7 +14,7 @@
 //! the store makes exact because every change is written there before it is told:
 //! - at every subscription: the first at start-up (the first build, so no news falls between
 //!   the build's reads and the subscription), and every one after a lost connection (noticed
-//!   at once, or by an unanswered PING within [`PING_EVERY`] + [`PING_TIMEOUT`]);
+//!   at once, or by an unanswered PING within [`super::PING_EVERY`] + [`super::PING_TIMEOUT`]);
 //! - when the queue to the index's feed overflows ([`HEARD_QUEUE`] messages behind);
 //! - every [`RECONCILE_EVERY`], which bounds how long anything else stays missing: a
 //!   `PUBLISH` that failed on the sending node after its write succeeded, news dropped
@@ -34,17 +34,13 @@ use tokio::sync::mpsc::error::TrySendError;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::Cluster;
+use super::{Cluster, PING_EVERY, stopped};
 use crate::search::{Heard, News, SearchPeers};
 
 /// First wait before reconnecting; doubled up to [`MAX_BACKOFF`].
 const MIN_BACKOFF: Duration = Duration::from_millis(100);
 /// Longest wait between reconnection attempts.
 const MAX_BACKOFF: Duration = Duration::from_secs(5);
-/// How often the subscribing connection is pinged, and how long an answer may take.
-pub const PING_EVERY: Duration = Duration::from_secs(5);
-/// See [`PING_EVERY`].
-pub const PING_TIMEOUT: Duration = Duration::from_secs(5);
 /// How often a node rebuilds its index from the store even though it heard of no loss.
 pub const RECONCILE_EVERY: Duration = Duration::from_secs(600);
 /// News waiting to be sent; past it news is dropped (the others' reconciliation catches up).
@@ -245,11 +241,8 @@ impl RedisSearchPeers {
                     None => return Ending::Lost("connection closed".into()),
                 },
                 _ = ping.tick() => {
-                    let pong = tokio::time::timeout(PING_TIMEOUT, sink.ping::<redis::Value>()).await;
-                    match pong {
-                        Ok(Ok(_)) => {}
-                        Ok(Err(error)) => return Ending::Lost(error.to_string()),
-                        Err(_) => return Ending::Lost("no answer to PING".into()),
+                    if let Err(lost) = super::ping_subscriber(&mut sink).await {
+                        return Ending::Lost(lost);
                     }
                 }
                 _ = reconcile.tick() => queue.resync(),
@@ -312,11 +305,6 @@ impl Queue {
     fn resync(&mut self) {
         self.resync_due = self.heard.try_send(Heard::Resync).is_err();
     }
-}
-
-/// Completes when the server stops (or is gone).
-async fn stopped(stopping: &mut watch::Receiver<bool>) {
-    let _ = stopping.wait_for(|stopping| *stopping).await;
 }
 
 #[cfg(test)]
