@@ -348,9 +348,54 @@ mod tests {
     use super::*;
 
     fn frame(ts: u32, key: bool) -> MediaTag {
+        sized_frame(ts, key, 2_000)
+    }
+
+    fn sized_frame(ts: u32, key: bool, bytes: usize) -> MediaTag {
         let mut payload = vec![if key { 0x17 } else { 0x27 }, 1, 0, 0, 0];
-        payload.resize(2_000, 0xAA);
+        payload.resize(bytes, 0xAA);
         MediaTag::new(TagKind::Video, ts, Bytes::from(payload)).unwrap()
+    }
+
+    /// A recorder of `hub` on storage whose every put takes a minute; it runs until the
+    /// returned sender is dropped or says stop.
+    fn recorder_on_slow_storage(hub: &Arc<StreamHub>) -> watch::Sender<bool> {
+        let slow = ThrottledStore::new(
+            InMemory::new(),
+            ThrottleConfig {
+                wait_put_per_call: Duration::from_secs(60),
+                ..ThrottleConfig::default()
+            },
+        );
+        let archive = Arc::new(Archive::new(Arc::new(slow), Path::from("recordings")));
+        let recorder = Recorder::new(Arc::clone(hub), archive, Duration::from_secs(3_600));
+        let (stop, stopping) = watch::channel(false);
+        tokio::spawn(recorder.run(stopping));
+        stop
+    }
+
+    #[tokio::test]
+    async fn huge_segments_waiting_for_slow_storage_stay_within_the_byte_budget() {
+        let hub = StreamHub::new();
+        let _stop = recorder_on_slow_storage(&hub);
+        let gig = GigId::new();
+        let publisher = hub.start_publishing(gig).unwrap();
+        let metrics = Arc::clone(&hub.metrics);
+        until("the recorder starts", || {
+            metrics.recordings.load(Relaxed) == 1
+        })
+        .await;
+        // 30 keyframes of 4 MiB: segments of 3 (the 16 MiB cap), 10 of about 12 MiB. Two fit
+        // the 24 MiB budget; the eight slots of the queue alone would have taken nine.
+        for i in 0..30u32 {
+            publisher.push(sized_frame(i * 100, true, 4 << 20));
+            tokio::task::yield_now().await;
+        }
+        drop(publisher);
+        until("segments past the byte budget are counted lost", || {
+            metrics.recording_segments_lost.load(Relaxed) >= 7
+        })
+        .await;
     }
 
     async fn until(what: &str, done: impl Fn() -> bool) {
@@ -367,17 +412,7 @@ mod tests {
     async fn storage_slower_than_the_stream_loses_segments_never_frames_of_viewers() {
         let hub = StreamHub::new();
         // Every put takes a minute: the recorder's queue fills at once.
-        let slow = ThrottledStore::new(
-            InMemory::new(),
-            ThrottleConfig {
-                wait_put_per_call: Duration::from_secs(60),
-                ..ThrottleConfig::default()
-            },
-        );
-        let archive = Arc::new(Archive::new(Arc::new(slow), Path::from("recordings")));
-        let recorder = Recorder::new(Arc::clone(&hub), archive, Duration::from_secs(3_600));
-        let (_stop, stopping) = watch::channel(false);
-        tokio::spawn(recorder.run(stopping));
+        let _stop = recorder_on_slow_storage(&hub);
         let gig = GigId::new();
         let publisher = hub.start_publishing(gig).unwrap();
         let metrics = Arc::clone(&hub.metrics);
