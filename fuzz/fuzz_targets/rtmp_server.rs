@@ -3,9 +3,9 @@
 //! handshake, then for each read the server's `ChunkGuard` first and rml_rtmp's
 //! `ServerSession` second). Every request the session raises is granted (a publish, a play) as
 //! the connection does once the policy allows it; media goes into a real `StreamHub` publisher
-//! (classification, facts, GOP cache), and a player is sent its start sequence and a tag after
-//! every read. Errors end the input, as they end a connection; only panics, timeouts and
-//! running out of memory are failures.
+//! (classification, facts, GOP cache), and a player is sent its start sequence and a tag (as
+//! the chunks shared by every player) after every read. Errors end the input, as they end a
+//! connection; only panics, timeouts and running out of memory are failures.
 //!
 //! One exception: the guard runs rml_rtmp's chunk deserializer under `catch_unwind` and turns
 //! its panics (unchecked arithmetic on inconsistent chunk headers, which overflow checks make
@@ -25,8 +25,9 @@ use bookmygig_media::gop::MediaTag;
 use bookmygig_media::metadata::StreamFacts;
 use bookmygig_server::live::StreamHub;
 use bookmygig_server::live::hub::Publisher;
+use bookmygig_server::rtmp::chunks;
 use bookmygig_server::rtmp::session::{Output, Session};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use libfuzzer_sys::fuzz_target;
 
 /// What the connection has been granted.
@@ -81,7 +82,10 @@ impl Connection {
                 40,
                 Bytes::from_static(&[0x27, 1, 0, 0, 0, 0, 0, 0, 1, 0x41]),
             )?;
-            self.written += self.session.media_packet(&tag)?.len();
+            let stream_id = self.session.playing_stream_id().ok_or(Closed)?;
+            let mut chunks = BytesMut::new();
+            chunks::append_tag(&mut chunks, &tag, stream_id, &mut Bytes::new);
+            self.written += chunks.len();
         }
         Ok(())
     }

@@ -311,40 +311,21 @@ async fn a_viewer_joining_mid_stream_starts_with_metadata_sequence_headers_and_a
     assert!(last >= start, "timestamps go forward");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn ten_seconds_saved_from_the_flv_url_are_a_valid_file_with_monotonic_timestamps() {
-    let server = TestServer::start(Backend::Embedded).await;
-    let (creator, gig) = server.live_gig("alice").await;
-    let _ffmpeg = FfmpegPublisher::start(&server.publish_url(&gig), "320x240", 30, 60);
-    server
-        .await_stream(gig.id, Duration::from_secs(20), |s| {
-            s.live && s.video.is_some()
-        })
-        .await;
-    let playback = creator.playback(gig.id).await.unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("saved.flv");
-    let flv_url = playback.flv_url.clone();
-    let saved = file.clone();
-    let ok = tokio::task::spawn_blocking(move || {
-        Command::new("ffmpeg")
-            .args([
-                "-hide_banner",
-                "-loglevel",
-                "error",
-                "-nostdin",
-                "-i",
-                &flv_url,
-            ])
-            .args(["-t", "10", "-c", "copy", "-f", "flv"])
-            .arg(&saved)
-            .status()
-            .expect("ffmpeg runs")
-            .success()
-    })
-    .await
-    .unwrap();
-    assert!(ok, "ffmpeg saved 10 s");
+/// Saves 10 s of `url` into `file` with ffmpeg (`-c copy`); whether it succeeded.
+fn save_ten_seconds(url: &str, file: &std::path::Path) -> bool {
+    require_tool("ffmpeg", "ffmpeg");
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-loglevel", "error", "-nostdin", "-i", url])
+        .args(["-t", "10", "-c", "copy", "-f", "flv"])
+        .arg(file)
+        .status()
+        .expect("ffmpeg runs")
+        .success()
+}
+
+/// Checks that `file` holds about 10 s of 30 fps video and audio whose timestamps only go
+/// forward, ending together, and that every frame decodes without an error.
+fn assert_ten_good_seconds(file: &std::path::Path, what: &str) {
     let output = Command::new("ffprobe")
         .args([
             "-v",
@@ -354,12 +335,12 @@ async fn ten_seconds_saved_from_the_flv_url_are_a_valid_file_with_monotonic_time
             "-of",
             "csv=p=0",
         ])
-        .arg(&file)
+        .arg(file)
         .output()
         .unwrap();
     assert!(
         output.status.success(),
-        "{}",
+        "{what}: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8(output.stdout).unwrap();
@@ -373,7 +354,7 @@ async fn ten_seconds_saved_from_the_flv_url_are_a_valid_file_with_monotonic_time
         );
         assert!(
             dts >= last[stream],
-            "stream {stream} went back in time: {dts} < {}",
+            "{what}: stream {stream} went back in time: {dts} < {}",
             last[stream]
         );
         last[stream] = dts;
@@ -381,12 +362,60 @@ async fn ten_seconds_saved_from_the_flv_url_are_a_valid_file_with_monotonic_time
     }
     assert!(
         packets > 300,
-        "10 s of 30 fps video plus audio, got {packets} packets"
+        "{what}: 10 s of 30 fps video plus audio, got {packets} packets"
     );
     assert!(
         last[0].max(last[1]) - last[0].min(last[1]) < 1.0,
-        "audio and video end together"
+        "{what}: audio and video end together"
     );
+    let decoded = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-nostdin", "-i"])
+        .arg(file)
+        .args(["-f", "null", "-"])
+        .output()
+        .unwrap();
+    assert!(
+        decoded.status.success() && decoded.stderr.is_empty(),
+        "{what}: decoding reported {}",
+        String::from_utf8_lossy(&decoded.stderr)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_seconds_saved_from_the_flv_and_rtmp_urls_are_valid_files_with_monotonic_timestamps() {
+    let server = TestServer::start(Backend::Embedded).await;
+    let (creator, gig) = server.live_gig("alice").await;
+    let _ffmpeg = FfmpegPublisher::start(&server.publish_url(&gig), "320x240", 30, 60);
+    server
+        .await_stream(gig.id, Duration::from_secs(20), |s| {
+            s.live && s.video.is_some()
+        })
+        .await;
+    let playback = creator.playback(gig.id).await.unwrap();
+    // A ticket plays on two devices at most: the second RTMP player is another account's.
+    let viewer = server.sign_up("bob").await;
+    viewer.top_up(Money::from_dollars(10), None).await.unwrap();
+    viewer.buy_ticket(gig.id, "k").await.unwrap();
+    let viewer_playback = viewer.playback(gig.id).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // One FLV viewer and two RTMP players at once: the players share each segment's chunks.
+    let saves = [
+        ("flv", playback.flv_url.clone()),
+        ("rtmp-1", playback.rtmp_url.clone()),
+        ("rtmp-2", viewer_playback.rtmp_url.clone()),
+    ]
+    .map(|(what, url)| {
+        let file = dir.path().join(format!("{what}.flv"));
+        let saving = {
+            let file = file.clone();
+            tokio::task::spawn_blocking(move || save_ten_seconds(&url, &file))
+        };
+        (what, file, saving)
+    });
+    for (what, file, saving) in saves {
+        assert!(saving.await.unwrap(), "ffmpeg saved 10 s of {what}");
+        assert_ten_good_seconds(&file, what);
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,6 +7,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+#[cfg(test)]
 use bookmygig_media::gop::MediaTag;
 use tokio::sync::broadcast::{
     self,
@@ -36,7 +37,9 @@ pub enum FeedEnd {
 pub struct ViewerFeed {
     stream: Arc<LiveStream>,
     receiver: broadcast::Receiver<Arc<Segment>>,
-    /// The segment [`ViewerFeed::next`] is handing out tag by tag, and its next index.
+    /// The segment `ViewerFeed::next` (tests only) is handing out tag by tag, and its next
+    /// index.
+    #[cfg(test)]
     current: Option<(Arc<Segment>, usize)>,
     metrics: Arc<LiveMetrics>,
     /// A viewer or a relay, for the counts when it leaves.
@@ -57,6 +60,7 @@ impl ViewerFeed {
         ViewerFeed {
             stream,
             receiver,
+            #[cfg(test)]
             current: None,
             metrics,
             kind,
@@ -99,11 +103,12 @@ impl ViewerFeed {
         }
     }
 
-    /// The next tag to send, for writers that send tag by tag (RTMP play). Do not mix with
-    /// the segment methods.
+    /// The next tag, for tests that read the feed tag by tag (every writer sends segments).
+    /// Do not mix with the segment methods.
     ///
     /// # Errors
     /// Why the feed is over.
+    #[cfg(test)]
     pub async fn next(&mut self) -> Result<Arc<MediaTag>, FeedEnd> {
         loop {
             if let Some((segment, index)) = &mut self.current {
@@ -133,6 +138,9 @@ impl ViewerFeed {
                         return None;
                     }
                     self.resyncing = false;
+                }
+                if self.kind != FeedKind::Recorder {
+                    self.stream.segment_taken(&segment);
                 }
                 Some(Ok(segment))
             }

@@ -1,9 +1,9 @@
 //! `LiveStream`: one gig on air. The publisher's tags are gathered into [`Segment`]s (the audio
-//! since the last video frame, then that frame — two frames for a crowd, see [`CROWD`]: one
-//! write per segment instead of one per tag), each muxed once and fanned out as shared bytes
-//! through a queue bounded in segments and in bytes (no copy per viewer; see `queue`), and
-//! into the GOP cache, under one lock, so a newcomer's start sequence and its live feed meet
-//! without a gap or a duplicate.
+//! since the last video frame, then that frame; two frames while the node is slow to hand a
+//! segment to its audience, see `BATCH_WHEN_ROUND_OVER`: one write per segment instead of
+//! one per tag), each muxed once and fanned out as shared bytes through a queue bounded in
+//! segments and in bytes (no copy per viewer; see `queue`), and into the GOP cache, under one
+//! lock, so a newcomer's start sequence and its live feed meet without a gap or a duplicate.
 //!
 //! What one gig can pin in memory is bounded: the queue ([`VIEWER_QUEUE_BYTES`]), the GOP cache
 //! ([`GOP_CACHE_BYTES`]) and the segment being gathered, built of tags of at most
@@ -11,7 +11,7 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use bookmygig_api::{AudioFacts, GigId, StreamStatus, VideoFacts};
@@ -21,6 +21,7 @@ use bookmygig_media::metadata::StreamFacts;
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 use tokio::sync::broadcast;
+use tokio::time::Instant as RoundClock;
 
 use super::feed::ViewerFeed;
 use super::metrics::LiveMetrics;
@@ -55,13 +56,24 @@ pub const GOP_CACHE_BYTES: usize = 16 << 20;
 /// Tags held per video frame of a segment at most (about 90 ms of AAC for one frame), so audio
 /// keeps flowing when the video stalls.
 const AUDIO_HELD_MAX: usize = 4;
-/// Viewers (and relays) from which a stream's fan-out, not its latency, is what costs: each
-/// write to each viewer costs the kernel about as much as its bytes do, so a crowd gets two
-/// video frames per write, halving the writes for at most one frame (33 ms at 30 fps) more
-/// latency. A small audience gets every frame at once.
-pub const CROWD: u32 = 200;
-/// Video frames per segment for a crowd (see [`CROWD`]).
-const CROWD_FRAMES_PER_SEGMENT: usize = 2;
+/// Video frames per segment while the node is slow to hand segments out (see
+/// [`BATCH_WHEN_ROUND_OVER`]).
+const BATCHED_FRAMES_PER_SEGMENT: usize = 2;
+/// Segments gather [`BATCHED_FRAMES_PER_SEGMENT`] video frames once handing one to nine in ten
+/// of its audience (the round, measured on every segment) takes longer than this share of a
+/// frame interval: each write to each viewer costs the kernel about as much as its bytes do,
+/// so a busy node halves its writes for at most one frame more latency. Below
+/// [`UNBATCH_WHEN_ROUND_UNDER`], every frame goes out at once again; in between, the node
+/// keeps what it does (the round barely depends on a segment's size, so the two do not chase
+/// each other).
+const BATCH_WHEN_ROUND_OVER: f64 = 0.5;
+/// See [`BATCH_WHEN_ROUND_OVER`].
+const UNBATCH_WHEN_ROUND_UNDER: f64 = 0.25;
+/// Share of a segment's audience whose taking it ends its round: a few stalled viewers do not
+/// make a quick node look slow.
+const ROUND_QUORUM: f64 = 0.9;
+/// Frame interval assumed until two video frames have told the real one.
+const DEFAULT_FRAME_INTERVAL_MS: u32 = 33;
 /// Window over which the ingest bitrate is measured.
 const BITRATE_WINDOW: Duration = Duration::from_secs(5);
 
@@ -103,13 +115,16 @@ pub struct LiveStream {
     limits: QueueLimits,
     viewers: AtomicU32,
     relay_connections: AtomicU32,
+    /// How long the latest measured segment took to reach [`ROUND_QUORUM`] of its audience,
+    /// in µs (see [`BATCH_WHEN_ROUND_OVER`]).
+    round_us: AtomicU64,
     metrics: Arc<LiveMetrics>,
 }
 
 /// Tags that go to viewers together, muxed once for all of them.
 #[derive(Debug)]
 pub struct Segment {
-    /// The tags, in order (RTMP play sends them one by one); their bytes are slices of `flv`.
+    /// The tags, in order; their bytes are slices of `flv`.
     pub tags: Vec<Arc<MediaTag>>,
     /// The same tags as FLV bytes, ready for every HTTP-FLV viewer.
     pub flv: Bytes,
@@ -122,9 +137,39 @@ pub struct Segment {
     /// Segments the stream had sent once this one was, this one included (see
     /// [`LiveStream::sent_segments`]).
     pub number: u64,
+    /// The same tags as RTMP chunks for every player on the shared framing, encoded by the
+    /// first RTMP player that sends the segment (a stream without RTMP players never pays
+    /// for them).
+    rtmp: OnceLock<Bytes>,
+    /// When the segment was sent, and to how many viewers and relays.
+    sent_at: RoundClock,
+    audience: u32,
+    /// Viewers and relays that have taken it so far.
+    taken: AtomicU32,
 }
 
 impl Segment {
+    /// A segment of `tags` muxed into `flv` (see the fields).
+    pub fn new(tags: Vec<Arc<MediaTag>>, flv: Bytes, resumes: bool, end: u64, number: u64) -> Self {
+        Segment {
+            tags,
+            flv,
+            resumes,
+            end,
+            number,
+            rtmp: OnceLock::new(),
+            sent_at: RoundClock::now(),
+            audience: 0,
+            taken: AtomicU32::new(0),
+        }
+    }
+
+    /// The segment as RTMP chunks on the shared framing: encoded by `encode` the first time it
+    /// is asked for, then the same bytes for every player.
+    pub fn shared_rtmp(&self, encode: impl FnOnce(&Segment) -> Bytes) -> Bytes {
+        self.rtmp.get_or_init(|| encode(self)).clone()
+    }
+
     /// An empty segment the queue sends to push older ones out (see `queue`); readers skip
     /// it.
     pub fn is_filler(&self) -> bool {
@@ -140,6 +185,11 @@ struct StreamState {
     held: Vec<MediaTag>,
     /// Video frames among `held`.
     held_frames: usize,
+    /// Whether segments gather [`BATCHED_FRAMES_PER_SEGMENT`] frames now.
+    batching: bool,
+    /// Timestamp of the latest video frame, and the interval between the latest two.
+    last_video_ms: Option<u32>,
+    frame_interval_ms: u32,
     gop: GopCache,
     facts: StreamFacts,
     has_video: bool,
@@ -152,7 +202,7 @@ struct StreamState {
 impl StreamState {
     /// Closes the segment of the held tags: into the GOP cache, muxed, to every viewer.
     /// `sent` holds the stream's counts of bytes and segments sent, advanced by the segment.
-    fn send_held(&mut self, sent: (&AtomicU64, &AtomicU64)) {
+    fn send_held(&mut self, sent: (&AtomicU64, &AtomicU64), audience: u32) {
         if self.held.is_empty() {
             return;
         }
@@ -192,13 +242,9 @@ impl StreamState {
             sent_bytes.store(end, Ordering::Relaxed);
             let number = sent_segments.load(Ordering::Relaxed) + 1;
             sent_segments.store(number, Ordering::Relaxed);
-            fan_out.send(Arc::new(Segment {
-                tags,
-                flv,
-                resumes,
-                end,
-                number,
-            }));
+            let mut segment = Segment::new(tags, flv, resumes, end, number);
+            segment.audience = audience;
+            fan_out.send(Arc::new(segment));
         }
     }
 }
@@ -239,6 +285,9 @@ impl LiveStream {
                 fan_out: Some(FanOut::new(limits)),
                 held: Vec::new(),
                 held_frames: 0,
+                batching: false,
+                last_video_ms: None,
+                frame_interval_ms: DEFAULT_FRAME_INTERVAL_MS,
                 gop: GopCache::new(GopLimits {
                     max_bytes: GOP_CACHE_BYTES,
                     ..GopLimits::default()
@@ -251,6 +300,7 @@ impl LiveStream {
             }),
             viewers: AtomicU32::new(0),
             relay_connections: AtomicU32::new(0),
+            round_us: AtomicU64::new(0),
             metrics,
         }
     }
@@ -289,14 +339,17 @@ impl LiveStream {
         // A segment ends with its last video frame; metadata and sequence headers end one at
         // once (rare, and newcomers need them), as does audio when the stream has no video or
         // has been held long enough.
-        let frames = if self.viewers() + self.relay_connections() >= CROWD {
-            CROWD_FRAMES_PER_SEGMENT
-        } else {
-            1
-        };
-        if tag.kind == TagKind::Video {
+        if tag.kind == TagKind::Video && !tag.sequence_header {
             state.held_frames += 1;
+            if let Some(last) = state.last_video_ms
+                && let Some(interval) = tag.timestamp_ms.checked_sub(last)
+                && interval > 0
+            {
+                state.frame_interval_ms = interval.min(1_000);
+            }
+            state.last_video_ms = Some(tag.timestamp_ms);
         }
+        let frames = self.frames_per_segment(&mut state);
         let ends_segment = tag.kind == TagKind::Script
             || tag.sequence_header
             || (tag.kind == TagKind::Audio && !state.has_video)
@@ -304,9 +357,44 @@ impl LiveStream {
             || state.held.len() >= frames * AUDIO_HELD_MAX;
         state.held.push(tag);
         if ends_segment {
-            state.send_held((&self.sent_bytes, &self.sent_segments));
+            let audience = self.viewers() + self.relay_connections();
+            state.send_held((&self.sent_bytes, &self.sent_segments), audience);
         }
         changed
+    }
+
+    /// Video frames the next segment gathers: one, or [`BATCHED_FRAMES_PER_SEGMENT`] while the
+    /// latest round took too long (see [`BATCH_WHEN_ROUND_OVER`]).
+    fn frames_per_segment(&self, state: &mut StreamState) -> usize {
+        let round_ms = self.round_us.load(Ordering::Relaxed) as f64 / 1_000.0;
+        let interval_ms = f64::from(state.frame_interval_ms);
+        if round_ms > interval_ms * BATCH_WHEN_ROUND_OVER {
+            state.batching = true;
+        } else if round_ms < interval_ms * UNBATCH_WHEN_ROUND_UNDER {
+            state.batching = false;
+        }
+        if state.batching {
+            BATCHED_FRAMES_PER_SEGMENT
+        } else {
+            1
+        }
+    }
+
+    /// Called by a viewer's or relay's feed as it takes `segment`: the reader that completes
+    /// the segment's quorum ends its round, which is measured.
+    pub(super) fn segment_taken(&self, segment: &Segment) {
+        let taken = segment.taken.fetch_add(1, Ordering::Relaxed) + 1;
+        let quorum = (f64::from(segment.audience) * ROUND_QUORUM).ceil() as u32;
+        if taken == quorum.max(1) && segment.audience > 0 {
+            let round = segment.sent_at.elapsed().as_micros();
+            self.round_us
+                .store(u64::try_from(round).unwrap_or(u64::MAX), Ordering::Relaxed);
+        }
+    }
+
+    /// How long the latest measured segment took to reach nine in ten of its audience.
+    pub fn latest_round(&self) -> Duration {
+        Duration::from_micros(self.round_us.load(Ordering::Relaxed))
     }
 
     /// Starts a viewer: its start sequence and its feed, consistent with each other.
@@ -351,7 +439,8 @@ impl LiveStream {
     /// Ends the stream: viewers receive what is queued, then the end.
     pub fn end(&self) {
         if let Ok(mut state) = self.state.lock() {
-            state.send_held((&self.sent_bytes, &self.sent_segments));
+            let audience = self.viewers() + self.relay_connections();
+            state.send_held((&self.sent_bytes, &self.sent_segments), audience);
             state.fan_out = None;
             state.gop.clear();
         }
@@ -533,32 +622,76 @@ mod tests {
         assert_eq!(stalled_video.tags.len(), AUDIO_HELD_MAX + 1);
     }
 
-    #[tokio::test]
-    async fn a_crowd_gets_two_frames_per_segment_and_a_small_audience_one() {
+    #[tokio::test(start_paused = true)]
+    async fn segments_gather_two_frames_while_rounds_are_slow_and_one_once_they_are_quick() {
         let stream = Arc::new(LiveStream::new(
             GigId::new(),
             StreamSource::Publisher,
             Arc::default(),
         ));
         stream.push(video(0, true));
-        let mut first = stream.subscribe();
+        let mut viewer = stream.subscribe();
         stream.push(video(33, false));
-        assert_eq!(stamps(&first.feed.next_segment().await.unwrap()), vec![33]);
-        let crowd: Vec<_> = (1..CROWD).map(|_| stream.subscribe()).collect();
+        // Taken 20 ms after it was sent: more than half the 33 ms frame interval.
+        tokio::time::advance(Duration::from_millis(20)).await;
+        assert_eq!(stamps(&viewer.feed.next_segment().await.unwrap()), vec![33]);
+        assert_eq!(stream.latest_round(), Duration::from_millis(20));
         stream.push(video(66, false));
         assert!(
-            first.feed.try_next_segment().is_none(),
+            viewer.feed.try_next_segment().is_none(),
             "held for a second frame"
         );
         stream.push(audio(80));
         stream.push(video(100, false));
+        // Taken at once: the node is quick again, so the next frame goes out alone.
         assert_eq!(
-            stamps(&first.feed.next_segment().await.unwrap()),
+            stamps(&viewer.feed.next_segment().await.unwrap()),
             vec![66, 80, 100]
         );
-        drop(crowd);
         stream.push(video(133, false));
-        assert_eq!(stamps(&first.feed.next_segment().await.unwrap()), vec![133]);
+        assert_eq!(
+            stamps(&viewer.feed.next_segment().await.unwrap()),
+            vec![133]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_round_ends_with_nine_in_ten_of_the_audience_not_the_slowest() {
+        let stream = Arc::new(LiveStream::new(
+            GigId::new(),
+            StreamSource::Publisher,
+            Arc::default(),
+        ));
+        stream.push(video(0, true));
+        let mut viewers: Vec<_> = (0..10).map(|_| stream.subscribe()).collect();
+        stream.push(video(33, false));
+        for viewer in &mut viewers[..9] {
+            viewer.feed.next_segment().await.unwrap();
+        }
+        // The tenth takes it a second later; the round was already measured.
+        tokio::time::advance(Duration::from_secs(1)).await;
+        viewers[9].feed.next_segment().await.unwrap();
+        assert_eq!(stream.latest_round(), Duration::ZERO);
+    }
+
+    #[test]
+    fn the_rtmp_chunks_of_a_segment_are_encoded_once_and_shared() {
+        let segment = Segment::new(Vec::new(), Bytes::from_static(b"flv"), true, 3, 1);
+        let mut encodings = 0;
+        let first = segment.shared_rtmp(|_| {
+            encodings += 1;
+            Bytes::from(vec![1, 2, 3])
+        });
+        let second = segment.shared_rtmp(|_| {
+            encodings += 1;
+            Bytes::from(vec![9])
+        });
+        assert_eq!(encodings, 1);
+        assert_eq!(
+            first.as_ptr(),
+            second.as_ptr(),
+            "the same bytes, not a copy"
+        );
     }
 
     #[tokio::test]

@@ -9,8 +9,10 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use std::collections::VecDeque;
+
 use bookmygig_api::GigId;
-use bookmygig_media::gop::MediaTag;
+use bytes::Bytes;
 use time::OffsetDateTime;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::sync::watch;
@@ -166,14 +168,14 @@ impl Connection {
                     return Err(Closed::SetupTooSlow(setup));
                 }
                 event = role_event(&mut self.role) => match event {
-                    RoleEvent::Tag(Ok(tag)) => self.send_tag(&tag, &mut writer).await?,
-                    RoleEvent::Tag(Err(FeedEnd::StreamEnded)) => {
+                    RoleEvent::Media(Ok(chunks)) => self.send_media(chunks, &mut writer).await?,
+                    RoleEvent::Media(Err(FeedEnd::StreamEnded)) => {
                         if let Some(packet) = self.session.finish_playing()? {
                             writer.write_last(&packet).await?;
                         }
                         return Ok(());
                     }
-                    RoleEvent::Tag(Err(FeedEnd::TooSlow)) => return Err(Closed::TooSlow),
+                    RoleEvent::Media(Err(FeedEnd::TooSlow)) => return Err(Closed::TooSlow),
                     RoleEvent::ClaimLost => return Err(Closed::ClaimLost),
                 },
                 _ = recheck.tick(), if playing => self.recheck_access().await?,
@@ -277,13 +279,15 @@ impl Connection {
         Ok(())
     }
 
-    async fn send_tag(&mut self, tag: &MediaTag, writer: &mut PeerWriter) -> Result<(), Closed> {
-        let Role::Playing(playing) = &self.role else {
-            return Ok(());
-        };
-        let packet = playing.packet(tag, &mut self.session)?;
-        writer.write_all(&packet).await?;
-        LiveMetrics::add(&self.context.hub.metrics.bytes_out, packet.len() as u64);
+    /// Writes a player's next stretch of the stream, in one write where the socket takes it.
+    async fn send_media(
+        &mut self,
+        mut chunks: VecDeque<Bytes>,
+        writer: &mut PeerWriter,
+    ) -> Result<(), Closed> {
+        let bytes: usize = chunks.iter().map(Bytes::len).sum();
+        writer.write_all_parts(&mut chunks).await?;
+        LiveMetrics::add(&self.context.hub.metrics.bytes_out, bytes as u64);
         Ok(())
     }
 
@@ -326,8 +330,8 @@ impl Connection {
 
 /// What the role (rather than the peer) has to say.
 enum RoleEvent {
-    /// A player's next tag, or the end of its feed.
-    Tag(Result<std::sync::Arc<MediaTag>, FeedEnd>),
+    /// A player's next stretch of the stream as RTMP chunks, or the end of its feed.
+    Media(Result<VecDeque<Bytes>, FeedEnd>),
     /// A publisher's claim was taken by another node's publisher.
     ClaimLost,
 }
@@ -335,7 +339,7 @@ enum RoleEvent {
 /// The next [`RoleEvent`]; never resolves for an idle connection.
 async fn role_event(role: &mut Role) -> RoleEvent {
     match role {
-        Role::Playing(playing) => RoleEvent::Tag(playing.next_tag().await),
+        Role::Playing(playing) => RoleEvent::Media(playing.next_chunks().await),
         Role::Publishing(publishing) => {
             publishing.claim_lost().await;
             RoleEvent::ClaimLost

@@ -1,26 +1,11 @@
 //! Media between rml_rtmp and the stream hub: what a publisher's announced metadata becomes
-//! (an `onMetaData` script tag), and what a player is sent (metadata from the stream's facts,
-//! each tag as an RTMP packet). Pure: no sockets, no policy.
+//! (an `onMetaData` script tag), and the metadata a player is sent (from the stream's facts;
+//! the tags themselves go out as [`super::chunks`]). Pure: no sockets, no policy.
 
 use bookmygig_media::amf0::{self, Amf0Value};
-use bookmygig_media::flv::TagKind;
-use bookmygig_media::gop::MediaTag;
 use bookmygig_media::metadata::StreamFacts;
 use bytes::Bytes;
-use rml_rtmp::chunk_io::Packet;
-use rml_rtmp::sessions::{ServerSession, ServerSessionError, StreamMetadata};
-use rml_rtmp::time::RtmpTimestamp;
-
-/// Why a tag could not become a player's packet.
-#[derive(Debug, thiserror::Error)]
-pub enum MediaPacketError {
-    /// Script tags go to players as metadata, not as media.
-    #[error("script tag as media")]
-    Script,
-    /// rml_rtmp refused.
-    #[error("{0}")]
-    Session(ServerSessionError),
-}
+use rml_rtmp::sessions::StreamMetadata;
 
 /// The `onMetaData` script data of what a publisher announced, as the hub takes it.
 pub fn on_metadata(metadata: &StreamMetadata) -> Bytes {
@@ -30,27 +15,9 @@ pub fn on_metadata(metadata: &StreamMetadata) -> Bytes {
     ]))
 }
 
-/// The RTMP packet carrying `tag` to the player on `stream_id`.
-///
-/// # Errors
-/// A script tag (players get metadata through [`player_metadata`]), or the session's error.
-pub fn media_packet(
-    session: &mut ServerSession,
-    stream_id: u32,
-    tag: &MediaTag,
-) -> Result<Packet, MediaPacketError> {
-    let timestamp = RtmpTimestamp::new(tag.timestamp_ms);
-    let droppable = tag.droppable();
-    match tag.kind {
-        TagKind::Video => {
-            session.send_video_data(stream_id, tag.payload.clone(), timestamp, droppable)
-        }
-        TagKind::Audio => {
-            session.send_audio_data(stream_id, tag.payload.clone(), timestamp, droppable)
-        }
-        TagKind::Script => return Err(MediaPacketError::Script),
-    }
-    .map_err(MediaPacketError::Session)
+/// The `onMetaData` data message for RTMP players, from what the media says about itself.
+pub fn player_on_metadata(facts: &StreamFacts) -> Bytes {
+    on_metadata(&player_metadata(facts))
 }
 
 /// The `onMetaData` properties of what a publisher announced.
@@ -80,7 +47,7 @@ fn metadata_properties(m: &StreamMetadata) -> Vec<(String, Amf0Value)> {
 }
 
 /// rml_rtmp's metadata for RTMP players, from what the media says about itself.
-pub fn player_metadata(facts: &StreamFacts) -> StreamMetadata {
+fn player_metadata(facts: &StreamFacts) -> StreamMetadata {
     let mut m = StreamMetadata::new();
     m.video_width = facts.width;
     m.video_height = facts.height;

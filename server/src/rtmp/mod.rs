@@ -8,6 +8,7 @@
 //! which talks to the hub, the meter and the store; [`policy`] decides who may publish and who
 //! may watch.
 
+pub mod chunks;
 pub mod connection;
 pub mod guard;
 pub mod listener;

@@ -1,21 +1,30 @@
 //! The player role: what a connection whose play was granted does. It reads the stream's feed
-//! from the hub, has the session turn each tag into a packet, accrues the viewer's
+//! from the hub a segment at a time, as RTMP chunks encoded once for every player of the gig
+//! (see [`super::chunks`]) and gathered into one write when several wait, accrues the viewer's
 //! micropayments through the meter and holds one of the account's stream seats while it plays,
 //! and asks the store again whether the viewer may still watch (a refunded ticket ends
 //! playback).
 
-use std::sync::Arc;
+use std::collections::VecDeque;
 
 use bookmygig_api::{AccountId, GigId};
-use bookmygig_media::gop::MediaTag;
+use bytes::{Bytes, BytesMut};
 
 use super::RtmpContext;
+use super::chunks;
+use super::media;
 use super::policy::PlayGrant;
 use super::session::{Session, SessionError};
 use crate::access;
 use crate::live::seats::StreamSeat;
+use crate::live::stream::Segment;
 use crate::live::{FeedEnd, ViewerFeed};
 use crate::money::WatchGuard;
+
+/// Most waiting segments gathered into one write (as for HTTP-FLV viewers).
+const COALESCE_SEGMENTS: usize = 16;
+/// Most bytes gathered that way.
+const COALESCE_BYTES: usize = 1 << 20;
 
 /// A connection playing a gig.
 pub struct Playing {
@@ -23,6 +32,11 @@ pub struct Playing {
     /// Who watches (and pays).
     account: AccountId,
     feed: ViewerFeed,
+    /// The message stream the player plays on; [`chunks::SHARED_STREAM_ID`] shares the
+    /// segments' encoding.
+    stream_id: u32,
+    /// The feed ended while segments were being gathered: they go out first, then this.
+    ended: Option<FeedEnd>,
     /// Accrues micropayments while the viewer plays; dropped with the role.
     _watching: WatchGuard,
     /// One of the account's `--max-streams-per-ticket`; given back with the role.
@@ -49,11 +63,16 @@ impl Playing {
         } = grant;
         let subscription = stream.subscribe();
         session.start_playback(&stream.facts(), &subscription.start)?;
+        let stream_id = session
+            .playing_stream_id()
+            .ok_or_else(|| SessionError::Protocol("not playing".into()))?;
         tracing::info!(gig = %gig.id, account = %account, "RTMP viewer joined");
         Ok(Playing {
             gig: gig.id,
             account,
             feed: subscription.feed,
+            stream_id,
+            ended: None,
             _watching: context.meter.watch(account, &gig),
             _seat: seat,
         })
@@ -64,24 +83,52 @@ impl Playing {
         self.gig
     }
 
-    /// The next tag for the viewer.
+    /// The next bytes for the viewer: the next segment, with those already waiting behind it
+    /// (a player a little behind catches up in one write), each as RTMP chunks.
     ///
     /// # Errors
     /// Why the feed ended: the stream is over, or the viewer fell too far behind.
-    pub async fn next_tag(&mut self) -> Result<Arc<MediaTag>, FeedEnd> {
-        self.feed.next().await
+    pub async fn next_chunks(&mut self) -> Result<VecDeque<Bytes>, FeedEnd> {
+        if let Some(end) = self.ended {
+            return Err(end);
+        }
+        let first = self.feed.next_segment().await?;
+        let mut parts = VecDeque::from([self.chunks_of(&first)]);
+        let mut gathered = parts[0].len();
+        while parts.len() < COALESCE_SEGMENTS && gathered < COALESCE_BYTES {
+            match self.feed.try_next_segment() {
+                Some(Ok(segment)) => {
+                    let bytes = self.chunks_of(&segment);
+                    gathered += bytes.len();
+                    parts.push_back(bytes);
+                }
+                Some(Err(end)) => {
+                    self.ended = Some(end);
+                    break;
+                }
+                None => break,
+            }
+        }
+        Ok(parts)
     }
 
-    /// The bytes carrying `tag` to the viewer: a metadata tag as the stream's metadata as of
-    /// now, any other as media.
-    ///
-    /// # Errors
-    /// The session's.
-    pub fn packet(&self, tag: &MediaTag, session: &mut Session) -> Result<Vec<u8>, SessionError> {
-        if tag.metadata {
-            session.metadata_packet(&self.feed.stream().facts())
+    /// `segment` as chunks on this player's stream: the shared encoding on the shared stream
+    /// id, this player's own otherwise.
+    fn chunks_of(&self, segment: &Segment) -> Bytes {
+        let stream = self.feed.stream();
+        let encode = |segment: &Segment| {
+            let mut out = BytesMut::new();
+            for tag in &segment.tags {
+                chunks::append_tag(&mut out, tag, self.stream_id, &mut || {
+                    media::player_on_metadata(&stream.facts())
+                });
+            }
+            out.freeze()
+        };
+        if self.stream_id == chunks::SHARED_STREAM_ID {
+            segment.shared_rtmp(encode)
         } else {
-            session.media_packet(tag)
+            encode(segment)
         }
     }
 

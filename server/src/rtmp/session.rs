@@ -13,12 +13,14 @@ use std::collections::VecDeque;
 use bookmygig_media::flv::TagKind;
 use bookmygig_media::gop::MediaTag;
 use bookmygig_media::metadata::StreamFacts;
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+use rml_rtmp::chunk_io::Packet;
 use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
 use rml_rtmp::sessions::{
     ServerSession, ServerSessionConfig, ServerSessionEvent, ServerSessionResult,
 };
 
+use super::chunks;
 use super::guard::{ChunkGuard, GuardError};
 use super::media;
 
@@ -159,8 +161,7 @@ impl Session {
                 response_bytes,
                 remaining_bytes,
             } => {
-                let (session, results) =
-                    ServerSession::new(ServerSessionConfig::new()).map_err(protocol)?;
+                let (session, results) = ServerSession::new(server_config()).map_err(protocol)?;
                 self.stage = Stage::Established(Box::new(session));
                 self.queue.extend(results);
                 self.leftover = remaining_bytes;
@@ -335,53 +336,40 @@ impl Session {
 
     /// Queues what a player gets first: the stream's metadata from `facts`, then the `start`
     /// tags (sequence headers and the current GOP; metadata tags among them are skipped, the
-    /// metadata having just been sent).
+    /// metadata having just been sent), as [`chunks`] that need no earlier header, like the
+    /// segments that follow.
     ///
     /// # Errors
-    /// Not playing, or rml_rtmp's.
+    /// Not playing.
     pub fn start_playback(
         &mut self,
         facts: &StreamFacts,
         start: &[MediaTag],
     ) -> Result<(), SessionError> {
         let stream_id = self.playing()?;
-        let session = established(&mut self.stage)?;
-        let metadata = media::player_metadata(facts);
-        let packet = session
-            .send_metadata(stream_id, &metadata)
-            .map_err(protocol)?;
+        let mut bytes = BytesMut::new();
+        let timestamp = start.first().map_or(0, |tag| tag.timestamp_ms);
+        chunks::append_metadata(
+            &mut bytes,
+            &media::player_on_metadata(facts),
+            timestamp,
+            stream_id,
+        );
+        for tag in start.iter().filter(|t| !t.metadata) {
+            chunks::append_tag(&mut bytes, tag, stream_id, &mut Bytes::new);
+        }
+        let packet = Packet {
+            bytes: bytes.into(),
+            can_be_dropped: false,
+        };
         self.queue
             .push_back(ServerSessionResult::OutboundResponse(packet));
-        for tag in start.iter().filter(|t| !t.metadata) {
-            let packet = media::media_packet(session, stream_id, tag).map_err(protocol)?;
-            self.queue
-                .push_back(ServerSessionResult::OutboundResponse(packet));
-        }
         Ok(())
     }
 
-    /// The bytes carrying the stream's metadata, as of `facts`, to the player.
-    ///
-    /// # Errors
-    /// Not playing, or rml_rtmp's.
-    pub fn metadata_packet(&mut self, facts: &StreamFacts) -> Result<Vec<u8>, SessionError> {
-        let stream_id = self.playing()?;
-        let metadata = media::player_metadata(facts);
-        let packet = established(&mut self.stage)?
-            .send_metadata(stream_id, &metadata)
-            .map_err(protocol)?;
-        Ok(packet.bytes)
-    }
-
-    /// The bytes carrying a video or audio `tag` to the player.
-    ///
-    /// # Errors
-    /// Not playing, a script tag, or rml_rtmp's.
-    pub fn media_packet(&mut self, tag: &MediaTag) -> Result<Vec<u8>, SessionError> {
-        let stream_id = self.playing()?;
-        let session = established(&mut self.stage)?;
-        let packet = media::media_packet(session, stream_id, tag).map_err(protocol)?;
-        Ok(packet.bytes)
+    /// The message stream a granted play goes out on; `None` when not playing.
+    pub fn playing_stream_id(&self) -> Option<u32> {
+        self.playing().ok()
     }
 
     /// The bytes telling the player its stream has ended; `None` when not playing.
@@ -428,6 +416,13 @@ impl Session {
             _ => Err(SessionError::Protocol("not playing".into())),
         }
     }
+}
+
+/// rml_rtmp's configuration: its chunk size is the one [`chunks`] writes in.
+fn server_config() -> ServerSessionConfig {
+    let mut config = ServerSessionConfig::new();
+    config.chunk_size = chunks::CHUNK_SIZE;
+    config
 }
 
 /// rml_rtmp's session, once the handshake is over.

@@ -2,15 +2,19 @@
 //! read gives up after a silence, a write when the peer stops taking bytes. Nothing here knows
 //! RTMP; the session makes sense of the bytes.
 
-use std::io;
+use std::collections::VecDeque;
+use std::io::{self, IoSlice};
 use std::pin::Pin;
 use std::time::Duration;
 
+use bytes::{Buf, Bytes};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadHalf};
 
 /// How long one write to a peer may take before the peer is let go (a player that stopped
 /// reading; as for HTTP-FLV viewers).
 pub const WRITE_STALL: Duration = Duration::from_secs(15);
+/// Most buffers handed to one vectored write (well under any system's `IOV_MAX`).
+const MAX_IO_SLICES: usize = 64;
 /// Most bytes taken from the socket at once.
 const READ_BUFFER: usize = 64 * 1024;
 
@@ -95,6 +99,42 @@ impl PeerWriter {
         tokio::time::timeout(WRITE_STALL, self.0.write_all(bytes))
             .await
             .map_err(|_| SocketError::WriteStalled)??;
+        Ok(())
+    }
+
+    /// Writes all of `parts`, in order, as few writes as the socket allows (one `writev` each),
+    /// taking them from the front as they go; all of it within one [`WRITE_STALL`].
+    ///
+    /// # Errors
+    /// [`SocketError::WriteStalled`], or the socket's error.
+    pub async fn write_all_parts(
+        &mut self,
+        parts: &mut VecDeque<Bytes>,
+    ) -> Result<(), SocketError> {
+        tokio::time::timeout(WRITE_STALL, async {
+            while !parts.is_empty() {
+                let slices: Vec<IoSlice<'_>> = parts
+                    .iter()
+                    .take(MAX_IO_SLICES)
+                    .map(|part| IoSlice::new(part))
+                    .collect();
+                let mut written = self.0.write_vectored(&slices).await?;
+                if written == 0 {
+                    return Err(io::Error::from(io::ErrorKind::WriteZero));
+                }
+                while let Some(front) = parts.front_mut() {
+                    if written < front.len() {
+                        front.advance(written);
+                        break;
+                    }
+                    written -= front.len();
+                    parts.pop_front();
+                }
+            }
+            Ok(())
+        })
+        .await
+        .map_err(|_| SocketError::WriteStalled)??;
         Ok(())
     }
 

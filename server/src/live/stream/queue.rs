@@ -58,13 +58,7 @@ impl FanOut {
             slots: std::iter::repeat_n(0, segments).collect(),
             held: 0,
             max_bytes: limits.bytes,
-            filler: Arc::new(Segment {
-                tags: Vec::new(),
-                flv: Bytes::new(),
-                resumes: false,
-                end: 0,
-                number: 0,
-            }),
+            filler: Arc::new(Segment::new(Vec::new(), Bytes::new(), false, 0, 0)),
         }
     }
 
@@ -110,13 +104,13 @@ mod tests {
     use super::*;
 
     fn segment(bytes: usize) -> Arc<Segment> {
-        Arc::new(Segment {
-            tags: Vec::new(),
-            flv: Bytes::from(vec![0; bytes]),
-            resumes: true,
-            end: 0,
-            number: 0,
-        })
+        Arc::new(Segment::new(
+            Vec::new(),
+            Bytes::from(vec![0; bytes]),
+            true,
+            0,
+            0,
+        ))
     }
 
     #[test]
