@@ -1,15 +1,15 @@
-//! `bookmygig-loadgen`: measures a live server's HTTP-FLV fan-out.
+//! `bookmygig-loadgen`: measures a live server's fan-out, over HTTP-FLV or RTMP play.
 //!
 //! One publisher pushes an FLV clip over RTMP at real-time pace; N viewers play the stream over
-//! HTTP-FLV. Publisher and viewers share one process and one clock, so each video tag's
+//! HTTP-FLV or RTMP. Publisher and viewers share one process and one clock, so each video tag's
 //! publish-to-viewer latency is exact. After every viewer has joined (in batches, so a thousand
 //! do not arrive at once), a window of D seconds is measured: latency, time to first frame,
 //! bytes delivered against bytes expected, failed and dropped viewers, and, given the server's
 //! pid, its CPU seconds per GiB delivered and its largest RSS.
 //!
-//! It works against any server that takes RTMP publish and serves HTTP-FLV (`--rtmp` and
-//! `--url`, e.g. Node-Media-Server), and sets a BookMyGig server up by itself through its REST
-//! API (`--bookmygig`). `scripts/bench flv` runs it; docs/benchmarks.md has the results.
+//! It works against any server that takes RTMP publish and serves HTTP-FLV or RTMP play
+//! (`--rtmp` and `--url`, e.g. Node-Media-Server or nginx's RTMP module), and sets a BookMyGig
+//! server up by itself through its REST API (`--bookmygig`, `--protocol`). `scripts/bench flv` runs it; docs/benchmarks.md has the results.
 //!
 //! `bookmygig-loadgen chat …` instead measures a chat room's fan-out (see [`chat`]).
 //!
@@ -22,6 +22,7 @@ mod http;
 mod procstat;
 mod publish;
 mod report;
+mod rtmp_client;
 mod setup;
 mod timeline;
 mod viewer;
@@ -37,20 +38,19 @@ use clap::Parser;
 use tokio::sync::watch;
 
 use crate::clip::Clip;
-use crate::http::HttpUrl;
 use crate::procstat::RssSampler;
 use crate::publish::{Command, RtmpTarget};
 use crate::report::{RunFacts, Summary};
 use crate::setup::BookMyGig;
 use crate::timeline::Timeline;
-use crate::viewer::{Outcome, Progress};
+use crate::viewer::{Outcome, PlayUrl, Progress};
 
 /// How long the publisher may take to open or close the window (it does so between two tags).
 const WINDOW_SWITCH_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long stopped viewers and publisher may take to wind down.
 const WIND_DOWN_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Measures a live server's HTTP-FLV fan-out: one real-time RTMP publisher, N HTTP-FLV viewers;
+/// Measures a live server's fan-out: one real-time RTMP publisher, N HTTP-FLV or RTMP viewers;
 /// or, with `chat`, a chat room's fan-out.
 #[derive(Debug, Parser)]
 #[command(
@@ -92,9 +92,14 @@ struct Args {
     #[arg(long, requires = "url")]
     rtmp: Option<String>,
 
-    /// HTTP-FLV URL the viewers play (with --rtmp).
+    /// URL the viewers play (with --rtmp): an http:// URL over HTTP-FLV, an rtmp:// one over
+    /// RTMP play.
     #[arg(long, requires = "rtmp")]
     url: Option<String>,
+
+    /// How the viewers of a BookMyGig server (--bookmygig) play: its HTTP-FLV or its RTMP URL.
+    #[arg(long, value_enum, default_value_t = setup::Protocol::Flv, conflicts_with = "url")]
+    protocol: setup::Protocol,
 
     /// Number of viewers.
     #[arg(long, default_value_t = 1)]
@@ -217,13 +222,13 @@ async fn run(args: Args) -> anyhow::Result<Summary> {
 
     let url = match (&bookmygig, &args.url) {
         (Some(bookmygig), _) => bookmygig
-            .flv_url()
+            .playback_url(args.protocol)
             .await
             .context("getting a playback URL")?,
         (None, Some(url)) => url.clone(),
         (None, None) => bail!("give --url with --rtmp"),
     };
-    let url = Arc::new(HttpUrl::parse(&url)?);
+    let url = Arc::new(PlayUrl::parse(&url)?);
 
     // Viewers join in batches.
     let progress = Arc::new(Progress::default());

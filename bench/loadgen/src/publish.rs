@@ -10,21 +10,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
 use bookmygig_media::flv::{TagKind, encoded_tag_len};
-use rml_rtmp::handshake::{Handshake, HandshakeProcessResult, PeerType};
-use rml_rtmp::sessions::{
-    ClientSession, ClientSessionConfig, ClientSessionEvent, ClientSessionResult, PublishRequestType,
-};
+use rml_rtmp::sessions::{ClientSessionEvent, PublishRequestType};
 use rml_rtmp::time::RtmpTimestamp;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::{oneshot, watch};
 
 use crate::clip::Clip;
+use crate::rtmp_client::RtmpConnection;
 use crate::timeline::{Phase, Timeline};
-
-/// How long connecting, the handshake and each request may take.
-const STEP_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Where to publish: `rtmp://{addr}/{app}` with `stream_key`.
 #[derive(Clone)]
@@ -146,116 +139,6 @@ pub fn spawn(
     })
 }
 
-/// The RTMP connection: socket halves and rml_rtmp's session.
-struct Connection {
-    reader: OwnedReadHalf,
-    writer: OwnedWriteHalf,
-    session: ClientSession,
-    buffer: Vec<u8>,
-}
-
-impl Connection {
-    /// Connects, shakes hands and opens a session with `app`.
-    async fn open(target: &RtmpTarget) -> anyhow::Result<Self> {
-        let socket = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect(&target.addr))
-            .await
-            .map_err(|_| anyhow!("connecting to {} timed out", target.addr))?
-            .with_context(|| format!("cannot connect to rtmp://{}", target.addr))?;
-        socket.set_nodelay(true)?;
-        let (mut reader, mut writer) = socket.into_split();
-        let mut handshake = Handshake::new(PeerType::Client);
-        writer
-            .write_all(&handshake.generate_outbound_p0_and_p1()?)
-            .await?;
-        let mut buffer = vec![0u8; 64 * 1024];
-        let leftover = loop {
-            let read = tokio::time::timeout(STEP_TIMEOUT, reader.read(&mut buffer))
-                .await
-                .map_err(|_| anyhow!("RTMP handshake timed out"))??;
-            if read == 0 {
-                bail!("the server closed the connection during the RTMP handshake");
-            }
-            match handshake.process_bytes(&buffer[..read])? {
-                HandshakeProcessResult::InProgress { response_bytes } => {
-                    writer.write_all(&response_bytes).await?;
-                }
-                HandshakeProcessResult::Completed {
-                    response_bytes,
-                    remaining_bytes,
-                } => {
-                    writer.write_all(&response_bytes).await?;
-                    break remaining_bytes;
-                }
-            }
-        };
-        let mut config = ClientSessionConfig::new();
-        config.tc_url = Some(format!("rtmp://{}/{}", target.addr, target.app));
-        let (session, results) = ClientSession::new(config)?;
-        let mut connection = Self {
-            reader,
-            writer,
-            session,
-            buffer,
-        };
-        connection.handle(results).await?;
-        let results = connection.session.handle_input(&leftover)?;
-        connection.handle(results).await?;
-        Ok(connection)
-    }
-
-    /// Writes outbound packets; returns the events raised.
-    async fn handle(
-        &mut self,
-        results: Vec<ClientSessionResult>,
-    ) -> anyhow::Result<Vec<ClientSessionEvent>> {
-        let mut events = Vec::new();
-        for result in results {
-            match result {
-                ClientSessionResult::OutboundResponse(packet) => {
-                    self.writer.write_all(&packet.bytes).await?;
-                }
-                ClientSessionResult::RaisedEvent(event) => events.push(event),
-                ClientSessionResult::UnhandleableMessageReceived(_) => {}
-            }
-        }
-        Ok(events)
-    }
-
-    /// Sends `request` and reads until `accepted` says the answer is yes.
-    async fn request(
-        &mut self,
-        request: ClientSessionResult,
-        what: &str,
-        accepted: impl Fn(&ClientSessionEvent) -> bool,
-    ) -> anyhow::Result<()> {
-        self.handle(vec![request]).await?;
-        let deadline = tokio::time::Instant::now() + STEP_TIMEOUT;
-        loop {
-            let read = tokio::time::timeout_at(deadline, self.reader.read(&mut self.buffer))
-                .await
-                .map_err(|_| anyhow!("no answer to the {what} request"))??;
-            if read == 0 {
-                bail!("the server closed the connection: {what} refused");
-            }
-            let results = self.session.handle_input(&self.buffer[..read])?;
-            for event in self.handle(results).await? {
-                if accepted(&event) {
-                    return Ok(());
-                }
-                match event {
-                    ClientSessionEvent::ConnectionRequestRejected { description } => {
-                        bail!("{what} refused: {description}")
-                    }
-                    ClientSessionEvent::UnhandleableOnStatusCode { code } => {
-                        bail!("{what} refused: {code}")
-                    }
-                    _ => {}
-                }
-            }
-        }
-    }
-}
-
 async fn run(
     target: RtmpTarget,
     clip: Arc<Clip>,
@@ -350,8 +233,8 @@ async fn run(
 
 /// Connects and gets to the point of sending frames: connect, publish, metadata and the
 /// sequence headers at timestamp 0.
-async fn start(target: &RtmpTarget, clip: &Clip) -> anyhow::Result<Connection> {
-    let mut connection = Connection::open(target).await?;
+async fn start(target: &RtmpTarget, clip: &Clip) -> anyhow::Result<RtmpConnection> {
+    let mut connection = RtmpConnection::open(target).await?;
     let request = connection.session.request_connection(target.app.clone())?;
     connection
         .request(request, "connect", |e| {

@@ -102,11 +102,11 @@ impl BookMyGig {
         })
     }
 
-    /// A playback URL for the gig (the creator may watch without a ticket).
+    /// A playback URL for the gig over `protocol` (the creator may watch without a ticket).
     ///
     /// # Errors
     /// When the call fails.
-    pub async fn flv_url(&self) -> anyhow::Result<String> {
+    pub async fn playback_url(&self, protocol: Protocol) -> anyhow::Result<String> {
         let playback = call(
             &self.http,
             &self.base,
@@ -117,8 +117,20 @@ impl BookMyGig {
             None,
         )
         .await?;
-        text(&playback, "flv_url")
+        match protocol {
+            Protocol::Flv => text(&playback, "flv_url"),
+            Protocol::Rtmp => text(&playback, "rtmp_url"),
+        }
     }
+}
+
+/// How viewers play a BookMyGig stream.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Protocol {
+    /// `GET /live/{gig}.flv`.
+    Flv,
+    /// `rtmp://HOST/live/{gig}?token=…`.
+    Rtmp,
 }
 
 /// `METHOD /api/v1{path}` with an optional JSON body and `Idempotency-Key`; the answer's JSON.

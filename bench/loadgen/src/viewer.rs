@@ -1,5 +1,6 @@
-//! One HTTP-FLV viewer: a GET over a plain TCP socket, the body de-chunked and split into FLV
-//! tags, each video tag timed against its send time.
+//! One viewer, over HTTP-FLV (a GET over a plain TCP socket, the body de-chunked and split into
+//! FLV tags) or RTMP play (rml_rtmp's client session), each video tag timed against its send
+//! time.
 //!
 //! A viewer reads as fast as the server sends: it models a player with a healthy network, so
 //! whatever it misses or receives late is the server's doing (or the shared CPU's).
@@ -9,14 +10,18 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, anyhow, bail};
-use bookmygig_media::flv::{FlvReader, Tag, TagKind, encoded_tag_len};
+use bookmygig_media::flv::{FlvReader, TagKind, encoded_tag_len};
 use bookmygig_media::video::parse_video_tag;
 use bytes::{Buf, BytesMut};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::sync::watch;
 
+use rml_rtmp::sessions::ClientSessionEvent;
+
 use crate::http::{BodyFraming, HttpUrl, MAX_HEAD_LEN, parse_response_head};
+use crate::publish::RtmpTarget;
+use crate::rtmp_client::RtmpConnection;
 use crate::timeline::{Phase, Timeline};
 
 /// How long connecting and getting the response head may take.
@@ -63,9 +68,32 @@ pub struct ViewerReport {
     pub unmatched: u64,
 }
 
+/// Where viewers play the stream.
+#[derive(Debug)]
+pub enum PlayUrl {
+    /// An HTTP-FLV URL.
+    Flv(HttpUrl),
+    /// An RTMP play URL, `rtmp://HOST:PORT/APP/STREAM`.
+    Rtmp(RtmpTarget),
+}
+
+impl PlayUrl {
+    /// An `http://` URL plays over HTTP-FLV, an `rtmp://` one over RTMP.
+    ///
+    /// # Errors
+    /// When the URL is neither, or malformed.
+    pub fn parse(url: &str) -> anyhow::Result<Self> {
+        if url.starts_with("rtmp://") {
+            Ok(PlayUrl::Rtmp(RtmpTarget::parse(url)?))
+        } else {
+            Ok(PlayUrl::Flv(HttpUrl::parse(url)?))
+        }
+    }
+}
+
 /// Watches `url` until `stop` turns true.
 pub async fn watch(
-    url: Arc<HttpUrl>,
+    url: Arc<PlayUrl>,
     timeline: Arc<Timeline>,
     progress: Arc<Progress>,
     mut stop: watch::Receiver<bool>,
@@ -122,8 +150,69 @@ impl Viewer {
         }
     }
 
-    /// Connects and reads until the stream ends (`Ok`) or fails.
-    async fn session(&mut self, url: &HttpUrl) -> anyhow::Result<()> {
+    /// Plays until the stream ends (`Ok`) or fails.
+    async fn session(&mut self, url: &PlayUrl) -> anyhow::Result<()> {
+        match url {
+            PlayUrl::Flv(url) => self.flv_session(url).await,
+            PlayUrl::Rtmp(target) => self.rtmp_session(target).await,
+        }
+    }
+
+    /// Connects, asks to play and reads RTMP messages until the stream ends or fails.
+    async fn rtmp_session(&mut self, target: &RtmpTarget) -> anyhow::Result<()> {
+        let (mut connection, first) = tokio::time::timeout(CONNECT_TIMEOUT, async {
+            let mut connection = RtmpConnection::open(target).await?;
+            let request = connection.session.request_connection(target.app.clone())?;
+            connection
+                .request(request, "connect", |e| {
+                    matches!(e, ClientSessionEvent::ConnectionRequestAccepted)
+                })
+                .await?;
+            let request = connection
+                .session
+                .request_playback(target.stream_key.clone())?;
+            let first = connection
+                .request(request, "play", |e| {
+                    matches!(e, ClientSessionEvent::PlaybackRequestAccepted)
+                })
+                .await?;
+            anyhow::Ok((connection, first))
+        })
+        .await
+        .map_err(|_| anyhow!("not playing within {CONNECT_TIMEOUT:?}"))??;
+        let mut events = first;
+        let mut received = Instant::now();
+        loop {
+            for event in events {
+                match event {
+                    ClientSessionEvent::VideoDataReceived { timestamp, data } => {
+                        self.observe(TagKind::Video, timestamp.value, &data, received);
+                    }
+                    ClientSessionEvent::AudioDataReceived { timestamp, data } => {
+                        self.observe(TagKind::Audio, timestamp.value, &data, received);
+                    }
+                    _ => {}
+                }
+            }
+            let read = connection
+                .reader
+                .read(&mut connection.buffer)
+                .await
+                .context("reading the stream")?;
+            if read == 0 {
+                return Ok(());
+            }
+            received = Instant::now();
+            let results = connection
+                .session
+                .handle_input(&connection.buffer[..read])
+                .context("bad RTMP from the server")?;
+            events = connection.handle(results).await?;
+        }
+    }
+
+    /// Connects and reads an HTTP-FLV body until the stream ends (`Ok`) or fails.
+    async fn flv_session(&mut self, url: &HttpUrl) -> anyhow::Result<()> {
         let (mut socket, mut buf, mut framing) =
             tokio::time::timeout(CONNECT_TIMEOUT, Self::open(url))
                 .await
@@ -152,7 +241,7 @@ impl Viewer {
                 };
                 buf.clear();
                 while let Some(tag) = flv.next_tag().context("bad FLV from the server")? {
-                    self.observe(&tag, received);
+                    self.observe(tag.kind, tag.timestamp_ms, &tag.data, received);
                 }
                 if body_done {
                     return Ok(());
@@ -200,13 +289,15 @@ impl Viewer {
         Ok((socket, buf, head.framing))
     }
 
-    fn observe(&mut self, tag: &Tag, received: Instant) {
-        if tag.kind == TagKind::Script {
+    /// Takes one tag of `kind` stamped `timestamp_ms` with `data` as its body, received at
+    /// `received`.
+    fn observe(&mut self, kind: TagKind, timestamp_ms: u32, data: &[u8], received: Instant) {
+        if kind == TagKind::Script {
             return;
         }
-        if tag.kind == TagKind::Video
+        if kind == TagKind::Video
             && self.report.ttff.is_none()
-            && let Ok(info) = parse_video_tag(&tag.data)
+            && let Ok(info) = parse_video_tag(data)
             && !info.is_sequence_header()
         {
             self.report.ttff = Some(received.saturating_duration_since(self.started));
@@ -214,15 +305,16 @@ impl Viewer {
             self.progress.playing.fetch_add(1, Ordering::Relaxed);
             self.settle();
         }
-        if self.timeline.phase(tag.timestamp_ms) != Phase::Inside {
+        if self.timeline.phase(timestamp_ms) != Phase::Inside {
             return;
         }
-        self.report.window_bytes += encoded_tag_len(tag.data.len()) as u64;
-        if tag.kind == TagKind::Video {
+        // Counted as FLV bytes over either protocol, as the publisher counts what it sent.
+        self.report.window_bytes += encoded_tag_len(data.len()) as u64;
+        if kind == TagKind::Video {
             self.report.window_frames += 1;
             match self
                 .timeline
-                .latency(tag.timestamp_ms, self.timeline.micros(received))
+                .latency(timestamp_ms, self.timeline.micros(received))
             {
                 Some(latency) => self
                     .report
