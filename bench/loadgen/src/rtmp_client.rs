@@ -124,7 +124,11 @@ impl RtmpConnection {
                     ClientSessionEvent::ConnectionRequestRejected { description } => {
                         bail!("{what} refused: {description}")
                     }
-                    ClientSessionEvent::UnhandleableOnStatusCode { code } => {
+                    // A play's acceptance starts with `NetStream.Play.Reset`, which rml_rtmp
+                    // does not know; only a status that says no ends the request.
+                    ClientSessionEvent::UnhandleableOnStatusCode { code }
+                        if !code.ends_with(".Reset") && !code.ends_with(".Start") =>
+                    {
                         bail!("{what} refused: {code}")
                     }
                     _ => {}
