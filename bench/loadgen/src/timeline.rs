@@ -76,8 +76,10 @@ impl Timeline {
             return None;
         }
         let sent_us = packed as u32;
+        // Two threads' readings of the monotonic clock may disagree by a microsecond or so: a
+        // receive "before" its send is no latency, not four billion microseconds of it.
         Some(Duration::from_micros(u64::from(
-            received_us.wrapping_sub(sent_us),
+            received_us.saturating_sub(sent_us),
         )))
     }
 

@@ -60,15 +60,22 @@ const AUDIO_HELD_MAX: usize = 4;
 /// [`BATCH_WHEN_ROUND_OVER`]).
 const BATCHED_FRAMES_PER_SEGMENT: usize = 2;
 /// Segments gather [`BATCHED_FRAMES_PER_SEGMENT`] video frames once handing one to nine in ten
-/// of its audience (the round, measured on every segment) takes longer than this share of a
-/// frame interval: each write to each viewer costs the kernel about as much as its bytes do,
-/// so a busy node halves its writes for at most one frame more latency. Below
-/// [`UNBATCH_WHEN_ROUND_UNDER`], every frame goes out at once again; in between, the node
-/// keeps what it does (the round barely depends on a segment's size, so the two do not chase
-/// each other).
-const BATCH_WHEN_ROUND_OVER: f64 = 0.5;
-/// See [`BATCH_WHEN_ROUND_OVER`].
-const UNBATCH_WHEN_ROUND_UNDER: f64 = 0.25;
+/// of its audience (the round, measured on every segment and smoothed, see [`ROUND_SMOOTHING`])
+/// takes longer than this share of a frame interval: the node's writers are then busy most of
+/// the time, and each write to each viewer costs the kernel about as much as its bytes do, so
+/// a busy node halves its writes for at most one frame more latency. While the round stays
+/// below, every frame goes out at once. Measured with `scripts/bench flv` on 2 cores (see
+/// docs/benchmarks.md): at 1,000 HTTP-FLV viewers the round of single frames stays under it
+/// (p50 latency 10 ms, 1.19 CPU s per GiB), at 2,000 it does not (batched: 0.9 CPU s per GiB).
+const BATCH_WHEN_ROUND_OVER: f64 = 0.75;
+/// Segments go back to one frame once the smoothed round is under this share of a frame
+/// interval. Far enough below [`BATCH_WHEN_ROUND_OVER`] that a node near the line does not
+/// switch back and forth (a batched segment's round is about an unbatched one's: the writes,
+/// not their bytes, make most of it).
+const UNBATCH_WHEN_ROUND_UNDER: f64 = 0.4;
+/// Weight of each new round in the smoothed one (an exponential moving average over about
+/// eight segments), so that one slow round, e.g. a keyframe's, does not switch the node.
+const ROUND_SMOOTHING: f64 = 1.0 / 8.0;
 /// Share of a segment's audience whose taking it ends its round: a few stalled viewers do not
 /// make a quick node look slow.
 const ROUND_QUORUM: f64 = 0.9;
@@ -115,8 +122,8 @@ pub struct LiveStream {
     limits: QueueLimits,
     viewers: AtomicU32,
     relay_connections: AtomicU32,
-    /// How long the latest measured segment took to reach [`ROUND_QUORUM`] of its audience,
-    /// in µs (see [`BATCH_WHEN_ROUND_OVER`]).
+    /// How long segments take to reach [`ROUND_QUORUM`] of their audience, smoothed over the
+    /// latest ones ([`ROUND_SMOOTHING`]), in µs (see [`BATCH_WHEN_ROUND_OVER`]).
     round_us: AtomicU64,
     metrics: Arc<LiveMetrics>,
 }
@@ -363,8 +370,8 @@ impl LiveStream {
         changed
     }
 
-    /// Video frames the next segment gathers: one, or [`BATCHED_FRAMES_PER_SEGMENT`] while the
-    /// latest round took too long (see [`BATCH_WHEN_ROUND_OVER`]).
+    /// Video frames the next segment gathers: one, or [`BATCHED_FRAMES_PER_SEGMENT`] while
+    /// rounds take too long (see [`BATCH_WHEN_ROUND_OVER`]).
     fn frames_per_segment(&self, state: &mut StreamState) -> usize {
         let round_ms = self.round_us.load(Ordering::Relaxed) as f64 / 1_000.0;
         let interval_ms = f64::from(state.frame_interval_ms);
@@ -386,14 +393,17 @@ impl LiveStream {
         let taken = segment.taken.fetch_add(1, Ordering::Relaxed) + 1;
         let quorum = (f64::from(segment.audience) * ROUND_QUORUM).ceil() as u32;
         if taken == quorum.max(1) && segment.audience > 0 {
-            let round = segment.sent_at.elapsed().as_micros();
-            self.round_us
-                .store(u64::try_from(round).unwrap_or(u64::MAX), Ordering::Relaxed);
+            let round = segment.sent_at.elapsed().as_secs_f64() * 1e6;
+            // Only the reader completing a quorum writes, one segment after another: a lost
+            // update between two nearly simultaneous quorums costs one sample, no more.
+            let smoothed = self.round_us.load(Ordering::Relaxed) as f64;
+            let smoothed = smoothed + (round - smoothed) * ROUND_SMOOTHING;
+            self.round_us.store(smoothed as u64, Ordering::Relaxed);
         }
     }
 
-    /// How long the latest measured segment took to reach nine in ten of its audience.
-    pub fn latest_round(&self) -> Duration {
+    /// How long segments take to reach nine in ten of their audience (smoothed).
+    pub fn round(&self) -> Duration {
         Duration::from_micros(self.round_us.load(Ordering::Relaxed))
     }
 
@@ -622,6 +632,22 @@ mod tests {
         assert_eq!(stalled_video.tags.len(), AUDIO_HELD_MAX + 1);
     }
 
+    /// Pushes a video frame at `ts` and has `viewer` take what it completes after `delay`;
+    /// returns the timestamps it took (empty when the frame was held for a batch).
+    async fn frame_taken_after(
+        stream: &LiveStream,
+        viewer: &mut Subscription,
+        ts: u32,
+        delay: Duration,
+    ) -> Vec<u32> {
+        stream.push(video(ts, false));
+        tokio::time::advance(delay).await;
+        match viewer.feed.try_next_segment() {
+            Some(segment) => stamps(&segment.unwrap()),
+            None => Vec::new(),
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn segments_gather_two_frames_while_rounds_are_slow_and_one_once_they_are_quick() {
         let stream = Arc::new(LiveStream::new(
@@ -631,28 +657,53 @@ mod tests {
         ));
         stream.push(video(0, true));
         let mut viewer = stream.subscribe();
-        stream.push(video(33, false));
-        // Taken 20 ms after it was sent: more than half the 33 ms frame interval.
-        tokio::time::advance(Duration::from_millis(20)).await;
-        assert_eq!(stamps(&viewer.feed.next_segment().await.unwrap()), vec![33]);
-        assert_eq!(stream.latest_round(), Duration::from_millis(20));
-        stream.push(video(66, false));
-        assert!(
-            viewer.feed.try_next_segment().is_none(),
-            "held for a second frame"
-        );
-        stream.push(audio(80));
-        stream.push(video(100, false));
-        // Taken at once: the node is quick again, so the next frame goes out alone.
+        let frame_ms = 33;
+        let mut ts = 0;
+        let mut next = || {
+            ts += frame_ms;
+            ts
+        };
+        // Quick rounds: every frame alone.
+        for _ in 0..4 {
+            let ts = next();
+            let taken = frame_taken_after(&stream, &mut viewer, ts, Duration::ZERO).await;
+            assert_eq!(taken, vec![ts]);
+        }
+        // Rounds of 30 ms (over three quarters of the 33 ms interval): once the smoothed round
+        // is over the line, frames go out in twos.
+        let slow = Duration::from_millis(30);
+        let mut singles = 0;
+        loop {
+            let ts = next();
+            let taken = frame_taken_after(&stream, &mut viewer, ts, slow).await;
+            if taken.is_empty() {
+                break;
+            }
+            singles += 1;
+            assert!(singles < 50, "never batched; round {:?}", stream.round());
+        }
+        assert!(singles > 1, "one slow round alone does not switch");
+        let ts = next();
         assert_eq!(
-            stamps(&viewer.feed.next_segment().await.unwrap()),
-            vec![66, 80, 100]
+            frame_taken_after(&stream, &mut viewer, ts, slow).await,
+            vec![ts - frame_ms, ts]
         );
-        stream.push(video(133, false));
-        assert_eq!(
-            stamps(&viewer.feed.next_segment().await.unwrap()),
-            vec![133]
-        );
+        // Quick again: back to single frames once the smoothed round is under 40 %.
+        let mut batched = 0;
+        loop {
+            let first = next();
+            let taken = frame_taken_after(&stream, &mut viewer, first, Duration::ZERO).await;
+            if taken == vec![first] {
+                break;
+            }
+            if taken.is_empty() {
+                let second = next();
+                let pair = frame_taken_after(&stream, &mut viewer, second, Duration::ZERO).await;
+                assert_eq!(pair, vec![first, second]);
+            }
+            batched += 1;
+            assert!(batched < 50, "never unbatched; round {:?}", stream.round());
+        }
     }
 
     #[tokio::test(start_paused = true)]
@@ -671,7 +722,19 @@ mod tests {
         // The tenth takes it a second later; the round was already measured.
         tokio::time::advance(Duration::from_secs(1)).await;
         viewers[9].feed.next_segment().await.unwrap();
-        assert_eq!(stream.latest_round(), Duration::ZERO);
+        assert_eq!(stream.round(), Duration::ZERO);
+        // Had the ninth been that late, the round would say so.
+        stream.push(video(66, false));
+        for viewer in &mut viewers[..8] {
+            viewer.feed.next_segment().await.unwrap();
+        }
+        tokio::time::advance(Duration::from_secs(1)).await;
+        viewers[8].feed.next_segment().await.unwrap();
+        assert!(
+            stream.round() > Duration::from_millis(100),
+            "{:?}",
+            stream.round()
+        );
     }
 
     #[test]
