@@ -235,12 +235,6 @@ async fn run(
 /// sequence headers at timestamp 0.
 async fn start(target: &RtmpTarget, clip: &Clip) -> anyhow::Result<RtmpConnection> {
     let mut connection = RtmpConnection::open(target).await?;
-    let request = connection.session.request_connection(target.app.clone())?;
-    connection
-        .request(request, "connect", |e| {
-            matches!(e, ClientSessionEvent::ConnectionRequestAccepted)
-        })
-        .await?;
     let request = connection
         .session
         .request_publishing(target.stream_key.clone(), PublishRequestType::Live)?;

@@ -31,7 +31,8 @@ pub struct RtmpConnection {
 }
 
 impl RtmpConnection {
-    /// Connects, shakes hands and opens a session with `app`.
+    /// Connects, shakes hands and connects to the target's application; ready for a publish
+    /// or play request.
     pub async fn open(target: &RtmpTarget) -> anyhow::Result<Self> {
         let socket = tokio::time::timeout(STEP_TIMEOUT, TcpStream::connect(&target.addr))
             .await
@@ -76,6 +77,12 @@ impl RtmpConnection {
         connection.handle(results).await?;
         let results = connection.session.handle_input(&leftover)?;
         connection.handle(results).await?;
+        let request = connection.session.request_connection(target.app.clone())?;
+        connection
+            .request(request, "connect", |e| {
+                matches!(e, ClientSessionEvent::ConnectionRequestAccepted)
+            })
+            .await?;
         Ok(connection)
     }
 

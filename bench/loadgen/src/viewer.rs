@@ -162,12 +162,6 @@ impl Viewer {
     async fn rtmp_session(&mut self, target: &RtmpTarget) -> anyhow::Result<()> {
         let (mut connection, first) = tokio::time::timeout(CONNECT_TIMEOUT, async {
             let mut connection = RtmpConnection::open(target).await?;
-            let request = connection.session.request_connection(target.app.clone())?;
-            connection
-                .request(request, "connect", |e| {
-                    matches!(e, ClientSessionEvent::ConnectionRequestAccepted)
-                })
-                .await?;
             let request = connection
                 .session
                 .request_playback(target.stream_key.clone())?;

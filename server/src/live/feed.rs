@@ -22,6 +22,11 @@ use super::stream::{FeedKind, LiveStream, Segment};
 const OVERFLOWS_ALLOWED: usize = 2;
 /// See [`OVERFLOWS_ALLOWED`].
 const OVERFLOW_WINDOW: Duration = Duration::from_secs(60);
+/// Most waiting segments a writer gathers behind the one it took, for one write.
+pub const COALESCE_SEGMENTS: usize = 16;
+/// Most bytes gathered that way (a few dozen segments of a real stream): beyond the stream's
+/// queue, a writer holds no more than this and one segment.
+pub const COALESCE_BYTES: usize = 1 << 20;
 
 /// Why a feed ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,6 +106,28 @@ impl ViewerFeed {
                 return Some(outcome);
             }
         }
+    }
+
+    /// Takes the segments already waiting behind one just taken (of `gathered` bytes as the
+    /// writer sends it), so a reader a little behind catches up in one write: hands each to
+    /// `take`, which returns the bytes it adds, up to [`COALESCE_SEGMENTS`] segments or
+    /// [`COALESCE_BYTES`]. Returns the feed's end when it came meanwhile (the writer sends what
+    /// it gathered, then stops).
+    pub fn gather_waiting(
+        &mut self,
+        mut gathered: usize,
+        mut take: impl FnMut(Arc<Segment>) -> usize,
+    ) -> Option<FeedEnd> {
+        for _ in 0..COALESCE_SEGMENTS {
+            if gathered >= COALESCE_BYTES {
+                break;
+            }
+            match self.try_next_segment()? {
+                Ok(segment) => gathered += take(segment),
+                Err(end) => return Some(end),
+            }
+        }
+        None
     }
 
     /// The next tag, for tests that read the feed tag by tag (every writer sends segments).

@@ -148,9 +148,10 @@ pub struct Segment {
     /// first RTMP player that sends the segment (a stream without RTMP players never pays
     /// for them).
     rtmp: OnceLock<Bytes>,
-    /// When the segment was sent, and to how many viewers and relays.
+    /// When the segment was sent.
     sent_at: RoundClock,
-    audience: u32,
+    /// Readers whose taking it ends its round (see [`ROUND_QUORUM`]); 0 when nobody watched.
+    quorum: u32,
     /// Viewers and relays that have taken it so far.
     taken: AtomicU32,
 }
@@ -166,7 +167,7 @@ impl Segment {
             number,
             rtmp: OnceLock::new(),
             sent_at: RoundClock::now(),
-            audience: 0,
+            quorum: 0,
             taken: AtomicU32::new(0),
         }
     }
@@ -209,7 +210,7 @@ struct StreamState {
 impl StreamState {
     /// Closes the segment of the held tags: into the GOP cache, muxed, to every viewer.
     /// `sent` holds the stream's counts of bytes and segments sent, advanced by the segment.
-    fn send_held(&mut self, sent: (&AtomicU64, &AtomicU64), audience: u32) {
+    fn send_held(&mut self, sent: (&AtomicU64, &AtomicU64), quorum: u32) {
         if self.held.is_empty() {
             return;
         }
@@ -250,7 +251,7 @@ impl StreamState {
             let number = sent_segments.load(Ordering::Relaxed) + 1;
             sent_segments.store(number, Ordering::Relaxed);
             let mut segment = Segment::new(tags, flv, resumes, end, number);
-            segment.audience = audience;
+            segment.quorum = quorum;
             fan_out.send(Arc::new(segment));
         }
     }
@@ -364,8 +365,7 @@ impl LiveStream {
             || state.held.len() >= frames * AUDIO_HELD_MAX;
         state.held.push(tag);
         if ends_segment {
-            let audience = self.viewers() + self.relay_connections();
-            state.send_held((&self.sent_bytes, &self.sent_segments), audience);
+            state.send_held((&self.sent_bytes, &self.sent_segments), self.round_quorum());
         }
         changed
     }
@@ -391,8 +391,7 @@ impl LiveStream {
     /// the segment's quorum ends its round, which is measured.
     pub(super) fn segment_taken(&self, segment: &Segment) {
         let taken = segment.taken.fetch_add(1, Ordering::Relaxed) + 1;
-        let quorum = (f64::from(segment.audience) * ROUND_QUORUM).ceil() as u32;
-        if taken == quorum.max(1) && segment.audience > 0 {
+        if taken == segment.quorum {
             let round = segment.sent_at.elapsed().as_secs_f64() * 1e6;
             // Only the reader completing a quorum writes, one segment after another: a lost
             // update between two nearly simultaneous quorums costs one sample, no more.
@@ -400,6 +399,13 @@ impl LiveStream {
             let smoothed = smoothed + (round - smoothed) * ROUND_SMOOTHING;
             self.round_us.store(smoothed as u64, Ordering::Relaxed);
         }
+    }
+
+    /// Readers of a segment sent now whose taking it ends its round: nine in ten of the
+    /// viewers and relays (0 when there are none: nothing to measure).
+    fn round_quorum(&self) -> u32 {
+        let audience = self.viewers() + self.relay_connections();
+        (f64::from(audience) * ROUND_QUORUM).ceil() as u32
     }
 
     /// How long segments take to reach nine in ten of their audience (smoothed).
@@ -449,8 +455,7 @@ impl LiveStream {
     /// Ends the stream: viewers receive what is queued, then the end.
     pub fn end(&self) {
         if let Ok(mut state) = self.state.lock() {
-            let audience = self.viewers() + self.relay_connections();
-            state.send_held((&self.sent_bytes, &self.sent_segments), audience);
+            state.send_held((&self.sent_bytes, &self.sent_segments), self.round_quorum());
             state.fan_out = None;
             state.gop.clear();
         }
@@ -562,6 +567,14 @@ mod tests {
     fn tag(kind: TagKind, ts: u32, payload: &[u8]) -> MediaTag {
         MediaTag::new(kind, ts, Bytes::copy_from_slice(payload)).unwrap()
     }
+    /// A published stream with no media yet, its own counters.
+    fn new_stream() -> Arc<LiveStream> {
+        Arc::new(LiveStream::new(
+            GigId::new(),
+            StreamSource::Publisher,
+            Arc::default(),
+        ))
+    }
     /// AAC raw frame (sound format 10, 44 kHz, 16-bit, stereo; packet type 1).
     fn audio(ts: u32) -> MediaTag {
         tag(TagKind::Audio, ts, &[0xAF, 0x01, 0x21])
@@ -580,11 +593,7 @@ mod tests {
 
     #[tokio::test]
     async fn audio_waits_for_the_next_video_frame_and_goes_out_with_it() {
-        let stream = Arc::new(LiveStream::new(
-            GigId::new(),
-            StreamSource::Publisher,
-            Arc::default(),
-        ));
+        let stream = new_stream();
         stream.push(video(0, true));
         let mut viewer = stream.subscribe();
         stream.push(audio(10));
@@ -611,11 +620,7 @@ mod tests {
 
     #[tokio::test]
     async fn held_audio_is_bounded_and_audio_only_streams_are_not_held() {
-        let stream = Arc::new(LiveStream::new(
-            GigId::new(),
-            StreamSource::Publisher,
-            Arc::default(),
-        ));
+        let stream = new_stream();
         let mut viewer = stream.subscribe();
         stream.push(audio(0));
         let first = viewer.feed.next_segment().await.unwrap();
@@ -650,11 +655,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn segments_gather_two_frames_while_rounds_are_slow_and_one_once_they_are_quick() {
-        let stream = Arc::new(LiveStream::new(
-            GigId::new(),
-            StreamSource::Publisher,
-            Arc::default(),
-        ));
+        let stream = new_stream();
         stream.push(video(0, true));
         let mut viewer = stream.subscribe();
         let frame_ms = 33;
@@ -708,11 +709,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_round_ends_with_nine_in_ten_of_the_audience_not_the_slowest() {
-        let stream = Arc::new(LiveStream::new(
-            GigId::new(),
-            StreamSource::Publisher,
-            Arc::default(),
-        ));
+        let stream = new_stream();
         stream.push(video(0, true));
         let mut viewers: Vec<_> = (0..10).map(|_| stream.subscribe()).collect();
         stream.push(video(33, false));
@@ -759,11 +756,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_newcomer_gets_held_tags_once_and_the_end_flushes_them() {
-        let stream = Arc::new(LiveStream::new(
-            GigId::new(),
-            StreamSource::Publisher,
-            Arc::default(),
-        ));
+        let stream = new_stream();
         stream.push(video(0, true));
         stream.push(audio(5));
         // The held audio is in no start sequence yet: it arrives in the live feed.

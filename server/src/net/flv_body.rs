@@ -26,11 +26,6 @@ use crate::live::seats::StreamSeat;
 use crate::live::stream::{Segment, Subscription};
 use crate::money::WatchGuard;
 
-/// Most waiting segments taken at once for hyper to gather into one write.
-const COALESCE_SEGMENTS: usize = 16;
-/// Most bytes gathered that way (a few dozen segments of a real stream): beyond the stream's
-/// queue, a viewer's response holds no more than this and one segment.
-const COALESCE_BYTES: usize = 1 << 20;
 /// How often a running FLV viewer's right to watch is checked again.
 const ACCESS_RECHECK: Duration = Duration::from_secs(3);
 
@@ -163,23 +158,17 @@ impl FlvBody {
         Some((Ok(bytes), self))
     }
 
-    /// `first`'s bytes; the segments already waiting go to `pending`, so hyper gathers them
-    /// into one write without copying (a viewer a little behind catches up at once).
+    /// `first`'s bytes; the segments already waiting go to `pending` (see
+    /// [`ViewerFeed::gather_waiting`]), so hyper gathers them into one write without copying.
     fn with_waiting_segments(&mut self, first: &Segment) -> Bytes {
-        let mut gathered = first.flv.len();
-        while self.pending.len() < COALESCE_SEGMENTS && gathered < COALESCE_BYTES {
-            match self.feed.try_next_segment() {
-                Some(Ok(segment)) => {
-                    gathered += segment.flv.len();
-                    self.pending.push_back(segment.flv.clone());
-                }
-                Some(Err(end)) => {
-                    tracing::info!(gig = %self.gig, ?end, "FLV viewer's stream ended");
-                    self.pending_end = true;
-                    break;
-                }
-                None => break,
-            }
+        let pending = &mut self.pending;
+        let ended = self.feed.gather_waiting(first.flv.len(), |segment| {
+            pending.push_back(segment.flv.clone());
+            segment.flv.len()
+        });
+        if let Some(end) = ended {
+            tracing::info!(gig = %self.gig, ?end, "FLV viewer's stream ended");
+            self.pending_end = true;
         }
         first.flv.clone()
     }

@@ -346,6 +346,7 @@ mod tests {
     use object_store::throttle::{ThrottleConfig, ThrottledStore};
 
     use super::*;
+    use crate::live::hub::Publisher;
 
     fn frame(ts: u32, key: bool) -> MediaTag {
         sized_frame(ts, key, 2_000)
@@ -374,17 +375,23 @@ mod tests {
         stop
     }
 
-    #[tokio::test]
-    async fn huge_segments_waiting_for_slow_storage_stay_within_the_byte_budget() {
-        let hub = StreamHub::new();
-        let _stop = recorder_on_slow_storage(&hub);
-        let gig = GigId::new();
-        let publisher = hub.start_publishing(gig).unwrap();
+    /// A gig published on `hub` once its recorder (on storage as slow as
+    /// [`recorder_on_slow_storage`]'s) has started, and the hub's counters.
+    async fn recorded_gig(hub: &Arc<StreamHub>) -> (Publisher, Arc<LiveMetrics>) {
+        let publisher = hub.start_publishing(GigId::new()).unwrap();
         let metrics = Arc::clone(&hub.metrics);
         until("the recorder starts", || {
             metrics.recordings.load(Relaxed) == 1
         })
         .await;
+        (publisher, metrics)
+    }
+
+    #[tokio::test]
+    async fn huge_segments_waiting_for_slow_storage_stay_within_the_byte_budget() {
+        let hub = StreamHub::new();
+        let _stop = recorder_on_slow_storage(&hub);
+        let (publisher, metrics) = recorded_gig(&hub).await;
         // 30 keyframes of 4 MiB: segments of 3 (the 16 MiB cap), 10 of about 12 MiB. Two fit
         // the 24 MiB budget; the eight slots of the queue alone would have taken nine.
         for i in 0..30u32 {
@@ -413,13 +420,7 @@ mod tests {
         let hub = StreamHub::new();
         // Every put takes a minute: the recorder's queue fills at once.
         let _stop = recorder_on_slow_storage(&hub);
-        let gig = GigId::new();
-        let publisher = hub.start_publishing(gig).unwrap();
-        let metrics = Arc::clone(&hub.metrics);
-        until("the recorder starts", || {
-            metrics.recordings.load(Relaxed) == 1
-        })
-        .await;
+        let (publisher, metrics) = recorded_gig(&hub).await;
         let mut viewer = publisher.stream().subscribe();
         let watching = tokio::spawn(async move {
             let mut seen = 0;

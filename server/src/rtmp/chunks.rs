@@ -81,7 +81,8 @@ pub fn append_metadata(out: &mut BytesMut, payload: &[u8], timestamp_ms: u32, st
     );
 }
 
-/// Bytes `tags` take as chunks, for sizing a buffer (an upper bound).
+/// Bytes a message of `payload_len` bytes takes as chunks, for sizing a buffer: at most, and
+/// exactly when its timestamp needs the extended field.
 pub fn encoded_len(payload_len: usize) -> usize {
     let chunks = payload_len.div_ceil(CHUNK_SIZE as usize).max(1);
     // A full header (1 + 11), 1 byte per further chunk, 4 more per chunk if extended.

@@ -6,6 +6,7 @@
 //! playback).
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use bookmygig_api::{AccountId, GigId};
 use bytes::{Bytes, BytesMut};
@@ -17,14 +18,9 @@ use super::policy::PlayGrant;
 use super::session::{Session, SessionError};
 use crate::access;
 use crate::live::seats::StreamSeat;
-use crate::live::stream::Segment;
+use crate::live::stream::{LiveStream, Segment};
 use crate::live::{FeedEnd, ViewerFeed};
 use crate::money::WatchGuard;
-
-/// Most waiting segments gathered into one write (as for HTTP-FLV viewers).
-const COALESCE_SEGMENTS: usize = 16;
-/// Most bytes gathered that way.
-const COALESCE_BYTES: usize = 1 << 20;
 
 /// A connection playing a gig.
 pub struct Playing {
@@ -93,47 +89,39 @@ impl Playing {
             return Err(end);
         }
         let first = self.feed.next_segment().await?;
-        let mut parts = VecDeque::from([self.chunks_of(&first)]);
-        let mut gathered = parts[0].len();
-        while parts.len() < COALESCE_SEGMENTS && gathered < COALESCE_BYTES {
-            match self.feed.try_next_segment() {
-                Some(Ok(segment)) => {
-                    let bytes = self.chunks_of(&segment);
-                    gathered += bytes.len();
-                    parts.push_back(bytes);
-                }
-                Some(Err(end)) => {
-                    self.ended = Some(end);
-                    break;
-                }
-                None => break,
-            }
-        }
+        let stream = Arc::clone(self.feed.stream());
+        let stream_id = self.stream_id;
+        let mut parts = VecDeque::from([chunks_of(&stream, stream_id, &first)]);
+        self.ended = self.feed.gather_waiting(parts[0].len(), |segment| {
+            let bytes = chunks_of(&stream, stream_id, &segment);
+            let len = bytes.len();
+            parts.push_back(bytes);
+            len
+        });
         Ok(parts)
-    }
-
-    /// `segment` as chunks on this player's stream: the shared encoding on the shared stream
-    /// id, this player's own otherwise.
-    fn chunks_of(&self, segment: &Segment) -> Bytes {
-        let stream = self.feed.stream();
-        let encode = |segment: &Segment| {
-            let mut out = BytesMut::new();
-            for tag in &segment.tags {
-                chunks::append_tag(&mut out, tag, self.stream_id, &mut || {
-                    media::player_on_metadata(&stream.facts())
-                });
-            }
-            out.freeze()
-        };
-        if self.stream_id == chunks::SHARED_STREAM_ID {
-            segment.shared_rtmp(encode)
-        } else {
-            encode(segment)
-        }
     }
 
     /// Whether the viewer may still watch (a store that cannot answer does not cut playback).
     pub async fn still_allowed(&self, context: &RtmpContext) -> bool {
         access::still_may_watch(context.store.as_ref(), self.gig, self.account).await
+    }
+}
+
+/// `segment` as chunks on message stream `stream_id` of `stream`: the shared encoding on the
+/// shared stream id, a player's own otherwise.
+fn chunks_of(stream: &LiveStream, stream_id: u32, segment: &Segment) -> Bytes {
+    let encode = |segment: &Segment| {
+        let mut out = BytesMut::new();
+        for tag in &segment.tags {
+            chunks::append_tag(&mut out, tag, stream_id, &mut || {
+                media::player_on_metadata(&stream.facts())
+            });
+        }
+        out.freeze()
+    };
+    if stream_id == chunks::SHARED_STREAM_ID {
+        segment.shared_rtmp(encode)
+    } else {
+        encode(segment)
     }
 }
